@@ -1,0 +1,319 @@
+//! The one error type of the core, and the API error codes of PROTOCOL.md 1.4.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::StatusCode;
+
+/// Everything that can go wrong between "here is a file" and "here is a
+/// verified `media_id`".
+///
+/// Errors that come from a reply keep the raw reply body (see
+/// [`Error::raw_body`]) so that a user can show exactly what the server said.
+/// Use [`Error::is_retryable`] and [`Error::api_code`] rather than matching
+/// when all you need is a decision.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The media was refused before anything was sent.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+
+    /// A merchant id, API key, boundary or base URL is not acceptable.
+    #[error("invalid {what}: {reason}")]
+    InvalidInput {
+        /// Which input was refused (`"merchant id"`, `"api key"`, ...).
+        what: &'static str,
+        /// Why it was refused. Never contains a secret.
+        reason: String,
+    },
+
+    /// The multipart boundary occurs inside the media bytes, so the body
+    /// could not be framed. Pick another boundary.
+    #[error("the multipart boundary occurs inside the media; choose another boundary")]
+    BoundaryInMedia,
+
+    /// The server answered with a non-2xx HTTP status (for example a 502
+    /// page from a gateway). The body is kept as it came.
+    #[error("HTTP status {status} from the server")]
+    Http {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The raw reply body.
+        body: Bytes,
+    },
+
+    /// The reply body is larger than the decoder accepts.
+    #[error("reply body of at least {size} bytes exceeds the limit of {limit} bytes")]
+    ReplyTooLarge {
+        /// Bytes seen (a lower bound when the reader stopped at the cap).
+        size: usize,
+        /// The configured limit.
+        limit: usize,
+    },
+
+    /// The reply is not a well-formed WeChat Pay XML answer.
+    #[error("malformed reply: {reason}")]
+    Decode {
+        /// What is wrong with it.
+        reason: DecodeError,
+        /// The raw reply body.
+        body: Bytes,
+    },
+
+    /// The reply claims success but its signature is missing or wrong. No
+    /// media id is ever returned in this case.
+    #[error("reply signature {kind}")]
+    Signature {
+        /// Missing or mismatched.
+        kind: SignatureError,
+        /// The raw reply body.
+        body: Bytes,
+    },
+
+    /// WeChat Pay answered and refused the upload.
+    #[error(transparent)]
+    Api(#[from] ApiError),
+}
+
+impl Error {
+    /// Whether sending the same upload again later can succeed.
+    ///
+    /// `FREQUENCY_LIMITED` and `SYSTEMERROR` can; so can an HTTP 5xx or 429
+    /// from a gateway. Bad input, `SIGNERROR`, `PARAM_ERROR`, malformed or
+    /// unverifiable replies cannot.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Api(api) => api.is_retryable(),
+            Error::Http { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            _ => false,
+        }
+    }
+
+    /// The WeChat Pay error code, when the server sent one.
+    pub fn api_code(&self) -> Option<&ErrorCode> {
+        match self {
+            Error::Api(api) => api.code.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The raw reply body, for errors that come from a reply.
+    pub fn raw_body(&self) -> Option<&Bytes> {
+        match self {
+            Error::Http { body, .. }
+            | Error::Decode { body, .. }
+            | Error::Signature { body, .. } => Some(body),
+            Error::Api(api) => Some(&api.body),
+            _ => None,
+        }
+    }
+
+    /// Whether this error was raised before anything was sent: the input
+    /// itself is unusable. A command line maps these to "usage" failures.
+    pub fn is_input_error(&self) -> bool {
+        matches!(
+            self,
+            Error::Media(_) | Error::InvalidInput { .. } | Error::BoundaryInMedia
+        )
+    }
+
+    pub(crate) fn input(what: &'static str, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            what,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Why a file was refused as upload media. Each case is its own variant so
+/// that callers can tell the user exactly what to fix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The content is empty.
+    #[error("media is empty")]
+    Empty,
+    /// The content is larger than the configured limit.
+    #[error("media is {size} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        /// Size of the content.
+        size: usize,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// The content is not JPEG, PNG or BMP by its magic bytes.
+    #[error("media content is not JPEG, PNG or BMP")]
+    UnknownContent,
+    /// The file name has no extension, or one that is not jpg/jpeg/png/bmp.
+    #[error("file extension {ext:?} is not one of jpg, jpeg, png, bmp")]
+    UnsupportedExtension {
+        /// The extension found (empty when there is none).
+        ext: String,
+    },
+    /// The extension names another format than the content has.
+    #[error("file extension {ext:?} does not match its {detected} content")]
+    ExtensionMismatch {
+        /// The extension found.
+        ext: String,
+        /// The format the content really has.
+        detected: crate::MediaKind,
+    },
+    /// The file name cannot be put into a multipart header safely.
+    #[error("file name is not usable: {reason}")]
+    BadFilename {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// What is structurally wrong with a reply body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The XML could not be parsed.
+    #[error("XML syntax: {0}")]
+    Syntax(String),
+    /// The body has a `<!DOCTYPE`, which could declare entities (XXE).
+    #[error("DOCTYPE is not allowed")]
+    Doctype,
+    /// An entity other than the five predefined ones (and character
+    /// references) was used.
+    #[error("entity not allowed: {0}")]
+    Entity(String),
+    /// Text is not valid UTF-8.
+    #[error("text is not valid UTF-8")]
+    Utf8,
+    /// The root element is not `<xml>`, or there is more than one root.
+    #[error("root element must be a single <xml>")]
+    Root,
+    /// An element inside a field, or other structure the flat format has not.
+    #[error("nested element <{0}> is not allowed")]
+    Nested(String),
+    /// The same field name appears twice.
+    #[error("duplicate field <{0}>")]
+    Duplicate(String),
+    /// A required field is absent.
+    #[error("missing field <{0}>")]
+    Missing(&'static str),
+    /// A field has a value the protocol does not define.
+    #[error("unexpected value for <{field}>")]
+    Unexpected {
+        /// The field name.
+        field: &'static str,
+    },
+    /// The body is empty or holds only whitespace.
+    #[error("empty body")]
+    Empty,
+}
+
+/// Why a reply's signature was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignatureError {
+    /// `return_code` is SUCCESS but there is no `sign` field.
+    #[error("is missing")]
+    Missing,
+    /// The `sign` field does not match the reply's fields and the API key.
+    #[error("does not verify")]
+    Mismatch,
+}
+
+/// Which layer of a v2 reply carried the failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Layer {
+    /// `return_code` = FAIL: the communication layer (message in `return_msg`).
+    Return,
+    /// `result_code` = FAIL: the business layer (`err_code`, `err_code_des`).
+    Result,
+}
+
+/// A refusal by WeChat Pay, with its code when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", code.as_ref().map(|c| format!("{c}: ")).unwrap_or_default())]
+#[non_exhaustive]
+pub struct ApiError {
+    /// Which layer failed.
+    pub layer: Layer,
+    /// The error code (`err_code`, or a code found at the return layer).
+    pub code: Option<ErrorCode>,
+    /// The server's description (`err_code_des` or `return_msg`).
+    pub message: String,
+    /// The raw reply body.
+    pub body: Bytes,
+}
+
+impl ApiError {
+    /// Whether a later retry can help (`FREQUENCY_LIMITED`, `SYSTEMERROR`).
+    pub fn is_retryable(&self) -> bool {
+        self.code.as_ref().is_some_and(ErrorCode::is_retryable)
+    }
+}
+
+/// The error codes of the upload API (PROTOCOL.md 1.4). Unknown codes are
+/// kept as data rather than refused.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// Wrong method, bad XML, certificate problem or no permission.
+    InvalidRequest,
+    /// The request signature did not verify on the server.
+    SignError,
+    /// A parameter is wrong (image format, size, hash, merchant id...).
+    ParamError,
+    /// Too many requests: slow down and retry.
+    FrequencyLimited,
+    /// Server-side failure: retry later.
+    SystemError,
+    /// A code this library does not know.
+    Other(String),
+}
+
+impl ErrorCode {
+    /// Parse a code as the server writes it.
+    pub fn parse(code: &str) -> ErrorCode {
+        match code {
+            "INVALID_REQUEST" => ErrorCode::InvalidRequest,
+            "SIGNERROR" => ErrorCode::SignError,
+            "PARAM_ERROR" => ErrorCode::ParamError,
+            "FREQUENCY_LIMITED" => ErrorCode::FrequencyLimited,
+            "SYSTEMERROR" => ErrorCode::SystemError,
+            other => ErrorCode::Other(other.to_owned()),
+        }
+    }
+
+    /// The code as the server writes it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::SignError => "SIGNERROR",
+            ErrorCode::ParamError => "PARAM_ERROR",
+            ErrorCode::FrequencyLimited => "FREQUENCY_LIMITED",
+            ErrorCode::SystemError => "SYSTEMERROR",
+            ErrorCode::Other(s) => s,
+        }
+    }
+
+    /// Whether a retry can help.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ErrorCode::FrequencyLimited | ErrorCode::SystemError)
+    }
+
+    /// Whether this looks like an error code (upper-case ASCII letters,
+    /// digits and `_`), used to pick a code out of a `return_msg`.
+    pub(crate) fn looks_like_code(s: &str) -> bool {
+        !s.is_empty()
+            && s.len() <= 32
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

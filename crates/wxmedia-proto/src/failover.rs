@@ -1,0 +1,181 @@
+//! The official failover rule (PROTOCOL.md 1.5) as a pure state machine, with time passed in.
+
+use std::time::{Duration, Instant};
+
+use crate::encode::{PRIMARY_BASE_URL, TWIN_BASE_URL};
+
+/// More than this many connect failures of one kind on the primary host
+/// switch to the twin.
+pub const FAILOVER_THRESHOLD: u32 = 2;
+
+/// How long requests stay on the twin before trying the primary again.
+pub const FAILOVER_DURATION: Duration = Duration::from_secs(180);
+
+/// How an attempt went, as far as reaching the host is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Connectivity {
+    /// The host answered (whatever it answered: an API error is a success here).
+    Reached,
+    /// The TCP or TLS connect timed out, or the connection was refused.
+    ConnectTimeout,
+    /// The host name did not resolve.
+    DnsFailure,
+}
+
+/// Which host to use: the primary, or its twin after connectivity failures.
+///
+/// Like the official v2 Java SDK: more than 2 connect timeouts or more than
+/// 2 DNS failures on the primary switch to the twin for at most 3 minutes;
+/// then the primary is used again with fresh counts. Two successes in a row
+/// clear the counts. HTTP and API errors never cause a switch. One
+/// deliberate addition: a refused connection counts as a connect timeout,
+/// since it is the same "host unreachable" fact sooner.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    primary: String,
+    twin: Option<String>,
+    timeouts: u32,
+    dns_failures: u32,
+    reached_in_a_row: u32,
+    on_twin_since: Option<Instant>,
+}
+
+impl Default for Endpoints {
+    /// api.mch.weixin.qq.com with api2.mch.weixin.qq.com as its twin.
+    fn default() -> Self {
+        Endpoints::new(PRIMARY_BASE_URL, Some(TWIN_BASE_URL.to_owned()))
+    }
+}
+
+impl Endpoints {
+    /// A primary base URL and an optional twin.
+    pub fn new(primary: impl Into<String>, twin: Option<String>) -> Endpoints {
+        Endpoints {
+            primary: primary.into(),
+            twin,
+            timeouts: 0,
+            dns_failures: 0,
+            reached_in_a_row: 0,
+            on_twin_since: None,
+        }
+    }
+
+    /// The base URL to use for an attempt starting at `now`.
+    pub fn current(&mut self, now: Instant) -> &str {
+        if let Some(since) = self.on_twin_since {
+            if now.saturating_duration_since(since) >= FAILOVER_DURATION {
+                self.on_twin_since = None;
+                self.reset();
+            }
+        }
+        match (&self.on_twin_since, &self.twin) {
+            (Some(_), Some(twin)) => twin,
+            _ => &self.primary,
+        }
+    }
+
+    /// Whether requests currently go to the twin.
+    pub fn on_twin(&self) -> bool {
+        self.on_twin_since.is_some()
+    }
+
+    /// Record how an attempt to `base_url` went at `now`. Only attempts to
+    /// the primary count.
+    pub fn record(&mut self, base_url: &str, outcome: Connectivity, now: Instant) {
+        if base_url != self.primary || self.on_twin_since.is_some() {
+            return;
+        }
+        match outcome {
+            Connectivity::Reached => {
+                self.reached_in_a_row += 1;
+                if self.reached_in_a_row >= 2 {
+                    self.reset();
+                }
+                return;
+            }
+            Connectivity::ConnectTimeout => self.timeouts += 1,
+            Connectivity::DnsFailure => self.dns_failures += 1,
+        }
+        self.reached_in_a_row = 0;
+        if self.twin.is_some()
+            && (self.timeouts > FAILOVER_THRESHOLD || self.dns_failures > FAILOVER_THRESHOLD)
+        {
+            self.on_twin_since = Some(now);
+        }
+    }
+
+    fn reset(&mut self) {
+        self.timeouts = 0;
+        self.dns_failures = 0;
+        self.reached_in_a_row = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: &str = PRIMARY_BASE_URL;
+
+    #[test]
+    fn switches_after_more_than_two_timeouts_and_comes_back_after_three_minutes() {
+        let t0 = Instant::now();
+        let mut e = Endpoints::default();
+        for i in 0..3 {
+            assert_eq!(e.current(t0), P, "attempt {i}");
+            e.record(P, Connectivity::ConnectTimeout, t0);
+        }
+        assert_eq!(e.current(t0), TWIN_BASE_URL);
+        assert_eq!(e.current(t0 + Duration::from_secs(179)), TWIN_BASE_URL);
+        assert_eq!(e.current(t0 + Duration::from_secs(180)), P);
+        // Counts were reset: two more timeouts do not switch.
+        e.record(P, Connectivity::ConnectTimeout, t0);
+        e.record(P, Connectivity::ConnectTimeout, t0);
+        assert_eq!(e.current(t0 + Duration::from_secs(181)), P);
+    }
+
+    #[test]
+    fn dns_failures_and_timeouts_are_counted_separately() {
+        let t0 = Instant::now();
+        let mut e = Endpoints::default();
+        for o in [
+            Connectivity::ConnectTimeout,
+            Connectivity::DnsFailure,
+            Connectivity::ConnectTimeout,
+            Connectivity::DnsFailure,
+        ] {
+            e.record(P, o, t0);
+        }
+        assert!(!e.on_twin());
+        e.record(P, Connectivity::DnsFailure, t0);
+        assert!(e.on_twin());
+    }
+
+    #[test]
+    fn two_successes_in_a_row_clear_the_counts() {
+        let t0 = Instant::now();
+        let mut e = Endpoints::default();
+        e.record(P, Connectivity::ConnectTimeout, t0);
+        e.record(P, Connectivity::ConnectTimeout, t0);
+        e.record(P, Connectivity::Reached, t0);
+        e.record(P, Connectivity::Reached, t0);
+        e.record(P, Connectivity::ConnectTimeout, t0);
+        assert!(!e.on_twin());
+        // One success between failures does not clear them.
+        e.record(P, Connectivity::ConnectTimeout, t0);
+        e.record(P, Connectivity::Reached, t0);
+        e.record(P, Connectivity::ConnectTimeout, t0);
+        assert!(e.on_twin());
+    }
+
+    #[test]
+    fn no_twin_means_no_switch() {
+        let t0 = Instant::now();
+        let mut e = Endpoints::new("https://127.0.0.1:1", None);
+        for _ in 0..5 {
+            e.record("https://127.0.0.1:1", Connectivity::ConnectTimeout, t0);
+        }
+        assert_eq!(e.current(t0), "https://127.0.0.1:1");
+    }
+}

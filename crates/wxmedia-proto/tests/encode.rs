@@ -1,0 +1,202 @@
+//! Request encoding: golden bytes for the fixtures, zero-copy media, headers, and refusals.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use wxmedia_proto::{Body, Boundary, Credentials, Env, Error, Media, SignType, UploadV2};
+
+const MCH_ID: &str = "1000000000";
+const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
+const BOUNDARY: &str = "wxmedia-golden-0123456789abcdef";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn upload(file: &str, sign_type: SignType) -> UploadV2 {
+    let bytes = std::fs::read(root().join("../../fixtures").join(file)).unwrap();
+    let media = Media::new(file, Bytes::from(bytes)).unwrap();
+    UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, sign_type)
+}
+
+fn env() -> Env {
+    Env::new(
+        "https://api.mch.weixin.qq.com",
+        Boundary::new(BOUNDARY).unwrap(),
+    )
+    .unwrap()
+}
+
+/// The request as HTTP/1.1 bytes: request line, headers in order, body.
+fn serialize(req: &http::Request<Body>) -> Vec<u8> {
+    let mut out = format!(
+        "{} {} HTTP/1.1\r\nhost: {}\r\n",
+        req.method(),
+        req.uri().path(),
+        req.uri().authority().unwrap()
+    )
+    .into_bytes();
+    for (name, value) in req.headers() {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    out.extend_from_slice(&req.body().to_bytes());
+    out
+}
+
+/// Golden files live in `tests/golden/`. `WXMEDIA_BLESS=1` (or `cargo xtask
+/// golden --bless`) rewrites them; otherwise any difference fails.
+#[test]
+fn golden_requests_for_every_fixture_and_sign_type() {
+    let bless = std::env::var_os("WXMEDIA_BLESS").is_some_and(|v| v == "1");
+    let dir = root().join("tests/golden");
+    let mut checked = 0;
+    for file in ["sample.jpg", "sample.png", "sample.bmp"] {
+        for (st, tag) in [(SignType::Md5, "md5"), (SignType::HmacSha256, "hmac")] {
+            let req = upload(file, st).encode(&env()).unwrap();
+            let bytes = serialize(&req);
+            let path = dir.join(format!("{}-{tag}.http", file.replace('.', "-")));
+            if bless {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &bytes).unwrap();
+            } else {
+                let want = std::fs::read(&path).unwrap_or_else(|e| {
+                    panic!("{}: {e}; run `cargo xtask golden --bless`", path.display())
+                });
+                assert!(
+                    want == bytes,
+                    "{} differs from the encoder's output; if the change is intended run `cargo xtask golden --bless`",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 6);
+}
+
+#[test]
+fn media_segment_shares_the_callers_buffer() {
+    let content = Bytes::from(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4]);
+    let media = Media::new("a.jpg", content.clone()).unwrap();
+    let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5);
+    for _ in 0..2 {
+        // Encoding again, as a retry does, shares it again.
+        let req = up.encode(&env()).unwrap();
+        let segs = req.body().segments();
+        assert_eq!(segs.len(), 3);
+        assert_eq!(segs[1].as_ptr(), content.as_ptr());
+        assert_eq!(segs[1].len(), content.len());
+    }
+}
+
+#[test]
+fn headers_are_exact() {
+    let req = upload("sample.png", SignType::HmacSha256)
+        .encode(&env())
+        .unwrap();
+    assert_eq!(req.method(), http::Method::POST);
+    assert_eq!(
+        req.uri(),
+        "https://api.mch.weixin.qq.com/secapi/mch/uploadmedia"
+    );
+    let h = req.headers();
+    assert_eq!(
+        h["content-type"],
+        format!("multipart/form-data; boundary={BOUNDARY}")
+    );
+    assert_eq!(h["content-length"], req.body().len().to_string());
+    assert_eq!(h["accept"], "application/xml, text/xml");
+    assert_eq!(
+        h["user-agent"],
+        concat!("wxmedia/", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn md5_requests_send_no_sign_type_and_hmac_requests_do() {
+    let md5 = upload("sample.jpg", SignType::Md5)
+        .encode(&env())
+        .unwrap()
+        .into_body()
+        .to_bytes();
+    let hmac = upload("sample.jpg", SignType::HmacSha256)
+        .encode(&env())
+        .unwrap()
+        .into_body()
+        .to_bytes();
+    let has = |b: &Bytes| memchr::memmem::find(b, b"name=\"sign_type\"").is_some();
+    assert!(!has(&md5));
+    assert!(has(&hmac));
+    assert!(memchr::memmem::find(&hmac, b"\r\n\r\nHMAC-SHA256\r\n").is_some());
+}
+
+#[test]
+fn base_url_keeps_a_path_prefix_and_drops_a_trailing_slash() {
+    let e = Env::new("https://127.0.0.1:8443/", Boundary::new("b").unwrap()).unwrap();
+    assert_eq!(e.base_url(), "https://127.0.0.1:8443");
+    let e = Env::new("https://[::1]:8443/proxy/", Boundary::new("b").unwrap()).unwrap();
+    let req = upload("sample.bmp", SignType::Md5).encode(&e).unwrap();
+    assert_eq!(req.uri(), "https://[::1]:8443/proxy/secapi/mch/uploadmedia");
+}
+
+#[test]
+fn bad_base_urls_and_boundaries_are_input_errors() {
+    for url in [
+        "http://api.mch.weixin.qq.com",
+        "api.mch.weixin.qq.com",
+        "https://h/?a=1",
+        "https://h/#x",
+        "",
+    ] {
+        let err = Env::new(url, Boundary::new("b").unwrap()).unwrap_err();
+        assert!(err.is_input_error(), "{url}");
+    }
+    for b in ["", "a b", "\"q\"", "a;b", &"x".repeat(71)] {
+        assert!(Boundary::new(b).is_err(), "{b:?}");
+    }
+    let r = Boundary::from_random([0xAB; 16]);
+    assert_eq!(r.as_str(), "wxmedia-abababababababababababababababab");
+    assert!(Boundary::new(r.as_str()).is_ok());
+}
+
+#[test]
+fn a_boundary_inside_the_media_is_refused() {
+    let mut content = vec![0xFF, 0xD8, 0xFF];
+    content.extend_from_slice(b"--B");
+    let media = Media::new("a.jpg", content).unwrap();
+    let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5);
+    let env = Env::new("https://h", Boundary::new("B").unwrap()).unwrap();
+    assert!(matches!(up.encode(&env), Err(Error::BoundaryInMedia)));
+}
+
+#[test]
+fn decode_returns_hash_and_sign_type_with_the_media_id() {
+    let up = upload("sample.jpg", SignType::HmacSha256);
+    let fields = [
+        ("return_code", "SUCCESS"),
+        ("result_code", "SUCCESS"),
+        ("media_id", "m-1"),
+    ];
+    let key = wxmedia_proto::ApiKey::new(KEY).unwrap();
+    let sign = wxmedia_proto::StringToSign::new(fields).sign(&key, SignType::HmacSha256);
+    let mut all = fields.to_vec();
+    all.push(("sign", sign.as_str()));
+    let body = Bytes::from(wxmedia_proto::xml::write(&all));
+    let done = up.decode(http::StatusCode::OK, body).unwrap();
+    assert_eq!(done.media_id, "m-1");
+    assert_eq!(&done.media_hash, up.media().hash());
+    assert_eq!(done.sign_type, SignType::HmacSha256);
+}
+
+#[test]
+fn debug_output_never_shows_the_key() {
+    let up = upload("sample.jpg", SignType::Md5);
+    let dbg = format!("{up:?}");
+    assert!(!dbg.contains(KEY));
+    assert!(up.string_to_sign_redacted().ends_with("&key=***"));
+    assert!(!up.string_to_sign_redacted().contains(KEY));
+}

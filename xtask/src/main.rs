@@ -1,0 +1,116 @@
+//! Development tasks for wxmedia, run as `cargo xtask <task>` (see `cargo xtask help`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+mod tidy;
+
+const HELP: &str = "\
+cargo xtask <task>
+
+tasks:
+  ci                  everything CI runs: fmt, clippy, tests, docs, golden, tidy
+  golden --check      compare encoder output with tests/golden (default)
+  golden --bless      rewrite the golden files from the encoder
+  tidy                file headers and the sans-IO rules of wxmedia-proto
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        ["ci"] => ci(),
+        ["golden"] | ["golden", "--check"] => golden(false),
+        ["golden", "--bless"] => golden(true),
+        ["tidy"] => tidy::run(&root()),
+        [] | ["help"] | ["--help"] | ["-h"] => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}\n\n{HELP}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate).
+pub(crate) fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+/// Run a command in the workspace root, echoing it; fail on a non-zero exit.
+pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    eprintln!("$ {}{program} {}", env_prefix(envs), args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("cannot run {program}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{program} {}` failed: {status}", args.join(" ")))
+    }
+}
+
+fn env_prefix(envs: &[(&str, &str)]) -> String {
+    envs.iter().map(|(k, v)| format!("{k}={v} ")).collect()
+}
+
+fn ci() -> Result<(), String> {
+    let started = std::time::Instant::now();
+    run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    run("cargo", &["test", "--workspace", "--locked"], &[])?;
+    run(
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--locked"],
+        &[("RUSTDOCFLAGS", "-Dwarnings")],
+    )?;
+    golden(false)?;
+    tidy::run(&root())?;
+    eprintln!("xtask ci: all steps passed in {:.0?}", started.elapsed());
+    Ok(())
+}
+
+fn golden(bless: bool) -> Result<(), String> {
+    let envs: &[(&str, &str)] = if bless {
+        &[("WXMEDIA_BLESS", "1")]
+    } else {
+        &[]
+    };
+    run(
+        "cargo",
+        &[
+            "test",
+            "--locked",
+            "-p",
+            "wxmedia-proto",
+            "--test",
+            "encode",
+            "golden",
+        ],
+        envs,
+    )
+}
