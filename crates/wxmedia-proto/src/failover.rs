@@ -63,11 +63,11 @@ impl Endpoints {
 
     /// The base URL to use for an attempt starting at `now`.
     pub fn current(&mut self, now: Instant) -> &str {
-        if let Some(since) = self.on_twin_since {
-            if now.saturating_duration_since(since) >= FAILOVER_DURATION {
-                self.on_twin_since = None;
-                self.reset();
-            }
+        if let Some(since) = self.on_twin_since
+            && now.saturating_duration_since(since) >= FAILOVER_DURATION
+        {
+            self.on_twin_since = None;
+            self.reset();
         }
         match (&self.on_twin_since, &self.twin) {
             (Some(_), Some(twin)) => twin,

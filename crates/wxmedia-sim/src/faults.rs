@@ -1,0 +1,65 @@
+//! Fault switches: rate limits, injected errors, slow, broken and forged replies.
+
+use std::time::Duration;
+
+/// How often a fault fires.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Times {
+    /// Never (the default).
+    #[default]
+    Never,
+    /// For the next `n` requests it applies to, then never.
+    Next(u32),
+    /// Every time.
+    Always,
+}
+
+impl Times {
+    /// Whether the fault fires now; counts down `Next`.
+    pub fn take(&mut self) -> bool {
+        match self {
+            Times::Never => false,
+            Times::Always => true,
+            Times::Next(0) => {
+                *self = Times::Never;
+                false
+            }
+            Times::Next(n) => {
+                *n -= 1;
+                if *n == 0 {
+                    *self = Times::Never;
+                }
+                true
+            }
+        }
+    }
+}
+
+/// The fault switches of a simulator. All off by default.
+///
+/// Faults that produce a WeChat Pay answer (`FREQUENCY_LIMITED`,
+/// `SYSTEMERROR`, a forged sign) apply only to requests that passed
+/// authentication, like the real service; transport faults apply to every
+/// request.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct Faults {
+    /// Answer FREQUENCY_LIMITED beyond this many authenticated requests per second.
+    pub rate_limit_per_sec: Option<u32>,
+    /// Answer SYSTEMERROR.
+    pub system_error: Times,
+    /// Answer SYSTEMERROR with this probability (0.0 to 1.0).
+    pub system_error_probability: f64,
+    /// Wait this long before answering.
+    pub reply_delay: Duration,
+    /// Close the connection after reading the request, without a reply.
+    pub drop_connection: Times,
+    /// Send the headers and half the body, then close the connection.
+    pub truncate_reply: Times,
+    /// Sign replies wrongly.
+    pub wrong_sign: Times,
+    /// Answer HTTP 502 with an HTML page, as a gateway would.
+    pub bad_gateway: Times,
+    /// Do not listen at all: the address refuses connections.
+    pub unreachable: bool,
+}

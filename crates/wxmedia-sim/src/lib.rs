@@ -1,0 +1,71 @@
+//! A faithful simulator of WeChat Pay's v2 `uploadmedia` endpoint: mutual TLS, every check, real error codes, fault switches.
+//!
+//! Nobody can test against WeChat Pay itself, so this crate is where
+//! transports, the command line and users' own tests meet something that
+//! behaves like it. It is strict where the real endpoint is strict.
+//!
+//! * [`Simulator::handle`] is the pure core: `http::Request<Bytes>` in,
+//!   `http::Response<Bytes>` out, testable without sockets.
+//! * [`SimServer`] serves it over hyper and rustls on loopback, **requiring
+//!   a client certificate** from the dev CA whose subject CN is the merchant
+//!   id.
+//! * [`DevPki`] creates (or reuses) the CA, the server certificate for
+//!   `127.0.0.1`, `::1` and `localhost`, and the merchant's
+//!   `apiclient_cert.pem` / `apiclient_key.pem` (RSA 2048, PKCS#8).
+//! * [`Faults`] switch on rate limiting, SYSTEMERROR, delays, dropped and
+//!   truncated replies, forged signs, HTTP 502 and an unreachable port.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), wxmedia_sim::SimError> {
+//! let server = wxmedia_sim::SimServer::start(wxmedia_sim::SimConfig::new("target/sim-state")).await?;
+//! println!("{}", server.ready_line()); // endpoint, credentials, CA and client cert paths
+//! // ... upload to server.endpoint() trusting server.pki().ca_cert_path() ...
+//! assert_eq!(server.sim().upload_count(), 1);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+
+mod faults;
+mod handler;
+mod pki;
+mod server;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+pub use faults::{Faults, Times};
+pub use handler::{MAX_MEDIA_SIZE, Outcome, PeerIdentity, Received, Simulator};
+pub use pki::{ClientIdentityPem, DevPki, subject_cn};
+pub use server::{SimConfig, SimServer, random_key};
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SimError {
+    /// A file of the state directory could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Certificates or keys could not be made or loaded.
+    #[error("dev PKI: {0}")]
+    Pki(String),
+    /// The listening address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    /// The merchant id or key is not acceptable.
+    #[error("configuration: {0}")]
+    Config(String),
+}
+
+impl SimError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> SimError {
+        SimError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,299 @@
+//! The simulator over real mutual TLS: hyper 1 on tokio with rustls, on loopback.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::BoxBody};
+use hyper::body::{Frame, Incoming};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+use wxmedia_proto::ApiKey;
+
+use crate::SimError;
+use crate::faults::Faults;
+use crate::handler::{PeerIdentity, Simulator};
+use crate::pki::{DevPki, subject_cn};
+
+/// Requests larger than this are not read to the end: far over the 2 MiB
+/// media limit plus framing.
+const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
+
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+type ReplyBody = BoxBody<Bytes, BoxError>;
+
+/// Everything needed to start a simulator.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// Where the dev PKI lives (created when missing).
+    pub state_dir: std::path::PathBuf,
+    /// Address to listen on; port 0 picks a free one.
+    pub addr: SocketAddr,
+    /// The simulated merchant id.
+    pub mch_id: String,
+    /// The simulated merchant's API key.
+    pub api_key: String,
+    /// Initial fault switches.
+    pub faults: Faults,
+}
+
+impl SimConfig {
+    /// A configuration on `127.0.0.1:0` with a fresh random merchant id and
+    /// key, keeping its PKI in `state_dir`.
+    pub fn new(state_dir: impl Into<std::path::PathBuf>) -> SimConfig {
+        SimConfig {
+            state_dir: state_dir.into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            mch_id: "1900000109".to_owned(),
+            api_key: random_key(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+/// A random 32-character key of `[0-9a-zA-Z]`, like real APIv2 keys.
+pub fn random_key() -> String {
+    const ALPHABET: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS has randomness");
+    bytes
+        .iter()
+        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// A running simulator. Stops when dropped or on [`SimServer::shutdown`].
+pub struct SimServer {
+    sim: Simulator,
+    addr: SocketAddr,
+    pki: DevPki,
+    stop: watch::Sender<bool>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SimServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimServer")
+            .field("endpoint", &self.endpoint())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SimServer {
+    /// Create the PKI if needed, bind, and serve on the current tokio runtime.
+    pub async fn start(config: SimConfig) -> Result<SimServer, SimError> {
+        let api_key = ApiKey::new(config.api_key.clone())
+            .map_err(|e| SimError::Config(format!("api key: {e}")))?;
+        wxmedia_proto::MchId::new(config.mch_id.clone())
+            .map_err(|e| SimError::Config(format!("merchant id: {e}")))?;
+        let pki = DevPki::load_or_create(&config.state_dir, &config.mch_id)?;
+        let tls = TlsAcceptor::from(pki.server_config()?);
+        let sim = Simulator::new(config.mch_id.clone(), api_key);
+        sim.set_faults(config.faults.clone());
+        let listener = TcpListener::bind(config.addr)
+            .await
+            .map_err(|e| SimError::Bind(config.addr, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| SimError::Bind(config.addr, e))?;
+        let (stop, stopped) = watch::channel(false);
+        let task = if config.faults.unreachable {
+            // Keep the port number but refuse every connection.
+            drop(listener);
+            None
+        } else {
+            Some(tokio::spawn(accept_loop(
+                listener,
+                tls,
+                sim.clone(),
+                stopped,
+            )))
+        };
+        tracing::info!(%addr, mch_id = %config.mch_id, "simulator listening");
+        Ok(SimServer {
+            sim,
+            addr,
+            pki,
+            stop,
+            task,
+        })
+    }
+
+    /// `https://127.0.0.1:PORT` (or the address it was given).
+    pub fn endpoint(&self) -> String {
+        match self.addr {
+            SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+            SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+        }
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The simulator itself: faults, log, credentials.
+    pub fn sim(&self) -> &Simulator {
+        &self.sim
+    }
+
+    /// The dev PKI (CA to trust, merchant certificate and key).
+    pub fn pki(&self) -> &DevPki {
+        &self.pki
+    }
+
+    /// The JSON line `wxmedia sim` prints when ready.
+    pub fn ready_line(&self) -> String {
+        serde_json::json!({
+            "endpoint": self.endpoint(),
+            "mch_id": self.sim.mch_id(),
+            "api_key": self.sim.api_key().expose_secret(),
+            "ca_cert": path_str(&self.pki.ca_cert_path()),
+            "client_cert": path_str(&self.pki.client_cert_path()),
+            "client_key": path_str(&self.pki.client_key_path()),
+        })
+        .to_string()
+    }
+
+    /// Stop accepting and close the connections.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for SimServer {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: TlsAcceptor,
+    sim: Simulator,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = stopped.changed() => break,
+            accepted = listener.accept() => {
+                let (tcp, peer) = match accepted {
+                    Ok(c) => c,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = tcp.set_nodelay(true);
+                connections.spawn(serve_connection(tcp, peer, tls.clone(), sim.clone()));
+            }
+            // Reap finished connections so the set does not grow forever.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    connections.shutdown().await;
+}
+
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    tls: TlsAcceptor,
+    sim: Simulator,
+) {
+    let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            tracing::info!(%peer, error = %e, "TLS handshake refused");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let identity = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|chain| chain.first())
+        .and_then(|leaf| subject_cn(leaf))
+        .map(|common_name| PeerIdentity { common_name });
+    let service =
+        hyper::service::service_fn(move |req| respond(req, identity.clone(), sim.clone()));
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = conn.await {
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+}
+
+async fn respond(
+    req: Request<Incoming>,
+    identity: Option<PeerIdentity>,
+    sim: Simulator,
+) -> Result<Response<ReplyBody>, BoxError> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            tracing::info!(error = %e, "request body refused");
+            return Err(e);
+        }
+    };
+    let mut req = Request::from_parts(parts, body);
+    if let Some(identity) = identity {
+        req.extensions_mut().insert(identity);
+    }
+    let (delay, drop_it, truncate) = sim.take_transport_faults();
+    let response = sim.handle(req);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    if drop_it {
+        tracing::info!("fault: dropping the connection without a reply");
+        return Err("fault: connection dropped".into());
+    }
+    let (parts, body) = response.into_parts();
+    if truncate {
+        tracing::info!("fault: truncating the reply");
+        let half = body.slice(..body.len() / 2);
+        let first = futures_util::stream::once(async move { Ok::<_, BoxError>(Frame::data(half)) });
+        // Pause before failing so that hyper flushes the head and the first
+        // half: otherwise the client would see an empty reply instead.
+        let fail = futures_util::stream::once(async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Err::<Frame<Bytes>, BoxError>("fault: reply truncated".into())
+        });
+        let mut response = Response::from_parts(
+            parts,
+            StreamBody::new(futures_util::StreamExt::chain(first, fail)).boxed(),
+        );
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, body.len().into());
+        return Ok(response);
+    }
+    let full = Full::new(body)
+        .map_err(|never: Infallible| match never {})
+        .boxed();
+    Ok(Response::from_parts(parts, full))
+}
