@@ -1,0 +1,158 @@
+//! `wxmedia sim`: start the simulator, print one JSON line, serve until SIGINT or SIGTERM.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use wxmedia_sim::{SimConfig, SimServer, Times};
+
+/// Options of `wxmedia sim`.
+#[derive(Debug, Args)]
+pub(crate) struct SimArgs {
+    /// Directory for the dev CA, server and merchant certificates (created or reused).
+    #[arg(long, value_name = "DIR")]
+    state: PathBuf,
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    addr: SocketAddr,
+    /// Simulated merchant id (the client certificate's CN).
+    #[arg(long, default_value = "1900000109")]
+    mch_id: String,
+    /// Simulated API key (a test key for the simulator only). Random when absent.
+    #[arg(long)]
+    api_key: Option<String>,
+    /// Answer FREQUENCY_LIMITED beyond this many requests per second.
+    #[arg(long, value_name = "N")]
+    rate_limit: Option<u32>,
+    /// Answer SYSTEMERROR: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    system_error: Option<Times>,
+    /// Answer SYSTEMERROR with this probability (0 to 1).
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    system_error_probability: Option<f64>,
+    /// Wait this many milliseconds before each reply.
+    #[arg(long, value_name = "MS")]
+    reply_delay_ms: Option<u64>,
+    /// Close the connection without a reply: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    drop_connection: Option<Times>,
+    /// Send half of the reply, then close: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    truncate_reply: Option<Times>,
+    /// Sign replies wrongly: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    wrong_sign: Option<Times>,
+    /// Answer HTTP 502 with an HTML page: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    bad_gateway: Option<Times>,
+    /// Print the ready line but refuse every connection (for failover tests).
+    #[arg(long)]
+    unreachable: bool,
+}
+
+fn parse_times(s: &str) -> Result<Times, String> {
+    match s {
+        "always" => Ok(Times::Always),
+        "never" | "0" => Ok(Times::Never),
+        n => n
+            .parse::<u32>()
+            .map(Times::Next)
+            .map_err(|_| format!("{n:?} is neither a count nor `always`")),
+    }
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("{s:?} is not a probability between 0 and 1")),
+    }
+}
+
+pub(crate) fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(args))
+}
+
+async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
+    let mut config = SimConfig::new(&args.state);
+    config.addr = args.addr;
+    config.mch_id = args.mch_id;
+    if let Some(key) = args.api_key {
+        config.api_key = key;
+    }
+    let f = &mut config.faults;
+    f.rate_limit_per_sec = args.rate_limit;
+    f.system_error = args.system_error.unwrap_or_default();
+    f.system_error_probability = args.system_error_probability.unwrap_or(0.0);
+    f.reply_delay = Duration::from_millis(args.reply_delay_ms.unwrap_or(0));
+    f.drop_connection = args.drop_connection.unwrap_or_default();
+    f.truncate_reply = args.truncate_reply.unwrap_or_default();
+    f.wrong_sign = args.wrong_sign.unwrap_or_default();
+    f.bad_gateway = args.bad_gateway.unwrap_or_default();
+    f.unreachable = args.unreachable;
+
+    // Watch the signals before saying we are ready: a signal sent right
+    // after the ready line must stop us cleanly, not kill us.
+    let signals = Signals::new()?;
+    let server = SimServer::start(config)
+        .await
+        .context("cannot start the simulator")?;
+    {
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "{}", server.ready_line()).context("cannot write to stdout")?;
+        out.flush().context("cannot write to stdout")?;
+    }
+    signals.wait().await?;
+    tracing::info!(
+        requests = server.sim().request_count(),
+        uploads = server.sim().upload_count(),
+        "simulator stopping"
+    );
+    server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// SIGINT and SIGTERM, registered up front.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            term: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            int: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+        })
+    }
+
+    #[cfg(unix)]
+    async fn wait(mut self) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = self.term.recv() => {}
+            _ = self.int.recv() => {}
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> anyhow::Result<Signals> {
+        Ok(Signals {})
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self) -> anyhow::Result<()> {
+        tokio::signal::ctrl_c().await.context("cannot watch Ctrl-C")
+    }
+}

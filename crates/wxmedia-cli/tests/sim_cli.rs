@@ -1,0 +1,159 @@
+//! `wxmedia sim` as a process: one JSON line on stdout, serves real uploads, exits 0 on SIGTERM and SIGINT.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+use wxmedia_proto::{ApiKey, MediaHash, SignType, StringToSign};
+
+const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+
+fn start(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["sim", "--state"])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, ready)
+}
+
+fn signal(child: &std::process::Child, sig: &str) {
+    let status = Command::new("kill")
+        .args(["-s", sig, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (mut child, ready) = start(
+        dir.path(),
+        &["--mch-id", "1900000777", "--api-key", "simkey0123456789"],
+    );
+    for k in [
+        "endpoint",
+        "mch_id",
+        "api_key",
+        "ca_cert",
+        "client_cert",
+        "client_key",
+    ] {
+        assert!(ready[k].is_string(), "{k} missing from {ready}");
+    }
+    assert_eq!(ready["mch_id"], "1900000777");
+    assert_eq!(ready["api_key"], "simkey0123456789");
+    let endpoint = ready["endpoint"].as_str().unwrap();
+    assert!(endpoint.starts_with("https://127.0.0.1:"));
+    for k in ["ca_cert", "client_cert", "client_key"] {
+        let p = std::path::Path::new(ready[k].as_str().unwrap());
+        assert!(p.is_absolute() && p.exists(), "{k}: {p:?}");
+    }
+
+    let file = dir.path().join("id.jpg");
+    std::fs::write(&file, JPEG).unwrap();
+    let hash = MediaHash::of(JPEG).to_string();
+    let key = ApiKey::new("simkey0123456789").unwrap();
+    let sign = StringToSign::new([("mch_id", "1900000777"), ("media_hash", hash.as_str())])
+        .sign(&key, SignType::Md5);
+    let out = Command::new("curl")
+        .args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--cacert",
+            ready["ca_cert"].as_str().unwrap(),
+        ])
+        .args([
+            "--cert",
+            ready["client_cert"].as_str().unwrap(),
+            "--key",
+            ready["client_key"].as_str().unwrap(),
+        ])
+        .args([
+            "-F",
+            "mch_id=1900000777",
+            "-F",
+            &format!("media_hash={hash}"),
+            "-F",
+            &format!("sign={sign}"),
+        ])
+        .args(["-F", &format!("media=@{}", file.display())])
+        .arg(format!("{endpoint}/secapi/mch/uploadmedia"))
+        .output()
+        .unwrap();
+    let media_id = wxmedia_proto::reply::decode_reply(
+        http::StatusCode::OK,
+        out.stdout.into(),
+        &key,
+        SignType::Md5,
+        65536,
+    )
+    .unwrap();
+    assert!(!media_id.is_empty());
+
+    signal(&child, "TERM");
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut rest = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut rest)
+        .unwrap();
+    assert_eq!(rest, "", "nothing but the ready line on stdout");
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+    assert!(logs.contains("simulator listening"), "{logs}");
+    assert!(
+        !logs.contains("simkey0123456789"),
+        "the key leaked into the logs"
+    );
+}
+
+#[test]
+fn exits_zero_on_sigint_and_reuses_its_state() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let (mut child, first) = start(dir.path(), &[]);
+    signal(&child, "INT");
+    assert!(child.wait().unwrap().success());
+    let ca = std::fs::read(first["ca_cert"].as_str().unwrap()).unwrap();
+    let (mut child, second) = start(dir.path(), &["--unreachable"]);
+    assert_eq!(
+        std::fs::read(second["ca_cert"].as_str().unwrap()).unwrap(),
+        ca
+    );
+    signal(&child, "TERM");
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    for args in [
+        &["sim"][..],
+        &["sim", "--state", "x", "--system-error", "often"],
+        &["sim", "--state", "x", "--system-error-probability", "2"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(out.stdout.is_empty());
+    }
+}
