@@ -17,7 +17,8 @@
 //!   copied ([`UploadV2::encode`], [`Body`]).
 //! * Strict reply decoding and signature verification ([`UploadV2::decode`]).
 //! * Retry and failover decisions as pure functions of what happened and
-//!   when ([`RetryPolicy`], [`Endpoints`]).
+//!   when ([`RetryPolicy`], [`Endpoints`]), and the whole loop as a state
+//!   machine transports drive ([`Driver`]).
 //!
 //! # Out of scope
 //!
@@ -83,6 +84,7 @@
 #![warn(missing_docs)]
 
 pub mod credentials;
+pub mod driver;
 pub mod encode;
 pub mod error;
 pub mod failover;
@@ -96,6 +98,7 @@ pub mod sign;
 pub mod xml;
 
 pub use credentials::{ApiKey, Credentials, MchId, SignType};
+pub use driver::{AttemptEnd, Driver, Step};
 pub use encode::{Body, Boundary, Env, UploadV2, Uploaded};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, Layer, MediaError, SignatureError};
 pub use failover::{Connectivity, Endpoints};

@@ -1,0 +1,257 @@
+//! The merchant's client identity: certificate chain and private key, from PEM files or a PKCS#12 archive.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::{PemObject, SectionKind};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::Error;
+
+/// A client certificate chain and its private key, checked to belong
+/// together and to be valid now.
+pub struct Identity {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Clone for Identity {
+    fn clone(&self) -> Self {
+        Identity {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl fmt::Debug for Identity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Identity")
+            .field("subject", &self.subject_cn())
+            .field("chain_len", &self.chain.len())
+            .field("key", &"***")
+            .finish()
+    }
+}
+
+impl Identity {
+    /// Load `apiclient_cert.pem` and `apiclient_key.pem` (or any PEM pair).
+    /// The key may be PKCS#8 (`BEGIN PRIVATE KEY`), PKCS#1
+    /// (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`).
+    pub fn from_pem_files(
+        cert: impl AsRef<Path>,
+        key: impl AsRef<Path>,
+    ) -> Result<Identity, Error> {
+        let (cert, key) = (cert.as_ref(), key.as_ref());
+        let cert_pem = read(cert)?;
+        let key_pem = read(key)?;
+        Identity::from_pem_named(&cert_pem, &key_pem, cert, key)
+    }
+
+    /// Build from PEM text already in memory.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Identity, Error> {
+        Identity::from_pem_named(
+            cert_pem,
+            key_pem,
+            Path::new("<certificate PEM>"),
+            Path::new("<key PEM>"),
+        )
+    }
+
+    fn from_pem_named(
+        cert_pem: &[u8],
+        key_pem: &[u8],
+        cert: &Path,
+        key: &Path,
+    ) -> Result<Identity, Error> {
+        let mut chain = Vec::new();
+        let mut labels = Vec::new();
+        for item in <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(cert_pem) {
+            let (kind, der) = item.map_err(|e| Error::pem(cert, e.to_string()))?;
+            match kind {
+                SectionKind::Certificate => chain.push(CertificateDer::from(der)),
+                other => labels.push(format!("{other:?}")),
+            }
+        }
+        if chain.is_empty() {
+            return Err(Error::pem(
+                cert,
+                if labels.is_empty() {
+                    "no PEM block found; expected BEGIN CERTIFICATE".to_owned()
+                } else {
+                    format!(
+                        "no BEGIN CERTIFICATE block (found {}); is this the key file?",
+                        labels.join(", ")
+                    )
+                },
+            ));
+        }
+        let key_der = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| {
+            let hint = if CertificateDer::from_pem_slice(key_pem).is_ok() {
+                "it holds a certificate, not a private key; are the files swapped?".to_owned()
+            } else {
+                format!("no usable private key (PKCS#8, PKCS#1 RSA or SEC1 EC): {e}")
+            };
+            Error::pem(key, hint)
+        })?;
+        Identity::new(chain, key_der, cert, key)
+    }
+
+    /// Load a PKCS#12 archive (`apiclient_cert.p12`). WeChat Pay's password
+    /// is the merchant id. The legacy encryption of such files (RC2 and
+    /// 3DES with SHA-1) is supported.
+    pub fn from_pkcs12_file(path: impl AsRef<Path>, password: &str) -> Result<Identity, Error> {
+        let path = path.as_ref();
+        let der = std::fs::read(path).map_err(|e| Error::Read {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Identity::from_pkcs12_named(&der, password, path)
+    }
+
+    /// Build from PKCS#12 bytes already in memory.
+    pub fn from_pkcs12(der: &[u8], password: &str) -> Result<Identity, Error> {
+        Identity::from_pkcs12_named(der, password, Path::new("<PKCS#12>"))
+    }
+
+    fn from_pkcs12_named(der: &[u8], password: &str, path: &Path) -> Result<Identity, Error> {
+        let store = p12_keystore::KeyStore::from_pkcs12(
+            der,
+            password,
+            p12_keystore::Pkcs12ImportPolicy::Relaxed,
+        )
+        .map_err(|e| {
+            let reason = match e {
+                p12_keystore::error::Error::MacError(_) => {
+                    "wrong password (for WeChat Pay archives it is the merchant id)".to_owned()
+                }
+                other => format!("not a readable PKCS#12 archive: {other}"),
+            };
+            Error::Pkcs12 {
+                path: path.to_path_buf(),
+                reason,
+            }
+        })?;
+        let (_, chain) = store.private_key_chain().ok_or_else(|| Error::Pkcs12 {
+            path: path.to_path_buf(),
+            reason: "holds no private key with its certificate".to_owned(),
+        })?;
+        let certs: Vec<CertificateDer<'static>> = chain
+            .certs()
+            .iter()
+            .map(|c| CertificateDer::from(c.as_der().to_vec()))
+            .collect();
+        if certs.is_empty() {
+            return Err(Error::Pkcs12 {
+                path: path.to_path_buf(),
+                reason: "holds a private key but no certificate".to_owned(),
+            });
+        }
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(chain.key().as_der().to_vec()));
+        Identity::new(certs, key, path, path)
+    }
+
+    fn new(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        cert_path: &Path,
+        key_path: &Path,
+    ) -> Result<Identity, Error> {
+        let provider = provider();
+        let signing = provider
+            .key_provider
+            .load_private_key(key.clone_key())
+            .map_err(|e| Error::pem(key_path, format!("the private key cannot be used: {e}")))?;
+        let certified = rustls::sign::CertifiedKey::new(chain.clone(), signing);
+        match certified.keys_match() {
+            Ok(()) => {}
+            // Some key types cannot report their public key; the handshake
+            // will tell then.
+            Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
+            Err(_) => {
+                return Err(Error::KeyMismatch {
+                    cert: cert_path.to_path_buf(),
+                    key: key_path.to_path_buf(),
+                });
+            }
+        }
+        check_validity(&chain[0], cert_path)?;
+        Ok(Identity { chain, key })
+    }
+
+    /// The certificate chain, leaf first.
+    pub fn chain(&self) -> &[CertificateDer<'static>] {
+        &self.chain
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &PrivateKeyDer<'static> {
+        &self.key
+    }
+
+    /// The leaf certificate's subject CN (the merchant id, for WeChat Pay).
+    pub fn subject_cn(&self) -> Option<String> {
+        let (_, cert) = x509_parser::parse_x509_certificate(&self.chain[0]).ok()?;
+        let cn = cert.subject().iter_common_name().next()?;
+        cn.as_str().ok().map(str::to_owned)
+    }
+}
+
+fn check_validity(leaf: &CertificateDer<'_>, path: &Path) -> Result<(), Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(leaf)
+        .map_err(|e| Error::pem(path, format!("the certificate cannot be parsed: {e}")))?;
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
+    let validity = cert.validity();
+    if now > validity.not_after.timestamp() {
+        return Err(Error::Expired {
+            path: path.to_path_buf(),
+            not_after: validity.not_after.to_string(),
+        });
+    }
+    if now < validity.not_before.timestamp() {
+        return Err(Error::NotYetValid {
+            path: path.to_path_buf(),
+            not_before: validity.not_before.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, Error> {
+    std::fs::read(path).map_err(|e| Error::Read {
+        path: path.to_path_buf(),
+        source: e,
+    })
+}
+
+/// The crypto provider every wxmedia TLS connection uses: ring, chosen
+/// explicitly so that no process-wide default is needed.
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// Read every certificate of a PEM file (extra trusted roots).
+pub fn read_ca_file(path: impl AsRef<Path>) -> Result<Vec<CertificateDer<'static>>, Error> {
+    let path = path.as_ref();
+    let pem = read(path)?;
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::pem(path, e.to_string()))?;
+    if certs.is_empty() {
+        return Err(Error::pem(
+            path,
+            "no BEGIN CERTIFICATE block found".to_owned(),
+        ));
+    }
+    Ok(certs)
+}
+
+pub(crate) fn pathbuf(p: &Path) -> PathBuf {
+    p.to_path_buf()
+}
