@@ -26,6 +26,9 @@ pub enum AttemptEnd {
     /// The host could not be reached: DNS failure, refused, connect timeout
     /// or failed handshake. Which one decides failover.
     ConnectFailed(Connectivity),
+    /// The TLS handshake failed (untrusted server, refused client
+    /// certificate). Retrying cannot fix a certificate, so the driver gives up.
+    TlsFailed,
     /// The attempt ran out of time after connecting.
     TimedOut,
     /// The connection broke after the request was sent.
@@ -128,6 +131,7 @@ impl Driver {
                 endpoints.record(base_url, c, now);
                 (None, Some(Failure::Connect))
             }
+            AttemptEnd::TlsFailed => return Step::GiveUp(None),
             AttemptEnd::TimedOut => (None, Some(Failure::Timeout)),
             AttemptEnd::Broken => (None, Some(Failure::Connection)),
         };
