@@ -36,6 +36,7 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     headers(root, &mut problems);
     proto_sources(root, &mut problems);
     proto_dependencies(root, &mut problems)?;
+    tls_stack(root, &mut problems)?;
     if problems.is_empty() {
         eprintln!("tidy: ok");
         Ok(())
@@ -140,6 +141,49 @@ fn proto_dependencies(root: &Path, problems: &mut Vec<String>) -> Result<(), Str
     }
     if seen < 2 {
         problems.push("cargo tree listed no dependencies of wxmedia-proto".into());
+    }
+    Ok(())
+}
+
+/// No crate of the workspace may pull an old TLS stack: rustls before 0.23
+/// or ring 0.16 (surf's own backends would, with open advisories).
+fn tls_stack(root: &Path, problems: &mut Vec<String>) -> Result<(), String> {
+    let out = Command::new("cargo")
+        .args([
+            "tree",
+            "--locked",
+            "--workspace",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .current_dir(root)
+        .output()
+        .map_err(|e| format!("cannot run cargo tree: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut words = line.split_whitespace();
+        let (Some(name), Some(version)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let old = match name {
+            "rustls" => !version.starts_with("v0.23"),
+            "ring" => version.starts_with("v0.16"),
+            _ => false,
+        };
+        if old {
+            problems.push(format!(
+                "old TLS stack in the dependency tree: {name} {version}"
+            ));
+        }
     }
     Ok(())
 }

@@ -39,7 +39,8 @@ use wxmedia_tls::{ConnectFailure, FromSettings, Settings};
 pub use wxmedia_proto::{self as proto, ApiKey, ErrorCode, Media, MediaError, SignType, Uploaded};
 pub use wxmedia_tls::{ClientBuilder, Identity, Timeouts};
 
-type SegmentStream = futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>;
+type SegmentStream =
+    futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>;
 type RequestBody = StreamBody<SegmentStream>;
 
 /// What went wrong with an upload over hyper.
@@ -62,6 +63,13 @@ pub enum Error {
     /// An attempt or the whole upload ran out of time.
     #[error("timed out after {0:?}")]
     Timeout(Duration),
+}
+
+impl From<MediaError> for Error {
+    /// So that `Media::new(..)?` works in functions returning this error.
+    fn from(e: MediaError) -> Error {
+        Error::Proto(e.into())
+    }
 }
 
 impl Error {
@@ -119,8 +127,11 @@ impl FromSettings for Client {
         http.enforce_http(false);
         http.set_connect_timeout(Some(settings.timeouts.connect));
         http.set_nodelay(true);
+        // hyper-rustls sets ALPN itself from the enabled HTTP versions.
+        let mut tls = (*settings.tls).clone();
+        tls.alpn_protocols.clear();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config((*settings.tls).clone())
+            .with_tls_config(tls)
             .https_only()
             .enable_http1()
             .wrap_connector(http);
@@ -142,6 +153,12 @@ impl Client {
     /// Start configuring a client.
     pub fn builder() -> ClientBuilder<Client> {
         ClientBuilder::new()
+    }
+
+    /// The base URL the next attempt would use: the primary, or the twin
+    /// while failed over. Useful for monitoring.
+    pub fn current_endpoint(&self) -> String {
+        self.endpoints().current(Instant::now()).to_owned()
     }
 
     /// The settings in force.
@@ -188,12 +205,17 @@ impl Client {
                     return Ok(done);
                 }
                 Step::GiveUp(proto) => {
-                    let err = proto.map(Error::Proto).or(error).unwrap_or(Error::Timeout(budget));
+                    let err = proto
+                        .map(Error::Proto)
+                        .or(error)
+                        .unwrap_or(Error::Timeout(budget));
                     tracing::warn!(outcome = "failed", error = %err, "giving up");
                     return Err(err);
                 }
                 Step::Sleep(delay) => {
-                    let retry_error = error.map(|e| e.to_string()).unwrap_or_else(|| "API error".into());
+                    let retry_error = error
+                        .map(|e| e.to_string())
+                        .unwrap_or_else(|| "API error".into());
                     if Instant::now() + delay >= deadline {
                         tracing::warn!(outcome = "deadline", "no time left to retry");
                         return Err(Error::Timeout(settings.timeouts.deadline));
@@ -207,7 +229,10 @@ impl Client {
     }
 
     fn endpoints(&self) -> std::sync::MutexGuard<'_, Endpoints> {
-        self.inner.endpoints.lock().unwrap_or_else(PoisonError::into_inner)
+        self.inner
+            .endpoints
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     /// One attempt: what happened, and the transport error if there was one.
@@ -218,9 +243,13 @@ impl Client {
         limit: usize,
     ) -> (AttemptEnd, Option<Error>) {
         let (parts, body) = request.into_parts();
-        let frames: Vec<Result<Frame<Bytes>, Infallible>> =
-            body.into_segments().into_iter().map(|s| Ok(Frame::data(s))).collect();
-        let request = http::Request::from_parts(parts, StreamBody::new(futures_util::stream::iter(frames)));
+        let frames: Vec<Result<Frame<Bytes>, Infallible>> = body
+            .into_segments()
+            .into_iter()
+            .map(|s| Ok(Frame::data(s)))
+            .collect();
+        let request =
+            http::Request::from_parts(parts, StreamBody::new(futures_util::stream::iter(frames)));
         let exchange = async {
             let response = match self.inner.http.request(request).await {
                 Ok(r) => r,

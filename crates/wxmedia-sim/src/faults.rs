@@ -60,6 +60,11 @@ pub struct Faults {
     pub wrong_sign: Times,
     /// Answer HTTP 502 with an HTML page, as a gateway would.
     pub bad_gateway: Times,
+    /// Answer authenticated requests with this error code (signed, result
+    /// layer), e.g. `FREQUENCY_LIMITED`, `SYSTEMERROR`, `INVALID_REQUEST`.
+    pub forced_error: Option<(String, Times)>,
+    /// Send successful replies without a `sign` (clients must refuse them).
+    pub omit_sign: Times,
     /// Do not listen at all: the address refuses connections.
     pub unreachable: bool,
 }

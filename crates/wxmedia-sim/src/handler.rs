@@ -36,7 +36,7 @@ pub enum Outcome {
     /// Refused with a WeChat Pay code and message.
     Refused {
         /// The error code, e.g. `PARAM_ERROR`.
-        code: &'static str,
+        code: String,
         /// The message sent with it.
         message: &'static str,
     },
@@ -113,7 +113,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// Why a request was refused, and at which layer the reply says so.
 struct Refusal {
-    code: &'static str,
+    code: String,
     message: &'static str,
     /// Return layer (unsigned: the request was not authenticated) or result
     /// layer (signed with the request's sign type).
@@ -124,9 +124,9 @@ const INVALID_REQUEST: &str = "INVALID_REQUEST";
 const PARAM_ERROR: &str = "PARAM_ERROR";
 const SIGNERROR: &str = "SIGNERROR";
 
-fn unsigned(code: &'static str, message: &'static str) -> Refusal {
+fn unsigned(code: &str, message: &'static str) -> Refusal {
     Refusal {
-        code,
+        code: code.to_owned(),
         message,
         signed_as: None,
     }
@@ -225,7 +225,7 @@ impl Simulator {
             }
             Decision::Refuse(r) => {
                 record.outcome = Outcome::Refused {
-                    code: r.code,
+                    code: r.code.clone(),
                     message: r.message,
                 };
                 self.refusal(&r)
@@ -315,13 +315,16 @@ impl Simulator {
             return Decision::Refuse(unsigned(SIGNERROR, "签名校验失败，请检查后重试"));
         }
         // From here the request is authenticated: answers are signed.
-        let signed = |code, message| {
+        let signed = |code: &str, message: &'static str| {
             Decision::Refuse(Refusal {
-                code,
+                code: code.to_owned(),
                 message,
                 signed_as: Some(sign_type),
             })
         };
+        if let Some(code) = self.forced_error() {
+            return signed(&code, "模拟错误");
+        }
         if let Some(fault) = self.injected_fault() {
             return match fault {
                 Injected::RateLimited => signed("FREQUENCY_LIMITED", "操作过快，请稍后重试"),
@@ -338,6 +341,12 @@ impl Simulator {
             return signed(PARAM_ERROR, "图片Hash值有误，请检查后重新提交");
         }
         Decision::Upload(sign_type)
+    }
+
+    fn forced_error(&self) -> Option<String> {
+        let mut faults = lock(&self.inner.faults);
+        let (code, times) = faults.forced_error.as_mut()?;
+        times.take().then(|| code.clone())
     }
 
     fn injected_fault(&self) -> Option<Injected> {
@@ -364,7 +373,18 @@ impl Simulator {
     }
 
     fn success(&self, media_id: &str, sign_type: SignType) -> Response<Bytes> {
-        let wrong = lock(&self.inner.faults).wrong_sign.take();
+        let (wrong, omit) = {
+            let mut faults = lock(&self.inner.faults);
+            (faults.wrong_sign.take(), faults.omit_sign.take())
+        };
+        if omit {
+            return xml_response(xml::write(&[
+                ("return_code", "SUCCESS"),
+                ("return_msg", "OK"),
+                ("result_code", "SUCCESS"),
+                ("media_id", media_id),
+            ]));
+        }
         let fields = [
             ("return_code", "SUCCESS"),
             ("return_msg", "OK"),
@@ -379,7 +399,7 @@ impl Simulator {
             None => xml_response(xml::write(&[
                 ("return_code", "FAIL"),
                 ("return_msg", r.message),
-                ("err_code", r.code),
+                ("err_code", &r.code),
                 ("err_code_des", r.message),
             ])),
             Some(sign_type) => {
@@ -388,7 +408,7 @@ impl Simulator {
                     ("return_code", "SUCCESS"),
                     ("return_msg", "OK"),
                     ("result_code", "FAIL"),
-                    ("err_code", r.code),
+                    ("err_code", &r.code),
                     ("err_code_des", r.message),
                 ];
                 self.signed_reply(&fields, sign_type, wrong)

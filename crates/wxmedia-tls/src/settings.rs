@@ -44,6 +44,8 @@ pub struct Settings {
     pub sign_type: SignType,
     /// The client certificate and key.
     pub identity: Identity,
+    /// The trusted roots.
+    pub roots: Roots,
     /// The rustls configuration built from the identity and roots.
     pub tls: Arc<rustls::ClientConfig>,
     /// The primary base URL.
@@ -283,6 +285,7 @@ impl<C> ClientBuilder<C> {
             credentials,
             sign_type: self.sign_type,
             identity,
+            roots,
             tls,
             primary,
             twin,

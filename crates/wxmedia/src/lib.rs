@@ -1,0 +1,31 @@
+//! Upload media to WeChat Pay: one facade over the wxmedia transports, chosen by feature, with no logic of its own.
+//!
+//! | feature | module | runtime |
+//! |---|---|---|
+//! | `hyper` (default) | [`hyper`] | tokio, hyper 1 + hyper-rustls |
+//! | `blocking` | `blocking` | none, ureq 3 |
+//!
+//! Every module has the same `Client`, built the same way:
+//! `Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`,
+//! and `client.upload(media)` gives an [`Uploaded`] (media id, media hash,
+//! sign type) or the module's `Error`.
+#![forbid(unsafe_code)]
+
+pub use wxmedia_proto as proto;
+pub use wxmedia_proto::{
+    ApiError, ApiKey, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
+    SignType, Uploaded,
+};
+pub use wxmedia_tls::{ClientBuilder, Identity, Timeouts};
+
+/// The hyper transport (tokio).
+#[cfg(feature = "hyper")]
+pub mod hyper {
+    pub use wxmedia_hyper::{Client, Error};
+}
+
+/// The blocking transport (no runtime).
+#[cfg(feature = "blocking")]
+pub mod blocking {
+    pub use wxmedia_blocking::{Client, Error};
+}
