@@ -1,12 +1,18 @@
-//! `wxmedia`: the command line. Subcommands live in their own modules.
+//! `wxmedia`: upload media to WeChat Pay by hand or in bulk, check signatures, run the simulator or a demo.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod batch;
+mod conn;
+mod demo;
+mod report;
+mod sign;
 mod sim;
+mod upload;
 
-/// Upload media to WeChat Pay, or simulate its endpoint.
+/// Upload media to WeChat Pay (微信支付), check signatures, or simulate the endpoint.
 #[derive(Debug, Parser)]
 #[command(name = "wxmedia", version, about, propagate_version = true)]
 struct Cli {
@@ -16,30 +22,60 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Upload images; prints one media id (or JSON object) per file.
+    Upload(upload::UploadArgs),
+    /// Upload many files with a crash-safe ledger; reruns skip what succeeded.
+    Batch(batch::BatchArgs),
+    /// Print the v2 sign of NAME=VALUE parameters (the key is never printed).
+    Sign(sign::SignArgs),
+    /// Verify the sign of a saved XML reply; exit 0 when it holds.
+    Verify(sign::VerifyArgs),
     /// Run the WeChat Pay upload simulator (mutual TLS, on loopback).
     Sim(sim::SimArgs),
+    /// Upload sample images through every transport to an in-process simulator.
+    Demo(demo::DemoArgs),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_logging();
-    let result = match cli.command {
-        Command::Sim(args) => sim::run(args),
-    };
-    match result {
-        Ok(code) => code,
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
         Err(e) => {
+            // clap exits 2 on usage errors, which is also our usage status.
+            e.exit();
+        }
+    };
+    // The simulator reports what it does; other commands stay quiet unless
+    // something goes wrong.
+    init_logging(if matches!(cli.command, Command::Sim(_)) {
+        "info"
+    } else {
+        "error"
+    });
+    match cli.command {
+        Command::Sign(args) => sign::sign(args),
+        Command::Verify(args) => sign::verify(args),
+        Command::Sim(args) => sim::run(args).unwrap_or_else(|e| {
             eprintln!("wxmedia: {e:#}");
             ExitCode::from(1)
-        }
+        }),
+        Command::Upload(args) => runtime().block_on(upload::run(args)),
+        Command::Batch(args) => runtime().block_on(batch::run(args)),
+        Command::Demo(args) => runtime().block_on(demo::run(args)),
     }
 }
 
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("the async runtime starts")
+}
+
 /// Logs go to stderr so that stdout stays machine-readable. `WXMEDIA_LOG`
-/// takes a tracing filter (default `info`).
-fn init_logging() {
+/// takes a tracing filter (default `error`; `info` for `wxmedia sim`).
+fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("WXMEDIA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -1,0 +1,516 @@
+//! The `wxmedia` command line against an in-process simulator: exit statuses, output shapes, credentials, hostile replies, batch resume.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use tempfile::TempDir;
+use wxmedia_sim::{SimConfig, SimServer, Times};
+
+const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
+
+struct Fx {
+    server: SimServer,
+    dir: TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+fn fx() -> Fx {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = TempDir::new().unwrap();
+    let server = rt
+        .block_on(SimServer::start(SimConfig::new(dir.path().join("state"))))
+        .unwrap();
+    let key = dir.path().join("apiv2.key");
+    // A trailing newline, as an editor would leave it: the CLI ignores one.
+    std::fs::write(
+        &key,
+        format!("{}\n", server.sim().api_key().expose_secret()),
+    )
+    .unwrap();
+    Fx {
+        server,
+        dir,
+        _rt: rt,
+    }
+}
+
+impl Fx {
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn key_file(&self) -> PathBuf {
+        self.dir.path().join("apiv2.key")
+    }
+
+    /// `wxmedia <sub>` with every credential passed as a flag.
+    fn cmd(&self, sub: &str) -> Command {
+        let pki = self.server.pki();
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wxmedia"));
+        c.arg(sub)
+            .arg("--mch-id")
+            .arg(self.server.sim().mch_id())
+            .arg("--api-key-file")
+            .arg(self.key_file())
+            .arg("--cert")
+            .arg(pki.client_cert_path())
+            .arg("--cert-key")
+            .arg(pki.client_key_path())
+            .arg("--ca")
+            .arg(pki.ca_cert_path())
+            .arg("--endpoint")
+            .arg(self.server.endpoint())
+            .env_remove("WXMEDIA_API_KEY")
+            .env_remove("WXMEDIA_MCH_ID")
+            .env_remove("WXMEDIA_CERT")
+            .env_remove("WXMEDIA_CERT_KEY");
+        c
+    }
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn upload_prints_one_media_id_per_file_and_exits_zero() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    let b = fx.file("b.png", PNG);
+    let out = run(fx.cmd("upload").arg(&a).arg(&b));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<_> = stdout(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2);
+    assert!(lines.iter().all(|l| l.len() == 44));
+    assert_eq!(stderr(&out), "", "quiet on success");
+    assert_eq!(fx.server.sim().upload_count(), 2);
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    let out = run(fx
+        .cmd("upload")
+        .args(["--json", "--sign-type", "hmac-sha256"])
+        .arg(&a));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = &json_lines(&out)[0];
+    assert_eq!(v["file"], a.display().to_string());
+    assert_eq!(v["sign_type"], "HMAC-SHA256");
+    assert_eq!(
+        v["media_hash"],
+        wxmedia_proto::MediaHash::of(JPEG).to_string()
+    );
+    assert!(v["media_id"].as_str().unwrap().len() == 44);
+}
+
+#[test]
+fn credentials_come_from_the_environment_too() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    let pki = fx.server.pki();
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["upload", "--ca"])
+        .arg(pki.ca_cert_path())
+        .arg("--endpoint")
+        .arg(fx.server.endpoint())
+        .arg(&a)
+        .env("WXMEDIA_MCH_ID", fx.server.sim().mch_id())
+        .env("WXMEDIA_API_KEY", fx.server.sim().api_key().expose_secret())
+        .env("WXMEDIA_CERT", pki.client_cert_path())
+        .env("WXMEDIA_CERT_KEY", pki.client_key_path()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fx.server.sim().upload_count(), 1);
+}
+
+#[test]
+fn pkcs12_with_the_merchant_id_as_password_works() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    let p12 = fx.file("apiclient_cert.p12", &make_p12(&fx));
+    let pki = fx.server.pki();
+    for transport in ["hyper", "blocking"] {
+        let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+            .args([
+                "upload",
+                "--transport",
+                transport,
+                "--mch-id",
+                fx.server.sim().mch_id(),
+            ])
+            .arg("--api-key-file")
+            .arg(fx.key_file())
+            .arg("--p12")
+            .arg(&p12)
+            .arg("--ca")
+            .arg(pki.ca_cert_path())
+            .arg("--endpoint")
+            .arg(fx.server.endpoint())
+            .arg(&a)
+            .env_remove("WXMEDIA_P12_PASSWORD"));
+        assert_eq!(out.status.code(), Some(0), "{transport}: {}", stderr(&out));
+    }
+    // A wrong password is a usage error that says so.
+    let out = run(fx.cmd("upload").env("WXMEDIA_P12_PASSWORD", "nope"));
+    assert_eq!(out.status.code(), Some(2));
+}
+
+fn make_p12(fx: &Fx) -> Vec<u8> {
+    use p12_keystore::{
+        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
+        PrivateKeyChain,
+    };
+    let pki = fx.server.pki();
+    let der = |p: &Path| {
+        let pem = std::fs::read(p).unwrap();
+        rustls_pki_types::pem::PemObject::pem_slice_iter(&pem)
+            .map(|r: Result<(rustls_pki_types::pem::SectionKind, Vec<u8>), _>| r.unwrap().1)
+            .next()
+            .unwrap()
+    };
+    let cert = Certificate::from_der(&der(&pki.client_cert_path())).unwrap();
+    let key = PrivateKey::from_der(&der(&pki.client_key_path())).unwrap();
+    let mut store = KeyStore::new();
+    store.add_entry(
+        "k",
+        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(vec![1u8], key, vec![cert])),
+    );
+    store
+        .writer(fx.server.sim().mch_id())
+        .encryption_algorithm(EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc)
+        .mac_algorithm(MacAlgorithm::HmacSha1)
+        .write()
+        .unwrap()
+}
+
+#[test]
+fn bad_media_is_refused_with_exit_two_and_nothing_sent() {
+    let fx = fx();
+    let mut big = JPEG.to_vec();
+    big.resize(2 * 1024 * 1024 + 1, 0);
+    let cases = [
+        fx.file("disguised.jpg", PNG),
+        fx.file("empty.jpg", b""),
+        fx.file("anim.gif", b"GIF89a...."),
+        fx.file("big.jpg", &big),
+        fx.dir.path().join("missing.jpg"),
+    ];
+    for file in &cases {
+        let out = run(fx.cmd("upload").arg("--json").arg(file));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{}: {}",
+            file.display(),
+            stderr(&out)
+        );
+        let v = &json_lines(&out)[0];
+        assert!(
+            v["error"]["kind"] == "media" || v["error"]["kind"] == "unreadable",
+            "{v}"
+        );
+        assert!(
+            stderr(&out).contains(&file.display().to_string()),
+            "stderr names the file"
+        );
+    }
+    assert_eq!(fx.server.sim().request_count(), 0, "nothing was sent");
+    // One good and one bad file: the good one is uploaded, the status is 2.
+    let good = fx.file("good.jpg", JPEG);
+    let out = run(fx.cmd("upload").arg(&good).arg(&cases[0]));
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out).lines().count(), 1);
+    assert_eq!(fx.server.sim().upload_count(), 1);
+}
+
+#[test]
+fn hostile_replies_exit_one_without_a_media_id() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    type Fault = fn(&mut wxmedia_sim::Faults);
+    let faults: [(&str, Fault); 4] = [
+        ("wrong sign", |f| f.wrong_sign = Times::Always),
+        ("unsigned", |f| f.omit_sign = Times::Always),
+        ("truncated", |f| f.truncate_reply = Times::Always),
+        ("slow", |f| f.reply_delay = Duration::from_secs(10)),
+    ];
+    for (name, fault) in faults {
+        fx.server.sim().set_faults(wxmedia_sim::Faults::default());
+        fx.server.sim().update_faults(fault);
+        let out = run(fx
+            .cmd("upload")
+            .args(["--json", "--timeout", "1.5"])
+            .arg(&a));
+        assert_eq!(out.status.code(), Some(1), "{name}: {}", stderr(&out));
+        let v = &json_lines(&out)[0];
+        assert!(
+            v.get("media_id").is_none() && v["error"].is_object(),
+            "{name}: {v}"
+        );
+    }
+}
+
+#[test]
+fn an_api_error_names_the_file_and_the_code() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    std::fs::write(fx.key_file(), "wrong-key-0123456789").unwrap();
+    let out = run(fx.cmd("upload").arg(&a));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("a.jpg") && err.contains("SIGNERROR"), "{err}");
+    assert!(!err.contains("wrong-key-0123456789"), "the key never shows");
+}
+
+#[test]
+fn missing_credentials_are_usage_errors() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .arg("upload")
+        .arg(&a)
+        .env_remove("WXMEDIA_MCH_ID"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("merchant id"));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["upload", "--mch-id", "1"])
+        .arg(&a)
+        .env_remove("WXMEDIA_API_KEY"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("API key"));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia")).args([
+        "upload",
+        "--api-key",
+        "x",
+        "a.jpg",
+    ]));
+    assert_eq!(out.status.code(), Some(2), "there is no --api-key flag");
+}
+
+#[test]
+fn sign_matches_every_shared_vector_and_never_prints_the_key() {
+    let vectors: Value =
+        serde_json::from_str(include_str!("../../wxmedia-proto/tests/data/v2.json")).unwrap();
+    let dir = TempDir::new().unwrap();
+    for case in vectors["cases"].as_array().unwrap() {
+        let key = case["key"].as_str().unwrap();
+        let key_file = dir.path().join("k");
+        std::fs::write(&key_file, key).unwrap();
+        let st = if case["sign_type"] == "MD5" {
+            "md5"
+        } else {
+            "hmac-sha256"
+        };
+        let params: Vec<String> = case["params"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap()))
+            .collect();
+        if params.is_empty() {
+            continue; // the command needs at least one parameter
+        }
+        let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+            .args(["sign", "--sign-type", st, "--api-key-file"])
+            .arg(&key_file)
+            .args(&params));
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(
+            stdout(&out).lines().last().unwrap(),
+            case["sign"].as_str().unwrap(),
+            "{}",
+            case["name"]
+        );
+        assert!(!stdout(&out).contains(key) && !stderr(&out).contains(key));
+        let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+            .args(["sign", "--json", "--sign-type", st, "--api-key-file"])
+            .arg(&key_file)
+            .args(&params));
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["sign"], case["sign"]);
+        let expected = case["string_to_sign"].as_str().unwrap().replace(key, "***");
+        assert_eq!(v["string_to_sign"], expected);
+    }
+}
+
+#[test]
+fn verify_accepts_a_good_reply_and_refuses_a_tampered_one() {
+    let vectors: Value =
+        serde_json::from_str(include_str!("../../wxmedia-proto/tests/data/v2.json")).unwrap();
+    let r = &vectors["response_xml"];
+    let dir = TempDir::new().unwrap();
+    let key_file = dir.path().join("k");
+    std::fs::write(&key_file, r["key"].as_str().unwrap()).unwrap();
+    let verify = |body: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+            .args(["verify", "--sign-type", "md5", "--api-key-file"])
+            .arg(&key_file)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap().status.code()
+    };
+    let xml = r["xml"].as_str().unwrap();
+    assert_eq!(verify(xml), Some(0));
+    assert_eq!(verify(&xml.replace("H1ih", "X1ih")), Some(1));
+    assert_eq!(verify("<html>502</html>"), Some(2));
+}
+
+#[test]
+fn demo_exits_zero() {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia")).arg("demo"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).lines().count(),
+        1 + 2 * 2 * 3,
+        "header + transports x sign types x samples"
+    );
+}
+
+fn distinct_jpegs(dir: &Path, n: usize) -> PathBuf {
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for i in 0..n {
+        let mut bytes = JPEG.to_vec();
+        bytes.extend_from_slice(format!("distinct-{i}").as_bytes());
+        std::fs::write(images.join(format!("img{i:03}.jpg")), bytes).unwrap();
+    }
+    std::fs::write(images.join("notes.txt"), "not an image").unwrap();
+    images
+}
+
+fn ledger_entries(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn batch_resumes_after_a_kill_without_losing_or_repeating_files() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 40);
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    fx.server
+        .sim()
+        .update_faults(|f| f.reply_delay = Duration::from_millis(60));
+    let mut child = fx
+        .cmd("batch")
+        .args(["--concurrency", "4", "--ledger"])
+        .arg(&ledger)
+        .arg(&images)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while ledger_entries(&ledger).len() < 10 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the batch made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = ledger_entries(&ledger).len();
+    assert!(before < 40, "killed midway ({before} done)");
+
+    fx.server
+        .sim()
+        .update_faults(|f| f.reply_delay = Duration::ZERO);
+    let out = run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("skipped {before}")),
+        "{}",
+        stderr(&out)
+    );
+
+    let entries = ledger_entries(&ledger);
+    let mut hashes: Vec<_> = entries
+        .iter()
+        .filter(|e| e["status"] == "uploaded")
+        .map(|e| e["media_hash"].as_str().unwrap().to_owned())
+        .collect();
+    let total = hashes.len();
+    hashes.sort();
+    hashes.dedup();
+    assert_eq!(hashes.len(), 40, "every file is in the ledger");
+    assert_eq!(total, 40, "no file is recorded twice");
+    // At most the uploads in flight at the kill were sent twice.
+    let sent = fx.server.sim().upload_count();
+    assert!(
+        (40..=44).contains(&sent),
+        "{sent} uploads reached the simulator"
+    );
+
+    // A third run has nothing left to do.
+    let out = run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("uploaded 0, skipped 40, failed 0"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn batch_retries_failed_files_on_the_next_run() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 5);
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    fx.server
+        .sim()
+        .update_faults(|f| f.forced_error = Some(("PARAM_ERROR".into(), Times::Always)));
+    let out = run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("uploaded 0, skipped 0, failed 5"),
+        "{}",
+        stderr(&out)
+    );
+    fx.server.sim().set_faults(wxmedia_sim::Faults::default());
+    let out = run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("uploaded 5, skipped 0, failed 0"),
+        "{}",
+        stderr(&out)
+    );
+}
