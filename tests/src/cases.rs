@@ -382,3 +382,44 @@ pub async fn media_refused_before_sending<T: Transport>() {
     let e = T::view(bad.err().expect("a bad merchant id is refused"));
     assert_eq!(e.kind, Kind::Config);
 }
+
+/// A 100 MB reply is refused at the cap, without reading it all.
+pub async fn hundred_megabyte_reply_is_refused_at_the_cap<T: Transport>() {
+    let sim = sim().await;
+    sim.server
+        .sim()
+        .update_faults(|f| f.huge_reply = Some(100 * 1024 * 1024));
+    let c = client::<T>(&sim);
+    let started = Instant::now();
+    let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("too large");
+    assert!(
+        matches!(e.proto, Some(ProtoError::ReplyTooLarge { .. })),
+        "{e:?}"
+    );
+    assert!(!e.retryable);
+    // Reading 100 MB over loopback TLS takes far longer than stopping at 64 KiB.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+/// A reply that never ends is stopped at the deadline.
+pub async fn endless_reply_stops_at_the_deadline<T: Transport>() {
+    let sim = sim().await;
+    sim.server.sim().update_faults(|f| f.endless_reply = true);
+    let c = build::<T>(
+        builder(&sim)
+            .attempt_timeout(Duration::from_millis(500))
+            .deadline(Duration::from_millis(1200)),
+    );
+    let started = Instant::now();
+    let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("endless");
+    assert_eq!(e.kind, Kind::Timeout, "{e:?}");
+    assert!(
+        started.elapsed() < Duration::from_millis(1200 + 700),
+        "took {:?}",
+        started.elapsed()
+    );
+}

@@ -95,7 +95,8 @@ macro_rules! conformance {
             client_cert_from_another_ca_is_a_tls_error, untrusted_server_is_a_tls_error,
             oversized_reply_is_refused, fifty_concurrent_uploads_through_one_client,
             pkcs1_key_identity_works, pkcs12_identity_works,
-            media_refused_before_sending);
+            media_refused_before_sending, hundred_megabyte_reply_is_refused_at_the_cap,
+            endless_reply_stops_at_the_deadline);
     };
     (@cases $t:ty; $($case:ident),* $(,)?) => {
         $(

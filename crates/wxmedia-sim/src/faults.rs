@@ -65,6 +65,12 @@ pub struct Faults {
     pub forced_error: Option<(String, Times)>,
     /// Send successful replies without a `sign` (clients must refuse them).
     pub omit_sign: Times,
+    /// Answer with a body of this many bytes (streamed, never held in
+    /// memory) instead of the real reply: clients must stop at their cap.
+    pub huge_reply: Option<u64>,
+    /// Answer with headers and then a body that never ends (a few bytes
+    /// every 100 ms): clients must stop at their deadline.
+    pub endless_reply: bool,
     /// Do not listen at all: the address refuses connections.
     pub unreachable: bool,
 }

@@ -174,11 +174,17 @@ impl Simulator {
 
     /// The transport-level faults for the next reply: delay, drop the
     /// connection, truncate the reply. Counted down under one lock.
-    pub(crate) fn take_transport_faults(&self) -> (Duration, bool, bool) {
+    pub(crate) fn take_transport_faults(&self) -> TransportFaults {
         let mut faults = lock(&self.inner.faults);
         let drop_it = faults.drop_connection.take();
         let truncate = !drop_it && faults.truncate_reply.take();
-        (faults.reply_delay, drop_it, truncate)
+        TransportFaults {
+            delay: faults.reply_delay,
+            drop_it,
+            truncate,
+            huge: faults.huge_reply,
+            endless: faults.endless_reply,
+        }
     }
 
     /// Everything received so far, in order.
@@ -435,6 +441,15 @@ impl Simulator {
     }
 }
 
+/// What the server does to the next reply's delivery.
+pub(crate) struct TransportFaults {
+    pub(crate) delay: Duration,
+    pub(crate) drop_it: bool,
+    pub(crate) truncate: bool,
+    pub(crate) huge: Option<u64>,
+    pub(crate) endless: bool,
+}
+
 enum Decision {
     Upload(SignType),
     Refuse(Refusal),
@@ -446,15 +461,15 @@ enum Injected {
     SystemError,
 }
 
-struct Part {
-    name: String,
-    filename: Option<String>,
+pub(crate) struct Part {
+    pub(crate) name: String,
+    pub(crate) filename: Option<String>,
     rfc2231_filename: bool,
-    content_type: Option<String>,
-    data: Bytes,
+    pub(crate) content_type: Option<String>,
+    pub(crate) data: Bytes,
 }
 
-fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, multer::Error> {
+pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, multer::Error> {
     let mut mp = multer::Multipart::new(
         stream::once(async { Ok::<_, std::io::Error>(body) }),
         boundary,

@@ -26,6 +26,8 @@
 #![forbid(unsafe_code)]
 
 mod faults;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod pki;
 mod server;

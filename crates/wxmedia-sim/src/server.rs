@@ -263,7 +263,13 @@ async fn respond(
     if let Some(identity) = identity {
         req.extensions_mut().insert(identity);
     }
-    let (delay, drop_it, truncate) = sim.take_transport_faults();
+    let crate::handler::TransportFaults {
+        delay,
+        drop_it,
+        truncate,
+        huge,
+        endless,
+    } = sim.take_transport_faults();
     let response = sim.handle(req);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
@@ -273,6 +279,39 @@ async fn respond(
         return Err("fault: connection dropped".into());
     }
     let (parts, body) = response.into_parts();
+    if let Some(size) = huge {
+        tracing::info!(size, "fault: streaming a huge reply");
+        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+        let chunks = size / chunk.len() as u64;
+        let rest = (size % chunk.len() as u64) as usize;
+        let head = futures_util::stream::iter(
+            (0..chunks).map(move |_| Ok::<_, BoxError>(Frame::data(chunk.clone()))),
+        );
+        let tail = futures_util::stream::iter(
+            (rest > 0).then(|| Ok::<_, BoxError>(Frame::data(Bytes::from(vec![b' '; rest])))),
+        );
+        let mut response = Response::from_parts(
+            parts,
+            StreamBody::new(futures_util::StreamExt::chain(head, tail)).boxed(),
+        );
+        response
+            .headers_mut()
+            .insert(http::header::CONTENT_LENGTH, size.into());
+        return Ok(response);
+    }
+    if endless {
+        tracing::info!("fault: a reply that never ends");
+        let drip = futures_util::stream::unfold((), |()| async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Some((
+                Ok::<_, BoxError>(Frame::data(Bytes::from_static(b"<xml>"))),
+                (),
+            ))
+        });
+        let mut response = Response::from_parts(parts, StreamBody::new(drip).boxed());
+        response.headers_mut().remove(http::header::CONTENT_LENGTH);
+        return Ok(response);
+    }
     if truncate {
         tracing::info!("fault: truncating the reply");
         let half = body.slice(..body.len() / 2);
