@@ -3,16 +3,22 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod deny;
+mod fuzz;
 mod tidy;
 
 const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
-  ci                  everything CI runs: fmt, clippy, tests, docs, golden, tidy
+  ci                  everything CI runs: fmt, clippy, tests, docs, golden, tidy,
+                      deny, fuzz smoke
   golden --check      compare encoder output with tests/golden (default)
   golden --bless      rewrite the golden files from the encoder
-  tidy                file headers and the sans-IO rules of wxmedia-proto
+  tidy                file headers, the sans-IO rules of wxmedia-proto, TLS stack
+  deny                cargo-deny (installed when missing), offline advisories
+  fuzz list | run <target> [--secs N] | smoke | tmin <target> <file>
+                      cargo-fuzz (installed when missing) with our corpora
 ";
 
 fn main() -> ExitCode {
@@ -23,6 +29,8 @@ fn main() -> ExitCode {
         ["golden"] | ["golden", "--check"] => golden(false),
         ["golden", "--bless"] => golden(true),
         ["tidy"] => tidy::run(&root()),
+        ["fuzz", rest @ ..] => fuzz::run(&root(), rest),
+        ["deny"] => deny::run(&root()),
         [] | ["help"] | ["--help"] | ["-h"] => {
             print!("{HELP}");
             Ok(())
@@ -48,11 +56,21 @@ pub(crate) fn root() -> PathBuf {
 
 /// Run a command in the workspace root, echoing it; fail on a non-zero exit.
 pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<(), String> {
+    run_in(&root(), program, args, envs)
+}
+
+/// Run a command in `dir`, echoing it; fail on a non-zero exit.
+pub(crate) fn run_in(
+    dir: &Path,
+    program: &str,
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> Result<(), String> {
     eprintln!("$ {}{program} {}", env_prefix(envs), args.join(" "));
     let status = Command::new(program)
         .args(args)
         .envs(envs.iter().copied())
-        .current_dir(root())
+        .current_dir(dir)
         .status()
         .map_err(|e| format!("cannot run {program}: {e}"))?;
     if status.success() {
@@ -90,6 +108,8 @@ fn ci() -> Result<(), String> {
     )?;
     golden(false)?;
     tidy::run(&root())?;
+    deny::run(&root())?;
+    fuzz::run(&root(), &["smoke"])?;
     eprintln!("xtask ci: all steps passed in {:.0?}", started.elapsed());
     Ok(())
 }

@@ -28,6 +28,126 @@ pub fn decode_reply_invariants(data: &[u8]) {
     }
 }
 
+/// Split fuzz input into tokens at `0xFF`, a byte that never occurs in
+/// UTF-8, so that one byte string can carry several fields.
+pub fn tokens(data: &[u8]) -> Vec<String> {
+    data.split(|b| *b == 0xFF)
+        .map(|t| String::from_utf8_lossy(t).into_owned())
+        .collect()
+}
+
+/// Parameter maps signed then decoded verify, and any change to one
+/// signed character makes verification fail. Input: the first byte picks
+/// the sign type and the character to change; then tokens: key, then
+/// name/value pairs. Names are reduced to `[a-z_]`, values lose control
+/// characters (XML cannot carry them).
+pub fn reply_roundtrip(data: &[u8]) {
+    let Some((&head, rest)) = data.split_first() else {
+        return;
+    };
+    let toks = tokens(rest);
+    let Some(key) = toks
+        .first()
+        .filter(|k| crate::ApiKey::new(k.as_str()).is_ok())
+    else {
+        return;
+    };
+    let key = ApiKey::new(key.as_str()).expect("checked above");
+    let sign_type = if head & 1 == 0 {
+        SignType::Md5
+    } else {
+        SignType::HmacSha256
+    };
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for pair in toks[1..].chunks(2) {
+        let name: String = pair[0]
+            .chars()
+            .filter(|c| c.is_ascii_lowercase() || *c == '_')
+            .take(16)
+            .collect();
+        let value: String = pair
+            .get(1)
+            .map(|v| v.chars().filter(|c| !c.is_control()).collect())
+            .unwrap_or_default();
+        if name.is_empty() || name == "sign" || fields.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        fields.push((name, value));
+    }
+    let refs: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let sign = crate::StringToSign::new(refs.iter().copied()).sign(&key, sign_type);
+    let mut all = refs.clone();
+    all.push(("sign", sign.as_str()));
+    let parsed =
+        crate::xml::Fields::parse(crate::xml::write(&all).as_bytes()).expect("our own XML parses");
+    assert_eq!(parsed.len(), all.len());
+    crate::reply::verify_fields(&parsed, &key, sign_type).expect("a signed reply verifies");
+
+    let signed: Vec<usize> = (0..refs.len()).filter(|&i| !refs[i].1.is_empty()).collect();
+    if signed.is_empty() {
+        return;
+    }
+    let which = signed[usize::from(head >> 1) % signed.len()];
+    let chars: Vec<char> = refs[which].1.chars().collect();
+    let at = usize::from(head) % chars.len();
+    let replacement = if chars[at] == 'x' { 'y' } else { 'x' };
+    let changed: String = chars
+        .iter()
+        .enumerate()
+        .map(|(i, c)| if i == at { replacement } else { *c })
+        .collect();
+    all[which].1 = &changed;
+    let parsed =
+        crate::xml::Fields::parse(crate::xml::write(&all).as_bytes()).expect("our own XML parses");
+    assert_eq!(
+        crate::reply::verify_fields(&parsed, &key, sign_type),
+        Err(crate::SignatureError::Mismatch),
+        "a changed signed value must not verify"
+    );
+}
+
+/// The canonical string obeys PROTOCOL.md 1.1 for arbitrary parameter maps,
+/// checked against a plain reference implementation. Input: tokens,
+/// name/value pairs.
+pub fn canonical_string(data: &[u8]) {
+    let toks = tokens(data);
+    let pairs: Vec<(&str, &str)> = toks
+        .chunks(2)
+        .map(|p| (p[0].as_str(), p.get(1).map(String::as_str).unwrap_or("")))
+        .collect();
+    let built = crate::StringToSign::new(pairs.iter().copied());
+    let mut reference: Vec<(&str, &str)> = pairs
+        .iter()
+        .copied()
+        .filter(|(n, v)| *n != "sign" && !v.is_empty())
+        .collect();
+    reference.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let joined = reference
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    assert_eq!(built.canonical(), joined);
+    assert_eq!(built.redacted(), format!("{joined}&key=***"));
+    for w in built.pairs().windows(2) {
+        assert!(w[0].0.as_bytes() <= w[1].0.as_bytes(), "sorted byte-wise");
+    }
+    assert!(
+        built
+            .pairs()
+            .iter()
+            .all(|(n, v)| *n != "sign" && !v.is_empty())
+    );
+    // The key goes in at the end, and only there.
+    let key = ApiKey::new("k3y").expect("valid");
+    let md5 = built.sign(&key, SignType::Md5);
+    assert_eq!(md5.as_str().len(), 32);
+    assert!(built.verify(&key, SignType::Md5, md5.as_str()));
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -40,6 +160,12 @@ mod tests {
             b"\xff\xfe<xml>",
         ] {
             super::decode_reply_invariants(input);
+            super::reply_roundtrip(input);
+            super::canonical_string(input);
         }
+        super::reply_roundtrip(
+            b"\x03key\xffmedia_id\xffabc\xffsign\xffX\xffreturn_code\xffSUCCESS",
+        );
+        super::canonical_string(b"b\xff2\xffa\xff1\xffsign\xffS\xffe\xff");
     }
 }
