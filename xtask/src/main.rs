@@ -16,6 +16,7 @@ tasks:
   golden --check      compare encoder output with tests/golden (default)
   golden --bless      rewrite the golden files from the encoder
   tidy                file headers, the sans-IO rules of wxmedia-proto, TLS stack
+  bench [--quick]     benchmarks: Markdown table + target/bench/summary.json
   deny                cargo-deny (installed when missing), offline advisories
   fuzz list | run <target> [--secs N] | smoke | tmin <target> <file>
                       cargo-fuzz (installed when missing) with our corpora
@@ -31,6 +32,8 @@ fn main() -> ExitCode {
         ["tidy"] => tidy::run(&root()),
         ["fuzz", rest @ ..] => fuzz::run(&root(), rest),
         ["deny"] => deny::run(&root()),
+        ["bench"] => bench(false),
+        ["bench", "--quick"] => bench(true),
         [] | ["help"] | ["--help"] | ["-h"] => {
             print!("{HELP}");
             Ok(())
@@ -106,12 +109,54 @@ fn ci() -> Result<(), String> {
         &["doc", "--workspace", "--no-deps", "--locked"],
         &[("RUSTDOCFLAGS", "-Dwarnings")],
     )?;
+    // Benchmarks are built, never run, in CI: timings on shared machines
+    // are noise, and the numbers live in docs/BENCHMARKS.md.
+    run(
+        "cargo",
+        &["build", "--locked", "-p", "wxmedia-bench", "--all-targets"],
+        &[],
+    )?;
     golden(false)?;
     tidy::run(&root())?;
     deny::run(&root())?;
     fuzz::run(&root(), &["smoke"])?;
     eprintln!("xtask ci: all steps passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+fn bench(quick: bool) -> Result<(), String> {
+    run(
+        "cargo",
+        &[
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "wxmedia-cli",
+            "-p",
+            "wxmedia-bench",
+        ],
+        &[],
+    )?;
+    let target = root().join("target/release");
+    let wxmedia = target.join("wxmedia");
+    let mut args = vec![
+        "--wxmedia",
+        wxmedia.to_str().ok_or("non-UTF-8 path")?,
+        "--out",
+        "target/bench",
+    ];
+    if quick {
+        args.push("--quick");
+    }
+    run(
+        target
+            .join("wxmedia-bench")
+            .to_str()
+            .ok_or("non-UTF-8 path")?,
+        &args,
+        &[],
+    )
 }
 
 fn golden(bless: bool) -> Result<(), String> {

@@ -1,0 +1,468 @@
+//! surf's HTTP backend: async-std TCP, futures-rustls (rustls 0.23) and async-h1, with a small pool of idle connections per host.
+//!
+//! surf's own TLS backends pull an old rustls and ring, so this crate gives
+//! surf a client of its own through [`surf::Client::with_http_client`].
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, ready};
+use std::time::{Duration, Instant};
+
+use async_std::io::{BufRead, Read, Write};
+use async_std::net::TcpStream;
+use bytes::Bytes;
+use futures_rustls::TlsConnector;
+use futures_rustls::client::TlsStream;
+use futures_rustls::rustls::pki_types::ServerName;
+use http_client::{Config, HttpClient};
+use http_types::headers::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http_types::url::{Host, Url};
+use http_types::{Body, Request, Response};
+
+use crate::segments::SegmentReader;
+
+/// Idle connections kept per host; more are closed. Uploads are sequential
+/// per task, so a few cover a busy client.
+const MAX_IDLE_PER_HOST: usize = 8;
+
+/// Idle connections older than this are closed rather than reused, as
+/// hyper's pool does: servers drop idle connections sooner or later.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The request body again, for resending on a fresh connection when a
+/// pooled one turns out to be dead. Carried as a request extension because
+/// an `http_types::Body` cannot be read twice.
+#[derive(Debug, Clone)]
+pub(crate) struct Replay(pub(crate) Vec<Bytes>);
+
+/// A failure to connect (TCP or TLS), as opposed to a failure after
+/// connecting. Travels through surf inside its error, where the upload
+/// loop finds it again with `downcast`.
+#[derive(Debug)]
+pub(crate) struct ConnectFailed(pub(crate) io::Error);
+
+impl fmt::Display for ConnectFailed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "connect: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConnectFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+/// Idle TLS connections by `host:port`, and how many were ever opened.
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: Mutex<HashMap<String, Vec<(Instant, TlsStream<TcpStream>)>>>,
+    opened: AtomicUsize,
+}
+
+impl Pool {
+    /// Connections opened so far (TCP connected and TLS handshake done).
+    pub(crate) fn opened(&self) -> usize {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    /// The most recently used idle connection to `key` still young enough.
+    fn take(&self, key: &str) -> Option<TlsStream<TcpStream>> {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = idle.get_mut(key)?;
+        let now = Instant::now();
+        // Too old for the back means too old for all: the list is in the
+        // order connections were put back.
+        let found = list
+            .pop()
+            .filter(|(since, _)| now.saturating_duration_since(*since) < IDLE_TIMEOUT);
+        if found.is_none() {
+            list.clear();
+        }
+        list.retain(|(since, _)| now.saturating_duration_since(*since) < IDLE_TIMEOUT);
+        if list.is_empty() {
+            idle.remove(key);
+        }
+        found.map(|(_, stream)| stream)
+    }
+
+    fn put(&self, key: &str, stream: TlsStream<TcpStream>) {
+        let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        let list = idle.entry(key.to_owned()).or_default();
+        if list.len() < MAX_IDLE_PER_HOST {
+            list.push((Instant::now(), stream));
+        }
+    }
+}
+
+impl fmt::Debug for Pool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
+        f.debug_struct("Pool")
+            .field("idle", &idle.iter().map(|(k, v)| (k, v.len())).collect::<Vec<_>>())
+            .field("opened", &self.opened())
+            .finish()
+    }
+}
+
+/// What a connection in use shares with the response body reading from it.
+#[derive(Debug)]
+struct ConnState {
+    pool: Arc<Pool>,
+    key: String,
+    /// Set by the first byte read: after that, a failure is not a stale
+    /// pooled connection and the request must not be resent here.
+    response_started: AtomicBool,
+    /// Set when the response body was read to its end and the server did
+    /// not ask to close: the connection then goes back to the pool.
+    reusable: AtomicBool,
+}
+
+/// A TLS connection lent to one exchange. Goes back to the pool when
+/// dropped, if the exchange ended cleanly.
+struct Conn {
+    /// Always `Some` until `drop` moves it to the pool.
+    stream: Option<TlsStream<TcpStream>>,
+    state: Arc<ConnState>,
+}
+
+impl Conn {
+    fn stream(&mut self) -> io::Result<Pin<&mut TlsStream<TcpStream>>> {
+        self.stream
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "connection returned"))
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.state.reusable.load(Ordering::Acquire)
+            && let Some(stream) = self.stream.take()
+        {
+            self.state.pool.put(&self.state.key, stream);
+        }
+    }
+}
+
+impl Read for Conn {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(self.stream()?.poll_read(cx, buf))?;
+        if n > 0 {
+            self.state.response_started.store(true, Ordering::Release);
+        }
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl Write for Conn {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        self.stream()?.poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream()?.poll_flush(cx)
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.stream()?.poll_close(cx)
+    }
+}
+
+/// The response body as async-h1 decoded it, watched for its clean end so
+/// that the connection can be reused.
+struct Tracked {
+    inner: Body,
+    state: Arc<ConnState>,
+    /// Bytes still due by `Content-Length`; `None` for a chunked body,
+    /// whose decoder reports its end as end of file.
+    remaining: Option<usize>,
+    /// Whether the server allows another request on this connection.
+    keep_alive: bool,
+}
+
+impl Tracked {
+    fn new(inner: Body, state: Arc<ConnState>, keep_alive: bool) -> Tracked {
+        let tracked = Tracked {
+            remaining: inner.len(),
+            inner,
+            state,
+            keep_alive,
+        };
+        if tracked.remaining == Some(0) {
+            tracked.finished();
+        }
+        tracked
+    }
+
+    /// Account for `n` bytes read; `n == 0` with room to read is the end.
+    fn advance(&mut self, n: usize, eof: bool) {
+        match &mut self.remaining {
+            Some(left) => {
+                *left = left.saturating_sub(n);
+                if *left == 0 && n > 0 {
+                    self.finished();
+                }
+            }
+            // A chunked body's end of file is its terminating chunk: the
+            // decoder reports a connection closed early as an error.
+            None if eof => self.finished(),
+            None => {}
+        }
+    }
+
+    fn finished(&self) {
+        if self.keep_alive {
+            self.state.reusable.store(true, Ordering::Release);
+        }
+    }
+}
+
+impl Read for Tracked {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<usize>> {
+        let n = ready!(Pin::new(&mut self.inner).poll_read(cx, buf))?;
+        let eof = n == 0 && !buf.is_empty();
+        self.advance(n, eof);
+        Poll::Ready(Ok(n))
+    }
+}
+
+impl BufRead for Tracked {
+    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
+        let this = self.get_mut();
+        let available = ready!(Pin::new(&mut this.inner).poll_fill_buf(cx))?;
+        if available.is_empty() && this.remaining.is_none() && this.keep_alive {
+            this.state.reusable.store(true, Ordering::Release);
+        }
+        Poll::Ready(Ok(available))
+    }
+
+    fn consume(mut self: Pin<&mut Self>, amt: usize) {
+        Pin::new(&mut self.inner).consume(amt);
+        self.advance(amt, false);
+    }
+}
+
+/// surf's backend. Cheap to share: the pool is behind an `Arc`.
+pub(crate) struct Connector {
+    tls: TlsConnector,
+    connect_timeout: Duration,
+    pool: Arc<Pool>,
+    config: Config,
+}
+
+impl fmt::Debug for Connector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Connector")
+            .field("connect_timeout", &self.connect_timeout)
+            .field("pool", &self.pool)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connector {
+    /// A backend presenting the client certificate of `tls` and giving up
+    /// on a connect (TCP and handshake) after `connect_timeout`.
+    pub(crate) fn new(
+        tls: Arc<futures_rustls::rustls::ClientConfig>,
+        connect_timeout: Duration,
+        pool: Arc<Pool>,
+    ) -> Connector {
+        // What this backend does, for whoever asks surf: connections are
+        // kept alive and `timeout` is the connect limit.
+        let config = Config::new()
+            .set_http_keep_alive(true)
+            .set_tcp_no_delay(true)
+            .set_timeout(Some(connect_timeout))
+            .set_max_connections_per_host(MAX_IDLE_PER_HOST);
+        Connector {
+            tls: TlsConnector::from(tls),
+            connect_timeout,
+            pool,
+            config,
+        }
+    }
+
+    /// TCP connect and TLS handshake to the URL's host, within the connect
+    /// timeout.
+    async fn connect(&self, url: &Url) -> io::Result<TlsStream<TcpStream>> {
+        if url.scheme() != "https" {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("refusing to send over {}: only https is allowed", url.scheme()),
+            ));
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let host = url
+            .host()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the URL has no host"))?;
+        // rustls checks an IP address against the certificate's IP SANs,
+        // which is how the simulator on 127.0.0.1 is verified.
+        let server_name = match &host {
+            Host::Domain(name) => ServerName::try_from((*name).to_owned())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+            Host::Ipv4(ip) => ServerName::from(IpAddr::V4(*ip)),
+            Host::Ipv6(ip) => ServerName::from(IpAddr::V6(*ip)),
+        };
+        let handshake = async {
+            let tcp = match host {
+                Host::Domain(name) => TcpStream::connect((name, port)).await?,
+                Host::Ipv4(ip) => TcpStream::connect(SocketAddr::from((ip, port))).await?,
+                Host::Ipv6(ip) => TcpStream::connect(SocketAddr::from((ip, port))).await?,
+            };
+            // The request head and the multipart head are small writes:
+            // do not let Nagle hold them back.
+            tcp.set_nodelay(true)?;
+            self.tls.connect(server_name, tcp).await
+        };
+        let stream = async_std::future::timeout(self.connect_timeout, handshake)
+            .await
+            .map_err(|_| {
+                io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("connect timed out after {:?}", self.connect_timeout),
+                )
+            })??;
+        self.pool.opened.fetch_add(1, Ordering::Relaxed);
+        Ok(stream)
+    }
+
+    /// One request/response on `stream`. On failure, also tells whether any
+    /// reply byte had arrived.
+    async fn exchange(
+        &self,
+        key: &str,
+        stream: TlsStream<TcpStream>,
+        request: Request,
+    ) -> Result<Response, (http_types::Error, bool)> {
+        let state = Arc::new(ConnState {
+            pool: Arc::clone(&self.pool),
+            key: key.to_owned(),
+            response_started: AtomicBool::new(false),
+            reusable: AtomicBool::new(false),
+        });
+        let conn = Conn {
+            stream: Some(stream),
+            state: Arc::clone(&state),
+        };
+        let mut response = match async_h1::connect(conn, request).await {
+            Ok(r) => r,
+            Err(e) => return Err((e, state.response_started.load(Ordering::Acquire))),
+        };
+        let close = response
+            .header(CONNECTION)
+            .is_some_and(|v| v.iter().any(|v| has_token(v.as_str(), "close")));
+        let chunked = response
+            .header(TRANSFER_ENCODING)
+            .is_some_and(|v| v.last().as_str().eq_ignore_ascii_case("chunked"));
+        // Without either framing header the body runs to the close, which
+        // async-h1 does not read: such a connection is never reused.
+        let framed = chunked || response.header(CONTENT_LENGTH).is_some();
+        let body = response.take_body();
+        let len = body.len();
+        let tracked = Tracked::new(body, state, framed && !close);
+        response.set_body(Body::from_reader(tracked, len));
+        Ok(response)
+    }
+}
+
+/// Whether a comma-separated header value holds `token`, case-insensitively.
+fn has_token(value: &str, token: &str) -> bool {
+    value
+        .split(',')
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+/// `host:port` of a URL: the pool key.
+fn pool_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or_default(),
+        url.port_or_known_default().unwrap_or(443)
+    )
+}
+
+#[http_client::async_trait]
+impl HttpClient for Connector {
+    async fn send(&self, mut request: Request) -> Result<Response, http_types::Error> {
+        let key = pool_key(request.url());
+        let replay = request.ext_mut().remove::<Replay>();
+        if let Some(stream) = self.pool.take(&key) {
+            // `clone` keeps method, URL and headers and drops the body,
+            // which the replay segments give back.
+            let spare = replay.map(|Replay(segments)| {
+                let mut spare = request.clone();
+                let reader = SegmentReader::new(segments);
+                let len = reader.remaining();
+                spare.set_body(Body::from_reader(reader, Some(len)));
+                spare
+            });
+            match (self.exchange(&key, stream, request).await, spare) {
+                (Ok(response), _) => return Ok(response),
+                // A pooled connection the server had already closed fails
+                // before any reply byte: that is no answer to this request,
+                // so it is sent once more on a fresh connection.
+                (Err((e, false)), Some(spare)) => {
+                    tracing::debug!(error = %e, "idle connection was dead; sending on a new one");
+                    request = spare;
+                }
+                (Err((e, _)), _) => return Err(e),
+            }
+        }
+        let stream = self
+            .connect(request.url())
+            .await
+            .map_err(|e| http_types::Error::from(ConnectFailed(e)))?;
+        self.exchange(&key, stream, request).await.map_err(|(e, _)| e)
+    }
+
+    fn set_config(&mut self, _config: Config) -> http_types::Result<()> {
+        // Time limits and TLS come from the wxmedia settings, in one place.
+        Err(http_types::Error::from_str(
+            http_types::StatusCode::InternalServerError,
+            "wxmedia-surf is configured with wxmedia_tls::ClientBuilder, not surf::Config",
+        ))
+    }
+
+    fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_tokens_are_matched_case_insensitively() {
+        assert!(has_token("Close", "close"));
+        assert!(has_token("keep-alive, close", "close"));
+        assert!(!has_token("keep-alive", "close"));
+        assert!(!has_token("closed", "close"));
+    }
+
+    #[test]
+    fn pool_keys_carry_the_port() {
+        let url = Url::parse("https://127.0.0.1:8443/secapi/mch/uploadmedia").unwrap();
+        assert_eq!(pool_key(&url), "127.0.0.1:8443");
+        let url = Url::parse("https://api.mch.weixin.qq.com/x").unwrap();
+        assert_eq!(pool_key(&url), "api.mch.weixin.qq.com:443");
+    }
+}
