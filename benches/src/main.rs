@@ -261,6 +261,7 @@ fn cpu_seconds() -> (f64, f64) {
 #[derive(Clone, Copy, PartialEq)]
 enum ClientKind {
     Hyper,
+    Surf,
     Blocking,
     Reqwest,
     Curl,
@@ -270,6 +271,7 @@ impl ClientKind {
     fn name(self) -> &'static str {
         match self {
             ClientKind::Hyper => "hyper",
+            ClientKind::Surf => "surf",
             ClientKind::Blocking => "blocking",
             ClientKind::Reqwest => "reqwest_baseline",
             ClientKind::Curl => "curl",
@@ -279,6 +281,7 @@ impl ClientKind {
 
 struct Clients {
     hyper: wxmedia_hyper::Client,
+    surf: wxmedia_surf::Client,
     blocking: wxmedia_blocking::Client,
     reqwest: reqwest::Client,
     ready: Value,
@@ -312,6 +315,7 @@ fn clients(ready: &Value) -> Clients {
         .expect("reqwest client");
     Clients {
         hyper: build!(wxmedia_hyper::Client),
+        surf: build!(wxmedia_surf::Client),
         blocking: build!(wxmedia_blocking::Client),
         reqwest,
         ready: ready.clone(),
@@ -411,11 +415,17 @@ fn run_e2e(
     let (cpu0, child0) = cpu_seconds();
     let started = Instant::now();
     match kind {
-        ClientKind::Hyper | ClientKind::Reqwest => rt.block_on(async {
+        ClientKind::Hyper | ClientKind::Surf | ClientKind::Reqwest => rt.block_on(async {
             let mut s = futures_util::stream::iter(0..n)
                 .map(|_| async {
                     if kind == ClientKind::Hyper {
                         c.hyper
+                            .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
+                            .await
+                            .expect("upload");
+                    } else if kind == ClientKind::Surf {
+                        // surf's I/O runs on async-std's reactor; awaiting it here is fine.
+                        c.surf
                             .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
                             .await
                             .expect("upload");
@@ -461,13 +471,19 @@ fn e2e(opts: &Opts, summary: &mut Value, md: &mut String) {
     let large = sample_media(2 * MIB);
     let (n_small, n_large) = if opts.quick { (40, 10) } else { (400, 60) };
     // Warm the connection pools and the simulator.
-    for kind in [ClientKind::Hyper, ClientKind::Blocking, ClientKind::Reqwest] {
+    for kind in [
+        ClientKind::Hyper,
+        ClientKind::Surf,
+        ClientKind::Blocking,
+        ClientKind::Reqwest,
+    ] {
         run_e2e(&rt, &c, kind, &small, 2, 4);
     }
     md.push_str("\n## End to end over loopback mutual TLS (simulator in a separate process)\n\n| client | 10 KiB c=1 | 10 KiB c=16 | 2 MiB c=1 | 2 MiB c=16 | CPU/upload 10 KiB c=1 | CPU/upload 2 MiB c=1 |\n|---|---|---|---|---|---|---|\n");
     let mut e2e = serde_json::Map::new();
     for kind in [
         ClientKind::Hyper,
+        ClientKind::Surf,
         ClientKind::Blocking,
         ClientKind::Reqwest,
         ClientKind::Curl,

@@ -35,13 +35,14 @@ async fn the_api_key_never_shows_in_logs_or_errors() {
 
     let hyper: wxmedia_hyper::Client = builder(&sim).build().unwrap();
     let blocking: wxmedia_blocking::Client = builder(&sim).build().unwrap();
+    let surf: wxmedia_surf::Client = builder(&sim).build().unwrap();
     texts.push(format!(
         "{hyper:?} {blocking:?} {:?}",
         builder::<wxmedia_hyper::Client>(&sim)
     ));
     texts.push(format!("{:?}", hyper.settings()));
 
-    // A success, then every kind of failure, through both transports.
+    // A success, then every kind of failure, through every transport.
     type Fault = fn(&mut wxmedia_sim::Faults);
     let faults: [Fault; 5] = [
         |_| {},
@@ -54,6 +55,10 @@ async fn the_api_key_never_shows_in_logs_or_errors() {
         sim.server.sim().set_faults(wxmedia_sim::Faults::default());
         sim.server.sim().update_faults(fault);
         match hyper.upload(jpeg("a.jpg")).await {
+            Ok(done) => texts.push(format!("{done:?}")),
+            Err(e) => texts.push(format!("{e} {e:?}")),
+        }
+        match surf.upload(jpeg("a.jpg")).await {
             Ok(done) => texts.push(format!("{done:?}")),
             Err(e) => texts.push(format!("{e} {e:?}")),
         }

@@ -34,6 +34,8 @@ impl From<SignTypeArg> for SignType {
 pub(crate) enum TransportArg {
     /// hyper on tokio.
     Hyper,
+    /// surf on async-std.
+    Surf,
     /// ureq, no async runtime.
     Blocking,
 }
@@ -163,6 +165,7 @@ impl ConnArgs {
         }
         Ok(match self.transport {
             TransportArg::Hyper => Uploader::Hyper(configure!(wxmedia_hyper::Client)?),
+            TransportArg::Surf => Uploader::Surf(configure!(wxmedia_surf::Client)?),
             TransportArg::Blocking => Uploader::Blocking(configure!(wxmedia_blocking::Client)?),
         })
     }
@@ -172,6 +175,7 @@ impl ConnArgs {
 #[derive(Clone, Debug)]
 pub(crate) enum Uploader {
     Hyper(wxmedia_hyper::Client),
+    Surf(wxmedia_surf::Client),
     Blocking(wxmedia_blocking::Client),
 }
 
@@ -180,6 +184,7 @@ impl Uploader {
     pub(crate) fn name(&self) -> &'static str {
         match self {
             Uploader::Hyper(_) => "hyper",
+            Uploader::Surf(_) => "surf",
             Uploader::Blocking(_) => "blocking",
         }
     }
@@ -188,6 +193,9 @@ impl Uploader {
     pub(crate) async fn upload(&self, media: Media) -> Result<Uploaded, Failure> {
         match self {
             Uploader::Hyper(c) => c.upload(media).await.map_err(Failure::from_hyper),
+            // surf's I/O runs on async-std's own reactor, so its future can
+            // be awaited from the CLI's tokio runtime.
+            Uploader::Surf(c) => c.upload(media).await.map_err(Failure::from_surf),
             Uploader::Blocking(c) => {
                 let c = c.clone();
                 match tokio::task::spawn_blocking(move || c.upload(media)).await {
@@ -223,6 +231,7 @@ impl Uploader {
         }
         Ok(match transport {
             TransportArg::Hyper => Uploader::Hyper(configure!(wxmedia_hyper::Client)?),
+            TransportArg::Surf => Uploader::Surf(configure!(wxmedia_surf::Client)?),
             TransportArg::Blocking => Uploader::Blocking(configure!(wxmedia_blocking::Client)?),
         })
     }

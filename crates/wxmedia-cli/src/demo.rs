@@ -66,7 +66,11 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "TRANSPORT", "SIGN TYPE", "FILE", "MEDIA ID", "TIME"
     );
     let mut failures = 0;
-    for transport in [TransportArg::Hyper, TransportArg::Blocking] {
+    for transport in [
+        TransportArg::Hyper,
+        TransportArg::Surf,
+        TransportArg::Blocking,
+    ] {
         for sign_type in [SignType::Md5, SignType::HmacSha256] {
             let uploader = Uploader::for_simulator(&server, transport, sign_type)?;
             for m in &media {

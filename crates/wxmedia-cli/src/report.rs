@@ -70,6 +70,15 @@ impl Failure {
         }
     }
 
+    pub(crate) fn from_surf(e: wxmedia_surf::Error) -> Failure {
+        match &e {
+            wxmedia_surf::Error::Proto(p) => Failure::proto(p),
+            wxmedia_surf::Error::Config(_) => Failure::simple("config", chain(&e), true),
+            wxmedia_surf::Error::Timeout(_) => Failure::simple("timeout", chain(&e), false),
+            _ => Failure::simple("transport", chain(&e), false),
+        }
+    }
+
     pub(crate) fn from_blocking(e: wxmedia_blocking::Error) -> Failure {
         match &e {
             wxmedia_blocking::Error::Proto(p) => Failure::proto(p),

@@ -154,7 +154,7 @@ fn pkcs12_with_the_merchant_id_as_password_works() {
     let a = fx.file("a.jpg", JPEG);
     let p12 = fx.file("apiclient_cert.p12", &make_p12(&fx));
     let pki = fx.server.pki();
-    for transport in ["hyper", "blocking"] {
+    for transport in ["hyper", "surf", "blocking"] {
         let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
             .args([
                 "upload",
@@ -396,7 +396,7 @@ fn demo_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).lines().count(),
-        1 + 2 * 2 * 3,
+        1 + 3 * 2 * 3,
         "header + transports x sign types x samples"
     );
 }

@@ -58,10 +58,13 @@ impl std::error::Error for ConnectFailed {
     }
 }
 
+/// An idle connection and since when it has been idle.
+type Idle = (Instant, TlsStream<TcpStream>);
+
 /// Idle TLS connections by `host:port`, and how many were ever opened.
 #[derive(Default)]
 pub(crate) struct Pool {
-    idle: Mutex<HashMap<String, Vec<(Instant, TlsStream<TcpStream>)>>>,
+    idle: Mutex<HashMap<String, Vec<Idle>>>,
     opened: AtomicUsize,
 }
 
@@ -71,20 +74,14 @@ impl Pool {
         self.opened.load(Ordering::Relaxed)
     }
 
-    /// The most recently used idle connection to `key` still young enough.
+    /// The most recently used idle connection to `key` still young enough;
+    /// older ones are closed on the way.
     fn take(&self, key: &str) -> Option<TlsStream<TcpStream>> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let list = idle.get_mut(key)?;
         let now = Instant::now();
-        // Too old for the back means too old for all: the list is in the
-        // order connections were put back.
-        let found = list
-            .pop()
-            .filter(|(since, _)| now.saturating_duration_since(*since) < IDLE_TIMEOUT);
-        if found.is_none() {
-            list.clear();
-        }
         list.retain(|(since, _)| now.saturating_duration_since(*since) < IDLE_TIMEOUT);
+        let found = list.pop();
         if list.is_empty() {
             idle.remove(key);
         }
@@ -104,7 +101,10 @@ impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         f.debug_struct("Pool")
-            .field("idle", &idle.iter().map(|(k, v)| (k, v.len())).collect::<Vec<_>>())
+            .field(
+                "idle",
+                &idle.iter().map(|(k, v)| (k, v.len())).collect::<Vec<_>>(),
+            )
             .field("opened", &self.opened())
             .finish()
     }
@@ -306,7 +306,10 @@ impl Connector {
         if url.scheme() != "https" {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("refusing to send over {}: only https is allowed", url.scheme()),
+                format!(
+                    "refusing to send over {}: only https is allowed",
+                    url.scheme()
+                ),
             ));
         }
         let port = url.port_or_known_default().unwrap_or(443);
@@ -430,7 +433,9 @@ impl HttpClient for Connector {
             .connect(request.url())
             .await
             .map_err(|e| http_types::Error::from(ConnectFailed(e)))?;
-        self.exchange(&key, stream, request).await.map_err(|(e, _)| e)
+        self.exchange(&key, stream, request)
+            .await
+            .map_err(|(e, _)| e)
     }
 
     fn set_config(&mut self, _config: Config) -> http_types::Result<()> {

@@ -3,6 +3,7 @@
 //! | feature | module | runtime |
 //! |---|---|---|
 //! | `hyper` (default) | [`hyper`] | tokio, hyper 1 + hyper-rustls |
+//! | `surf` | `surf` | async-std, surf 2 with a rustls 0.23 client |
 //! | `blocking` | `blocking` | none, ureq 3 |
 //!
 //! Every module has the same `Client`, built the same way:
@@ -22,6 +23,12 @@ pub use wxmedia_tls::{ClientBuilder, Identity, Timeouts};
 #[cfg(feature = "hyper")]
 pub mod hyper {
     pub use wxmedia_hyper::{Client, Error};
+}
+
+/// The surf transport (async-std).
+#[cfg(feature = "surf")]
+pub mod surf {
+    pub use wxmedia_surf::{Client, Error};
 }
 
 /// The blocking transport (no runtime).

@@ -1,0 +1,255 @@
+//! Uploads over surf to the simulator, which runs on a tokio runtime of its own while the client runs on async-std.
+
+use std::time::Duration;
+
+use tempfile::TempDir;
+use wxmedia_proto::RetryPolicy;
+use wxmedia_sim::{Outcome, SimConfig, SimServer, Times};
+use wxmedia_tls::ConnectFailure;
+
+use super::*;
+
+const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+
+/// A simulator with its state directory and runtime. Fields drop in order:
+/// the server stops before its runtime goes.
+struct Sim {
+    server: SimServer,
+    _dir: TempDir,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn sim() -> Sim {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    let dir = TempDir::new().expect("a temp dir");
+    let server = runtime
+        .block_on(SimServer::start(SimConfig::new(dir.path().join("state"))))
+        .expect("the simulator starts");
+    Sim {
+        server,
+        _dir: dir,
+        _runtime: runtime,
+    }
+}
+
+/// A builder pointed at the simulator, trusting its CA only, with retries
+/// quick enough for tests.
+fn builder(sim: &Sim) -> ClientBuilder<Client> {
+    let pki = sim.server.pki();
+    Client::builder()
+        .mch_id(sim.server.sim().mch_id())
+        .api_key(sim.server.sim().api_key().expose_secret())
+        .identity(
+            Identity::from_pem_files(pki.client_cert_path(), pki.client_key_path())
+                .expect("the simulator's identity loads"),
+        )
+        .endpoint(sim.server.endpoint())
+        .webpki_roots(false)
+        .add_root_ca_file(pki.ca_cert_path())
+        .retry_policy(RetryPolicy {
+            max_attempts: 3,
+            base_delay: Duration::from_millis(20),
+            max_delay: Duration::from_millis(100),
+            total_budget: Duration::from_secs(20),
+            rate_limited_delay: Duration::from_millis(150),
+        })
+}
+
+fn media() -> Media {
+    Media::new("sample.jpg", JPEG).expect("the sample is a valid image")
+}
+
+fn upload(client: &Client) -> Result<Uploaded, Error> {
+    async_std::task::block_on(client.upload(media()))
+}
+
+fn assert_uploaded(sim: &Sim, uploaded: &Uploaded) {
+    let received = sim.server.sim().received();
+    let last = received.last().expect("the simulator saw the request");
+    assert_eq!(
+        last.outcome,
+        Outcome::Uploaded {
+            media_id: uploaded.media_id.clone()
+        }
+    );
+    assert_eq!(last.media_len, JPEG.len());
+}
+
+#[test]
+fn uploads_with_md5() {
+    let sim = sim();
+    let client = builder(&sim).sign_type(SignType::Md5).build().unwrap();
+    let uploaded = upload(&client).unwrap();
+    assert!(!uploaded.media_id.is_empty());
+    assert_eq!(uploaded.sign_type, SignType::Md5);
+    assert_uploaded(&sim, &uploaded);
+}
+
+#[test]
+fn uploads_with_hmac_sha256() {
+    let sim = sim();
+    let client = builder(&sim)
+        .sign_type(SignType::HmacSha256)
+        .build()
+        .unwrap();
+    let uploaded = upload(&client).unwrap();
+    assert_eq!(uploaded.sign_type, SignType::HmacSha256);
+    assert_uploaded(&sim, &uploaded);
+    let received = sim.server.sim().received();
+    assert_eq!(received[0].sign_type(), Some("HMAC-SHA256"));
+}
+
+#[test]
+fn sequential_uploads_reuse_one_connection() {
+    let sim = sim();
+    let client = builder(&sim).build().unwrap();
+    let first = upload(&client).unwrap();
+    let second = upload(&client.clone()).unwrap();
+    assert_ne!(first.media_id, second.media_id);
+    assert_eq!(sim.server.sim().upload_count(), 2);
+    assert_eq!(client.connections_opened(), 1);
+}
+
+#[test]
+fn a_dead_pooled_connection_is_replaced_once() {
+    let sim = sim();
+    let client = builder(&sim)
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    upload(&client).unwrap();
+    // The pooled connection is closed after the next request without a
+    // reply byte, as a server that timed it out would: the request goes
+    // again on a new connection, within the same (only) attempt.
+    sim.server
+        .sim()
+        .update_faults(|f| f.drop_connection = Times::Next(1));
+    let uploaded = upload(&client).unwrap();
+    assert_uploaded(&sim, &uploaded);
+    assert_eq!(sim.server.sim().request_count(), 3);
+    assert_eq!(client.connections_opened(), 2);
+}
+
+#[test]
+fn a_truncated_reply_is_an_error_and_its_connection_is_not_reused() {
+    let sim = sim();
+    sim.server
+        .sim()
+        .update_faults(|f| f.truncate_reply = Times::Always);
+    let client = builder(&sim).build().unwrap();
+    let err = upload(&client).unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(err.api_code(), None);
+    // Three attempts, each on a connection of its own.
+    assert_eq!(sim.server.sim().request_count(), 3);
+    assert_eq!(client.connections_opened(), 3);
+}
+
+#[test]
+fn a_reply_over_the_cap_is_refused_without_retry() {
+    let sim = sim();
+    sim.server
+        .sim()
+        .update_faults(|f| f.huge_reply = Some(1 << 20));
+    let client = builder(&sim).build().unwrap();
+    let err = upload(&client).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Proto(wxmedia_proto::Error::ReplyTooLarge { .. })
+        ),
+        "{err:?}"
+    );
+    assert_eq!(sim.server.sim().request_count(), 1);
+}
+
+#[test]
+fn an_untrusted_server_fails_the_handshake_without_retry() {
+    let sim = sim();
+    let pki = sim.server.pki();
+    let client = Client::builder()
+        .mch_id(sim.server.sim().mch_id())
+        .api_key(sim.server.sim().api_key().expose_secret())
+        .identity(Identity::from_pem_files(pki.client_cert_path(), pki.client_key_path()).unwrap())
+        .endpoint(sim.server.endpoint())
+        .build()
+        .unwrap();
+    let err = upload(&client).unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(
+        wxmedia_tls::classify_connect_error(&err),
+        ConnectFailure::Tls
+    );
+    assert_eq!(sim.server.sim().request_count(), 0);
+    assert_eq!(client.connections_opened(), 0);
+}
+
+#[test]
+fn a_closed_port_is_a_connect_failure() {
+    let sim = sim();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let client = builder(&sim)
+        .endpoint(format!("https://127.0.0.1:{port}"))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let err = upload(&client).unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert_eq!(
+        wxmedia_tls::classify_connect_error(&err),
+        ConnectFailure::Unreachable
+    );
+}
+
+#[test]
+fn a_slow_reply_times_the_attempt_out() {
+    let sim = sim();
+    sim.server
+        .sim()
+        .update_faults(|f| f.reply_delay = Duration::from_secs(2));
+    let client = builder(&sim)
+        .attempt_timeout(Duration::from_millis(300))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = upload(&client).unwrap_err();
+    assert!(matches!(err, Error::Timeout(_)), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn clones_upload_from_many_tasks_at_once() {
+    let sim = sim();
+    let client = builder(&sim).build().unwrap();
+    let tasks: Vec<_> = (0..4)
+        .map(|_| {
+            let client = client.clone();
+            async_std::task::spawn(async move { client.upload(media()).await })
+        })
+        .collect();
+    for task in tasks {
+        async_std::task::block_on(task).unwrap();
+    }
+    assert_eq!(sim.server.sim().upload_count(), 4);
+    assert!(client.connections_opened() <= 4);
+}
+
+#[test]
+fn the_client_and_its_upload_future_can_move_between_threads() {
+    fn assert_send_sync<T: Send + Sync>(_: &T) {}
+    fn assert_send<T: Send>(_: &T) {}
+    let sim = sim();
+    let client = builder(&sim).build().unwrap();
+    assert_send_sync(&client);
+    let future = client.upload(media());
+    assert_send(&future);
+}
