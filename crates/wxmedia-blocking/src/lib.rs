@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
-use wxmedia_proto::{AttemptEnd, Connectivity, Driver, Endpoints, Step};
+use wxmedia_proto::{AttemptEnd, Connectivity, Endpoints};
 use wxmedia_tls::{ConnectFailure, FromSettings, Settings};
 
 pub use wxmedia_proto::{self as proto, ApiKey, ErrorCode, Media, MediaError, SignType, Uploaded};
@@ -48,37 +48,7 @@ pub enum Error {
     Timeout(Duration),
 }
 
-impl From<MediaError> for Error {
-    /// So that `Media::new(..)?` works in functions returning this error.
-    fn from(e: MediaError) -> Error {
-        Error::Proto(e.into())
-    }
-}
-
-impl Error {
-    /// Whether trying again later can help. The client has already retried
-    /// as its policy allows.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Proto(e) => e.is_retryable(),
-            Error::Config(_) => false,
-            Error::Transport(_) | Error::Timeout(_) => true,
-        }
-    }
-
-    /// The WeChat Pay error code, when the server sent one.
-    pub fn api_code(&self) -> Option<&ErrorCode> {
-        match self {
-            Error::Proto(e) => e.api_code(),
-            _ => None,
-        }
-    }
-
-    /// Whether the input was refused before anything was sent.
-    pub fn is_input_error(&self) -> bool {
-        matches!(self, Error::Proto(e) if e.is_input_error()) || matches!(self, Error::Config(_))
-    }
-}
+wxmedia_tls::transport_error_impls!(Error);
 
 /// A blocking upload client. Cheap to clone; clones share the connection
 /// pool and the failover state and can be used from many threads at once.
@@ -188,59 +158,20 @@ impl Client {
     /// Upload one image: retried and failed over as the policy says, within
     /// the deadline. Blocks the calling thread.
     pub fn upload(&self, media: Media) -> Result<Uploaded, Error> {
-        let settings = &self.inner.settings;
-        let upload = settings.upload(media);
-        let started = Instant::now();
-        let deadline = started + settings.timeouts.deadline;
-        let mut driver = Driver::new(settings.retry, started);
-        loop {
-            let (base, request) = driver.prepare(
-                &upload,
-                &mut self.endpoints(),
-                Instant::now(),
-                wxmedia_tls::random_boundary_bytes(),
-            )?;
-            let budget = settings
-                .timeouts
-                .attempt
-                .min(deadline.saturating_duration_since(Instant::now()));
-            let span = tracing::info_span!("wxmedia.attempt", n = driver.attempts(), host = %base);
-            let _enter = span.enter();
-            let (end, error) = self.attempt(request, budget, upload.reply_limit());
-            let step = driver.finish(
-                &upload,
-                &mut self.endpoints(),
-                &base,
-                end,
-                Instant::now(),
-                wxmedia_tls::jitter(),
-            );
-            match step {
-                Step::Done(done) => {
-                    tracing::info!(outcome = "uploaded", "upload done");
-                    return Ok(done);
-                }
-                Step::GiveUp(proto) => {
-                    let err = proto
-                        .map(Error::Proto)
-                        .or(error)
-                        .unwrap_or(Error::Timeout(budget));
-                    tracing::warn!(outcome = "failed", error = %err, "giving up");
-                    return Err(err);
-                }
-                Step::Sleep(delay) => {
-                    if Instant::now() + delay >= deadline {
-                        tracing::warn!(outcome = "deadline", "no time left to retry");
-                        return Err(Error::Timeout(settings.timeouts.deadline));
-                    }
-                    let why = error
-                        .map(|e| e.to_string())
-                        .unwrap_or_else(|| "API error".into());
-                    tracing::info!(outcome = "retry", delay_ms = delay.as_millis() as u64, error = %why, "retrying");
-                    std::thread::sleep(delay);
-                }
-            }
-        }
+        let inner = &self.inner;
+        // The loop is async so that all transports share it; here every
+        // future it awaits is already complete (the attempt and the sleep
+        // run synchronously), so a minimal executor drives it.
+        futures_executor::block_on(wxmedia_tls::drive(
+            &inner.settings,
+            &inner.endpoints,
+            media,
+            |a| std::future::ready(self.attempt(a)),
+            |d| {
+                std::thread::sleep(d);
+                std::future::ready(())
+            },
+        ))
     }
 
     fn endpoints(&self) -> std::sync::MutexGuard<'_, Endpoints> {
@@ -250,12 +181,8 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn attempt(
-        &self,
-        request: http::Request<wxmedia_proto::Body>,
-        budget: Duration,
-        limit: usize,
-    ) -> (AttemptEnd, Option<Error>) {
+    fn attempt(&self, attempt: wxmedia_tls::Attempt) -> (AttemptEnd, Option<Error>) {
+        let (request, budget, limit) = (attempt.request, attempt.budget, attempt.reply_limit);
         let (parts, body) = request.into_parts();
         let mut builder = self
             .inner

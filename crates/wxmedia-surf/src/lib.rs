@@ -39,8 +39,7 @@ use std::time::{Duration, Instant};
 use async_std::io::ReadExt;
 use bytes::Bytes;
 use http_types::headers::{HeaderName, HeaderValue};
-use tracing::Instrument;
-use wxmedia_proto::{AttemptEnd, Connectivity, Driver, Endpoints, Step};
+use wxmedia_proto::{AttemptEnd, Connectivity, Endpoints};
 use wxmedia_tls::{ConnectFailure, FromSettings, Settings};
 
 use crate::connector::{ConnectFailed, Connector, Pool, Replay};
@@ -69,37 +68,7 @@ pub enum Error {
     Timeout(Duration),
 }
 
-impl From<MediaError> for Error {
-    /// So that `Media::new(..)?` works in functions returning this error.
-    fn from(e: MediaError) -> Error {
-        Error::Proto(e.into())
-    }
-}
-
-impl Error {
-    /// Whether trying again later can help. The client has already retried
-    /// as its policy allows.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Error::Proto(e) => e.is_retryable(),
-            Error::Config(_) => false,
-            Error::Transport(_) | Error::Timeout(_) => true,
-        }
-    }
-
-    /// The WeChat Pay error code, when the server sent one.
-    pub fn api_code(&self) -> Option<&ErrorCode> {
-        match self {
-            Error::Proto(e) => e.api_code(),
-            _ => None,
-        }
-    }
-
-    /// Whether the input was refused before anything was sent.
-    pub fn is_input_error(&self) -> bool {
-        matches!(self, Error::Proto(e) if e.is_input_error()) || matches!(self, Error::Config(_))
-    }
-}
+wxmedia_tls::transport_error_impls!(Error);
 
 /// An upload client. Cheap to clone; clones share the connection pool and
 /// the failover state, and can be used from many tasks at once.
@@ -176,64 +145,15 @@ impl Client {
     /// Upload one image: retried and failed over as the policy says, within
     /// the deadline.
     pub async fn upload(&self, media: Media) -> Result<Uploaded, Error> {
-        let settings = &self.inner.settings;
-        let upload = settings.upload(media);
-        let started = Instant::now();
-        let deadline = started + settings.timeouts.deadline;
-        let mut driver = Driver::new(settings.retry, started);
-        loop {
-            let (base, request) = driver.prepare(
-                &upload,
-                &mut self.endpoints(),
-                Instant::now(),
-                wxmedia_tls::random_boundary_bytes(),
-            )?;
-            let request = to_http_types(request).map_err(Error::Transport)?;
-            let budget = settings
-                .timeouts
-                .attempt
-                .min(deadline.saturating_duration_since(Instant::now()));
-            let span = tracing::info_span!("wxmedia.attempt", n = driver.attempts(), host = %base);
-            let (end, error) = self
-                .attempt(request, budget, upload.reply_limit())
-                .instrument(span.clone())
-                .await;
-            let step = driver.finish(
-                &upload,
-                &mut self.endpoints(),
-                &base,
-                end,
-                Instant::now(),
-                wxmedia_tls::jitter(),
-            );
-            let _enter = span.enter();
-            match step {
-                Step::Done(done) => {
-                    tracing::info!(outcome = "uploaded", "upload done");
-                    return Ok(done);
-                }
-                Step::GiveUp(proto) => {
-                    let err = proto
-                        .map(Error::Proto)
-                        .or(error)
-                        .unwrap_or(Error::Timeout(budget));
-                    tracing::warn!(outcome = "failed", error = %err, "giving up");
-                    return Err(err);
-                }
-                Step::Sleep(delay) => {
-                    let retry_error = error
-                        .map(|e| e.to_string())
-                        .unwrap_or_else(|| "API error".into());
-                    if Instant::now() + delay >= deadline {
-                        tracing::warn!(outcome = "deadline", "no time left to retry");
-                        return Err(Error::Timeout(settings.timeouts.deadline));
-                    }
-                    tracing::info!(outcome = "retry", delay_ms = delay.as_millis() as u64, error = %retry_error, "retrying");
-                    drop(_enter);
-                    async_std::task::sleep(delay).await;
-                }
-            }
-        }
+        let inner = &self.inner;
+        wxmedia_tls::drive(
+            &inner.settings,
+            &inner.endpoints,
+            media,
+            |a| self.attempt(a),
+            async_std::task::sleep,
+        )
+        .await
     }
 
     fn endpoints(&self) -> std::sync::MutexGuard<'_, Endpoints> {
@@ -244,12 +164,12 @@ impl Client {
     }
 
     /// One attempt: what happened, and the transport error if there was one.
-    async fn attempt(
-        &self,
-        request: http_types::Request,
-        budget: Duration,
-        limit: usize,
-    ) -> (AttemptEnd, Option<Error>) {
+    async fn attempt(&self, attempt: wxmedia_tls::Attempt) -> (AttemptEnd, Option<Error>) {
+        let (budget, limit) = (attempt.budget, attempt.reply_limit);
+        let request = match to_http_types(attempt.request) {
+            Ok(r) => r,
+            Err(e) => return (AttemptEnd::Broken, Some(Error::Transport(e))),
+        };
         let exchange = async {
             let mut response = match self.inner.http.send(request).await {
                 Ok(r) => r,

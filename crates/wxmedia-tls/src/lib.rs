@@ -9,15 +9,18 @@
 //!   provider, TLS 1.2 and 1.3, the webpki roots plus any extra CA files (how
 //!   tests trust the simulator), and the client certificate.
 //! * [`ClientBuilder`] is the one builder of the hyper, surf and blocking
-//!   clients, so that all three are configured the same way.
+//!   clients, so that all three are configured the same way, and [`drive`]
+//!   is the one upload loop they all run.
 #![forbid(unsafe_code)]
 
+mod drive;
 mod identity;
 mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use drive::{Attempt, DeadlineExceeded, drive};
 pub use identity::{Identity, provider, read_ca_file};
 pub use rustls;
 pub use settings::{
@@ -180,4 +183,58 @@ pub fn classify_connect_error(err: &(dyn std::error::Error + 'static)) -> Connec
     } else {
         ConnectFailure::Unreachable
     }
+}
+
+#[doc(hidden)]
+pub use wxmedia_proto as __proto;
+
+/// The conversions and predicates every transport's `Error` has, written
+/// once. The error must have the variants `Proto(wxmedia_proto::Error)`,
+/// `Config(wxmedia_tls::Error)` and `Timeout(Duration)`; every other
+/// variant is a transport failure, which a later retry can fix.
+#[macro_export]
+macro_rules! transport_error_impls {
+    ($error:ident) => {
+        impl ::core::convert::From<$crate::DeadlineExceeded> for $error {
+            fn from(d: $crate::DeadlineExceeded) -> $error {
+                $error::Timeout(d.0)
+            }
+        }
+
+        impl ::core::convert::From<$crate::__proto::MediaError> for $error {
+            /// So that `Media::new(..)?` works in functions returning this error.
+            fn from(e: $crate::__proto::MediaError) -> $error {
+                $error::Proto(e.into())
+            }
+        }
+
+        impl $error {
+            /// Whether trying again later can help. The client has already
+            /// retried as its policy allows.
+            pub fn is_retryable(&self) -> bool {
+                match self {
+                    $error::Proto(e) => e.is_retryable(),
+                    $error::Config(_) => false,
+                    _ => true,
+                }
+            }
+
+            /// The WeChat Pay error code, when the server sent one.
+            pub fn api_code(&self) -> ::core::option::Option<&$crate::__proto::ErrorCode> {
+                match self {
+                    $error::Proto(e) => e.api_code(),
+                    _ => None,
+                }
+            }
+
+            /// Whether the input was refused before anything was sent.
+            pub fn is_input_error(&self) -> bool {
+                match self {
+                    $error::Proto(e) => e.is_input_error(),
+                    $error::Config(_) => true,
+                    _ => false,
+                }
+            }
+        }
+    };
 }
