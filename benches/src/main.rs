@@ -264,6 +264,7 @@ enum ClientKind {
     Surf,
     Blocking,
     Reqwest,
+    ReqwestRing,
     Curl,
 }
 
@@ -274,6 +275,7 @@ impl ClientKind {
             ClientKind::Surf => "surf",
             ClientKind::Blocking => "blocking",
             ClientKind::Reqwest => "reqwest_baseline",
+            ClientKind::ReqwestRing => "reqwest_baseline_ring",
             ClientKind::Curl => "curl",
         }
     }
@@ -284,6 +286,7 @@ struct Clients {
     surf: wxmedia_surf::Client,
     blocking: wxmedia_blocking::Client,
     reqwest: reqwest::Client,
+    reqwest_ring: reqwest::Client,
     ready: Value,
     dir: tempfile::TempDir,
 }
@@ -313,7 +316,23 @@ fn clients(ready: &Value) -> Clients {
         )
         .build()
         .expect("reqwest client");
+    // The same baseline on our TLS configuration (ring, same roots and
+    // identity), to separate the HTTP client from the crypto provider.
+    let settings = wxmedia_tls::ClientBuilder::<wxmedia_hyper::Client>::new()
+        .mch_id(MCH)
+        .api_key(KEY)
+        .identity(identity.clone())
+        .endpoint(s("endpoint"))
+        .webpki_roots(false)
+        .add_root_ca_file(s("ca_cert"))
+        .settings()
+        .expect("settings");
+    let reqwest_ring = reqwest::Client::builder()
+        .tls_backend_preconfigured((*settings.tls).clone())
+        .build()
+        .expect("reqwest client on ring");
     Clients {
+        reqwest_ring,
         hyper: build!(wxmedia_hyper::Client),
         surf: build!(wxmedia_surf::Client),
         blocking: build!(wxmedia_blocking::Client),
@@ -415,27 +434,30 @@ fn run_e2e(
     let (cpu0, child0) = cpu_seconds();
     let started = Instant::now();
     match kind {
-        ClientKind::Hyper | ClientKind::Surf | ClientKind::Reqwest => rt.block_on(async {
-            let mut s = futures_util::stream::iter(0..n)
-                .map(|_| async {
-                    if kind == ClientKind::Hyper {
-                        c.hyper
-                            .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
-                            .await
-                            .expect("upload");
-                    } else if kind == ClientKind::Surf {
-                        // surf's I/O runs on async-std's reactor; awaiting it here is fine.
-                        c.surf
-                            .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
-                            .await
-                            .expect("upload");
-                    } else {
-                        reqwest_upload(&c.reqwest, &endpoint, data).await;
-                    }
-                })
-                .buffer_unordered(concurrency);
-            while s.next().await.is_some() {}
-        }),
+        ClientKind::Hyper | ClientKind::Surf | ClientKind::Reqwest | ClientKind::ReqwestRing => rt
+            .block_on(async {
+                let mut s = futures_util::stream::iter(0..n)
+                    .map(|_| async {
+                        if kind == ClientKind::Hyper {
+                            c.hyper
+                                .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
+                                .await
+                                .expect("upload");
+                        } else if kind == ClientKind::Surf {
+                            // surf's I/O runs on async-std's reactor; awaiting it here is fine.
+                            c.surf
+                                .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
+                                .await
+                                .expect("upload");
+                        } else if kind == ClientKind::ReqwestRing {
+                            reqwest_upload(&c.reqwest_ring, &endpoint, data).await;
+                        } else {
+                            reqwest_upload(&c.reqwest, &endpoint, data).await;
+                        }
+                    })
+                    .buffer_unordered(concurrency);
+                while s.next().await.is_some() {}
+            }),
         ClientKind::Blocking | ClientKind::Curl => std::thread::scope(|scope| {
             for w in 0..concurrency {
                 let count = n / concurrency + usize::from(w < n % concurrency);
@@ -470,30 +492,48 @@ fn e2e(opts: &Opts, summary: &mut Value, md: &mut String) {
     let small = sample_media(10 * KIB);
     let large = sample_media(2 * MIB);
     let (n_small, n_large) = if opts.quick { (40, 10) } else { (400, 60) };
-    // Warm the connection pools and the simulator.
-    for kind in [
+    let all = [
         ClientKind::Hyper,
         ClientKind::Surf,
         ClientKind::Blocking,
         ClientKind::Reqwest,
-    ] {
-        run_e2e(&rt, &c, kind, &small, 2, 4);
-    }
-    md.push_str("\n## End to end over loopback mutual TLS (simulator in a separate process)\n\n| client | 10 KiB c=1 | 10 KiB c=16 | 2 MiB c=1 | 2 MiB c=16 | CPU/upload 10 KiB c=1 | CPU/upload 2 MiB c=1 |\n|---|---|---|---|---|---|---|\n");
-    let mut e2e = serde_json::Map::new();
-    for kind in [
-        ClientKind::Hyper,
-        ClientKind::Surf,
-        ClientKind::Blocking,
-        ClientKind::Reqwest,
+        ClientKind::ReqwestRing,
         ClientKind::Curl,
-    ] {
-        // curl starts a process per upload: fewer of them keep the run short.
-        let scale = if kind == ClientKind::Curl { 4 } else { 1 };
-        let (s1, cs1) = run_e2e(&rt, &c, kind, &small, 1, n_small / scale);
-        let (s16, _) = run_e2e(&rt, &c, kind, &small, 16, n_small / scale);
-        let (l1, cl1) = run_e2e(&rt, &c, kind, &large, 1, (n_large / scale).max(4));
-        let (l16, _) = run_e2e(&rt, &c, kind, &large, 16, (n_large / scale).max(16));
+    ];
+    // Warm the connection pools and the simulator, with both sizes: the
+    // simulator's heap grows on its first 2 MiB bodies, which would
+    // otherwise be charged to whichever client goes first.
+    for kind in all {
+        run_e2e(&rt, &c, kind, &small, 2, 4);
+        run_e2e(&rt, &c, kind, &large, 2, 4);
+    }
+    md.push_str("\n## End to end over loopback mutual TLS (simulator in a separate process)\n\nMedian of the rounds; the order of the clients rotates from round to round.\n\n| client | 10 KiB c=1 | 10 KiB c=16 | 2 MiB c=1 | 2 MiB c=16 | CPU/upload 10 KiB c=1 | CPU/upload 2 MiB c=1 |\n|---|---|---|---|---|---|---|\n");
+    let rounds = if opts.quick { 1 } else { 3 };
+    // results[client][config] = per-round (uploads/s, cpu ms) pairs.
+    let mut results: Vec<Vec<Vec<(f64, f64)>>> = vec![vec![Vec::new(); 4]; all.len()];
+    for round in 0..rounds {
+        for k in 0..all.len() {
+            let index = (k + round) % all.len();
+            let kind = all[index];
+            // curl starts a process per upload: fewer of them keep the run short.
+            let scale = if kind == ClientKind::Curl { 4 } else { 1 };
+            let configs = [
+                (&small, 1, n_small / scale),
+                (&small, 16, n_small / scale),
+                (&large, 1, (n_large / scale).max(4)),
+                (&large, 16, (n_large / scale).max(16)),
+            ];
+            for (slot, (data, conc, n)) in configs.into_iter().enumerate() {
+                results[index][slot].push(run_e2e(&rt, &c, kind, data, conc, n));
+            }
+        }
+    }
+    let mut e2e = serde_json::Map::new();
+    for (index, kind) in all.iter().enumerate() {
+        let rate = |slot: usize| median(results[index][slot].iter().map(|r| r.0).collect());
+        let cpu = |slot: usize| median(results[index][slot].iter().map(|r| r.1).collect());
+        let (s1, s16, l1, l16) = (rate(0), rate(1), rate(2), rate(3));
+        let (cs1, cl1) = (cpu(0), cpu(2));
         md.push_str(&format!(
             "| {} | {s1:.0}/s | {s16:.0}/s | {l1:.1}/s | {l16:.1}/s | {cs1:.2} ms | {cl1:.2} ms |\n",
             kind.name()
@@ -504,6 +544,7 @@ fn e2e(opts: &Opts, summary: &mut Value, md: &mut String) {
                 "uploads_per_s_10kib": s1, "uploads_per_s_2mib": l1,
                 "uploads_per_s_10kib_c16": s16, "uploads_per_s_2mib_c16": l16,
                 "cpu_ms_per_upload_10kib": cs1, "cpu_ms_per_upload_2mib": cl1,
+                "rounds": rounds,
             }),
         );
     }
