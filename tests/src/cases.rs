@@ -266,8 +266,13 @@ pub async fn bad_gateway_keeps_the_body<T: Transport>() {
     assert!(e.retryable);
 }
 
-/// A client certificate the server does not trust: a clear TLS error.
-pub async fn client_cert_from_another_ca_is_a_tls_error<T: Transport>() {
+/// A client certificate the server does not trust: a transport error, and
+/// nothing reaches the server. With TLS 1.3 the server refuses the
+/// certificate after the client has finished its handshake, so its alert
+/// races the first request: depending on timing the client sees the alert,
+/// a reset, a broken pipe or a connection closed before use. The text is
+/// therefore not checked; the kind and the empty server log are.
+pub async fn client_cert_from_another_ca_is_refused<T: Transport>() {
     let sim = sim().await;
     let foreign = fixtures::foreign_identity(sim.server.sim().mch_id());
     let c = build::<T>(builder(&sim).identity(foreign));
@@ -275,14 +280,6 @@ pub async fn client_cert_from_another_ca_is_a_tls_error<T: Transport>() {
         .await
         .expect_err("refused certificate");
     assert_eq!(e.kind, Kind::Transport, "{e:?}");
-    if T::REPORTS_REFUSED_CLIENT_CERT {
-        let text = e.text.to_lowercase();
-        assert!(
-            text.contains("certificate") || text.contains("tls") || text.contains("alert"),
-            "{}",
-            e.text
-        );
-    }
     assert_eq!(
         sim.server.sim().request_count(),
         0,

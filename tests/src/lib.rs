@@ -63,11 +63,6 @@ impl View {
 pub trait Transport: 'static {
     /// Its name in test output.
     const NAME: &'static str;
-    /// Whether a client certificate refused by the server shows up as a
-    /// TLS error. With TLS 1.3 the server refuses it after the client has
-    /// finished its handshake; a client that writes the request before it
-    /// reads (ureq) sees a broken pipe instead of the server's alert.
-    const REPORTS_REFUSED_CLIENT_CERT: bool = true;
     /// Its client.
     type Client: FromSettings + Clone + Send + Sync + 'static;
     /// Turn its error into a [`View`].
@@ -92,7 +87,7 @@ macro_rules! conformance {
             system_error_beyond_the_attempt_limit, failover_to_the_twin,
             slow_reply_times_out_within_the_deadline, dropped_connection_is_retried,
             truncated_reply_is_an_error, bad_gateway_keeps_the_body,
-            client_cert_from_another_ca_is_a_tls_error, untrusted_server_is_a_tls_error,
+            client_cert_from_another_ca_is_refused, untrusted_server_is_a_tls_error,
             oversized_reply_is_refused, fifty_concurrent_uploads_through_one_client,
             pkcs1_key_identity_works, pkcs12_identity_works,
             media_refused_before_sending, hundred_megabyte_reply_is_refused_at_the_cap,

@@ -7,7 +7,6 @@ struct Blocking;
 
 impl Transport for Blocking {
     const NAME: &'static str = "blocking";
-    const REPORTS_REFUSED_CLIENT_CERT: bool = false;
     type Client = wxmedia_blocking::Client;
 
     fn view(e: wxmedia_blocking::Error) -> View {

@@ -30,6 +30,10 @@ use wxmedia_tls::{ConnectFailure, FromSettings, Settings};
 pub use wxmedia_proto::{self as proto, ApiKey, ErrorCode, Media, MediaError, SignType, Uploaded};
 pub use wxmedia_tls::{ClientBuilder, Identity, Timeouts};
 
+/// Idle connections kept for reuse (per host and in all): enough for a
+/// client shared by a few dozen threads.
+const MAX_IDLE: usize = 64;
+
 /// What went wrong with a blocking upload.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -123,6 +127,11 @@ impl FromSettings for Client {
             .timeout_connect(Some(settings.timeouts.connect))
             .timeout_global(Some(settings.timeouts.attempt))
             .no_delay(true)
+            // ureq keeps 3 idle connections per host by default; a client
+            // shared by many threads would then pay a new TLS handshake
+            // (with an RSA client certificate) on most uploads.
+            .max_idle_connections(MAX_IDLE)
+            .max_idle_connections_per_host(MAX_IDLE)
             .build()
             .into();
         let endpoints = Mutex::new(settings.endpoints());

@@ -26,9 +26,10 @@ use http_types::{Body, Request, Response};
 
 use crate::segments::SegmentReader;
 
-/// Idle connections kept per host; more are closed. Uploads are sequential
-/// per task, so a few cover a busy client.
-const MAX_IDLE_PER_HOST: usize = 8;
+/// Idle connections kept per host; more are closed. A client shared by
+/// many tasks needs one per task in flight, or each upload beyond the pool
+/// pays a new TLS handshake (with an RSA client certificate).
+const MAX_IDLE_PER_HOST: usize = 64;
 
 /// Idle connections older than this are closed rather than reused, as
 /// hyper's pool does: servers drop idle connections sooner or later.
