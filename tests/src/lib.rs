@@ -76,6 +76,53 @@ pub trait Transport: 'static {
     fn current_endpoint(client: &Self::Client) -> String;
 }
 
+/// The [`Transport`] impl of a transport crate whose client has the shared
+/// shape (`upload`, `current_endpoint`, an `Error` with `Proto`, `Config`
+/// and `Timeout` variants). `$upload` turns a client clone and media into
+/// the upload future, so a blocking client can go to a blocking thread.
+#[macro_export]
+macro_rules! transport {
+    ($name:ident, $label:literal, $krate:ident, |$client:ident, $media:ident| $upload:expr) => {
+        struct $name;
+
+        impl $crate::Transport for $name {
+            const NAME: &'static str = $label;
+            type Client = $krate::Client;
+
+            fn view(e: $krate::Error) -> $crate::View {
+                let text = $crate::View::chain_text(&e);
+                let (retryable, code) = (e.is_retryable(), e.api_code().cloned());
+                let (kind, proto) = match e {
+                    $krate::Error::Proto(p) => ($crate::Kind::Proto, Some(p)),
+                    $krate::Error::Config(_) => ($crate::Kind::Config, None),
+                    $krate::Error::Timeout(_) => ($crate::Kind::Timeout, None),
+                    _ => ($crate::Kind::Transport, None),
+                };
+                $crate::View {
+                    kind,
+                    retryable,
+                    code,
+                    proto,
+                    text,
+                }
+            }
+
+            fn upload(
+                client: &Self::Client,
+                media: wxmedia_proto::Media,
+            ) -> $crate::BoxFuture<'static, Result<wxmedia_proto::Uploaded, $krate::Error>> {
+                let $client = client.clone();
+                let $media = media;
+                Box::pin(async move { $upload })
+            }
+
+            fn current_endpoint(client: &Self::Client) -> String {
+                client.current_endpoint()
+            }
+        }
+    };
+}
+
 /// Instantiate every case of the suite for a transport.
 #[macro_export]
 macro_rules! conformance {
