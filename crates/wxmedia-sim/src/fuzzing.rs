@@ -4,7 +4,9 @@ use bytes::Bytes;
 use http::{Method, Request};
 use wxmedia_proto::{ApiKey, Boundary, Credentials, Env, Error, Media, SignType, UploadV2};
 
-use crate::handler::{PeerIdentity, Simulator, parse_parts};
+use crate::handler::{PeerIdentity, Simulator};
+use crate::inputs::Inputs;
+use crate::multipart::parse_parts;
 
 const MCH: &str = "1900000109";
 const KEY: &str = "fuzzkey";
@@ -108,7 +110,9 @@ pub fn sim_handle(data: &[u8]) {
         });
     }
     let sim = Simulator::new(MCH, ApiKey::new(KEY).expect("valid"));
-    let response = sim.handle(request);
+    // Fixed random bytes: a crash found here replays byte for byte.
+    let inputs = Inputs::new(std::time::Instant::now(), 1_700_000_000, [0x5a; 64]);
+    let response = sim.handle_with(request, &inputs);
     assert_eq!(
         response.status(),
         http::StatusCode::OK,

@@ -1,16 +1,15 @@
-//! The pure request handler: `http::Request<Bytes>` in, `http::Response<Bytes>` out, every check of the real endpoint.
+//! The simulator's front door: its state, routing on method and path, the log and the fault bookkeeping; endpoints live in their own modules.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
 use bytes::Bytes;
-use futures_util::stream;
 use http::{Method, Request, Response, StatusCode, header};
-use md5::{Digest, Md5};
-use wxmedia_proto::{ApiKey, MediaKind, SignType, StringToSign, xml};
+use wxmedia_proto::ApiKey;
 
 use crate::faults::Faults;
+use crate::inputs::Inputs;
+use crate::v2;
 
 /// The seed's limit: "图片大小不能超过2M", taken as 2 MiB.
 pub const MAX_MEDIA_SIZE: usize = 2 * 1024 * 1024;
@@ -42,6 +41,9 @@ pub enum Outcome {
     },
     /// Answered with an HTTP 502 gateway page (fault switch).
     BadGateway,
+    /// No endpoint lives at this path: answered with the gateway's HTTP
+    /// 404 page, not a WeChat Pay reply.
+    NotFound,
 }
 
 /// One request as the simulator received it, for assertions.
@@ -50,6 +52,8 @@ pub enum Outcome {
 pub struct Received {
     /// The HTTP method.
     pub method: Method,
+    /// The request path, without the query string.
+    pub path: String,
     /// The client certificate's CN, if any.
     pub peer_cn: Option<String>,
     /// Text fields in the order they came (the `media` part excluded).
@@ -94,7 +98,11 @@ struct Inner {
     max_media_size: usize,
     faults: Mutex<Faults>,
     log: Mutex<Vec<Received>>,
-    window: Mutex<(Instant, u32)>,
+    /// The rate limit's current one-second window: when it opened and how
+    /// many authenticated requests it has counted. Opened by the first
+    /// counted request, so that no clock is read before a request brings
+    /// one.
+    window: Mutex<Option<(Instant, u32)>>,
 }
 
 impl std::fmt::Debug for Simulator {
@@ -111,24 +119,24 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Why a request was refused, and at which layer the reply says so.
-struct Refusal {
-    code: String,
-    message: &'static str,
-    /// Return layer (unsigned: the request was not authenticated) or result
-    /// layer (signed with the request's sign type).
-    signed_as: Option<SignType>,
+/// Where a request goes, decided by method and path alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// API v2 media upload. Every method goes there: a GET is refused by
+    /// the v2 service itself with its own XML (INVALID_REQUEST, 不支持http
+    /// get方法), so the gateway must let it through.
+    V2Upload,
+    /// Nothing lives here: the gateway's 404 page.
+    NotFound,
 }
 
-const INVALID_REQUEST: &str = "INVALID_REQUEST";
-const PARAM_ERROR: &str = "PARAM_ERROR";
-const SIGNERROR: &str = "SIGNERROR";
-
-fn unsigned(code: &str, message: &'static str) -> Refusal {
-    Refusal {
-        code: code.to_owned(),
-        message,
-        signed_as: None,
+/// Route on method and path. The query string is not part of `path`: a
+/// client that adds one still reaches the endpoint, as behind a real
+/// gateway. API v3 endpoints will be added here beside v2.
+fn route(method: &Method, path: &str) -> Route {
+    match (method, path) {
+        (_, v2::UPLOAD_PATH) => Route::V2Upload,
+        _ => Route::NotFound,
     }
 }
 
@@ -142,7 +150,7 @@ impl Simulator {
                 max_media_size: MAX_MEDIA_SIZE,
                 faults: Mutex::new(Faults::default()),
                 log: Mutex::new(Vec::new()),
-                window: Mutex::new((Instant::now(), 0)),
+                window: Mutex::new(None),
             }),
         }
     }
@@ -155,6 +163,11 @@ impl Simulator {
     /// The merchant's API key.
     pub fn api_key(&self) -> &ApiKey {
         &self.inner.api_key
+    }
+
+    /// The largest media accepted, in bytes.
+    pub(crate) fn max_media_size(&self) -> usize {
+        self.inner.max_media_size
     }
 
     /// Change the fault switches.
@@ -205,11 +218,29 @@ impl Simulator {
             .count()
     }
 
-    /// Answer one request. Pure apart from the simulator's own state (the
-    /// log, the fault switches, the rate window and fresh media ids).
+    /// Answer one request, reading the clock and the OS's randomness for
+    /// it: [`Simulator::handle_with`] with [`Inputs::from_system`]. This is
+    /// what the server calls.
     pub fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
+        self.handle_with(req, &Inputs::from_system())
+    }
+
+    /// Answer one request with the time and random bytes given in
+    /// `inputs`: no clock is read and no randomness drawn here, so the same
+    /// request, inputs and simulator state (fault switches, rate window)
+    /// give the same reply, media id included. The request and its outcome
+    /// are appended to the log.
+    ///
+    /// Routing is on method and path (the query string is ignored):
+    /// `/secapi/mch/uploadmedia` goes to the v2 upload endpoint, whatever
+    /// the method; any other path gets the gateway's HTTP 404 page and is
+    /// logged as [`Outcome::NotFound`]. The `bad_gateway` fault answers 502
+    /// before routing, on every path, as a gateway in front of everything
+    /// would.
+    pub fn handle_with(&self, req: Request<Bytes>, inputs: &Inputs) -> Response<Bytes> {
         let mut record = Received {
             method: req.method().clone(),
+            path: req.uri().path().to_owned(),
             peer_cn: req
                 .extensions()
                 .get::<PeerIdentity>()
@@ -219,225 +250,67 @@ impl Simulator {
             content_type: None,
             media_len: 0,
             media_md5: None,
-            outcome: Outcome::BadGateway,
+            // Replaced below by the endpoint's verdict.
+            outcome: Outcome::NotFound,
         };
-        let response = match self.decide(&req, &mut record) {
-            Decision::Upload(sign_type) => {
-                let media_id = new_media_id();
-                record.outcome = Outcome::Uploaded {
-                    media_id: media_id.clone(),
-                };
-                self.success(&media_id, sign_type)
+        let (outcome, response) = if lock(&self.inner.faults).bad_gateway.take() {
+            (Outcome::BadGateway, bad_gateway())
+        } else {
+            match route(req.method(), req.uri().path()) {
+                Route::V2Upload => v2::handle(self, &req, inputs, &mut record),
+                Route::NotFound => (Outcome::NotFound, not_found()),
             }
-            Decision::Refuse(r) => {
-                record.outcome = Outcome::Refused {
-                    code: r.code.clone(),
-                    message: r.message,
-                };
-                self.refusal(&r)
-            }
-            Decision::BadGateway => bad_gateway(),
         };
+        record.outcome = outcome;
         lock(&self.inner.log).push(record);
         response
     }
 
-    fn decide(&self, req: &Request<Bytes>, record: &mut Received) -> Decision {
-        // A gateway in front of the service answers before any check.
-        if lock(&self.inner.faults).bad_gateway.take() {
-            return Decision::BadGateway;
-        }
-        if req.method() != Method::POST {
-            return Decision::Refuse(unsigned(
-                INVALID_REQUEST,
-                "不支持http get方法，请使用post方法",
-            ));
-        }
-        if record.peer_cn.is_none() {
-            return Decision::Refuse(unsigned(INVALID_REQUEST, "获取客户端证书序列号失败"));
-        }
-        let Some(content_type) = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-        else {
-            return Decision::Refuse(unsigned(INVALID_REQUEST, "参数格式错误，请检查后重新提交"));
-        };
-        let Ok(boundary) = multer::parse_boundary(content_type) else {
-            return Decision::Refuse(unsigned(INVALID_REQUEST, "参数格式错误，请检查后重新提交"));
-        };
-        // Reported by the community: a quoted boundary is refused.
-        if content_type.contains("boundary=\"") {
-            return Decision::Refuse(unsigned(PARAM_ERROR, "参数填写有误，请检查后重试"));
-        }
-        let Ok(parts) = parse_parts(req.body().clone(), &boundary) else {
-            return Decision::Refuse(unsigned(INVALID_REQUEST, "参数格式错误，请检查后重新提交"));
-        };
-        let mut media: Option<Bytes> = None;
-        for part in parts {
-            if part.name == "media" {
-                if part.rfc2231_filename || media.is_some() {
-                    return Decision::Refuse(unsigned(PARAM_ERROR, "参数填写有误，请检查后重试"));
-                }
-                record.filename = part.filename;
-                record.content_type = part.content_type;
-                record.media_len = part.data.len();
-                record.media_md5 = Some(md5_hex(&part.data));
-                media = Some(part.data);
-            } else {
-                let Ok(value) = String::from_utf8(part.data.to_vec()) else {
-                    return Decision::Refuse(unsigned(PARAM_ERROR, "参数填写有误，请检查后重试"));
-                };
-                if record.fields.iter().any(|(n, _)| *n == part.name) {
-                    return Decision::Refuse(unsigned(PARAM_ERROR, "参数填写有误，请检查后重试"));
-                }
-                record.fields.push((part.name, value));
-            }
-        }
-        let get = |name: &str| {
-            record
-                .fields
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, v)| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
-        let (Some(mch_id), Some(media_hash), Some(sign), Some(media)) =
-            (get("mch_id"), get("media_hash"), get("sign"), media)
-        else {
-            return Decision::Refuse(unsigned(PARAM_ERROR, "参数填写有误，请检查后重试"));
-        };
-        if mch_id != self.inner.mch_id || record.peer_cn.as_deref() != Some(mch_id) {
-            return Decision::Refuse(unsigned(PARAM_ERROR, "商户号mchid有误，请检查后重试"));
-        }
-        let sign_type = match get("sign_type") {
-            None | Some("MD5") => SignType::Md5,
-            Some("HMAC-SHA256") => SignType::HmacSha256,
-            Some(_) => return Decision::Refuse(unsigned(SIGNERROR, "签名校验失败，请检查后重试")),
-        };
-        let to_sign =
-            StringToSign::new(record.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
-        if !to_sign.verify(&self.inner.api_key, sign_type, sign) {
-            return Decision::Refuse(unsigned(SIGNERROR, "签名校验失败，请检查后重试"));
-        }
-        // From here the request is authenticated: answers are signed.
-        let signed = |code: &str, message: &'static str| {
-            Decision::Refuse(Refusal {
-                code: code.to_owned(),
-                message,
-                signed_as: Some(sign_type),
-            })
-        };
-        if let Some(code) = self.forced_error() {
-            return signed(&code, "模拟错误");
-        }
-        if let Some(fault) = self.injected_fault() {
-            return match fault {
-                Injected::RateLimited => signed("FREQUENCY_LIMITED", "操作过快，请稍后重试"),
-                Injected::SystemError => signed("SYSTEMERROR", "上传图片失败，请稍后重试"),
-            };
-        }
-        if media.len() > self.inner.max_media_size {
-            return signed(PARAM_ERROR, "图片大小不能超过2M，请检查后重新提交");
-        }
-        if MediaKind::sniff(&media).is_none() {
-            return signed(PARAM_ERROR, "图片格式不正确，请检查后重新提交");
-        }
-        if record.media_md5.as_deref() != Some(media_hash) {
-            return signed(PARAM_ERROR, "图片Hash值有误，请检查后重新提交");
-        }
-        Decision::Upload(sign_type)
-    }
-
-    fn forced_error(&self) -> Option<String> {
+    /// The forced error code, if the switch fires for this request.
+    pub(crate) fn take_forced_error(&self) -> Option<String> {
         let mut faults = lock(&self.inner.faults);
         let (code, times) = faults.forced_error.as_mut()?;
         times.take().then(|| code.clone())
     }
 
-    fn injected_fault(&self) -> Option<Injected> {
+    /// The rate limit (counted in the window that `inputs.now` falls in),
+    /// then SYSTEMERROR by count, then by probability (drawn from the
+    /// inputs): the first that fires, for an authenticated request.
+    pub(crate) fn take_injected_fault(&self, inputs: &Inputs) -> Option<Injected> {
         let mut faults = lock(&self.inner.faults);
         if let Some(limit) = faults.rate_limit_per_sec {
             let mut window = lock(&self.inner.window);
-            let now = Instant::now();
-            if now.duration_since(window.0) >= Duration::from_secs(1) {
-                *window = (now, 0);
+            let (opened, count) = window.get_or_insert((inputs.now, 0));
+            // `duration_since` saturates: inputs that go back in time stay
+            // in the current window instead of panicking.
+            if inputs.now.duration_since(*opened) >= Duration::from_secs(1) {
+                (*opened, *count) = (inputs.now, 0);
             }
-            window.1 += 1;
-            if window.1 > limit {
+            *count += 1;
+            if *count > limit {
                 return Some(Injected::RateLimited);
             }
         }
         if faults.system_error.take() {
             return Some(Injected::SystemError);
         }
-        if faults.system_error_probability > 0.0 && random_unit() < faults.system_error_probability
+        if faults.system_error_probability > 0.0 && inputs.draw() < faults.system_error_probability
         {
             return Some(Injected::SystemError);
         }
         None
     }
 
-    fn success(&self, media_id: &str, sign_type: SignType) -> Response<Bytes> {
-        let (wrong, omit) = {
-            let mut faults = lock(&self.inner.faults);
-            (faults.wrong_sign.take(), faults.omit_sign.take())
-        };
-        if omit {
-            return xml_response(xml::write(&[
-                ("return_code", "SUCCESS"),
-                ("return_msg", "OK"),
-                ("result_code", "SUCCESS"),
-                ("media_id", media_id),
-            ]));
-        }
-        let fields = [
-            ("return_code", "SUCCESS"),
-            ("return_msg", "OK"),
-            ("result_code", "SUCCESS"),
-            ("media_id", media_id),
-        ];
-        self.signed_reply(&fields, sign_type, wrong)
+    /// Whether a successful reply is signed wrongly and whether it omits
+    /// its sign; both switches count down on every success.
+    pub(crate) fn take_sign_faults(&self) -> (bool, bool) {
+        let mut faults = lock(&self.inner.faults);
+        (faults.wrong_sign.take(), faults.omit_sign.take())
     }
 
-    fn refusal(&self, r: &Refusal) -> Response<Bytes> {
-        match r.signed_as {
-            None => xml_response(xml::write(&[
-                ("return_code", "FAIL"),
-                ("return_msg", r.message),
-                ("err_code", &r.code),
-                ("err_code_des", r.message),
-            ])),
-            Some(sign_type) => {
-                let wrong = lock(&self.inner.faults).wrong_sign.take();
-                let fields = [
-                    ("return_code", "SUCCESS"),
-                    ("return_msg", "OK"),
-                    ("result_code", "FAIL"),
-                    ("err_code", &r.code),
-                    ("err_code_des", r.message),
-                ];
-                self.signed_reply(&fields, sign_type, wrong)
-            }
-        }
-    }
-
-    fn signed_reply(
-        &self,
-        fields: &[(&str, &str)],
-        sign_type: SignType,
-        wrong: bool,
-    ) -> Response<Bytes> {
-        let sign = StringToSign::new(fields.iter().copied()).sign(&self.inner.api_key, sign_type);
-        let mut sign = sign.as_str().to_owned();
-        if wrong {
-            // Flip the first hex digit: still well-formed, never valid.
-            let first = if sign.starts_with('0') { "1" } else { "0" };
-            sign.replace_range(0..1, first);
-        }
-        let mut all = fields.to_vec();
-        all.push(("sign", &sign));
-        xml_response(xml::write(&all))
+    /// Whether a signed refusal is signed wrongly.
+    pub(crate) fn take_wrong_sign(&self) -> bool {
+        lock(&self.inner.faults).wrong_sign.take()
     }
 }
 
@@ -450,89 +323,35 @@ pub(crate) struct TransportFaults {
     pub(crate) endless: bool,
 }
 
-enum Decision {
-    Upload(SignType),
-    Refuse(Refusal),
-    BadGateway,
-}
-
-enum Injected {
+/// A WeChat Pay answer that a fault switch forces on an authenticated
+/// request.
+pub(crate) enum Injected {
     RateLimited,
     SystemError,
 }
 
-pub(crate) struct Part {
-    pub(crate) name: String,
-    pub(crate) filename: Option<String>,
-    rfc2231_filename: bool,
-    pub(crate) content_type: Option<String>,
-    pub(crate) data: Bytes,
-}
-
-pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, multer::Error> {
-    let mut mp = multer::Multipart::new(
-        stream::once(async { Ok::<_, std::io::Error>(body) }),
-        boundary,
-    );
-    // The whole body is already in memory, so every await is ready at once.
-    futures_executor::block_on(async {
-        let mut parts = Vec::new();
-        while let Some(field) = mp.next_field().await? {
-            let name = field.name().unwrap_or_default().to_owned();
-            let filename = field.file_name().map(str::to_owned);
-            let rfc2231_filename = field
-                .headers()
-                .get(header::CONTENT_DISPOSITION)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("filename*"));
-            let content_type = field.content_type().map(|m| m.to_string());
-            let data = field.bytes().await?;
-            parts.push(Part {
-                name,
-                filename,
-                rfc2231_filename,
-                content_type,
-                data,
-            });
-        }
-        Ok(parts)
-    })
-}
-
-fn xml_response(body: String) -> Response<Bytes> {
-    Response::builder()
-        .status(StatusCode::OK)
-        .header(header::CONTENT_TYPE, "text/plain;charset=UTF-8")
-        .body(Bytes::from(body))
-        .expect("static response parts are valid")
+/// The gateway's page for a path no endpoint serves. How the real
+/// gateway's 404 looks is not on record; this is the page of the same
+/// front end as the 502 below, which is what clients must cope with: an
+/// HTML body on a non-2xx status, never a WeChat Pay reply.
+fn not_found() -> Response<Bytes> {
+    gateway_page(
+        StatusCode::NOT_FOUND,
+        b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n",
+    )
 }
 
 fn bad_gateway() -> Response<Bytes> {
+    gateway_page(
+        StatusCode::BAD_GATEWAY,
+        b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n",
+    )
+}
+
+fn gateway_page(status: StatusCode, body: &'static [u8]) -> Response<Bytes> {
     Response::builder()
-        .status(StatusCode::BAD_GATEWAY)
+        .status(status)
         .header(header::CONTENT_TYPE, "text/html")
-        .body(Bytes::from_static(
-            b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n",
-        ))
+        .body(Bytes::from_static(body))
         .expect("static response parts are valid")
-}
-
-fn md5_hex(data: &[u8]) -> String {
-    Md5::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A fresh URL-safe media id: 33 random bytes, base64url, 44 characters.
-fn new_media_id() -> String {
-    let mut bytes = [0u8; 33];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn random_unit() -> f64 {
-    let mut bytes = [0u8; 8];
-    getrandom::fill(&mut bytes).expect("the OS has randomness");
-    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
 }

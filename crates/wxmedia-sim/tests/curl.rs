@@ -8,7 +8,7 @@ use http::StatusCode;
 use tempfile::TempDir;
 use wxmedia_proto::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
 use wxmedia_proto::{ApiKey, Error, ErrorCode, MediaHash, SignType, StringToSign};
-use wxmedia_sim::{SimConfig, SimServer, Times};
+use wxmedia_sim::{Outcome, SimConfig, SimServer, Times};
 
 const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
 
@@ -48,6 +48,17 @@ impl Fixture {
 
     /// The seed's command: `-F` fields in order, then `media=@file`.
     async fn curl(&self, fields: &[(&str, &str)], file: Option<&Path>, extra: &[&str]) -> Output {
+        self.curl_to(&self.url(), fields, file, extra).await
+    }
+
+    /// The seed's command sent to `url` instead of the upload URL.
+    async fn curl_to(
+        &self,
+        url: &str,
+        fields: &[(&str, &str)],
+        file: Option<&Path>,
+        extra: &[&str],
+    ) -> Output {
         let pki = self.server.pki();
         let mut cmd = tokio::process::Command::new("curl");
         cmd.args(["-sS", "--max-time", "20", "--cacert"])
@@ -62,7 +73,7 @@ impl Fixture {
         if let Some(f) = file {
             cmd.arg("-F").arg(format!("media=@{}", f.display()));
         }
-        cmd.args(extra).arg(self.url());
+        cmd.args(extra).arg(url);
         cmd.output()
             .await
             .expect("curl must be installed (.ci/run installs it)")
@@ -334,6 +345,44 @@ async fn transport_faults_break_the_reply_the_way_they_say() {
         )
         .is_ok()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_path_gets_the_gateways_404_and_a_query_string_still_uploads() {
+    let fx = start().await;
+    let file = fx.file("test.jpg", JPEG);
+    let hash = MediaHash::of(JPEG).to_string();
+    let mch = fx.server.sim().mch_id().to_owned();
+    let mut fields = vec![("mch_id", mch.as_str()), ("media_hash", hash.as_str())];
+    let sign = fx.sign(&fields, SignType::Md5);
+    fields.push(("sign", &sign));
+    let status_line = ["-w", "\n%{http_code}"];
+    for path in ["/secapi/mch/uploadmedia2", "/v3/merchant/media/upload", "/"] {
+        let url = format!("{}{path}", fx.server.endpoint());
+        let out = fx.curl_to(&url, &fields, Some(&file), &status_line).await;
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        let (body, status) = stdout.rsplit_once('\n').unwrap();
+        assert_eq!(status, "404", "{path}");
+        assert!(
+            body.contains("404 Not Found") && !body.contains("<xml>"),
+            "{body}"
+        );
+    }
+    let url = format!("{}?debug=1", fx.url());
+    let out = fx.curl_to(&url, &fields, Some(&file), &[]).await;
+    assert!(fx.decode(&out, SignType::Md5).is_ok());
+    let log = fx.server.sim().received();
+    assert_eq!(log.len(), 4);
+    for r in &log[..3] {
+        assert_eq!(r.outcome, Outcome::NotFound);
+    }
+    assert_eq!(log[2].path, "/");
+    assert!(matches!(log[3].outcome, Outcome::Uploaded { .. }));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
