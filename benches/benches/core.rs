@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use md5::{Digest, Md5};
 use wxmedia_bench::{reply_fixture, sample_media};
-use wxmedia_proto::{Boundary, Credentials, Env, Media, SignType, StringToSign, UploadV2};
+use wxmedia_proto::v2::{Credentials, SignType, StringToSign, UploadV2};
+use wxmedia_proto::{Boundary, Env, Media, Operation};
 
 fn main() {
     divan::main();
@@ -37,7 +38,7 @@ fn encode_signed_upload(bencher: divan::Bencher<'_, '_>, size: usize) {
 fn decode_and_verify(bencher: divan::Bencher<'_, '_>) {
     let (body, key) = reply_fixture();
     bencher.bench(|| {
-        wxmedia_proto::reply::decode_reply(
+        wxmedia_proto::v2::reply::decode_reply(
             http::StatusCode::OK,
             Bytes::clone(&body),
             &key,
@@ -51,6 +52,6 @@ fn decode_and_verify(bencher: divan::Bencher<'_, '_>) {
 #[divan::bench]
 fn sign_only(bencher: divan::Bencher<'_, '_>) {
     let (body, key) = reply_fixture();
-    let fields = wxmedia_proto::xml::Fields::parse(&body).unwrap();
+    let fields = wxmedia_proto::v2::xml::Fields::parse(&body).unwrap();
     bencher.bench(|| StringToSign::new(fields.iter()).sign(&key, SignType::Md5));
 }

@@ -1,7 +1,7 @@
 //! Shared fixtures of the wxmedia benchmarks: deterministic sample media and a signed reply.
 
 use bytes::Bytes;
-use wxmedia_proto::{ApiKey, SignType, StringToSign};
+use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 
 /// `size` bytes that pass as a JPEG: the magic, then deterministic noise
 /// (an LCG, so runs are repeatable and nothing compresses).
@@ -31,5 +31,5 @@ pub fn reply_fixture() -> (Bytes, ApiKey) {
     let sign = StringToSign::new(fields).sign(&key, SignType::Md5);
     let mut all = fields.to_vec();
     all.push(("sign", sign.as_str()));
-    (Bytes::from(wxmedia_proto::xml::write(&all)), key)
+    (Bytes::from(wxmedia_proto::v2::xml::write(&all)), key)
 }

@@ -12,7 +12,8 @@ use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use wxmedia_bench::{reply_fixture, sample_media};
-use wxmedia_proto::{Boundary, Credentials, Env, Media, SignType, StringToSign, UploadV2};
+use wxmedia_proto::v2::{Credentials, SignType, StringToSign, UploadV2};
+use wxmedia_proto::{Boundary, Env, Media, Operation};
 use wxmedia_tls::Identity;
 
 /// Counts every byte allocated, so the encode bench can say how much it
@@ -175,12 +176,12 @@ fn micro(opts: &Opts, summary: &mut Value, md: &mut String) {
     summary["scaling_encode"] = json!(slopes);
 
     let (body, key) = reply_fixture();
-    let fields = wxmedia_proto::xml::Fields::parse(&body).expect("parses");
+    let fields = wxmedia_proto::v2::xml::Fields::parse(&body).expect("parses");
     let (mut dec, mut sig, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..runs {
         let d = time_ns(20_000, || {
             std::hint::black_box(
-                wxmedia_proto::reply::decode_reply(
+                wxmedia_proto::v2::reply::decode_reply(
                     http::StatusCode::OK,
                     Bytes::clone(&body),
                     &key,
@@ -318,7 +319,7 @@ fn clients(ready: &Value) -> Clients {
         .expect("reqwest client");
     // The same baseline on our TLS configuration (ring, same roots and
     // identity), to separate the HTTP client from the crypto provider.
-    let settings = wxmedia_tls::ClientBuilder::<wxmedia_hyper::Client>::new()
+    let settings = wxmedia_hyper::ClientBuilder::<wxmedia_hyper::Client>::new()
         .mch_id(MCH)
         .api_key(KEY)
         .identity(identity.clone())
@@ -426,7 +427,7 @@ fn run_e2e(
     let hash = wxmedia_proto::MediaHash::of(data).to_string();
     let sign = StringToSign::new([("mch_id", MCH), ("media_hash", hash.as_str())])
         .sign(
-            &wxmedia_proto::ApiKey::new(KEY).expect("key"),
+            &wxmedia_proto::v2::ApiKey::new(KEY).expect("key"),
             SignType::Md5,
         )
         .to_string();

@@ -2,24 +2,25 @@
 
 use std::time::{Duration, Instant};
 
-use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignType, SignatureError};
+use wxmedia_client::{BuildError, ClientBuilder, Error};
+use wxmedia_proto::v2::{SignType, Uploaded};
+use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
 use wxmedia_sim::Times;
-use wxmedia_tls::ClientBuilder;
 
 use crate::fixtures::{self, BMP, JPEG, PNG, Sim, builder, fast_retries, jpeg, sim};
-use crate::{Kind, Transport, View};
+use crate::{Transport, chain_text};
 
-type Result<T> = std::result::Result<T, View>;
+type Result<T> = std::result::Result<T, Error>;
 
 fn build<T: Transport>(b: ClientBuilder<T::Client>) -> T::Client {
     match b.build() {
         Ok(c) => c,
-        Err(e) => panic!("{}: the client builds: {:?}", T::NAME, T::view(e)),
+        Err(e) => panic!("{}: the client builds: {e:?}", T::NAME),
     }
 }
 
-async fn upload<T: Transport>(client: &T::Client, media: Media) -> Result<wxmedia_proto::Uploaded> {
-    T::upload(client, media).await.map_err(T::view)
+async fn upload<T: Transport>(client: &T::Client, media: Media) -> Result<Uploaded> {
+    T::upload(client, media).await
 }
 
 fn client<T: Transport>(sim: &Sim) -> T::Client {
@@ -84,17 +85,17 @@ pub async fn every_error_code_is_typed<T: Transport>() {
             .sim()
             .update_faults(|f| f.forced_error = Some((code.into(), Times::Next(1))));
         let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err(code);
-        assert_eq!(e.kind, Kind::Proto, "{code}: {e:?}");
-        assert_eq!(e.code, Some(typed), "{code}");
-        assert_eq!(e.retryable, retryable, "{code}");
+        assert!(matches!(e, Error::Proto(_)), "{code}: {e:?}");
+        assert_eq!(e.api_code(), Some(&typed), "{code}");
+        assert_eq!(e.is_retryable(), retryable, "{code}");
     }
     // A real SIGNERROR: the client holds the wrong key.
     let wrong_key = build::<T>(builder(&sim).api_key("not-the-merchant-key"));
     let e = upload::<T>(&wrong_key, jpeg("a.jpg"))
         .await
         .expect_err("wrong key");
-    assert_eq!(e.code, Some(ErrorCode::SignError));
-    assert!(!e.retryable);
+    assert_eq!(e.api_code(), Some(&ErrorCode::SignError));
+    assert!(!e.is_retryable());
 }
 
 /// A reply with a wrong sign is a signature error and never a media id.
@@ -109,15 +110,15 @@ pub async fn wrong_sign_is_a_signature_error<T: Transport>() {
         .expect_err("forged reply");
     assert!(
         matches!(
-            e.proto,
-            Some(ProtoError::Signature {
+            e,
+            Error::Proto(ProtoError::Signature {
                 kind: SignatureError::Mismatch,
                 ..
             })
         ),
         "{e:?}"
     );
-    assert!(!e.retryable);
+    assert!(!e.is_retryable());
     assert_eq!(
         sim.server.sim().request_count(),
         1,
@@ -137,8 +138,8 @@ pub async fn success_without_sign_is_an_error<T: Transport>() {
         .expect_err("unsigned reply");
     assert!(
         matches!(
-            e.proto,
-            Some(ProtoError::Signature {
+            e,
+            Error::Proto(ProtoError::Signature {
                 kind: SignatureError::Missing,
                 ..
             })
@@ -175,8 +176,8 @@ pub async fn system_error_beyond_the_attempt_limit<T: Transport>() {
     let e = upload::<T>(&c, jpeg("a.jpg"))
         .await
         .expect_err("always failing");
-    assert_eq!(e.code, Some(ErrorCode::SystemError));
-    assert!(e.retryable);
+    assert_eq!(e.api_code(), Some(&ErrorCode::SystemError));
+    assert!(e.is_retryable());
     assert_eq!(sim.server.sim().request_count(), 4);
 }
 
@@ -223,7 +224,7 @@ pub async fn slow_reply_times_out_within_the_deadline<T: Transport>() {
     let started = Instant::now();
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("too slow");
     let took = started.elapsed();
-    assert_eq!(e.kind, Kind::Timeout, "{e:?}");
+    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
     assert!(took < Duration::from_millis(1000 + 700), "took {took:?}");
 }
 
@@ -246,8 +247,8 @@ pub async fn truncated_reply_is_an_error<T: Transport>() {
         .update_faults(|f| f.truncate_reply = Times::Always);
     let c = client::<T>(&sim);
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("truncated");
-    assert_ne!(e.kind, Kind::Config, "{e:?}");
-    assert!(e.code.is_none());
+    assert!(!e.is_input_error(), "{e:?}");
+    assert!(e.api_code().is_none());
 }
 
 /// An HTML 502 from a gateway is an error that keeps the page.
@@ -258,12 +259,12 @@ pub async fn bad_gateway_keeps_the_body<T: Transport>() {
         .update_faults(|f| f.bad_gateway = Times::Always);
     let c = build::<T>(builder(&sim).retry_policy(wxmedia_proto::RetryPolicy::none()));
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("502");
-    let Some(ProtoError::Http { status, body }) = &e.proto else {
+    let Error::Proto(ProtoError::Http { status, body }) = &e else {
         panic!("{e:?}")
     };
     assert_eq!(status.as_u16(), 502);
     assert!(String::from_utf8_lossy(body).contains("502 Bad Gateway"));
-    assert!(e.retryable);
+    assert!(e.is_retryable());
 }
 
 /// A client certificate the server does not trust: a transport error, and
@@ -279,7 +280,7 @@ pub async fn client_cert_from_another_ca_is_refused<T: Transport>() {
     let e = upload::<T>(&c, jpeg("a.jpg"))
         .await
         .expect_err("refused certificate");
-    assert_eq!(e.kind, Kind::Transport, "{e:?}");
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
     assert_eq!(
         sim.server.sim().request_count(),
         0,
@@ -300,8 +301,9 @@ pub async fn untrusted_server_is_a_tls_error<T: Transport>() {
     let e = upload::<T>(&c, jpeg("a.jpg"))
         .await
         .expect_err("untrusted server");
-    assert_eq!(e.kind, Kind::Transport, "{e:?}");
-    assert!(e.text.to_lowercase().contains("certificate"), "{}", e.text);
+    assert!(matches!(e, Error::Transport { .. }), "{e:?}");
+    let text = chain_text(&e);
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
     assert_eq!(sim.server.sim().request_count(), 0);
 }
 
@@ -311,7 +313,7 @@ pub async fn oversized_reply_is_refused<T: Transport>() {
     let c = build::<T>(builder(&sim).reply_limit(64));
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("too large");
     assert!(
-        matches!(e.proto, Some(ProtoError::ReplyTooLarge { limit: 64, .. })),
+        matches!(e, Error::Proto(ProtoError::ReplyTooLarge { limit: 64, .. })),
         "{e:?}"
     );
 }
@@ -376,8 +378,8 @@ pub async fn media_refused_before_sending<T: Transport>() {
     // Input errors from the settings are configuration errors.
     let bad: std::result::Result<T::Client, _> =
         builder::<T::Client>(&sim).mch_id("bad id").build();
-    let e = T::view(bad.err().expect("a bad merchant id is refused"));
-    assert_eq!(e.kind, Kind::Config);
+    let e = bad.err().expect("a bad merchant id is refused");
+    assert!(matches!(e, BuildError::Proto(_)), "{e:?}");
 }
 
 /// A 100 MB reply is refused at the cap, without reading it all.
@@ -390,10 +392,10 @@ pub async fn hundred_megabyte_reply_is_refused_at_the_cap<T: Transport>() {
     let started = Instant::now();
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("too large");
     assert!(
-        matches!(e.proto, Some(ProtoError::ReplyTooLarge { .. })),
+        matches!(e, Error::Proto(ProtoError::ReplyTooLarge { .. })),
         "{e:?}"
     );
-    assert!(!e.retryable);
+    assert!(!e.is_retryable());
     // Reading 100 MB over loopback TLS takes far longer than stopping at 64 KiB.
     assert!(
         started.elapsed() < Duration::from_secs(10),
@@ -413,7 +415,7 @@ pub async fn endless_reply_stops_at_the_deadline<T: Transport>() {
     );
     let started = Instant::now();
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("endless");
-    assert_eq!(e.kind, Kind::Timeout, "{e:?}");
+    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
     assert!(
         started.elapsed() < Duration::from_millis(1200 + 700),
         "took {:?}",

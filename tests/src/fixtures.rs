@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use base64::Engine;
 use tempfile::TempDir;
+use wxmedia_client::{ClientBuilder, Identity};
 use wxmedia_proto::{Media, RetryPolicy};
 use wxmedia_sim::{SimConfig, SimServer};
-use wxmedia_tls::{ClientBuilder, Identity};
 
 /// The project's sample images.
 pub const JPEG: &[u8] = include_bytes!("../../fixtures/sample.jpg");

@@ -1,126 +1,66 @@
 //! One conformance suite for every wxmedia transport, run against the simulator: written once, instantiated per transport.
 //!
-//! A transport implements [`Transport`]; `conformance!(MyTransport)` in a
-//! test file expands to one `#[tokio::test]` per case in [`cases`]. Each
-//! case starts its own simulator on its own port.
+//! A transport implements [`Transport`] (every async transport already
+//! does, as [`Async`]); `conformance!(MyTransport)` in a test file expands
+//! to one `#[tokio::test]` per case in [`cases`]. Each case starts its own
+//! simulator on its own port.
 #![forbid(unsafe_code)]
 
 pub mod cases;
 pub mod fixtures;
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
-use wxmedia_proto::{ErrorCode, Media, Uploaded};
-use wxmedia_tls::FromSettings;
+use wxmedia_client::{Error, FromSettings};
+use wxmedia_proto::Media;
+use wxmedia_proto::v2::Uploaded;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Which kind of error a transport reported, in terms every transport shares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// An error decided by the core (input, API, signature, decode, HTTP status).
-    Proto,
-    /// A configuration error (files, certificates, settings).
-    Config,
-    /// A transport error (connect, TLS, broken connection).
-    Transport,
-    /// A time limit.
-    Timeout,
-}
-
-/// A transport's error, seen through what the suite checks.
-#[derive(Debug)]
-pub struct View {
-    /// The kind.
-    pub kind: Kind,
-    /// `is_retryable()`.
-    pub retryable: bool,
-    /// `api_code()`.
-    pub code: Option<ErrorCode>,
-    /// The core's error, for `Kind::Proto`.
-    pub proto: Option<wxmedia_proto::Error>,
-    /// Display of the error and its whole source chain.
-    pub text: String,
-}
-
-impl View {
-    /// Describe an error and its sources.
-    pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-        let mut text = e.to_string();
-        let mut cur = e.source();
-        while let Some(s) = cur {
-            text.push_str(": ");
-            text.push_str(&s.to_string());
-            cur = s.source();
-        }
-        text
-    }
-}
-
-/// What the suite needs of a transport.
+/// What the suite needs of a transport: its client, an upload that can be
+/// awaited on the test runtime, and where the next attempt would go.
 pub trait Transport: 'static {
     /// Its name in test output.
     const NAME: &'static str;
     /// Its client.
     type Client: FromSettings + Clone + Send + Sync + 'static;
-    /// Turn its error into a [`View`].
-    fn view(e: <Self::Client as FromSettings>::Error) -> View;
     /// Upload with it (blocking clients run on a blocking thread).
-    fn upload(
-        client: &Self::Client,
-        media: Media,
-    ) -> BoxFuture<'static, Result<Uploaded, <Self::Client as FromSettings>::Error>>;
+    fn upload(client: &Self::Client, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>>;
     /// The base URL its next attempt would use.
     fn current_endpoint(client: &Self::Client) -> String;
 }
 
-/// The [`Transport`] impl of a transport crate whose client has the shared
-/// shape (`upload`, `current_endpoint`, an `Error` with `Proto`, `Config`
-/// and `Timeout` variants). `$upload` turns a client clone and media into
-/// the upload future, so a blocking client can go to a blocking thread.
-#[macro_export]
-macro_rules! transport {
-    ($name:ident, $label:literal, $krate:ident, |$client:ident, $media:ident| $upload:expr) => {
-        struct $name;
+/// Every async transport, through the one generic client: hyper and surf
+/// are `Async<Hyper>` and `Async<Surf>`.
+pub struct Async<T>(PhantomData<T>);
 
-        impl $crate::Transport for $name {
-            const NAME: &'static str = $label;
-            type Client = $krate::Client;
+impl<T: wxmedia_client::Transport> Transport for Async<T> {
+    const NAME: &'static str = T::NAME;
+    type Client = wxmedia_client::Client<T>;
 
-            fn view(e: $krate::Error) -> $crate::View {
-                let text = $crate::View::chain_text(&e);
-                let (retryable, code) = (e.is_retryable(), e.api_code().cloned());
-                let (kind, proto) = match e {
-                    $krate::Error::Proto(p) => ($crate::Kind::Proto, Some(p)),
-                    $krate::Error::Config(_) => ($crate::Kind::Config, None),
-                    $krate::Error::Timeout(_) => ($crate::Kind::Timeout, None),
-                    _ => ($crate::Kind::Transport, None),
-                };
-                $crate::View {
-                    kind,
-                    retryable,
-                    code,
-                    proto,
-                    text,
-                }
-            }
+    fn upload(client: &Self::Client, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>> {
+        let client = client.clone();
+        Box::pin(async move { client.upload(media).await })
+    }
 
-            fn upload(
-                client: &Self::Client,
-                media: wxmedia_proto::Media,
-            ) -> $crate::BoxFuture<'static, Result<wxmedia_proto::Uploaded, $krate::Error>> {
-                let $client = client.clone();
-                let $media = media;
-                Box::pin(async move { $upload })
-            }
+    fn current_endpoint(client: &Self::Client) -> String {
+        client.current_endpoint()
+    }
+}
 
-            fn current_endpoint(client: &Self::Client) -> String {
-                client.current_endpoint()
-            }
-        }
-    };
+/// An error and its whole source chain, as one line.
+pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
 }
 
 /// Instantiate every case of the suite for a transport.

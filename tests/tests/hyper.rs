@@ -1,6 +1,3 @@
 //! The conformance suite over wxmedia-hyper.
 
-wxmedia_tests::transport!(Hyper, "hyper", wxmedia_hyper, |client, media| client
-    .upload(media)
-    .await);
-wxmedia_tests::conformance!(Hyper);
+wxmedia_tests::conformance!(wxmedia_tests::Async<wxmedia_hyper::Hyper>);

@@ -1,6 +1,3 @@
 //! The conformance suite over wxmedia-surf (async-std; its I/O runs on async-std's own reactor, so the tokio test runtime can await it).
 
-wxmedia_tests::transport!(Surf, "surf", wxmedia_surf, |client, media| client
-    .upload(media)
-    .await);
-wxmedia_tests::conformance!(Surf);
+wxmedia_tests::conformance!(wxmedia_tests::Async<wxmedia_surf::Surf>);

@@ -2,6 +2,8 @@
 //!
 //! The same client as `wxmedia-hyper` and `wxmedia-surf`, with a blocking
 //! `upload`. No tokio underneath: use it from plain threads or scripts.
+//! This crate is only a [`Transport`](wxmedia_client::Transport) (ureq) and
+//! a blocking face on [`wxmedia_client::Client`].
 //!
 //! ```no_run
 //! use wxmedia_blocking::{Client, Identity, Media, SignType};
@@ -18,134 +20,39 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use std::io::Read;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+mod agent;
+mod segments;
 
-use bytes::{Buf, Bytes};
-use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
-use wxmedia_proto::{AttemptEnd, Connectivity, Endpoints};
-use wxmedia_tls::{ConnectFailure, FromSettings, Settings};
+use std::future::Future;
+use std::time::Duration;
 
-pub use wxmedia_proto::{self as proto, ApiKey, ErrorCode, Media, MediaError, SignType, Uploaded};
-pub use wxmedia_tls::{ClientBuilder, Identity, Timeouts};
+use bytes::Bytes;
+use wxmedia_client::{FromSettings, Sent, Settings, TransportErrorKind};
+use wxmedia_tls::ConnectFailure;
 
-/// Idle connections kept for reuse (per host and in all): enough for a
-/// client shared by a few dozen threads.
-const MAX_IDLE: usize = 64;
+use crate::segments::Segments;
 
-/// What went wrong with a blocking upload.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Refused input, or a reply that is an error: see [`wxmedia_proto::Error`].
-    #[error(transparent)]
-    Proto(#[from] wxmedia_proto::Error),
-    /// The client could not be configured (files, certificates, settings).
-    #[error(transparent)]
-    Config(#[from] wxmedia_tls::Error),
-    /// Connecting, sending or reading failed.
-    #[error("transport: {0}")]
-    Transport(#[source] ureq::Error),
-    /// An attempt or the whole upload ran out of time.
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-}
-
-wxmedia_tls::transport_error_impls!(Error);
+pub use wxmedia_client::{BuildError, ClientBuilder, Error, Identity, Timeouts};
+pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
+pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError};
 
 /// A blocking upload client. Cheap to clone; clones share the connection
 /// pool and the failover state and can be used from many threads at once.
-#[derive(Clone)]
+///
+/// It is [`wxmedia_client::Client`] over [`Ureq`], with `upload` blocking
+/// the calling thread instead of returning a future.
+#[derive(Clone, Debug)]
 pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    settings: Settings,
-    agent: ureq::Agent,
-    endpoints: Mutex<Endpoints>,
-}
-
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("mch_id", &self.inner.settings.credentials.mch_id)
-            .field("primary", &self.inner.settings.primary)
-            .finish_non_exhaustive()
-    }
+    inner: wxmedia_client::Client<Ureq>,
 }
 
 impl FromSettings for Client {
-    type Error = Error;
-
-    fn from_settings(settings: Settings) -> Result<Client, Error> {
-        let chain: Vec<Certificate<'static>> = settings
-            .identity
-            .chain()
-            .iter()
-            .map(|c| Certificate::from_der(c.as_ref()).to_owned())
-            .collect();
-        // ureq does not export its key-kind type, so the key goes in as PEM
-        // with the label that names its kind.
-        let key = settings.identity.key();
-        let label = match key {
-            rustls_pki::PrivateKeyDer::Pkcs1(_) => "RSA PRIVATE KEY",
-            rustls_pki::PrivateKeyDer::Sec1(_) => "EC PRIVATE KEY",
-            _ => "PRIVATE KEY",
-        };
-        let key = PrivateKey::from_pem(pem(label, key.secret_der()).as_bytes())
-            .map_err(|e| wxmedia_tls::Error::Settings(format!("client key for ureq: {e}")))?;
-        // ureq takes either its own webpki roots or a list: build the list
-        // so that extra CAs add to the public roots rather than replace them.
-        let mut roots: Vec<Certificate<'static>> = Vec::new();
-        if settings.roots.webpki {
-            roots.extend(
-                webpki_root_certs::TLS_SERVER_ROOT_CERTS
-                    .iter()
-                    .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
-            );
-        }
-        roots.extend(
-            settings
-                .roots
-                .extra
-                .iter()
-                .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
-        );
-        let tls = TlsConfig::builder()
-            .provider(TlsProvider::Rustls)
-            .unversioned_rustls_crypto_provider(wxmedia_tls::provider())
-            .client_cert(Some(ClientCert::new_with_certs(&chain, key)))
-            .root_certs(RootCerts::new_with_certs(&roots))
-            .build();
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .tls_config(tls)
-            .https_only(true)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .timeout_connect(Some(settings.timeouts.connect))
-            .timeout_global(Some(settings.timeouts.attempt))
-            .no_delay(true)
-            // ureq keeps 3 idle connections per host by default; a client
-            // shared by many threads would then pay a new TLS handshake
-            // (with an RSA client certificate) on most uploads.
-            .max_idle_connections(MAX_IDLE)
-            .max_idle_connections_per_host(MAX_IDLE)
-            .build()
-            .into();
-        let endpoints = Mutex::new(settings.endpoints());
+    fn from_settings(settings: Settings) -> Result<Client, BuildError> {
         Ok(Client {
-            inner: Arc::new(Inner {
-                settings,
-                agent,
-                endpoints,
-            }),
+            inner: wxmedia_client::Client::from_settings(settings)?,
         })
     }
 }
-
-use wxmedia_tls::rustls::pki_types as rustls_pki;
 
 impl Client {
     /// Start configuring a client.
@@ -156,45 +63,68 @@ impl Client {
     /// The base URL the next attempt would use: the primary, or the twin
     /// while failed over. Useful for monitoring.
     pub fn current_endpoint(&self) -> String {
-        self.endpoints().current(Instant::now()).to_owned()
+        self.inner.current_endpoint()
     }
 
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
-        &self.inner.settings
+        self.inner.settings()
     }
 
     /// Upload one image: retried and failed over as the policy says, within
     /// the deadline. Blocks the calling thread.
     pub fn upload(&self, media: Media) -> Result<Uploaded, Error> {
-        let inner = &self.inner;
         // The loop is async so that all transports share it; here every
-        // future it awaits is already complete (the attempt and the sleep
-        // run synchronously), so a minimal executor drives it.
-        futures_executor::block_on(wxmedia_tls::drive(
-            &inner.settings,
-            &inner.endpoints,
-            media,
-            |a| std::future::ready(self.attempt(a)),
-            |d| {
-                std::thread::sleep(d);
-                std::future::ready(())
-            },
-        ))
+        // future it awaits completes on its first poll (ureq's exchange
+        // runs inside `send`, the sleep blocks when polled), so a minimal
+        // executor drives it.
+        futures_executor::block_on(self.inner.upload(media))
+    }
+}
+
+/// The ureq transport: an agent with the client certificate, the roots and
+/// the time limits, and a pool sized for shared clients.
+#[derive(Debug)]
+pub struct Ureq {
+    agent: ureq::Agent,
+}
+
+impl wxmedia_client::Transport for Ureq {
+    const NAME: &'static str = "blocking";
+
+    fn new(settings: &Settings) -> Result<Ureq, BuildError> {
+        Ok(Ureq {
+            agent: agent::agent(settings)?,
+        })
     }
 
-    fn endpoints(&self) -> std::sync::MutexGuard<'_, Endpoints> {
-        self.inner
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+    /// The whole exchange runs here, before the future is returned: ureq
+    /// blocks, and enforces `budget` itself.
+    fn send(
+        &self,
+        request: http::Request<wxmedia_proto::Body>,
+        limit: usize,
+        budget: Duration,
+    ) -> impl Future<Output = Sent> + Send {
+        std::future::ready(self.exchange(request, limit, budget))
     }
 
-    fn attempt(&self, attempt: wxmedia_tls::Attempt) -> (AttemptEnd, Option<Error>) {
-        let (request, budget, limit) = (attempt.request, attempt.budget, attempt.reply_limit);
+    /// Sleeps only when polled, so that the client's timer raced against a
+    /// finished `send` never blocks.
+    async fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration)
+    }
+}
+
+impl Ureq {
+    fn exchange(
+        &self,
+        request: http::Request<wxmedia_proto::Body>,
+        limit: usize,
+        budget: Duration,
+    ) -> Sent {
         let (parts, body) = request.into_parts();
         let mut builder = self
-            .inner
             .agent
             .post(parts.uri.to_string())
             .config()
@@ -207,91 +137,45 @@ impl Client {
         let result = builder.send(ureq::SendBody::from_owned_reader(reader));
         let mut response = match result {
             Ok(r) => r,
-            Err(e) => return classify(e, budget),
+            Err(e) => return classify(e),
         };
-        let status = response.status();
         // Read one byte past the cap so that "exactly at the cap" and
         // "over it" can be told apart without buffering more.
-        match response
+        let read = response
             .body_mut()
             .with_config()
             .limit(limit as u64 + 1)
-            .read_to_vec()
-        {
-            Ok(bytes) if bytes.len() > limit => (AttemptEnd::ReplyTooLarge, None),
-            Ok(bytes) => (
-                AttemptEnd::Reply {
-                    status,
-                    body: Bytes::from(bytes),
-                },
-                None,
-            ),
-            Err(ureq::Error::BodyExceedsLimit(_)) => (AttemptEnd::ReplyTooLarge, None),
-            Err(e) => classify(e, budget),
+            .read_to_vec();
+        match read {
+            Ok(bytes) if bytes.len() > limit => Sent::ReplyTooLarge,
+            Ok(bytes) => {
+                let (parts, _) = response.into_parts();
+                Sent::Reply(http::Response::from_parts(parts, Bytes::from(bytes)))
+            }
+            Err(ureq::Error::BodyExceedsLimit(_)) => Sent::ReplyTooLarge,
+            Err(e) => classify(e),
         }
     }
 }
 
-fn classify(e: ureq::Error, budget: Duration) -> (AttemptEnd, Option<Error>) {
-    let end = match &e {
-        ureq::Error::HostNotFound => AttemptEnd::ConnectFailed(Connectivity::DnsFailure),
-        ureq::Error::ConnectionFailed => AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout),
-        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => AttemptEnd::TlsFailed,
+fn classify(e: ureq::Error) -> Sent {
+    let kind = match &e {
+        ureq::Error::HostNotFound => TransportErrorKind::Dns,
+        ureq::Error::ConnectionFailed => TransportErrorKind::Connect,
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) => TransportErrorKind::Tls,
         ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
-            AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout)
+            TransportErrorKind::Connect
         }
-        ureq::Error::Timeout(_) => return (AttemptEnd::TimedOut, Some(Error::Timeout(budget))),
-        ureq::Error::BodyExceedsLimit(_) => AttemptEnd::ReplyTooLarge,
+        ureq::Error::Timeout(_) => return Sent::TimedOut,
+        ureq::Error::BodyExceedsLimit(_) => return Sent::ReplyTooLarge,
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
-            AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout)
+            TransportErrorKind::Connect
         }
         ureq::Error::Io(io) => match wxmedia_tls::classify_connect_error(io) {
-            ConnectFailure::Tls => AttemptEnd::TlsFailed,
-            _ => AttemptEnd::Broken,
+            ConnectFailure::Tls => TransportErrorKind::Tls,
+            _ => TransportErrorKind::Broken,
         },
-        _ => AttemptEnd::Broken,
+        _ => TransportErrorKind::Broken,
     };
-    (end, Some(Error::Transport(e)))
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
-    for line in b64.as_bytes().chunks(64) {
-        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
-        out.push('\n');
-    }
-    out.push_str(&format!("-----END {label}-----\n"));
-    out
-}
-
-/// The request body as a reader over the core's segments, in order, so
-/// that the media is streamed from the caller's buffer, not copied into one.
-struct Segments {
-    segments: std::collections::VecDeque<Bytes>,
-}
-
-impl Segments {
-    fn new(segments: Vec<Bytes>) -> Segments {
-        Segments {
-            segments: segments.into(),
-        }
-    }
-}
-
-impl Read for Segments {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        while let Some(front) = self.segments.front_mut() {
-            if front.is_empty() {
-                self.segments.pop_front();
-                continue;
-            }
-            let n = front.len().min(buf.len());
-            buf[..n].copy_from_slice(&front[..n]);
-            front.advance(n);
-            return Ok(n);
-        }
-        Ok(0)
-    }
+    Sent::failed(kind, e)
 }

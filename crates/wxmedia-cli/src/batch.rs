@@ -272,7 +272,7 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
 
 enum Outcome {
     Skipped,
-    Done(Result<wxmedia_proto::Uploaded, Failure>),
+    Done(Result<wxmedia_proto::v2::Uploaded, Failure>),
     LedgerFailed(std::io::Error),
 }
 

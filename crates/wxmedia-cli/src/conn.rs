@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, ValueEnum};
-use wxmedia_proto::encode::{PRIMARY_BASE_URL, TWIN_BASE_URL};
-use wxmedia_proto::{Media, SignType, Uploaded};
-use wxmedia_tls::Identity;
+use wxmedia_client::{BuildError, ClientBuilder, FromSettings, Identity};
+use wxmedia_proto::Media;
+use wxmedia_proto::endpoints::PRIMARY_BASE_URL;
+use wxmedia_proto::v2::{SignType, Uploaded};
 
 use crate::report::Failure;
 
@@ -66,7 +67,7 @@ impl KeyArgs {
             .or_else(|| raw.strip_suffix('\n'))
             .unwrap_or(&raw)
             .to_owned();
-        wxmedia_proto::ApiKey::new(key.clone()).context("the API key is not usable")?;
+        wxmedia_proto::v2::ApiKey::new(key.clone()).context("the API key is not usable")?;
         Ok(key)
     }
 }
@@ -138,36 +139,24 @@ impl ConnArgs {
             bail!("--timeout must be a positive number of seconds");
         }
         let deadline = Duration::from_secs_f64(self.timeout);
-        let backup = match &self.backup_endpoint {
-            Some(b) => Some(b.clone()),
-            None if self.endpoint.trim_end_matches('/') == PRIMARY_BASE_URL => {
-                Some(TWIN_BASE_URL.to_owned())
-            }
-            None => None,
-        };
-        macro_rules! configure {
-            ($client:ty) => {{
-                let mut b = <$client>::builder()
-                    .mch_id(mch_id.clone())
-                    .api_key(key.clone())
-                    .identity(identity.clone())
-                    .sign_type(self.sign_type.into())
-                    .endpoint(self.endpoint.clone())
-                    .backup_endpoint(backup.clone())
-                    .deadline(deadline)
-                    .attempt_timeout(deadline.min(Duration::from_secs(30)))
-                    .connect_timeout(deadline.min(Duration::from_secs(10)));
-                for ca in &self.ca {
-                    b = b.add_root_ca_file(ca);
-                }
-                b.build()
-            }};
+        // The builder applies the twin rule: the official primary keeps its
+        // official twin unless --backup-endpoint says otherwise.
+        let mut builder = ClientBuilder::new()
+            .mch_id(mch_id)
+            .api_key(key)
+            .identity(identity)
+            .sign_type(self.sign_type.into())
+            .endpoint(self.endpoint.clone())
+            .deadline(deadline)
+            .attempt_timeout(deadline.min(Duration::from_secs(30)))
+            .connect_timeout(deadline.min(Duration::from_secs(10)));
+        if let Some(backup) = &self.backup_endpoint {
+            builder = builder.backup_endpoint(Some(backup.clone()));
         }
-        Ok(match self.transport {
-            TransportArg::Hyper => Uploader::Hyper(configure!(wxmedia_hyper::Client)?),
-            TransportArg::Surf => Uploader::Surf(configure!(wxmedia_surf::Client)?),
-            TransportArg::Blocking => Uploader::Blocking(configure!(wxmedia_blocking::Client)?),
-        })
+        for ca in &self.ca {
+            builder = builder.add_root_ca_file(ca);
+        }
+        Ok(Uploader::build(self.transport, builder)?)
     }
 }
 
@@ -189,21 +178,35 @@ impl Uploader {
         }
     }
 
-    /// Upload, mapping the transport's error into the CLI's report.
+    /// A client of the chosen transport from one builder's settings.
+    fn build(transport: TransportArg, builder: ClientBuilder<()>) -> Result<Uploader, BuildError> {
+        let settings = builder.settings()?;
+        Ok(match transport {
+            TransportArg::Hyper => Uploader::Hyper(wxmedia_hyper::Client::from_settings(settings)?),
+            TransportArg::Surf => Uploader::Surf(wxmedia_surf::Client::from_settings(settings)?),
+            TransportArg::Blocking => {
+                Uploader::Blocking(wxmedia_blocking::Client::from_settings(settings)?)
+            }
+        })
+    }
+
+    /// Upload, mapping the error (one type for every transport) into the
+    /// CLI's report.
     pub(crate) async fn upload(&self, media: Media) -> Result<Uploaded, Failure> {
-        match self {
-            Uploader::Hyper(c) => c.upload(media).await.map_err(Failure::from_hyper),
+        let result = match self {
+            Uploader::Hyper(c) => c.upload(media).await,
             // surf's I/O runs on async-std's own reactor, so its future can
             // be awaited from the CLI's tokio runtime.
-            Uploader::Surf(c) => c.upload(media).await.map_err(Failure::from_surf),
+            Uploader::Surf(c) => c.upload(media).await,
             Uploader::Blocking(c) => {
                 let c = c.clone();
                 match tokio::task::spawn_blocking(move || c.upload(media)).await {
-                    Ok(r) => r.map_err(Failure::from_blocking),
-                    Err(e) => Err(Failure::internal(format!("upload thread: {e}"))),
+                    Ok(r) => r,
+                    Err(e) => return Err(Failure::internal(format!("upload thread: {e}"))),
                 }
             }
-        }
+        };
+        result.map_err(|e| Failure::from_error(&e))
     }
 }
 
@@ -216,23 +219,14 @@ impl Uploader {
     ) -> anyhow::Result<Uploader> {
         let pki = server.pki();
         let identity = Identity::from_pem_files(pki.client_cert_path(), pki.client_key_path())?;
-        macro_rules! configure {
-            ($client:ty) => {
-                <$client>::builder()
-                    .mch_id(server.sim().mch_id())
-                    .api_key(server.sim().api_key().expose_secret())
-                    .identity(identity.clone())
-                    .sign_type(sign_type)
-                    .endpoint(server.endpoint())
-                    .webpki_roots(false)
-                    .add_root_ca_file(pki.ca_cert_path())
-                    .build()
-            };
-        }
-        Ok(match transport {
-            TransportArg::Hyper => Uploader::Hyper(configure!(wxmedia_hyper::Client)?),
-            TransportArg::Surf => Uploader::Surf(configure!(wxmedia_surf::Client)?),
-            TransportArg::Blocking => Uploader::Blocking(configure!(wxmedia_blocking::Client)?),
-        })
+        let builder = ClientBuilder::new()
+            .mch_id(server.sim().mch_id())
+            .api_key(server.sim().api_key().expose_secret())
+            .identity(identity)
+            .sign_type(sign_type)
+            .endpoint(server.endpoint())
+            .webpki_roots(false)
+            .add_root_ca_file(pki.ca_cert_path());
+        Ok(Uploader::build(transport, builder)?)
     }
 }

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use wxmedia_proto::{Media, SignType};
+use wxmedia_proto::Media;
+use wxmedia_proto::v2::SignType;
 use wxmedia_sim::{SimConfig, SimServer};
 
 use crate::conn::{TransportArg, Uploader};

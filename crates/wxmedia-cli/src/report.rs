@@ -3,7 +3,9 @@
 use std::path::Path;
 
 use serde::Serialize;
-use wxmedia_proto::{Error as ProtoError, Uploaded};
+use wxmedia_client::Error;
+use wxmedia_proto::Error as ProtoError;
+use wxmedia_proto::v2::Uploaded;
 
 /// Exit status: every file uploaded.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -25,6 +27,9 @@ pub(crate) struct Failure {
     /// Whether nothing was sent (exit 2 rather than 1).
     #[serde(skip)]
     pub(crate) before_sending: bool,
+    /// Whether the server asked us to slow down (the core's predicate).
+    #[serde(skip)]
+    pub(crate) rate_limited: bool,
 }
 
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
@@ -58,33 +63,16 @@ impl Failure {
             code: e.api_code().map(|c| c.as_str().to_owned()),
             message: e.to_string(),
             before_sending: e.is_input_error(),
+            rate_limited: e.is_rate_limited(),
         }
     }
 
-    pub(crate) fn from_hyper(e: wxmedia_hyper::Error) -> Failure {
-        match &e {
-            wxmedia_hyper::Error::Proto(p) => Failure::proto(p),
-            wxmedia_hyper::Error::Config(_) => Failure::simple("config", chain(&e), true),
-            wxmedia_hyper::Error::Timeout(_) => Failure::simple("timeout", chain(&e), false),
-            _ => Failure::simple("transport", chain(&e), false),
-        }
-    }
-
-    pub(crate) fn from_surf(e: wxmedia_surf::Error) -> Failure {
-        match &e {
-            wxmedia_surf::Error::Proto(p) => Failure::proto(p),
-            wxmedia_surf::Error::Config(_) => Failure::simple("config", chain(&e), true),
-            wxmedia_surf::Error::Timeout(_) => Failure::simple("timeout", chain(&e), false),
-            _ => Failure::simple("transport", chain(&e), false),
-        }
-    }
-
-    pub(crate) fn from_blocking(e: wxmedia_blocking::Error) -> Failure {
-        match &e {
-            wxmedia_blocking::Error::Proto(p) => Failure::proto(p),
-            wxmedia_blocking::Error::Config(_) => Failure::simple("config", chain(&e), true),
-            wxmedia_blocking::Error::Timeout(_) => Failure::simple("timeout", chain(&e), false),
-            _ => Failure::simple("transport", chain(&e), false),
+    /// An upload's error, over any transport.
+    pub(crate) fn from_error(e: &Error) -> Failure {
+        match e {
+            Error::Proto(p) => Failure::proto(p),
+            Error::Timeout(_) => Failure::simple("timeout", chain(e), false),
+            _ => Failure::simple("transport", chain(e), false),
         }
     }
 
@@ -108,6 +96,7 @@ impl Failure {
             code: None,
             message,
             before_sending,
+            rate_limited: false,
         }
     }
 
@@ -122,7 +111,7 @@ impl Failure {
 
     /// Whether the server asked us to slow down.
     pub(crate) fn is_rate_limited(&self) -> bool {
-        self.code.as_deref() == Some("FREQUENCY_LIMITED")
+        self.rate_limited
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use wxmedia_proto::{ApiKey, SignType, StringToSign};
+use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 
 use crate::conn::{KeyArgs, SignTypeArg};
 use crate::report::{EXIT_FAILED, EXIT_USAGE};
@@ -87,14 +87,14 @@ pub(crate) fn verify(args: VerifyArgs) -> ExitCode {
         eprintln!("wxmedia: cannot read the reply: {e}");
         return ExitCode::from(EXIT_USAGE);
     }
-    let fields = match wxmedia_proto::xml::Fields::parse(&body) {
+    let fields = match wxmedia_proto::v2::xml::Fields::parse(&body) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("wxmedia: not a WeChat Pay XML reply: {e}");
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    match wxmedia_proto::reply::verify_fields(&fields, &key, args.sign_type.into()) {
+    match wxmedia_proto::v2::reply::verify_fields(&fields, &key, args.sign_type.into()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let signed = StringToSign::new(fields.iter());

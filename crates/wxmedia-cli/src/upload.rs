@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use wxmedia_proto::{Media, Uploaded};
+use wxmedia_proto::Media;
+use wxmedia_proto::v2::Uploaded;
 
 use crate::conn::{ConnArgs, Uploader};
 use crate::report::{self, EXIT_OK, Failure};

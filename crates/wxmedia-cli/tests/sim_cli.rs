@@ -4,7 +4,8 @@ use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
-use wxmedia_proto::{ApiKey, MediaHash, SignType, StringToSign};
+use wxmedia_proto::MediaHash;
+use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 
 const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
 
@@ -91,7 +92,7 @@ fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
         .arg(format!("{endpoint}/secapi/mch/uploadmedia"))
         .output()
         .unwrap();
-    let media_id = wxmedia_proto::reply::decode_reply(
+    let media_id = wxmedia_proto::v2::reply::decode_reply(
         http::StatusCode::OK,
         out.stdout.into(),
         &key,

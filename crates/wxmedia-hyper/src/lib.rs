@@ -1,20 +1,21 @@
 //! WeChat Pay media uploads over hyper 1, hyper-util's pooled client and hyper-rustls (ring), on tokio.
 //!
-//! All protocol logic lives in [`wxmedia_proto`]; this crate connects,
-//! streams the request's segments, reads the reply up to the cap, sleeps when
-//! told, and enforces the time limits.
+//! This crate is only a [`Transport`](wxmedia_client::Transport): it
+//! connects, streams the request's segments, and reads the reply up to the
+//! cap. The protocol lives in [`wxmedia_proto`]; settings, retries,
+//! failover, deadlines and the error type in [`wxmedia_client`].
 //!
 //! ```no_run
-//! # async fn run() -> Result<(), wxmedia_hyper::Error> {
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use wxmedia_hyper::{Client, Identity, Media, SignType};
 //!
 //! let client = Client::builder()
 //!     .mch_id("1900000109")
-//!     .api_key(std::fs::read_to_string("apiv2.key").unwrap().trim())
+//!     .api_key(std::fs::read_to_string("apiv2.key")?.trim())
 //!     .identity(Identity::from_pem_files("apiclient_cert.pem", "apiclient_key.pem")?)
 //!     .sign_type(SignType::HmacSha256)
 //!     .build()?;
-//! let media = Media::new("id-card.jpg", std::fs::read("id-card.jpg").unwrap())?;
+//! let media = Media::new("id-card.jpg", std::fs::read("id-card.jpg")?)?;
 //! let uploaded = client.upload(media).await?;
 //! println!("{}", uploaded.media_id);
 //! # Ok(()) }
@@ -22,8 +23,8 @@
 #![forbid(unsafe_code)]
 
 use std::convert::Infallible;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited, StreamBody};
@@ -32,66 +33,31 @@ use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use wxmedia_proto::{AttemptEnd, Connectivity, Endpoints};
-use wxmedia_tls::{ConnectFailure, FromSettings, Settings};
+use wxmedia_client::{Sent, Settings, TransportErrorKind};
+use wxmedia_tls::ConnectFailure;
 
-pub use wxmedia_proto::{self as proto, ApiKey, ErrorCode, Media, MediaError, SignType, Uploaded};
-pub use wxmedia_tls::{ClientBuilder, Identity, Timeouts};
+pub use wxmedia_client::{BuildError, ClientBuilder, Error, Identity, Timeouts};
+pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
+pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError};
 
 type SegmentStream =
     futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>;
 type RequestBody = StreamBody<SegmentStream>;
 
-/// What went wrong with an upload over hyper.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// Refused input, or a reply that is an error (API error, bad
-    /// signature, malformed, HTTP status): see [`wxmedia_proto::Error`].
-    #[error(transparent)]
-    Proto(#[from] wxmedia_proto::Error),
-    /// The client could not be configured (files, certificates, settings).
-    #[error(transparent)]
-    Config(#[from] wxmedia_tls::Error),
-    /// Connecting or sending failed.
-    #[error("transport: {0}")]
-    Transport(#[source] hyper_util::client::legacy::Error),
-    /// Reading the reply failed.
-    #[error("reading the reply: {0}")]
-    Body(#[source] hyper::Error),
-    /// An attempt or the whole upload ran out of time.
-    #[error("timed out after {0:?}")]
-    Timeout(Duration),
-}
+/// An upload client over hyper. Cheap to clone; clones share the
+/// connection pool and the failover state.
+pub type Client = wxmedia_client::Client<Hyper>;
 
-wxmedia_tls::transport_error_impls!(Error);
-
-/// An upload client. Cheap to clone; clones share the connection pool and
-/// the failover state, and can be used from many tasks at once.
-#[derive(Clone)]
-pub struct Client {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
-    settings: Settings,
+/// The hyper transport: a pooled hyper-util client over hyper-rustls.
+#[derive(Debug)]
+pub struct Hyper {
     http: HyperClient<HttpsConnector<HttpConnector>, RequestBody>,
-    endpoints: Mutex<Endpoints>,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("mch_id", &self.inner.settings.credentials.mch_id)
-            .field("primary", &self.inner.settings.primary)
-            .finish_non_exhaustive()
-    }
-}
+impl wxmedia_client::Transport for Hyper {
+    const NAME: &'static str = "hyper";
 
-impl FromSettings for Client {
-    type Error = Error;
-
-    fn from_settings(settings: Settings) -> Result<Client, Error> {
+    fn new(settings: &Settings) -> Result<Hyper, BuildError> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_connect_timeout(Some(settings.timeouts.connect));
@@ -104,61 +70,18 @@ impl FromSettings for Client {
             .https_only()
             .enable_http1()
             .wrap_connector(http);
-        let client = HyperClient::builder(TokioExecutor::new())
+        let http = HyperClient::builder(TokioExecutor::new())
             .pool_idle_timeout(Duration::from_secs(60))
             .build(https);
-        let endpoints = Mutex::new(settings.endpoints());
-        Ok(Client {
-            inner: Arc::new(Inner {
-                settings,
-                http: client,
-                endpoints,
-            }),
-        })
-    }
-}
-
-impl Client {
-    /// Start configuring a client.
-    pub fn builder() -> ClientBuilder<Client> {
-        ClientBuilder::new()
+        Ok(Hyper { http })
     }
 
-    /// The base URL the next attempt would use: the primary, or the twin
-    /// while failed over. Useful for monitoring.
-    pub fn current_endpoint(&self) -> String {
-        self.endpoints().current(Instant::now()).to_owned()
-    }
-
-    /// The settings in force.
-    pub fn settings(&self) -> &Settings {
-        &self.inner.settings
-    }
-
-    /// Upload one image: retried and failed over as the policy says, within
-    /// the deadline.
-    pub async fn upload(&self, media: Media) -> Result<Uploaded, Error> {
-        let inner = &self.inner;
-        wxmedia_tls::drive(
-            &inner.settings,
-            &inner.endpoints,
-            media,
-            |a| self.attempt(a),
-            tokio::time::sleep,
-        )
-        .await
-    }
-
-    fn endpoints(&self) -> std::sync::MutexGuard<'_, Endpoints> {
-        self.inner
-            .endpoints
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// One attempt: what happened, and the transport error if there was one.
-    async fn attempt(&self, attempt: wxmedia_tls::Attempt) -> (AttemptEnd, Option<Error>) {
-        let (request, budget, limit) = (attempt.request, attempt.budget, attempt.reply_limit);
+    fn send(
+        &self,
+        request: http::Request<wxmedia_proto::Body>,
+        limit: usize,
+        _budget: Duration,
+    ) -> impl Future<Output = Sent> + Send {
         let (parts, body) = request.into_parts();
         let frames: Vec<Result<Frame<Bytes>, Infallible>> = body
             .into_segments()
@@ -167,43 +90,40 @@ impl Client {
             .collect();
         let request =
             http::Request::from_parts(parts, StreamBody::new(futures_util::stream::iter(frames)));
-        let exchange = async {
-            let response = match self.inner.http.request(request).await {
+        let sending = self.http.request(request);
+        async move {
+            let response = match sending.await {
                 Ok(r) => r,
                 Err(e) => return classify(e),
             };
             let (parts, body) = response.into_parts();
             match Limited::new(body, limit).collect().await {
-                Ok(collected) => (
-                    AttemptEnd::Reply {
-                        status: parts.status,
-                        body: collected.to_bytes(),
-                    },
-                    None,
-                ),
+                Ok(collected) => {
+                    Sent::Reply(http::Response::from_parts(parts, collected.to_bytes()))
+                }
                 Err(e) => match e.downcast::<hyper::Error>() {
-                    Ok(hyper_err) => (AttemptEnd::Broken, Some(Error::Body(*hyper_err))),
+                    Ok(hyper_err) => Sent::failed(TransportErrorKind::Broken, hyper_err),
                     // The only other error `Limited` produces is the cap.
-                    Err(_) => (AttemptEnd::ReplyTooLarge, None),
+                    Err(_) => Sent::ReplyTooLarge,
                 },
             }
-        };
-        match tokio::time::timeout(budget, exchange).await {
-            Ok(result) => result,
-            Err(_) => (AttemptEnd::TimedOut, Some(Error::Timeout(budget))),
         }
+    }
+
+    fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(duration)
     }
 }
 
-fn classify(e: hyper_util::client::legacy::Error) -> (AttemptEnd, Option<Error>) {
-    let end = if e.is_connect() {
+fn classify(e: hyper_util::client::legacy::Error) -> Sent {
+    let kind = if e.is_connect() {
         match wxmedia_tls::classify_connect_error(&e) {
-            ConnectFailure::Tls => AttemptEnd::TlsFailed,
-            ConnectFailure::Dns => AttemptEnd::ConnectFailed(Connectivity::DnsFailure),
-            _ => AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout),
+            ConnectFailure::Tls => TransportErrorKind::Tls,
+            ConnectFailure::Dns => TransportErrorKind::Dns,
+            _ => TransportErrorKind::Connect,
         }
     } else {
-        AttemptEnd::Broken
+        TransportErrorKind::Broken
     };
-    (end, Some(Error::Transport(e)))
+    Sent::failed(kind, e)
 }

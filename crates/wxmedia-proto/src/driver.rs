@@ -1,27 +1,23 @@
-//! The driving loop of one upload as a pure state machine: which host, which request, and what to do with each outcome.
+//! The driving loop of one operation as a pure state machine: which host, which request, and what to do with each outcome.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Request, StatusCode};
+use http::{Request, Response};
 
 use crate::{
-    Body, Boundary, Connectivity, Decision, Endpoints, Env, Error, Failure, RetryPolicy, UploadV2,
-    Uploaded,
+    Body, Boundary, Connectivity, Decision, Endpoints, Env, Error, Failure, Nonce, Operation,
+    RetryPolicy,
 };
 
 /// How one attempt ended, as the transport saw it.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum AttemptEnd {
-    /// A complete reply (any status), its body read within the cap.
-    Reply {
-        /// The HTTP status.
-        status: StatusCode,
-        /// The body.
-        body: Bytes,
-    },
-    /// The reply body went past [`UploadV2::reply_limit`]; reading stopped there.
+    /// A complete reply (any status): status, headers, and the body read
+    /// within the cap.
+    Reply(Response<Bytes>),
+    /// The reply body went past [`Operation::reply_limit`]; reading stopped there.
     ReplyTooLarge,
     /// The host could not be reached: DNS failure, refused, connect timeout
     /// or failed handshake. Which one decides failover.
@@ -38,9 +34,9 @@ pub enum AttemptEnd {
 /// What the transport does next.
 #[derive(Debug)]
 #[must_use]
-pub enum Step {
-    /// The upload succeeded and the reply verified.
-    Done(Uploaded),
+pub enum Step<T> {
+    /// The operation succeeded and the reply verified.
+    Done(T),
     /// Sleep this long, then call [`Driver::prepare`] again.
     Sleep(Duration),
     /// Stop. `Some` carries the protocol error to report; `None` means
@@ -48,31 +44,55 @@ pub enum Step {
     GiveUp(Option<Error>),
 }
 
-/// One upload's progress through attempts, retries and failover.
+/// The clock and randomness of one attempt, drawn by the caller (the core
+/// has neither): every attempt gets a fresh boundary, nonce and timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptInputs {
+    /// Now, in Unix seconds.
+    pub unix_time: u64,
+    /// Random bytes for the multipart boundary.
+    pub boundary: [u8; 16],
+    /// Random bytes for the nonce.
+    pub nonce: [u8; 16],
+}
+
+/// One operation's progress through attempts, retries and failover.
 ///
 /// The contract, for a transport:
 ///
-/// 1. `Driver::new(policy, now)` when the upload starts.
-/// 2. `prepare(upload, endpoints, now, random)` gives the base URL and the
-///    request for the next attempt.
-/// 3. Send it; turn what happened into an [`AttemptEnd`].
-/// 4. `finish(...)` records connectivity for failover and returns a
-///    [`Step`]: done, sleep then go to 2, or give up.
+/// 1. `Driver::new(operation, policy, now)` when the operation starts.
+/// 2. `prepare(endpoints, now, inputs)` gives the request for the next
+///    attempt, aimed at the host `endpoints` chooses
+///    ([`Driver::base_url`] says which).
+/// 3. Send it; read the reply within [`Operation::reply_limit`]; turn what
+///    happened into an [`AttemptEnd`].
+/// 4. `finish(endpoints, end, now, unix_time, jitter)` records
+///    connectivity for failover, decodes a reply, and returns a [`Step`]:
+///    done, sleep then go to 2, or give up.
 #[derive(Debug, Clone)]
-pub struct Driver {
+pub struct Driver<O> {
+    operation: O,
     policy: RetryPolicy,
     started: Instant,
     attempts: u32,
+    env: Option<Env>,
 }
 
-impl Driver {
-    /// Start an upload at `now`.
-    pub fn new(policy: RetryPolicy, now: Instant) -> Driver {
+impl<O: Operation> Driver<O> {
+    /// Start `operation` at `now`.
+    pub fn new(operation: O, policy: RetryPolicy, now: Instant) -> Driver<O> {
         Driver {
+            operation,
             policy,
             started: now,
             attempts: 0,
+            env: None,
         }
+    }
+
+    /// The operation being driven.
+    pub fn operation(&self) -> &O {
+        &self.operation
     }
 
     /// Attempts started so far.
@@ -80,45 +100,65 @@ impl Driver {
         self.attempts
     }
 
-    /// Build the next attempt: the base URL chosen by `endpoints` and the
-    /// request, framed with a boundary made from `random`.
-    pub fn prepare(
-        &mut self,
-        upload: &UploadV2,
-        endpoints: &mut Endpoints,
-        now: Instant,
-        random: [u8; 16],
-    ) -> Result<(String, Request<Body>), Error> {
-        self.attempts += 1;
-        let base = endpoints.current(now).to_owned();
-        let env = Env::new(&base, Boundary::from_random(random))?;
-        let request = upload.encode(&env)?;
-        Ok((base, request))
+    /// The base URL of the attempt prepared last, if any.
+    pub fn base_url(&self) -> Option<&str> {
+        self.env.as_ref().map(Env::base_url)
     }
 
-    /// Account for how the attempt to `base_url` ended and decide what comes
-    /// next. `jitter` is a random number in `[0, 1)`.
+    /// Build the next attempt: the base URL chosen by `endpoints`, a
+    /// boundary and nonce made from `inputs`' random bytes, its time.
+    pub fn prepare(
+        &mut self,
+        endpoints: &mut Endpoints,
+        now: Instant,
+        inputs: AttemptInputs,
+    ) -> Result<Request<Body>, Error> {
+        self.attempts += 1;
+        let env = Env::new(
+            endpoints.current(now),
+            Boundary::from_random(inputs.boundary),
+        )?
+        .with_time(inputs.unix_time)
+        .with_nonce(Nonce::from_random(inputs.nonce));
+        let request = self.operation.encode(&env)?;
+        self.env = Some(env);
+        Ok(request)
+    }
+
+    /// Account for how the attempt prepared last ended and decide what
+    /// comes next. `unix_time` is when the reply arrived (replies are
+    /// judged against it); `jitter` is a random number in `[0, 1)`.
     pub fn finish(
         &mut self,
-        upload: &UploadV2,
         endpoints: &mut Endpoints,
-        base_url: &str,
         end: AttemptEnd,
         now: Instant,
+        unix_time: u64,
         jitter: f64,
-    ) -> Step {
+    ) -> Step<O::Output> {
+        let Some(env) = &self.env else {
+            // finish without prepare is a caller bug; say so rather than panic.
+            return Step::GiveUp(Some(Error::input(
+                "driver",
+                "finish was called before prepare",
+            )));
+        };
+        let base_url = env.base_url();
         let elapsed = now.saturating_duration_since(self.started);
         let (failure_error, failure) = match end {
-            AttemptEnd::Reply { status, body } => {
+            AttemptEnd::Reply(reply) => {
                 endpoints.record(base_url, Connectivity::Reached, now);
-                match upload.decode(status, body) {
+                match self
+                    .operation
+                    .decode(&env.clone().with_time(unix_time), reply)
+                {
                     Ok(done) => return Step::Done(done),
                     Err(e) => (Some(e), None),
                 }
             }
             AttemptEnd::ReplyTooLarge => {
                 endpoints.record(base_url, Connectivity::Reached, now);
-                let limit = upload.reply_limit();
+                let limit = self.operation.reply_limit();
                 (
                     Some(Error::ReplyTooLarge {
                         size: limit.saturating_add(1),
@@ -152,11 +192,20 @@ impl Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ApiKey, Credentials, Media, SignType, StringToSign, xml};
+    use crate::v2::{ApiKey, Credentials, SignType, StringToSign, UploadV2, Uploaded, xml};
+    use crate::{Media, Operation};
 
     fn upload() -> UploadV2 {
         let media = Media::new("a.jpg", Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0])).unwrap();
         UploadV2::new(Credentials::new("1", "key").unwrap(), media, SignType::Md5)
+    }
+
+    fn inputs(n: u8) -> AttemptInputs {
+        AttemptInputs {
+            unix_time: 1_700_000_000,
+            boundary: [n; 16],
+            nonce: [n; 16],
+        }
     }
 
     fn reply(fields: &[(&str, &str)]) -> AttemptEnd {
@@ -164,35 +213,38 @@ mod tests {
             .sign(&ApiKey::new("key").unwrap(), SignType::Md5);
         let mut all = fields.to_vec();
         all.push(("sign", sign.as_str()));
-        AttemptEnd::Reply {
-            status: StatusCode::OK,
-            body: Bytes::from(xml::write(&all)),
-        }
+        AttemptEnd::Reply(Response::new(Bytes::from(xml::write(&all))))
+    }
+
+    fn system_error() -> AttemptEnd {
+        reply(&[
+            ("return_code", "SUCCESS"),
+            ("result_code", "FAIL"),
+            ("err_code", "SYSTEMERROR"),
+        ])
+    }
+
+    fn finish(d: &mut Driver<UploadV2>, eps: &mut Endpoints, end: AttemptEnd) -> Step<Uploaded> {
+        d.finish(eps, end, Instant::now(), 1_700_000_000, 0.5)
     }
 
     #[test]
     fn retries_a_system_error_then_succeeds() {
         let t0 = Instant::now();
-        let up = upload();
         let mut eps = Endpoints::new("https://p", None);
-        let mut d = Driver::new(RetryPolicy::default(), t0);
-        let (base, _) = d.prepare(&up, &mut eps, t0, [0; 16]).unwrap();
-        let failed = reply(&[
-            ("return_code", "SUCCESS"),
-            ("result_code", "FAIL"),
-            ("err_code", "SYSTEMERROR"),
-        ]);
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
+        d.prepare(&mut eps, t0, inputs(0)).unwrap();
         assert!(matches!(
-            d.finish(&up, &mut eps, &base, failed, t0, 0.5),
+            finish(&mut d, &mut eps, system_error()),
             Step::Sleep(_)
         ));
-        let (base, _) = d.prepare(&up, &mut eps, t0, [1; 16]).unwrap();
+        d.prepare(&mut eps, t0, inputs(1)).unwrap();
         let ok = reply(&[
             ("return_code", "SUCCESS"),
             ("result_code", "SUCCESS"),
             ("media_id", "m"),
         ]);
-        let Step::Done(done) = d.finish(&up, &mut eps, &base, ok, t0, 0.5) else {
+        let Step::Done(done) = finish(&mut d, &mut eps, ok) else {
             panic!()
         };
         assert_eq!(done.media_id, "m");
@@ -202,25 +254,17 @@ mod tests {
     #[test]
     fn gives_up_with_the_error_after_the_allowed_attempts() {
         let t0 = Instant::now();
-        let up = upload();
         let mut eps = Endpoints::new("https://p", None);
-        let mut d = Driver::new(RetryPolicy::default(), t0);
-        let failed = || {
-            reply(&[
-                ("return_code", "SUCCESS"),
-                ("result_code", "FAIL"),
-                ("err_code", "SYSTEMERROR"),
-            ])
-        };
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
         for _ in 0..2 {
-            let (base, _) = d.prepare(&up, &mut eps, t0, [0; 16]).unwrap();
+            d.prepare(&mut eps, t0, inputs(0)).unwrap();
             assert!(matches!(
-                d.finish(&up, &mut eps, &base, failed(), t0, 0.5),
+                finish(&mut d, &mut eps, system_error()),
                 Step::Sleep(_)
             ));
         }
-        let (base, _) = d.prepare(&up, &mut eps, t0, [0; 16]).unwrap();
-        let Step::GiveUp(Some(e)) = d.finish(&up, &mut eps, &base, failed(), t0, 0.5) else {
+        d.prepare(&mut eps, t0, inputs(0)).unwrap();
+        let Step::GiveUp(Some(e)) = finish(&mut d, &mut eps, system_error()) else {
             panic!()
         };
         assert!(e.is_retryable());
@@ -230,43 +274,100 @@ mod tests {
     #[test]
     fn connect_failures_move_to_the_twin_and_report_the_transport_error() {
         let t0 = Instant::now();
-        let up = upload();
         let mut eps = Endpoints::new("https://p", Some("https://twin".into()));
         let policy = RetryPolicy {
             max_attempts: 4,
             ..RetryPolicy::default()
         };
-        let mut d = Driver::new(policy, t0);
+        let mut d = Driver::new(upload(), policy, t0);
         for _ in 0..3 {
-            let (base, _) = d.prepare(&up, &mut eps, t0, [0; 16]).unwrap();
-            assert_eq!(base, "https://p");
+            d.prepare(&mut eps, t0, inputs(0)).unwrap();
+            assert_eq!(d.base_url(), Some("https://p"));
             let end = AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout);
-            assert!(matches!(
-                d.finish(&up, &mut eps, &base, end, t0, 0.5),
-                Step::Sleep(_)
-            ));
+            assert!(matches!(finish(&mut d, &mut eps, end), Step::Sleep(_)));
         }
-        let (base, req) = d.prepare(&up, &mut eps, t0, [0; 16]).unwrap();
-        assert_eq!(base, "https://twin");
+        let req = d.prepare(&mut eps, t0, inputs(0)).unwrap();
+        assert_eq!(d.base_url(), Some("https://twin"));
         assert_eq!(req.uri(), "https://twin/secapi/mch/uploadmedia");
         let end = AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout);
-        assert!(matches!(
-            d.finish(&up, &mut eps, &base, end, t0, 0.5),
-            Step::GiveUp(None)
-        ));
+        assert!(matches!(finish(&mut d, &mut eps, end), Step::GiveUp(None)));
     }
 
     #[test]
     fn an_oversized_reply_is_not_retried() {
         let t0 = Instant::now();
-        let up = upload();
         let mut eps = Endpoints::new("https://p", None);
-        let mut d = Driver::new(RetryPolicy::default(), t0);
-        let (base, _) = d.prepare(&up, &mut eps, t0, [0; 16]).unwrap();
-        let step = d.finish(&up, &mut eps, &base, AttemptEnd::ReplyTooLarge, t0, 0.5);
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
+        d.prepare(&mut eps, t0, inputs(0)).unwrap();
+        let step = finish(&mut d, &mut eps, AttemptEnd::ReplyTooLarge);
         assert!(matches!(
             step,
             Step::GiveUp(Some(Error::ReplyTooLarge { .. }))
+        ));
+    }
+
+    #[test]
+    fn every_attempt_gets_its_own_boundary_from_the_inputs() {
+        let t0 = Instant::now();
+        let mut eps = Endpoints::new("https://p", None);
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
+        let a = d.prepare(&mut eps, t0, inputs(1)).unwrap();
+        let b = d.prepare(&mut eps, t0, inputs(2)).unwrap();
+        let again = upload()
+            .encode(&Env::new("https://p", Boundary::from_random([1; 16])).unwrap())
+            .unwrap();
+        assert_eq!(a.body().to_bytes(), again.body().to_bytes());
+        assert_ne!(a.headers()["content-type"], b.headers()["content-type"]);
+    }
+
+    /// An operation that records the `Env` it decodes with, to show that
+    /// the reply is judged at the time given to `finish`.
+    struct Probe;
+
+    impl Operation for Probe {
+        type Output = (u64, String);
+        fn encode(&self, env: &Env) -> Result<Request<Body>, Error> {
+            Ok(Request::new(Body::from_segments(vec![Bytes::from(
+                env.nonce().as_str().to_owned(),
+            )])))
+        }
+        fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<(u64, String), Error> {
+            assert_eq!(reply.headers()["x-probe"], "1");
+            Ok((env.unix_time(), env.nonce().as_str().to_owned()))
+        }
+        fn reply_limit(&self) -> usize {
+            16
+        }
+    }
+
+    #[test]
+    fn replies_are_decoded_with_the_time_they_arrived_and_keep_their_headers() {
+        let t0 = Instant::now();
+        let mut eps = Endpoints::new("https://p", None);
+        let mut d = Driver::new(Probe, RetryPolicy::default(), t0);
+        let req = d.prepare(&mut eps, t0, inputs(0xAB)).unwrap();
+        assert_eq!(req.body().to_bytes(), "AB".repeat(16));
+        let reply = Response::builder()
+            .header("x-probe", "1")
+            .body(Bytes::new())
+            .unwrap();
+        let Step::Done((time, nonce)) =
+            d.finish(&mut eps, AttemptEnd::Reply(reply), t0, 1_700_000_042, 0.5)
+        else {
+            panic!("the probe decodes")
+        };
+        assert_eq!(time, 1_700_000_042);
+        assert_eq!(nonce, "AB".repeat(16));
+    }
+
+    #[test]
+    fn finish_before_prepare_is_an_error_not_a_panic() {
+        let mut eps = Endpoints::new("https://p", None);
+        let mut d = Driver::new(Probe, RetryPolicy::default(), Instant::now());
+        let step = d.finish(&mut eps, AttemptEnd::Broken, Instant::now(), 0, 0.5);
+        assert!(matches!(
+            step,
+            Step::GiveUp(Some(Error::InvalidInput { .. }))
         ));
     }
 }

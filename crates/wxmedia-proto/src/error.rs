@@ -1,4 +1,4 @@
-//! The one error type of the core, and the API error codes of PROTOCOL.md 1.4.
+//! The one error type of the core, and the API error codes of both generations (PROTOCOL.md 1.4, 2.4).
 
 use std::fmt;
 
@@ -34,7 +34,9 @@ pub enum Error {
     BoundaryInMedia,
 
     /// The server answered with a non-2xx HTTP status (for example a 502
-    /// page from a gateway). The body is kept as it came.
+    /// page from a gateway). The body is kept as it came, so that an
+    /// operation whose errors arrive as non-2xx JSON (v3's `{code, message,
+    /// detail}`) can read it.
     #[error("HTTP status {status} from the server")]
     Http {
         /// The HTTP status.
@@ -90,6 +92,13 @@ impl Error {
             }
             _ => false,
         }
+    }
+
+    /// Whether the server asked us to slow down (`FREQUENCY_LIMITED`, or
+    /// v3's `RATE_LIMITED`): a caller running many uploads should pause
+    /// them all, not just retry this one.
+    pub fn is_rate_limited(&self) -> bool {
+        self.api_code().is_some_and(ErrorCode::is_rate_limited)
     }
 
     /// The WeChat Pay error code, when the server sent one.
@@ -253,8 +262,14 @@ impl ApiError {
     }
 }
 
-/// The error codes of the upload API (PROTOCOL.md 1.4). Unknown codes are
-/// kept as data rather than refused.
+/// The error codes of the upload APIs (PROTOCOL.md 1.4 for v2, 2.4 for v3).
+/// Unknown codes are kept as data rather than refused.
+///
+/// v2 and v3 spell some codes differently (`SIGNERROR` / `SIGN_ERROR`,
+/// `SYSTEMERROR` / `SYSTEM_ERROR`); each spelling has its own variant, so
+/// that [`ErrorCode::as_str`] gives back exactly what the server wrote, and
+/// the predicates ([`ErrorCode::is_retryable`],
+/// [`ErrorCode::is_rate_limited`]) treat the spellings alike.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -268,6 +283,17 @@ pub enum ErrorCode {
     FrequencyLimited,
     /// Server-side failure: retry later.
     SystemError,
+    /// v3 `SIGN_ERROR` (HTTP 401): the request signature did not verify.
+    SignErrorV3,
+    /// v3 `SYSTEM_ERROR` (HTTP 500): server-side failure, retry later.
+    SystemErrorV3,
+    /// v3 `RATE_LIMITED` (HTTP 429): too many requests, slow down and retry.
+    RateLimited,
+    /// v3 `NO_AUTH` (HTTP 403): the merchant may not call this API.
+    NoAuth,
+    /// v3 `RESOURCE_NOT_EXISTS` (HTTP 404), e.g. platform certificates for a
+    /// merchant in public-key mode.
+    ResourceNotExists,
     /// A code this library does not know.
     Other(String),
 }
@@ -281,6 +307,11 @@ impl ErrorCode {
             "PARAM_ERROR" => ErrorCode::ParamError,
             "FREQUENCY_LIMITED" => ErrorCode::FrequencyLimited,
             "SYSTEMERROR" => ErrorCode::SystemError,
+            "SIGN_ERROR" => ErrorCode::SignErrorV3,
+            "SYSTEM_ERROR" => ErrorCode::SystemErrorV3,
+            "RATE_LIMITED" => ErrorCode::RateLimited,
+            "NO_AUTH" => ErrorCode::NoAuth,
+            "RESOURCE_NOT_EXISTS" => ErrorCode::ResourceNotExists,
             other => ErrorCode::Other(other.to_owned()),
         }
     }
@@ -293,13 +324,29 @@ impl ErrorCode {
             ErrorCode::ParamError => "PARAM_ERROR",
             ErrorCode::FrequencyLimited => "FREQUENCY_LIMITED",
             ErrorCode::SystemError => "SYSTEMERROR",
+            ErrorCode::SignErrorV3 => "SIGN_ERROR",
+            ErrorCode::SystemErrorV3 => "SYSTEM_ERROR",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::NoAuth => "NO_AUTH",
+            ErrorCode::ResourceNotExists => "RESOURCE_NOT_EXISTS",
             ErrorCode::Other(s) => s,
         }
     }
 
-    /// Whether a retry can help.
+    /// Whether a retry can help: rate limits and server-side failures, in
+    /// either spelling.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ErrorCode::FrequencyLimited | ErrorCode::SystemError)
+        self.is_rate_limited() || matches!(self, ErrorCode::SystemError | ErrorCode::SystemErrorV3)
+    }
+
+    /// Whether the server asked us to slow down, in either spelling.
+    pub fn is_rate_limited(&self) -> bool {
+        matches!(self, ErrorCode::FrequencyLimited | ErrorCode::RateLimited)
+    }
+
+    /// Whether the server refused the request's signature, in either spelling.
+    pub fn is_sign_error(&self) -> bool {
+        matches!(self, ErrorCode::SignError | ErrorCode::SignErrorV3)
     }
 
     /// Whether this looks like an error code (upper-case ASCII letters,
@@ -315,5 +362,78 @@ impl ErrorCode {
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every code this library names, in both spellings, and one it does not.
+    const CODES: [&str; 11] = [
+        "INVALID_REQUEST",
+        "SIGNERROR",
+        "PARAM_ERROR",
+        "FREQUENCY_LIMITED",
+        "SYSTEMERROR",
+        "SIGN_ERROR",
+        "SYSTEM_ERROR",
+        "RATE_LIMITED",
+        "NO_AUTH",
+        "RESOURCE_NOT_EXISTS",
+        "SOMETHING_NEW",
+    ];
+
+    #[test]
+    fn every_known_spelling_round_trips() {
+        for code in CODES {
+            let parsed = ErrorCode::parse(code);
+            assert_eq!(parsed.as_str(), code);
+            assert_eq!(
+                matches!(parsed, ErrorCode::Other(_)),
+                code == "SOMETHING_NEW",
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn predicates_treat_both_spellings_alike() {
+        let retryable = [
+            "FREQUENCY_LIMITED",
+            "RATE_LIMITED",
+            "SYSTEMERROR",
+            "SYSTEM_ERROR",
+        ];
+        let rate = ["FREQUENCY_LIMITED", "RATE_LIMITED"];
+        let sign = ["SIGNERROR", "SIGN_ERROR"];
+        for code in CODES {
+            let c = ErrorCode::parse(code);
+            assert_eq!(c.is_retryable(), retryable.contains(&code), "{code}");
+            assert_eq!(c.is_rate_limited(), rate.contains(&code), "{code}");
+            assert_eq!(c.is_sign_error(), sign.contains(&code), "{code}");
+        }
+    }
+
+    #[test]
+    fn rate_limited_errors_are_told_apart_from_other_retryable_ones() {
+        let api = |code: &str| {
+            Error::Api(ApiError {
+                layer: Layer::Result,
+                code: Some(ErrorCode::parse(code)),
+                message: String::new(),
+                body: Bytes::new(),
+            })
+        };
+        assert!(api("FREQUENCY_LIMITED").is_rate_limited());
+        assert!(api("RATE_LIMITED").is_rate_limited());
+        assert!(!api("SYSTEMERROR").is_rate_limited());
+        assert!(api("SYSTEMERROR").is_retryable());
+        let http = Error::Http {
+            status: StatusCode::BAD_GATEWAY,
+            body: Bytes::from_static(b"<html>502</html>"),
+        };
+        assert!(!http.is_rate_limited());
+        assert_eq!(http.raw_body().unwrap().as_ref(), b"<html>502</html>");
     }
 }

@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use http::StatusCode;
 
-use crate::{ApiKey, Error, SignType};
+use crate::Error;
+use crate::v2::{ApiKey, SignType};
 
 /// Decode arbitrary bytes as a 200 reply with a fixed key and check the
 /// invariants the fuzzer relies on: never a media id without a verified
@@ -12,10 +13,10 @@ pub fn decode_reply_invariants(data: &[u8]) {
     let key = ApiKey::new("fuzzkey").expect("valid key");
     for sign_type in [SignType::Md5, SignType::HmacSha256] {
         let body = Bytes::copy_from_slice(data);
-        match crate::reply::decode_reply(StatusCode::OK, body, &key, sign_type, usize::MAX) {
+        match crate::v2::reply::decode_reply(StatusCode::OK, body, &key, sign_type, usize::MAX) {
             Ok(_) => {
-                let fields = crate::xml::Fields::parse(data).expect("a success parsed");
-                crate::reply::verify_fields(&fields, &key, sign_type)
+                let fields = crate::v2::xml::Fields::parse(data).expect("a success parsed");
+                crate::v2::reply::verify_fields(&fields, &key, sign_type)
                     .expect("a media id was returned without a verified sign");
             }
             Err(e) => {
@@ -48,7 +49,7 @@ pub fn reply_roundtrip(data: &[u8]) {
     let toks = tokens(rest);
     let Some(key) = toks
         .first()
-        .filter(|k| crate::ApiKey::new(k.as_str()).is_ok())
+        .filter(|k| crate::v2::ApiKey::new(k.as_str()).is_ok())
     else {
         return;
     };
@@ -78,13 +79,13 @@ pub fn reply_roundtrip(data: &[u8]) {
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
         .collect();
-    let sign = crate::StringToSign::new(refs.iter().copied()).sign(&key, sign_type);
+    let sign = crate::v2::StringToSign::new(refs.iter().copied()).sign(&key, sign_type);
     let mut all = refs.clone();
     all.push(("sign", sign.as_str()));
-    let parsed =
-        crate::xml::Fields::parse(crate::xml::write(&all).as_bytes()).expect("our own XML parses");
+    let parsed = crate::v2::xml::Fields::parse(crate::v2::xml::write(&all).as_bytes())
+        .expect("our own XML parses");
     assert_eq!(parsed.len(), all.len());
-    crate::reply::verify_fields(&parsed, &key, sign_type).expect("a signed reply verifies");
+    crate::v2::reply::verify_fields(&parsed, &key, sign_type).expect("a signed reply verifies");
 
     let signed: Vec<usize> = (0..refs.len()).filter(|&i| !refs[i].1.is_empty()).collect();
     if signed.is_empty() {
@@ -100,10 +101,10 @@ pub fn reply_roundtrip(data: &[u8]) {
         .map(|(i, c)| if i == at { replacement } else { *c })
         .collect();
     all[which].1 = &changed;
-    let parsed =
-        crate::xml::Fields::parse(crate::xml::write(&all).as_bytes()).expect("our own XML parses");
+    let parsed = crate::v2::xml::Fields::parse(crate::v2::xml::write(&all).as_bytes())
+        .expect("our own XML parses");
     assert_eq!(
-        crate::reply::verify_fields(&parsed, &key, sign_type),
+        crate::v2::reply::verify_fields(&parsed, &key, sign_type),
         Err(crate::SignatureError::Mismatch),
         "a changed signed value must not verify"
     );
@@ -118,7 +119,7 @@ pub fn canonical_string(data: &[u8]) {
         .chunks(2)
         .map(|p| (p[0].as_str(), p.get(1).map(String::as_str).unwrap_or("")))
         .collect();
-    let built = crate::StringToSign::new(pairs.iter().copied());
+    let built = crate::v2::StringToSign::new(pairs.iter().copied());
     let mut reference: Vec<(&str, &str)> = pairs
         .iter()
         .copied()

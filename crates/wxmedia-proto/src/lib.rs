@@ -1,21 +1,40 @@
-//! Sans-IO core of wxmedia: WeChat Pay v2 media uploads as bytes in, bytes out.
+//! Sans-IO core of wxmedia: WeChat Pay media uploads as bytes in, bytes out.
 //!
 //! This crate turns a file and a merchant's credentials into a complete,
-//! signed HTTP request for `POST /secapi/mch/uploadmedia`, and turns the
-//! reply bytes into a verified `media_id` or a typed [`Error`]. It does no
-//! I/O: **no sockets, no files, no clock, no runtime**. Anyone can drive it
-//! from their own HTTP stack; the `wxmedia-hyper`, `wxmedia-surf` and
-//! `wxmedia-blocking` crates are such drivers.
+//! signed `http::Request`, and turns the `http::Response` that comes back
+//! into a verified result or a typed [`Error`]. It does no I/O: **no
+//! sockets, no files, no clock, no runtime**. Anyone can drive it from
+//! their own HTTP stack; the `wxmedia-client` crate and its transports
+//! (`wxmedia-hyper`, `wxmedia-surf`, `wxmedia-blocking`) are such drivers.
+//!
+//! # Layout
+//!
+//! The shared pieces sit at the top; each API generation is a module of
+//! [`Operation`]s over them.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`media`] | [`Media`]: kinds, sniffing, size and name checks; MD5 and SHA-256 computed on demand |
+//! | [`multipart`] | [`Boundary`], the segmented [`Body`], [`PartWriter`](multipart::PartWriter) |
+//! | [`env`](mod@env) | [`Env`]: base URL, boundary, Unix time, [`Nonce`]: every source of variation, as inputs |
+//! | [`operation`] | the [`Operation`] trait: `encode(env)`, `decode(env, reply)`, `reply_limit()` |
+//! | [`driver`] | [`Driver`]: any operation through attempts, retries and failover |
+//! | [`retry`] | [`RetryPolicy::decide`]: pure backoff, jitter passed in |
+//! | [`endpoints`] | host constants, [`default_twin`](endpoints::default_twin), the failover rule ([`Endpoints`]) |
+//! | [`error`] | [`Error`], [`ErrorCode`] (v2 and v3 spellings) and their predicates |
+//! | [`v2`] | `POST /secapi/mch/uploadmedia`: [`v2::UploadV2`] and everything only v2 uses |
 //!
 //! # In scope
 //!
 //! * Media checks before sending: empty, too large, not JPEG/PNG/BMP by
 //!   content, extension that lies, unsafe file name ([`Media`]).
-//! * The MD5 `media_hash`, and the v2 signature, MD5 or HMAC-SHA256, with one
-//!   canonical-string builder for requests and replies ([`StringToSign`]).
+//! * The v2 MD5 `media_hash` and signature, MD5 or HMAC-SHA256, with one
+//!   canonical-string builder for requests and replies
+//!   ([`v2::StringToSign`]).
 //! * The multipart body, byte-exact, with the media shared rather than
-//!   copied ([`UploadV2::encode`], [`Body`]).
-//! * Strict reply decoding and signature verification ([`UploadV2::decode`]).
+//!   copied ([`Body`]).
+//! * Strict reply decoding and signature verification
+//!   ([`Operation::decode`]).
 //! * Retry and failover decisions as pure functions of what happened and
 //!   when ([`RetryPolicy`], [`Endpoints`]), and the whole loop as a state
 //!   machine transports drive ([`Driver`]).
@@ -24,31 +43,41 @@
 //!
 //! * Connecting, TLS and client certificates, timeouts, sleeping: the
 //!   transport's job.
-//! * Reading files and generating randomness: the caller passes bytes, the
-//!   boundary and the jitter in.
-//! * The v3 upload APIs (RSA-signed JSON meta): planned beside v2.
+//! * Reading files, reading the clock and generating randomness: the caller
+//!   passes bytes, the time, the boundary and nonce bytes and the jitter in.
+//! * The v3 upload APIs (RSA-signed JSON meta): planned as a `v3` module
+//!   beside `v2`, over the same [`Operation`], [`Env`] and [`PartWriter`](multipart::PartWriter).
 //!
 //! # The driving loop
 //!
-//! A transport drives one upload like this:
+//! A transport drives one operation like this (`wxmedia_client::drive` is
+//! this loop, written once for every transport):
 //!
-//! 1. Build [`Credentials`] and a [`Media`] (refusals here are input errors:
-//!    nothing was sent), then an [`UploadV2`] with a [`SignType`].
-//! 2. For each attempt, ask [`Endpoints::current`] for the base URL, build
-//!    an [`Env`] with a fresh [`Boundary`], and call [`UploadV2::encode`].
+//! 1. Build the operation, e.g. [`v2::UploadV2::new`] from
+//!    [`v2::Credentials`], a [`Media`] and a [`v2::SignType`] (refusals here
+//!    are input errors: nothing was sent), and a [`Driver`] around it.
+//! 2. For each attempt, call [`Driver::prepare`] with the shared
+//!    [`Endpoints`], the monotonic time and fresh [`AttemptInputs`] (Unix
+//!    time, random bytes for boundary and nonce). It picks the host, builds
+//!    the [`Env`] and calls [`Operation::encode`].
 //! 3. Send the request's segments in order; read the reply body up to
-//!    [`UploadV2::reply_limit`] bytes (stop reading at the cap).
-//! 4. Tell [`Endpoints::record`] whether the host was reached.
-//! 5. Pass status and body to [`UploadV2::decode`]. `Ok` is a verified
-//!    upload: done.
-//! 6. On any failure ask [`RetryPolicy::decide`]; sleep for `RetryAfter`
-//!    and go to 2, or report the error on `Stop`.
+//!    [`Operation::reply_limit`] bytes (stop reading at the cap).
+//! 4. Describe how it ended as an [`AttemptEnd`]: a whole
+//!    `http::Response<Bytes>`, a reply over the cap, a connect, TLS,
+//!    timeout or broken-connection failure.
+//! 5. Call [`Driver::finish`] with it and the time. It records
+//!    connectivity for failover, calls [`Operation::decode`] on a reply and
+//!    asks [`RetryPolicy::decide`] about failures.
+//! 6. Act on the [`Step`]: `Done` is a verified result; `Sleep` means wait,
+//!    then go to 2; `GiveUp` reports the core's error, or the transport's
+//!    own when the core has none.
 //!
 //! # Example: the exact bytes of a request
 //!
 //! ```
 //! use bytes::Bytes;
-//! use wxmedia_proto::{Boundary, Credentials, Env, Media, SignType, UploadV2};
+//! use wxmedia_proto::v2::{Credentials, SignType, UploadV2};
+//! use wxmedia_proto::{Boundary, Env, Media, Operation};
 //!
 //! let credentials = Credentials::new("1000000000", "192006250b4c09247ec02edce69f6a2d")?;
 //! let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xE0"))?;
@@ -83,25 +112,26 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod credentials;
 pub mod driver;
-pub mod encode;
+pub mod endpoints;
+pub mod env;
 pub mod error;
-pub mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
 mod hex;
+mod mch_id;
 pub mod media;
-pub mod reply;
+pub mod multipart;
+pub mod operation;
 pub mod retry;
-pub mod sign;
-pub mod xml;
+pub mod v2;
 
-pub use credentials::{ApiKey, Credentials, MchId, SignType};
-pub use driver::{AttemptEnd, Driver, Step};
-pub use encode::{Body, Boundary, Env, UploadV2, Uploaded};
+pub use driver::{AttemptEnd, AttemptInputs, Driver, Step};
+pub use endpoints::{Connectivity, Endpoints};
+pub use env::{Env, Nonce};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, Layer, MediaError, SignatureError};
-pub use failover::{Connectivity, Endpoints};
+pub use mch_id::MchId;
 pub use media::{Media, MediaHash, MediaKind};
+pub use multipart::{Body, Boundary};
+pub use operation::Operation;
 pub use retry::{Decision, Failure, RetryPolicy};
-pub use sign::{Sign, StringToSign};

@@ -1,9 +1,11 @@
-//! Upload media: content sniffing, size and filename checks, and the MD5 `media_hash`.
+//! Upload media: content sniffing, size and filename checks, and the hashes each API asks for (MD5 for v2, SHA-256 for v3), computed on demand.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use md5::{Digest, Md5};
+use sha2::Sha256;
 
 use crate::error::MediaError;
 
@@ -118,7 +120,10 @@ impl fmt::Display for MediaHash {
 /// Construction checks everything the client can check before sending:
 /// non-empty, within the size limit, JPEG/PNG/BMP by content, an extension
 /// that agrees with the content, a file name that can go into a multipart
-/// header. The MD5 `media_hash` is computed here, once.
+/// header. Hashes are computed on first use and kept, so that an upload
+/// pays only for the digest its API signs (MD5 for v2's `media_hash`,
+/// SHA-256 for v3's meta), and retries never hash again. Clones share
+/// the content and the computed hashes.
 ///
 /// # File names
 ///
@@ -142,7 +147,14 @@ pub struct Media {
     wire_filename: String,
     content: Bytes,
     kind: MediaKind,
-    hash: MediaHash,
+    hashes: Arc<Hashes>,
+}
+
+/// Digests of the content, each filled in on first use.
+#[derive(Default)]
+struct Hashes {
+    md5: OnceLock<MediaHash>,
+    sha256: OnceLock<[u8; 64]>,
 }
 
 impl Media {
@@ -189,13 +201,12 @@ impl Media {
         } else {
             format!("media.{}", kind.extension())
         };
-        let hash = MediaHash::of(&content);
         Ok(Media {
             filename,
             wire_filename,
             content,
             kind,
-            hash,
+            hashes: Arc::default(),
         })
     }
 
@@ -219,9 +230,22 @@ impl Media {
         self.kind
     }
 
-    /// The MD5 of the content, lowercase hex.
+    /// The MD5 of the content, lowercase hex (v2's `media_hash`). Computed
+    /// on the first call.
     pub fn hash(&self) -> &MediaHash {
-        &self.hash
+        self.hashes.md5.get_or_init(|| MediaHash::of(&self.content))
+    }
+
+    /// The SHA-256 of the content, 64 lowercase hex characters (v3's meta
+    /// `sha256`). Computed on the first call.
+    pub fn sha256_hex(&self) -> &str {
+        let hex = self.hashes.sha256.get_or_init(|| {
+            let mut out = [0u8; 64];
+            crate::hex::encode_into(&Sha256::digest(&self.content), &mut out, false);
+            out
+        });
+        // Always ASCII hex digits, written by `hex::encode_into`.
+        std::str::from_utf8(hex).expect("hex is ASCII")
     }
 
     /// Size in bytes.
@@ -241,7 +265,8 @@ impl fmt::Debug for Media {
             .field("filename", &self.filename)
             .field("kind", &self.kind)
             .field("len", &self.content.len())
-            .field("hash", &self.hash)
+            // Debug never computes a digest; it shows one already known.
+            .field("hash", &self.hashes.md5.get())
             .finish()
     }
 }
@@ -391,7 +416,31 @@ mod tests {
     }
 
     #[test]
-    fn hash_is_lowercase_md5_computed_at_construction() {
+    fn hashes_are_computed_on_demand_and_shared_by_clones() {
+        let m = Media::new("a.bmp", Bytes::from_static(BMP)).unwrap();
+        assert!(m.hashes.md5.get().is_none() && m.hashes.sha256.get().is_none());
+        assert!(
+            format!("{m:?}").contains("hash: None"),
+            "Debug does not hash"
+        );
+        let sha = m.sha256_hex().to_owned();
+        assert!(
+            m.hashes.md5.get().is_none(),
+            "SHA-256 alone does not pay for MD5"
+        );
+        let mut expected = [0u8; 64];
+        crate::hex::encode_into(&Sha256::digest(BMP), &mut expected, false);
+        assert_eq!(sha.as_bytes(), expected);
+        let clone = m.clone();
+        let _ = m.hash();
+        assert!(
+            clone.hashes.md5.get().is_some(),
+            "clones share computed hashes"
+        );
+    }
+
+    #[test]
+    fn hash_is_lowercase_md5() {
         let m = Media::new("a.bmp", Bytes::from_static(BMP)).unwrap();
         assert_eq!(m.hash().as_str(), MediaHash::of(BMP).as_str());
         assert_eq!(

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::{Error, ErrorCode};
+use crate::Error;
 
 /// Why an attempt failed, as a transport saw it.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +50,8 @@ pub struct RetryPolicy {
     /// No retry is started when the time spent plus the delay would pass
     /// this budget.
     pub total_budget: Duration,
-    /// Least delay after `FREQUENCY_LIMITED`: the server asked us to slow down.
+    /// Least delay after `FREQUENCY_LIMITED` (v3: `RATE_LIMITED`): the
+    /// server asked us to slow down.
     pub rate_limited_delay: Duration,
 }
 
@@ -104,7 +105,7 @@ impl RetryPolicy {
         let mut delay = raw.mul_f64(0.5 + jitter / 2.0);
         let rate_limited = matches!(
             failure,
-            Failure::Reply(e) if e.api_code() == Some(&ErrorCode::FrequencyLimited)
+            Failure::Reply(e) if e.is_rate_limited()
         );
         if rate_limited {
             delay = delay.max(self.rate_limited_delay);
@@ -119,7 +120,7 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ApiError, Layer};
+    use crate::{ApiError, ErrorCode, Layer};
     use bytes::Bytes;
 
     fn api(code: ErrorCode) -> Error {

@@ -2,11 +2,10 @@
 
 use bytes::Bytes;
 use http::StatusCode;
-use wxmedia_proto::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
-use wxmedia_proto::xml;
-use wxmedia_proto::{
-    ApiKey, DecodeError, Error, ErrorCode, Layer, SignType, SignatureError, StringToSign,
-};
+use wxmedia_proto::v2::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
+use wxmedia_proto::v2::xml;
+use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
+use wxmedia_proto::{DecodeError, Error, ErrorCode, Layer, SignatureError};
 
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
 const MEDIA_ID: &str = "H1ihR9JUtVj-J7CJqBUY5ZOrG_Je75H-rKhTG7FUmg9sxNTbRN54dFiUHnhg";

@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use bytes::Bytes;
-use wxmedia_proto::{Body, Boundary, Credentials, Env, Error, Media, SignType, UploadV2};
+use wxmedia_proto::v2::{Credentials, SignType, UploadV2};
+use wxmedia_proto::{Body, Boundary, Env, Error, Media, Operation};
 
 const MCH_ID: &str = "1000000000";
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
@@ -181,12 +182,12 @@ fn decode_returns_hash_and_sign_type_with_the_media_id() {
         ("result_code", "SUCCESS"),
         ("media_id", "m-1"),
     ];
-    let key = wxmedia_proto::ApiKey::new(KEY).unwrap();
-    let sign = wxmedia_proto::StringToSign::new(fields).sign(&key, SignType::HmacSha256);
+    let key = wxmedia_proto::v2::ApiKey::new(KEY).unwrap();
+    let sign = wxmedia_proto::v2::StringToSign::new(fields).sign(&key, SignType::HmacSha256);
     let mut all = fields.to_vec();
     all.push(("sign", sign.as_str()));
-    let body = Bytes::from(wxmedia_proto::xml::write(&all));
-    let done = up.decode(http::StatusCode::OK, body).unwrap();
+    let body = Bytes::from(wxmedia_proto::v2::xml::write(&all));
+    let done = up.decode(&env(), http::Response::new(body)).unwrap();
     assert_eq!(done.media_id, "m-1");
     assert_eq!(&done.media_hash, up.media().hash());
     assert_eq!(done.sign_type, SignType::HmacSha256);

@@ -3,10 +3,9 @@
 use bytes::Bytes;
 use futures_util::stream;
 use proptest::prelude::*;
-use wxmedia_proto::xml::{self, Fields};
-use wxmedia_proto::{
-    ApiKey, Boundary, Credentials, Env, Error, Media, SignType, SignatureError, UploadV2,
-};
+use wxmedia_proto::v2::xml::{self, Fields};
+use wxmedia_proto::v2::{ApiKey, Credentials, SignType, UploadV2};
+use wxmedia_proto::{Boundary, Env, Error, Media, Operation, SignatureError};
 
 struct Part {
     name: String,
@@ -124,11 +123,11 @@ proptest! {
         let key = ApiKey::new(key).unwrap();
         let st = if hmac { SignType::HmacSha256 } else { SignType::Md5 };
         let refs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let sign = wxmedia_proto::StringToSign::new(refs.iter().copied()).sign(&key, st);
+        let sign = wxmedia_proto::v2::StringToSign::new(refs.iter().copied()).sign(&key, st);
         let mut all = refs.clone();
         all.push(("sign", sign.as_str()));
         let parsed = Fields::parse(xml::write(&all).as_bytes()).unwrap();
-        prop_assert_eq!(wxmedia_proto::reply::verify_fields(&parsed, &key, st), Ok(()));
+        prop_assert_eq!(wxmedia_proto::v2::reply::verify_fields(&parsed, &key, st), Ok(()));
 
         // Change one character of one signed (non-empty) value.
         let signed: Vec<usize> = (0..refs.len()).filter(|&i| !refs[i].1.is_empty()).collect();
@@ -146,7 +145,7 @@ proptest! {
         tampered[which].1 = &changed;
         let parsed = Fields::parse(xml::write(&tampered).as_bytes()).unwrap();
         prop_assert_eq!(
-            wxmedia_proto::reply::verify_fields(&parsed, &key, st),
+            wxmedia_proto::v2::reply::verify_fields(&parsed, &key, st),
             Err(SignatureError::Mismatch)
         );
     }

@@ -4,8 +4,9 @@ use base64::Engine;
 use bytes::Bytes;
 use http::StatusCode;
 use serde_json::Value;
-use wxmedia_proto::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
-use wxmedia_proto::{ApiKey, MediaHash, SignType, StringToSign};
+use wxmedia_proto::MediaHash;
+use wxmedia_proto::v2::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
+use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 
 fn vectors() -> Value {
     serde_json::from_str(include_str!("data/v2.json")).expect("vectors are JSON")

@@ -2,7 +2,8 @@
 
 use bytes::Bytes;
 use http::{Method, Request};
-use wxmedia_proto::{ApiKey, Boundary, Credentials, Env, Error, Media, SignType, UploadV2};
+use wxmedia_proto::v2::{ApiKey, Credentials, SignType, UploadV2};
+use wxmedia_proto::{Boundary, Env, Error, Media, Operation};
 
 use crate::handler::{PeerIdentity, Simulator};
 use crate::inputs::Inputs;
@@ -118,8 +119,8 @@ pub fn sim_handle(data: &[u8]) {
         http::StatusCode::OK,
         "no fault is switched on"
     );
-    let fields =
-        wxmedia_proto::xml::Fields::parse(response.body()).expect("replies are well-formed XML");
+    let fields = wxmedia_proto::v2::xml::Fields::parse(response.body())
+        .expect("replies are well-formed XML");
     let code = fields
         .get("return_code")
         .expect("every reply has a return_code");

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use wxmedia_proto::ApiKey;
+use wxmedia_proto::v2::ApiKey;
 
 use crate::faults::Faults;
 use crate::inputs::Inputs;

@@ -44,7 +44,7 @@
 //! use bytes::Bytes;
 //! use wxmedia_sim::{Inputs, Outcome, Simulator};
 //!
-//! let sim = Simulator::new("1900000109", wxmedia_proto::ApiKey::new("0123456789abcdefghijklmnopqrstuv").unwrap());
+//! let sim = Simulator::new("1900000109", wxmedia_proto::v2::ApiKey::new("0123456789abcdefghijklmnopqrstuv").unwrap());
 //! let inputs = Inputs::new(std::time::Instant::now(), 1_700_000_000, [7; 64]);
 //! let req = http::Request::post("https://127.0.0.1/nowhere").body(Bytes::new()).unwrap();
 //! assert_eq!(sim.handle_with(req, &inputs).status(), http::StatusCode::NOT_FOUND);

@@ -13,7 +13,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
-use wxmedia_proto::ApiKey;
+use wxmedia_proto::v2::ApiKey;
 
 use crate::SimError;
 use crate::faults::Faults;

@@ -4,7 +4,8 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use md5::{Digest, Md5};
-use wxmedia_proto::{MediaKind, SignType, StringToSign, xml};
+use wxmedia_proto::MediaKind;
+use wxmedia_proto::v2::{SignType, StringToSign, xml};
 
 use crate::handler::{Injected, Outcome, Received, Simulator};
 use crate::inputs::{Inputs, MEDIA_ID_BYTES};

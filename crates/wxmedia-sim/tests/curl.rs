@@ -6,8 +6,9 @@ use std::process::Output;
 use bytes::Bytes;
 use http::StatusCode;
 use tempfile::TempDir;
-use wxmedia_proto::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
-use wxmedia_proto::{ApiKey, Error, ErrorCode, MediaHash, SignType, StringToSign};
+use wxmedia_proto::v2::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
+use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
+use wxmedia_proto::{Error, ErrorCode, MediaHash};
 use wxmedia_sim::{Outcome, SimConfig, SimServer, Times};
 
 const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");

@@ -3,10 +3,9 @@
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use std::time::{Duration, Instant};
-use wxmedia_proto::{
-    ApiKey, Boundary, Credentials, Env, Error, ErrorCode, Layer, Media, SignType, UploadV2,
-    reply::{DEFAULT_REPLY_LIMIT, decode_reply},
-};
+use wxmedia_proto::v2::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
+use wxmedia_proto::v2::{ApiKey, Credentials, SignType, UploadV2};
+use wxmedia_proto::{Boundary, Env, Error, ErrorCode, Layer, Media, Operation};
 
 use wxmedia_sim::{Inputs, Outcome, PeerIdentity, Simulator, Times};
 
@@ -26,13 +25,16 @@ fn upload(name: &str, content: &[u8], st: SignType) -> UploadV2 {
 }
 
 /// The request a client would send, as the server hands it to the handler.
-fn request(up: &UploadV2, cn: Option<&str>) -> Request<Bytes> {
-    let env = Env::new(
+fn env() -> Env {
+    Env::new(
         "https://127.0.0.1:1",
         Boundary::new("sim-test-boundary").unwrap(),
     )
-    .unwrap();
-    let req = up.encode(&env).unwrap();
+    .unwrap()
+}
+
+fn request(up: &UploadV2, cn: Option<&str>) -> Request<Bytes> {
+    let req = up.encode(&env()).unwrap();
     let (parts, body) = req.into_parts();
     let mut req = Request::from_parts(parts, body.to_bytes());
     if let Some(cn) = cn {
@@ -75,7 +77,7 @@ fn md5(data: &[u8]) -> String {
 }
 
 fn sign(fields: &[(&str, &str)], st: SignType) -> String {
-    wxmedia_proto::StringToSign::new(fields.iter().copied())
+    wxmedia_proto::v2::StringToSign::new(fields.iter().copied())
         .sign(&ApiKey::new(KEY).unwrap(), st)
         .to_string()
 }
@@ -112,10 +114,7 @@ fn accepts_md5_and_hmac_uploads_of_every_format_with_signed_replies() {
     for (name, content) in [("a.jpg", JPEG), ("b.png", PNG), ("c.bmp", BMP)] {
         for st in [SignType::Md5, SignType::HmacSha256] {
             let up = upload(name, content, st);
-            let done = up.decode(
-                StatusCode::OK,
-                sim.handle(request(&up, Some(MCH))).into_body(),
-            );
+            let done = up.decode(&env(), sim.handle(request(&up, Some(MCH))));
             let done = done.unwrap();
             assert_eq!(done.media_id.len(), 44);
             assert!(
@@ -323,11 +322,8 @@ fn media_over_two_mib_is_a_param_error() {
     at.resize(2 * 1024 * 1024, 0);
     let up = upload("a.jpg", &at, SignType::Md5);
     assert!(
-        up.decode(
-            StatusCode::OK,
-            sim().handle(request(&up, Some(MCH))).into_body()
-        )
-        .is_ok()
+        up.decode(&env(), sim().handle(request(&up, Some(MCH))))
+            .is_ok()
     );
 }
 
@@ -448,10 +444,7 @@ fn wrong_sign_fault_gives_a_reply_that_does_not_verify() {
     sim.update_faults(|f| f.wrong_sign = Times::Always);
     let up = upload("a.jpg", JPEG, SignType::Md5);
     let err = up
-        .decode(
-            StatusCode::OK,
-            sim.handle(request(&up, Some(MCH))).into_body(),
-        )
+        .decode(&env(), sim.handle(request(&up, Some(MCH))))
         .unwrap_err();
     assert!(matches!(err, Error::Signature { .. }), "{err:?}");
 }
@@ -566,9 +559,7 @@ fn inputs(random: [u8; 64]) -> Inputs {
 
 fn media_id(sim: &Simulator, up: &UploadV2, inputs: &Inputs) -> String {
     let resp = sim.handle_with(request(up, Some(MCH)), inputs);
-    up.decode(StatusCode::OK, resp.into_body())
-        .unwrap()
-        .media_id
+    up.decode(&env(), resp).unwrap().media_id
 }
 
 #[test]

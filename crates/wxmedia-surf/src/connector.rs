@@ -443,7 +443,7 @@ impl HttpClient for Connector {
         // Time limits and TLS come from the wxmedia settings, in one place.
         Err(http_types::Error::from_str(
             http_types::StatusCode::InternalServerError,
-            "wxmedia-surf is configured with wxmedia_tls::ClientBuilder, not surf::Config",
+            "wxmedia-surf is configured with wxmedia_client::ClientBuilder, not surf::Config",
         ))
     }
 

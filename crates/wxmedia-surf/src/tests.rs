@@ -1,6 +1,6 @@
 //! Uploads over surf to the simulator, which runs on a tokio runtime of its own while the client runs on async-std.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 use wxmedia_proto::RetryPolicy;
@@ -111,7 +111,7 @@ fn sequential_uploads_reuse_one_connection() {
     let second = upload(&client.clone()).unwrap();
     assert_ne!(first.media_id, second.media_id);
     assert_eq!(sim.server.sim().upload_count(), 2);
-    assert_eq!(client.connections_opened(), 1);
+    assert_eq!(client.transport().connections_opened(), 1);
 }
 
 #[test]
@@ -131,7 +131,7 @@ fn a_dead_pooled_connection_is_replaced_once() {
     let uploaded = upload(&client).unwrap();
     assert_uploaded(&sim, &uploaded);
     assert_eq!(sim.server.sim().request_count(), 3);
-    assert_eq!(client.connections_opened(), 2);
+    assert_eq!(client.transport().connections_opened(), 2);
 }
 
 #[test]
@@ -142,12 +142,12 @@ fn a_truncated_reply_is_an_error_and_its_connection_is_not_reused() {
         .update_faults(|f| f.truncate_reply = Times::Always);
     let client = builder(&sim).build().unwrap();
     let err = upload(&client).unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(err.is_retryable());
     assert_eq!(err.api_code(), None);
     // Three attempts, each on a connection of its own.
     assert_eq!(sim.server.sim().request_count(), 3);
-    assert_eq!(client.connections_opened(), 3);
+    assert_eq!(client.transport().connections_opened(), 3);
 }
 
 #[test]
@@ -180,13 +180,13 @@ fn an_untrusted_server_fails_the_handshake_without_retry() {
         .build()
         .unwrap();
     let err = upload(&client).unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_eq!(
         wxmedia_tls::classify_connect_error(&err),
         ConnectFailure::Tls
     );
     assert_eq!(sim.server.sim().request_count(), 0);
-    assert_eq!(client.connections_opened(), 0);
+    assert_eq!(client.transport().connections_opened(), 0);
 }
 
 #[test]
@@ -202,7 +202,7 @@ fn a_closed_port_is_a_connect_failure() {
         .build()
         .unwrap();
     let err = upload(&client).unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_eq!(
         wxmedia_tls::classify_connect_error(&err),
         ConnectFailure::Unreachable
@@ -240,7 +240,7 @@ fn clones_upload_from_many_tasks_at_once() {
         async_std::task::block_on(task).unwrap();
     }
     assert_eq!(sim.server.sim().upload_count(), 4);
-    assert!(client.connections_opened() <= 4);
+    assert!(client.transport().connections_opened() <= 4);
 }
 
 #[test]

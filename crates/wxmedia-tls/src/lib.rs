@@ -1,4 +1,4 @@
-//! TLS for the wxmedia transports: the merchant's client identity, the rustls configuration, and the settings every client shares.
+//! TLS for the wxmedia transports: the merchant's client identity and the rustls configuration, nothing else.
 //!
 //! * [`Identity`] loads `apiclient_cert.pem` + `apiclient_key.pem` (PKCS#8,
 //!   PKCS#1 RSA or SEC1 EC keys) or `apiclient_cert.p12` (password = merchant
@@ -8,28 +8,25 @@
 //! * [`client_config`] builds a rustls client configuration with the ring
 //!   provider, TLS 1.2 and 1.3, the webpki roots plus any extra CA files (how
 //!   tests trust the simulator), and the client certificate.
-//! * [`ClientBuilder`] is the one builder of the hyper, surf and blocking
-//!   clients, so that all three are configured the same way, and [`drive`]
-//!   is the one upload loop they all run.
+//! * [`classify_connect_error`] sorts a transport's connect error into
+//!   TLS, DNS or unreachable, alike for every transport.
+//!
+//! Settings, the builder and the upload loop live in `wxmedia-client`;
+//! its `BuildError` is this crate's [`Error`].
 #![forbid(unsafe_code)]
 
-mod drive;
 mod identity;
-mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use drive::{Attempt, DeadlineExceeded, drive};
 pub use identity::{Identity, provider, read_ca_file};
 pub use rustls;
-pub use settings::{
-    ClientBuilder, FromSettings, Settings, Timeouts, jitter, random_boundary_bytes,
-};
 
 use rustls::pki_types::CertificateDer;
 
-/// What went wrong while loading credentials or building TLS.
+/// What went wrong while loading credentials, building TLS or validating a
+/// client's settings: everything that can fail before an upload starts.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -87,6 +84,9 @@ pub enum Error {
     /// A required setting is missing or a value is refused.
     #[error("client settings: {0}")]
     Settings(String),
+    /// The transport could not be set up with these settings.
+    #[error("transport setup: {0}")]
+    Transport(String),
     /// The merchant id, API key or endpoint was refused by the core.
     #[error(transparent)]
     Proto(#[from] wxmedia_proto::Error),
@@ -119,10 +119,11 @@ impl Default for Roots {
     }
 }
 
-/// A rustls client configuration presenting `identity`, trusting `roots`,
+/// A rustls client configuration presenting `identity` (v2 needs one; v3
+/// authenticates by signature and connects without), trusting `roots`,
 /// with the ring provider, TLS 1.2+ and ALPN `http/1.1`.
 pub fn client_config(
-    identity: &Identity,
+    identity: Option<&Identity>,
     roots: &Roots,
 ) -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut store = rustls::RootCertStore::empty();
@@ -135,10 +136,13 @@ pub fn client_config(
     if store.is_empty() {
         return Err(Error::Settings("no trusted roots".to_owned()));
     }
-    let mut config = rustls::ClientConfig::builder_with_provider(provider())
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_root_certificates(store)
-        .with_client_auth_cert(identity.chain().to_vec(), identity.key().clone_key())?;
+        .with_root_certificates(store);
+    let mut config = match identity {
+        Some(id) => builder.with_client_auth_cert(id.chain().to_vec(), id.key().clone_key())?,
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -183,58 +187,4 @@ pub fn classify_connect_error(err: &(dyn std::error::Error + 'static)) -> Connec
     } else {
         ConnectFailure::Unreachable
     }
-}
-
-#[doc(hidden)]
-pub use wxmedia_proto as __proto;
-
-/// The conversions and predicates every transport's `Error` has, written
-/// once. The error must have the variants `Proto(wxmedia_proto::Error)`,
-/// `Config(wxmedia_tls::Error)` and `Timeout(Duration)`; every other
-/// variant is a transport failure, which a later retry can fix.
-#[macro_export]
-macro_rules! transport_error_impls {
-    ($error:ident) => {
-        impl ::core::convert::From<$crate::DeadlineExceeded> for $error {
-            fn from(d: $crate::DeadlineExceeded) -> $error {
-                $error::Timeout(d.0)
-            }
-        }
-
-        impl ::core::convert::From<$crate::__proto::MediaError> for $error {
-            /// So that `Media::new(..)?` works in functions returning this error.
-            fn from(e: $crate::__proto::MediaError) -> $error {
-                $error::Proto(e.into())
-            }
-        }
-
-        impl $error {
-            /// Whether trying again later can help. The client has already
-            /// retried as its policy allows.
-            pub fn is_retryable(&self) -> bool {
-                match self {
-                    $error::Proto(e) => e.is_retryable(),
-                    $error::Config(_) => false,
-                    _ => true,
-                }
-            }
-
-            /// The WeChat Pay error code, when the server sent one.
-            pub fn api_code(&self) -> ::core::option::Option<&$crate::__proto::ErrorCode> {
-                match self {
-                    $error::Proto(e) => e.api_code(),
-                    _ => None,
-                }
-            }
-
-            /// Whether the input was refused before anything was sent.
-            pub fn is_input_error(&self) -> bool {
-                match self {
-                    $error::Proto(e) => e.is_input_error(),
-                    $error::Config(_) => true,
-                    _ => false,
-                }
-            }
-        }
-    };
 }

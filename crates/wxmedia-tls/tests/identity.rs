@@ -76,35 +76,3 @@ fn missing_and_empty_files_are_named() {
     let err = Identity::from_pkcs12(b"not a p12", "1").unwrap_err();
     assert!(matches!(err, Error::Pkcs12 { .. }), "{err:?}");
 }
-
-#[test]
-fn settings_report_what_is_missing() {
-    struct Never;
-    impl wxmedia_tls::FromSettings for Never {
-        type Error = Error;
-        fn from_settings(_: wxmedia_tls::Settings) -> Result<Never, Error> {
-            Ok(Never)
-        }
-    }
-    let (cert, key) = self_signed("1", None);
-    let id = Identity::from_pem(cert.as_bytes(), key.as_bytes()).unwrap();
-    let missing = |b: wxmedia_tls::ClientBuilder<Never>| b.build().err().unwrap().to_string();
-    assert!(missing(wxmedia_tls::ClientBuilder::new()).contains("merchant id"));
-    assert!(missing(wxmedia_tls::ClientBuilder::new().mch_id("1")).contains("API key"));
-    assert!(
-        missing(wxmedia_tls::ClientBuilder::new().mch_id("1").api_key("k")).contains("identity")
-    );
-    let http = wxmedia_tls::ClientBuilder::<Never>::new()
-        .mch_id("1")
-        .api_key("k")
-        .identity(id.clone())
-        .endpoint("http://plain.example");
-    assert!(missing(http).contains("https"));
-    let ok = wxmedia_tls::ClientBuilder::<Never>::new()
-        .mch_id("1")
-        .api_key("k")
-        .identity(id);
-    let s = ok.settings().unwrap();
-    assert_eq!(s.primary, "https://api.mch.weixin.qq.com");
-    assert_eq!(s.twin.as_deref(), Some("https://api2.mch.weixin.qq.com"));
-}

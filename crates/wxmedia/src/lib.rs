@@ -9,30 +9,38 @@
 //! Every module has the same `Client`, built the same way:
 //! `Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`,
 //! and `client.upload(media)` gives an [`Uploaded`] (media id, media hash,
-//! sign type) or the module's `Error`.
+//! sign type) or an [`Error`].
+//!
+//! Two error types are all a user meets: [`BuildError`] from building a
+//! client or loading an [`Identity`] (nothing was sent), and [`Error`] from
+//! an upload, the same for every transport. Decide with its predicates:
+//! [`Error::is_retryable`], [`Error::is_rate_limited`],
+//! [`Error::is_input_error`], [`Error::api_code`].
 #![forbid(unsafe_code)]
 
-pub use wxmedia_proto as proto;
-pub use wxmedia_proto::{
-    ApiError, ApiKey, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
-    SignType, Uploaded,
+pub use wxmedia_client::{
+    BuildError, ClientBuilder, Error, Identity, Timeouts, TransportErrorKind,
 };
-pub use wxmedia_tls::{ClientBuilder, Identity, Timeouts};
+pub use wxmedia_proto as proto;
+pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
+pub use wxmedia_proto::{
+    ApiError, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
+};
 
 /// The hyper transport (tokio).
 #[cfg(feature = "hyper")]
 pub mod hyper {
-    pub use wxmedia_hyper::{Client, Error};
+    pub use wxmedia_hyper::Client;
 }
 
 /// The surf transport (async-std).
 #[cfg(feature = "surf")]
 pub mod surf {
-    pub use wxmedia_surf::{Client, Error};
+    pub use wxmedia_surf::Client;
 }
 
 /// The blocking transport (no runtime).
 #[cfg(feature = "blocking")]
 pub mod blocking {
-    pub use wxmedia_blocking::{Client, Error};
+    pub use wxmedia_blocking::Client;
 }

@@ -1,8 +1,28 @@
-//! The official failover rule (PROTOCOL.md 1.5) as a pure state machine, with time passed in.
+//! The hosts of both API generations, the twin rule, and the official failover rule (PROTOCOL.md 1.5, 2.6) as a pure state machine, with time passed in.
 
 use std::time::{Duration, Instant};
 
-use crate::encode::{PRIMARY_BASE_URL, TWIN_BASE_URL};
+/// The primary host.
+pub const PRIMARY_BASE_URL: &str = "https://api.mch.weixin.qq.com";
+
+/// The disaster-recovery twin of the primary host.
+pub const TWIN_BASE_URL: &str = "https://api2.mch.weixin.qq.com";
+
+/// The `User-Agent` sent with every request.
+pub const USER_AGENT: &str = concat!("wxmedia/", env!("CARGO_PKG_VERSION"));
+
+/// The twin of a base URL: the official twin for the official primary
+/// (with or without a trailing `/`), none for any other host, whose twin
+/// (if it has one) only its operator knows.
+///
+/// ```
+/// use wxmedia_proto::endpoints::{default_twin, TWIN_BASE_URL};
+/// assert_eq!(default_twin("https://api.mch.weixin.qq.com/"), Some(TWIN_BASE_URL));
+/// assert_eq!(default_twin("https://127.0.0.1:8443"), None);
+/// ```
+pub fn default_twin(primary: &str) -> Option<&'static str> {
+    (primary.trim_end_matches('/') == PRIMARY_BASE_URL).then_some(TWIN_BASE_URL)
+}
 
 /// More than this many connect failures of one kind on the primary host
 /// switch to the twin.

@@ -3,10 +3,9 @@
 use bytes::Bytes;
 use http::StatusCode;
 
-use crate::xml::Fields;
-use crate::{
-    ApiError, ApiKey, DecodeError, Error, ErrorCode, Layer, SignType, SignatureError, StringToSign,
-};
+use crate::v2::xml::Fields;
+use crate::v2::{ApiKey, SignType, StringToSign};
+use crate::{ApiError, DecodeError, Error, ErrorCode, Layer, SignatureError};
 
 /// Default cap on a reply body: 64 KiB. Real replies are a few hundred
 /// bytes; anything far larger is not a WeChat Pay answer.

@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use rustls::pki_types::CertificateDer;
-use wxmedia_proto::encode::{PRIMARY_BASE_URL, TWIN_BASE_URL};
-use wxmedia_proto::{
-    ApiKey, Boundary, Credentials, Endpoints, Env, MchId, Media, RetryPolicy, SignType, UploadV2,
-};
+use wxmedia_proto::endpoints::{PRIMARY_BASE_URL, default_twin};
+use wxmedia_proto::v2::{ApiKey, Credentials, SignType, UploadV2};
+use wxmedia_proto::{Boundary, Endpoints, Env, MchId, Media, RetryPolicy};
+use wxmedia_tls::rustls::pki_types::CertificateDer;
+use wxmedia_tls::{Identity, Roots, client_config, read_ca_file};
 
-use crate::{Error, Identity, Roots, client_config, read_ca_file};
+use crate::BuildError as Error;
 
 /// Time limits of a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,20 +34,27 @@ impl Default for Timeouts {
     }
 }
 
-/// Everything a transport needs, validated.
+/// Everything a client and its transport need, validated.
+///
+/// The APIv2 key and the client certificate are optional here because
+/// APIv3 needs neither (it signs with an RSA key and connects without a
+/// client certificate); an operation that needs them says so when it is
+/// prepared (see [`Settings::upload_v2`]).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Settings {
-    /// Merchant id and API key.
-    pub credentials: Credentials,
-    /// How requests are signed.
+    /// The merchant id.
+    pub mch_id: MchId,
+    /// The APIv2 key, for v2 operations.
+    pub api_key: Option<ApiKey>,
+    /// How v2 requests are signed.
     pub sign_type: SignType,
-    /// The client certificate and key.
-    pub identity: Identity,
+    /// The client certificate and key (mutual TLS, required by v2).
+    pub identity: Option<Identity>,
     /// The trusted roots.
     pub roots: Roots,
-    /// The rustls configuration built from the identity and roots.
-    pub tls: Arc<rustls::ClientConfig>,
+    /// The rustls configuration built from the identity (if any) and roots.
+    pub tls: Arc<wxmedia_tls::rustls::ClientConfig>,
     /// The primary base URL.
     pub primary: String,
     /// The twin used after connectivity failures, if any.
@@ -66,38 +73,34 @@ impl Settings {
         Endpoints::new(self.primary.clone(), self.twin.clone())
     }
 
-    /// Prepare an upload of `media` with these credentials.
-    pub fn upload(&self, media: Media) -> UploadV2 {
-        UploadV2::new(self.credentials.clone(), media, self.sign_type)
-            .with_reply_limit(self.reply_limit)
+    /// The v2 upload of `media` with these credentials, sign type and
+    /// reply cap. Fails, as an input error, when the APIv2 key or the
+    /// client certificate is not set: v2 needs both.
+    pub fn upload_v2(&self, media: Media) -> Result<UploadV2, wxmedia_proto::Error> {
+        let missing = |what: &str| wxmedia_proto::Error::InvalidInput {
+            what: "settings",
+            reason: format!("a v2 upload needs {what}, and this client has none"),
+        };
+        let api_key = self
+            .api_key
+            .clone()
+            .ok_or_else(|| missing("the APIv2 key"))?;
+        if self.identity.is_none() {
+            return Err(missing("a client certificate"));
+        }
+        let credentials = Credentials {
+            mch_id: self.mch_id.clone(),
+            api_key,
+        };
+        Ok(UploadV2::new(credentials, media, self.sign_type).with_reply_limit(self.reply_limit))
     }
 }
 
-/// 16 random bytes for a multipart boundary.
-pub fn random_boundary_bytes() -> [u8; 16] {
-    let mut b = [0u8; 16];
-    // Without OS randomness a fixed boundary is still correct: the encoder
-    // refuses one that occurs in the media.
-    let _ = getrandom::fill(&mut b);
-    b
-}
-
-/// A random number in `[0, 1)` for backoff jitter.
-pub fn jitter() -> f64 {
-    let mut b = [0u8; 8];
-    if getrandom::fill(&mut b).is_err() {
-        return 0.5;
-    }
-    (u64::from_le_bytes(b) >> 11) as f64 / (1u64 << 53) as f64
-}
-
-/// A client that can be built from [`Settings`]: implemented by the hyper,
-/// surf and blocking clients.
+/// A client that can be built from [`Settings`]: the generic
+/// [`Client`](crate::Client) and the blocking client.
 pub trait FromSettings: Sized {
-    /// The client's error type.
-    type Error: From<Error>;
     /// Build the client.
-    fn from_settings(settings: Settings) -> Result<Self, Self::Error>;
+    fn from_settings(settings: Settings) -> Result<Self, Error>;
 }
 
 /// The builder of every wxmedia client:
@@ -145,7 +148,7 @@ impl<C> Default for ClientBuilder<C> {
             backup: None,
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
-            reply_limit: wxmedia_proto::reply::DEFAULT_REPLY_LIMIT,
+            reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
             client: PhantomData,
         }
     }
@@ -164,13 +167,13 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The APIv2 key (required).
+    /// The APIv2 key (required for v2 uploads).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api_key = Some(key.into());
         self
     }
 
-    /// The client certificate and key (required).
+    /// The client certificate and key (required for v2 uploads).
     pub fn identity(mut self, identity: Identity) -> Self {
         self.identity = Some(identity);
         self
@@ -200,14 +203,17 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// The base URL (default `https://api.mch.weixin.qq.com`). Setting it
-    /// removes the default twin; set one with [`Self::backup_endpoint`].
+    /// The base URL (default `https://api.mch.weixin.qq.com`). Unless
+    /// [`Self::backup_endpoint`] says otherwise, the official primary keeps
+    /// its official twin and any other host has none
+    /// ([`default_twin`](wxmedia_proto::endpoints::default_twin)).
     pub fn endpoint(mut self, base_url: impl Into<String>) -> Self {
         self.endpoint = Some(base_url.into());
         self
     }
 
-    /// The host to fail over to, or `None` for no failover.
+    /// The host to fail over to, or `None` for no failover; replaces the
+    /// default twin rule.
     pub fn backup_endpoint(mut self, base_url: Option<String>) -> Self {
         self.backup = Some(base_url);
         self
@@ -248,25 +254,27 @@ impl<C> ClientBuilder<C> {
         let mch_id = self
             .mch_id
             .ok_or_else(|| Error::Settings("the merchant id is not set".into()))?;
+        let mch_id = MchId::new(mch_id)?;
+        // The only operations so far are v2's, which need the APIv2 key and
+        // a client certificate: refuse a client that could never upload.
+        // v3 credentials will be the alternative to these two.
         let api_key = self
             .api_key
             .ok_or_else(|| Error::Settings("the API key is not set".into()))?;
-        let credentials = Credentials {
-            mch_id: MchId::new(mch_id)?,
-            api_key: ApiKey::new(api_key)?,
-        };
+        let api_key = Some(ApiKey::new(api_key)?);
         let identity = self.identity.ok_or_else(|| {
             Error::Settings("the client certificate (identity) is not set".into())
         })?;
+        let identity = Some(identity);
         let mut roots = self.roots;
         for file in &self.ca_files {
             roots.extra.extend(read_ca_file(file)?);
         }
-        let tls = client_config(&identity, &roots)?;
-        let (primary, twin) = match (self.endpoint, self.backup) {
-            (None, None) => (PRIMARY_BASE_URL.to_owned(), Some(TWIN_BASE_URL.to_owned())),
-            (None, Some(b)) => (PRIMARY_BASE_URL.to_owned(), b),
-            (Some(p), b) => (p, b.flatten()),
+        let tls = client_config(identity.as_ref(), &roots)?;
+        let primary = self.endpoint.unwrap_or_else(|| PRIMARY_BASE_URL.to_owned());
+        let twin = match self.backup {
+            Some(backup) => backup,
+            None => default_twin(&primary).map(str::to_owned),
         };
         let primary = check_url(&primary)?;
         let twin = twin.as_deref().map(check_url).transpose()?;
@@ -282,7 +290,8 @@ impl<C> ClientBuilder<C> {
         let mut retry = self.retry;
         retry.total_budget = retry.total_budget.min(t.deadline);
         Ok(Settings {
-            credentials,
+            mch_id,
+            api_key,
             sign_type: self.sign_type,
             identity,
             roots,
@@ -298,7 +307,7 @@ impl<C> ClientBuilder<C> {
 
 impl<C: FromSettings> ClientBuilder<C> {
     /// Build the client.
-    pub fn build(self) -> Result<C, C::Error> {
+    pub fn build(self) -> Result<C, Error> {
         C::from_settings(self.settings()?)
     }
 }

@@ -7,7 +7,7 @@ use md5::{Digest, Md5};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
-use crate::{ApiKey, SignType};
+use crate::v2::{ApiKey, SignType};
 
 /// The parameters of a v2 message in canonical order, ready to be signed or
 /// verified.

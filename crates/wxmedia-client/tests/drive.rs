@@ -1,0 +1,190 @@
+//! The one upload loop over a scripted in-memory transport: retries, give-ups, timeouts and errors, without sockets.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+mod common;
+
+use common::{Never, identity};
+use wxmedia_client::{
+    BuildError, ClientBuilder, Error, Sent, Settings, Transport, TransportErrorKind, drive,
+};
+use wxmedia_proto::v2::{ApiKey, SignType, StringToSign, xml};
+use wxmedia_proto::{Endpoints, ErrorCode, Media, RetryPolicy};
+
+const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
+
+/// What the scripted transport does on one send.
+enum Script {
+    Answer(Sent),
+    /// Never answers: only the client's timer can end the attempt.
+    Hang,
+}
+
+/// A transport that plays a script and records the requests it was given.
+struct Scripted {
+    script: Mutex<VecDeque<Script>>,
+    seen: Mutex<Vec<http::Request<wxmedia_proto::Body>>>,
+}
+
+impl Scripted {
+    fn new(script: Vec<Script>) -> Scripted {
+        Scripted {
+            script: Mutex::new(script.into()),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl Transport for Scripted {
+    const NAME: &'static str = "scripted";
+
+    fn new(_: &Settings) -> Result<Self, BuildError> {
+        Ok(Scripted::new(Vec::new()))
+    }
+
+    fn send(
+        &self,
+        request: http::Request<wxmedia_proto::Body>,
+        _limit: usize,
+        _budget: Duration,
+    ) -> impl Future<Output = Sent> + Send {
+        self.seen.lock().unwrap().push(request);
+        let next = self.script.lock().unwrap().pop_front();
+        async move {
+            match next.expect("the script has an answer for every attempt") {
+                Script::Answer(sent) => sent,
+                Script::Hang => std::future::pending().await,
+            }
+        }
+    }
+
+    async fn sleep(&self, duration: Duration) {
+        std::thread::sleep(duration)
+    }
+}
+
+fn settings(policy: RetryPolicy, attempt: Duration) -> Settings {
+    ClientBuilder::<Never>::new()
+        .mch_id("1900000109")
+        .api_key(KEY)
+        .identity(identity("1900000109"))
+        .endpoint("https://127.0.0.1:1")
+        .retry_policy(policy)
+        .attempt_timeout(attempt)
+        .settings()
+        .unwrap()
+}
+
+fn quick(max_attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts,
+        base_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(2),
+        total_budget: Duration::from_secs(5),
+        rate_limited_delay: Duration::from_millis(1),
+    }
+}
+
+fn reply(fields: &[(&str, &str)]) -> Sent {
+    let sign =
+        StringToSign::new(fields.iter().copied()).sign(&ApiKey::new(KEY).unwrap(), SignType::Md5);
+    let mut all = fields.to_vec();
+    all.push(("sign", sign.as_str()));
+    Sent::Reply(http::Response::new(Bytes::from(xml::write(&all))))
+}
+
+fn success() -> Sent {
+    reply(&[
+        ("return_code", "SUCCESS"),
+        ("result_code", "SUCCESS"),
+        ("media_id", "m-1"),
+    ])
+}
+
+fn run(t: &Scripted, s: &Settings) -> Result<wxmedia_proto::v2::Uploaded, Error> {
+    let media = Media::new("a.jpg", &b"\xFF\xD8\xFF\xE0"[..]).unwrap();
+    let upload = s.upload_v2(media).unwrap();
+    let endpoints = Mutex::new(Endpoints::new(s.primary.clone(), s.twin.clone()));
+    futures_executor::block_on(drive(t, s, &endpoints, upload))
+}
+
+#[test]
+fn a_broken_connection_is_retried_with_a_fresh_boundary() {
+    let s = settings(quick(3), Duration::from_secs(5));
+    let t = Scripted::new(vec![
+        Script::Answer(Sent::failed(TransportErrorKind::Broken, "reset")),
+        Script::Answer(success()),
+    ]);
+    assert_eq!(run(&t, &s).unwrap().media_id, "m-1");
+    let seen = t.seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    assert_ne!(
+        seen[0].headers()["content-type"],
+        seen[1].headers()["content-type"],
+        "each attempt is framed afresh"
+    );
+}
+
+#[test]
+fn the_last_transport_error_is_reported_with_its_kind_and_source() {
+    let s = settings(quick(2), Duration::from_secs(5));
+    let t = Scripted::new(vec![
+        Script::Answer(Sent::failed(TransportErrorKind::Broken, "first")),
+        Script::Answer(Sent::failed(TransportErrorKind::Broken, "second")),
+    ]);
+    let e = run(&t, &s).unwrap_err();
+    assert_eq!(e.transport_kind(), Some(TransportErrorKind::Broken));
+    assert!(e.is_retryable());
+    assert_eq!(std::error::Error::source(&e).unwrap().to_string(), "second");
+}
+
+#[test]
+fn a_tls_failure_is_not_retried() {
+    let s = settings(quick(3), Duration::from_secs(5));
+    let t = Scripted::new(vec![Script::Answer(Sent::failed(
+        TransportErrorKind::Tls,
+        "unknown issuer",
+    ))]);
+    let e = run(&t, &s).unwrap_err();
+    assert_eq!(e.transport_kind(), Some(TransportErrorKind::Tls));
+    assert_eq!(t.seen.lock().unwrap().len(), 1);
+}
+
+#[test]
+fn a_hanging_exchange_is_ended_by_the_clients_timer() {
+    let s = settings(quick(1), Duration::from_millis(100));
+    let t = Scripted::new(vec![Script::Hang]);
+    let started = Instant::now();
+    let e = run(&t, &s).unwrap_err();
+    assert!(
+        matches!(e, Error::Timeout(d) if d == Duration::from_millis(100)),
+        "{e:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn api_errors_keep_their_code_and_an_oversized_reply_its_limit() {
+    let s = settings(quick(2), Duration::from_secs(5));
+    let limited = || {
+        reply(&[
+            ("return_code", "SUCCESS"),
+            ("result_code", "FAIL"),
+            ("err_code", "FREQUENCY_LIMITED"),
+        ])
+    };
+    let t = Scripted::new(vec![Script::Answer(limited()), Script::Answer(limited())]);
+    let e = run(&t, &s).unwrap_err();
+    assert_eq!(e.api_code(), Some(&ErrorCode::FrequencyLimited));
+    assert!(e.is_rate_limited() && e.is_retryable());
+    let t = Scripted::new(vec![Script::Answer(Sent::ReplyTooLarge)]);
+    let e = run(&t, &s).unwrap_err();
+    assert!(
+        matches!(&e, Error::Proto(wxmedia_proto::Error::ReplyTooLarge { limit, .. }) if *limit == s.reply_limit),
+        "{e:?}"
+    );
+}

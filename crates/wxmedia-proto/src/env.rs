@@ -1,0 +1,160 @@
+//! What the caller decides for one request: base URL, multipart boundary, Unix time and nonce, so that the same inputs give the same bytes.
+
+use std::fmt;
+
+use http::Uri;
+
+use crate::{Boundary, Error};
+
+/// A request nonce: 1 to 32 ASCII letters and digits. v3 signs it (the
+/// `nonce_str` of `Authorization`); v2 does not use it.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct Nonce(String);
+
+impl Nonce {
+    /// Validate a nonce.
+    pub fn new(nonce: impl Into<String>) -> Result<Nonce, Error> {
+        let n = nonce.into();
+        if n.is_empty() || n.len() > 32 {
+            return Err(Error::input("nonce", "must be 1 to 32 characters"));
+        }
+        if !n.bytes().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(Error::input("nonce", "may only contain [0-9A-Za-z]"));
+        }
+        Ok(Nonce(n))
+    }
+
+    /// A nonce made from 16 random bytes the caller supplies: 32 uppercase
+    /// hex digits, the length and alphabet the official SDKs send.
+    pub fn from_random(random: [u8; 16]) -> Nonce {
+        Nonce(crate::hex::encode(&random, true))
+    }
+
+    /// The nonce text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Nonce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Nonce({})", self.0)
+    }
+}
+
+/// Every source of variation of one request, as inputs: where it goes, how
+/// it is framed, when it is made and its nonce. The core reads no clock and
+/// draws no random numbers, so identical `Env`s give identical bytes, and a
+/// reply is judged against the `unix_time` given here.
+#[derive(Debug, Clone)]
+pub struct Env {
+    base_url: String,
+    boundary: Boundary,
+    unix_time: u64,
+    nonce: Nonce,
+}
+
+impl Env {
+    /// `base_url` is `https://host[:port]` with an optional path prefix and
+    /// no query; the operation's path is appended to it. The Unix time
+    /// starts at 0 and the nonce at `0`; set them with [`Env::with_time`]
+    /// and [`Env::with_nonce`] (v2 uses neither).
+    pub fn new(base_url: &str, boundary: Boundary) -> Result<Env, Error> {
+        let trimmed = base_url.trim_end_matches('/');
+        let uri: Uri = trimmed
+            .parse()
+            .map_err(|_| Error::input("base url", format!("{base_url:?} is not a URL")))?;
+        if uri.scheme_str() != Some("https") {
+            return Err(Error::input(
+                "base url",
+                "must start with https:// (the upload needs mutual TLS)",
+            ));
+        }
+        if uri.authority().is_none() {
+            return Err(Error::input("base url", "has no host"));
+        }
+        if uri.query().is_some() || trimmed.contains('#') {
+            return Err(Error::input(
+                "base url",
+                "must not have a query or fragment",
+            ));
+        }
+        Ok(Env {
+            base_url: trimmed.to_owned(),
+            boundary,
+            unix_time: 0,
+            nonce: Nonce("0".to_owned()),
+        })
+    }
+
+    /// The same request inputs at another time: "now", in Unix seconds.
+    pub fn with_time(mut self, unix_time: u64) -> Env {
+        self.unix_time = unix_time;
+        self
+    }
+
+    /// The same request inputs with another nonce.
+    pub fn with_nonce(mut self, nonce: Nonce) -> Env {
+        self.nonce = nonce;
+        self
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The multipart boundary.
+    pub fn boundary(&self) -> &Boundary {
+        &self.boundary
+    }
+
+    /// "Now", in Unix seconds: when the request is made, and what a reply's
+    /// timestamp is checked against.
+    pub fn unix_time(&self) -> u64 {
+        self.unix_time
+    }
+
+    /// The request nonce.
+    pub fn nonce(&self) -> &Nonce {
+        &self.nonce
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_must_be_https_without_query() {
+        let b = || Boundary::new("B").unwrap();
+        assert_eq!(
+            Env::new("https://h:8443/prefix/", b()).unwrap().base_url(),
+            "https://h:8443/prefix"
+        );
+        for bad in [
+            "http://h",
+            "h",
+            "https://h?x=1",
+            "https://h#f",
+            "",
+            "https://",
+        ] {
+            assert!(Env::new(bad, b()).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn time_and_nonce_are_inputs() {
+        let env = Env::new("https://h", Boundary::new("B").unwrap())
+            .unwrap()
+            .with_time(1_700_000_000)
+            .with_nonce(Nonce::from_random([0xAB; 16]));
+        assert_eq!(env.unix_time(), 1_700_000_000);
+        assert_eq!(env.nonce().as_str(), "AB".repeat(16));
+        assert!(Nonce::new("a".repeat(33)).is_err());
+        assert!(Nonce::new("a-b").is_err());
+        assert!(Nonce::new("").is_err());
+        assert_eq!(Nonce::new("abc123").unwrap().as_str(), "abc123");
+    }
+}

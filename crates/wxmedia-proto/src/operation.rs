@@ -1,0 +1,32 @@
+//! One exchange with WeChat Pay as a pure pair of functions: a request out of inputs, a typed result out of the reply.
+
+use bytes::Bytes;
+use http::{Request, Response};
+
+use crate::{Body, Env, Error};
+
+/// One API call, independent of how its bytes travel: the v2 upload is one
+/// (v3 uploads will be others). [`Driver`](crate::Driver) runs any
+/// operation through attempts, retries and failover, and so does every
+/// transport built on it.
+///
+/// Both functions are pure: the same operation and `Env` give the same
+/// request, and the same reply and `Env` the same result.
+pub trait Operation {
+    /// What a verified reply yields.
+    type Output;
+
+    /// The request for one attempt. Everything that varies between attempts
+    /// (host, boundary, time, nonce) comes from `env`. Errors here are
+    /// input errors: nothing was sent.
+    fn encode(&self, env: &Env) -> Result<Request<Body>, Error>;
+
+    /// Judge a reply: status, headers and the body as read within
+    /// [`Operation::reply_limit`]. `env` is the request's, with its time
+    /// set to when the reply arrived. Every error that comes from the reply
+    /// keeps its raw body.
+    fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<Self::Output, Error>;
+
+    /// The cap on the reply body; transports stop reading beyond it.
+    fn reply_limit(&self) -> usize;
+}
