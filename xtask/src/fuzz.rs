@@ -10,6 +10,9 @@ const TARGETS: &[(&str, &str)] = &[
     ("canonical_string", "xml.dict"),
     ("multipart_roundtrip", "multipart.dict"),
     ("sim_handle", "multipart.dict"),
+    ("v3_reply", "json.dict"),
+    ("v3_authorization", "json.dict"),
+    ("v3_certificates", "json.dict"),
 ];
 
 /// Seconds per target in `smoke` (CI).

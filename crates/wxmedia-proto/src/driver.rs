@@ -127,7 +127,8 @@ impl<O: Operation> Driver<O> {
 
     /// Account for how the attempt prepared last ended and decide what
     /// comes next. `unix_time` is when the reply arrived (replies are
-    /// judged against it); `jitter` is a random number in `[0, 1)`.
+    /// judged against it, see [`Env::reply_time`]); `jitter` is a random
+    /// number in `[0, 1)`.
     pub fn finish(
         &mut self,
         endpoints: &mut Endpoints,
@@ -150,7 +151,7 @@ impl<O: Operation> Driver<O> {
                 endpoints.record(base_url, Connectivity::Reached, now);
                 match self
                     .operation
-                    .decode(&env.clone().with_time(unix_time), reply)
+                    .decode(&env.clone().received_at(unix_time), reply)
                 {
                     Ok(done) => return Step::Done(done),
                     Err(e) => (Some(e), None),
@@ -325,15 +326,19 @@ mod tests {
     struct Probe;
 
     impl Operation for Probe {
-        type Output = (u64, String);
+        type Output = (u64, u64, String);
         fn encode(&self, env: &Env) -> Result<Request<Body>, Error> {
             Ok(Request::new(Body::from_segments(vec![Bytes::from(
                 env.nonce().as_str().to_owned(),
             )])))
         }
-        fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<(u64, String), Error> {
+        fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<(u64, u64, String), Error> {
             assert_eq!(reply.headers()["x-probe"], "1");
-            Ok((env.unix_time(), env.nonce().as_str().to_owned()))
+            Ok((
+                env.unix_time(),
+                env.reply_time(),
+                env.nonce().as_str().to_owned(),
+            ))
         }
         fn reply_limit(&self) -> usize {
             16
@@ -351,12 +356,13 @@ mod tests {
             .header("x-probe", "1")
             .body(Bytes::new())
             .unwrap();
-        let Step::Done((time, nonce)) =
+        let Step::Done((sent, received, nonce)) =
             d.finish(&mut eps, AttemptEnd::Reply(reply), t0, 1_700_000_042, 0.5)
         else {
             panic!("the probe decodes")
         };
-        assert_eq!(time, 1_700_000_042);
+        assert_eq!(sent, 1_700_000_000, "the request's own time is kept");
+        assert_eq!(received, 1_700_000_042);
         assert_eq!(nonce, "AB".repeat(16));
     }
 

@@ -43,14 +43,16 @@ impl fmt::Debug for Nonce {
 }
 
 /// Every source of variation of one request, as inputs: where it goes, how
-/// it is framed, when it is made and its nonce. The core reads no clock and
-/// draws no random numbers, so identical `Env`s give identical bytes, and a
-/// reply is judged against the `unix_time` given here.
+/// it is framed, when it is made and its nonce, and, once a reply is in,
+/// when it arrived. The core reads no clock and draws no random numbers, so
+/// identical `Env`s give identical bytes, and a reply is judged against the
+/// arrival time given here.
 #[derive(Debug, Clone)]
 pub struct Env {
     base_url: String,
     boundary: Boundary,
     unix_time: u64,
+    received_at: Option<u64>,
     nonce: Nonce,
 }
 
@@ -83,13 +85,22 @@ impl Env {
             base_url: trimmed.to_owned(),
             boundary,
             unix_time: 0,
+            received_at: None,
             nonce: Nonce("0".to_owned()),
         })
     }
 
-    /// The same request inputs at another time: "now", in Unix seconds.
+    /// The same request inputs at another time: when the request is made,
+    /// in Unix seconds.
     pub fn with_time(mut self, unix_time: u64) -> Env {
         self.unix_time = unix_time;
+        self
+    }
+
+    /// The request's inputs, with the time its reply arrived (Unix
+    /// seconds): what reply timestamps are checked against.
+    pub fn received_at(mut self, unix_time: u64) -> Env {
+        self.received_at = Some(unix_time);
         self
     }
 
@@ -109,10 +120,15 @@ impl Env {
         &self.boundary
     }
 
-    /// "Now", in Unix seconds: when the request is made, and what a reply's
-    /// timestamp is checked against.
+    /// When the request is made, in Unix seconds (v3 signs it).
     pub fn unix_time(&self) -> u64 {
         self.unix_time
+    }
+
+    /// When the reply arrived, in Unix seconds: the request's time until
+    /// [`Env::received_at`] sets it.
+    pub fn reply_time(&self) -> u64 {
+        self.received_at.unwrap_or(self.unix_time)
     }
 
     /// The request nonce.
@@ -151,6 +167,12 @@ mod tests {
             .with_time(1_700_000_000)
             .with_nonce(Nonce::from_random([0xAB; 16]));
         assert_eq!(env.unix_time(), 1_700_000_000);
+        assert_eq!(env.reply_time(), 1_700_000_000);
+        let later = env.clone().received_at(1_700_000_042);
+        assert_eq!(
+            (later.unix_time(), later.reply_time()),
+            (1_700_000_000, 1_700_000_042)
+        );
         assert_eq!(env.nonce().as_str(), "AB".repeat(16));
         assert!(Nonce::new("a".repeat(33)).is_err());
         assert!(Nonce::new("a-b").is_err());

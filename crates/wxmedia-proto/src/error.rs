@@ -54,7 +54,7 @@ pub enum Error {
         limit: usize,
     },
 
-    /// The reply is not a well-formed WeChat Pay XML answer.
+    /// The reply is not a well-formed WeChat Pay answer (v2 XML, v3 JSON).
     #[error("malformed reply: {reason}")]
     Decode {
         /// What is wrong with it.
@@ -216,28 +216,51 @@ pub enum DecodeError {
     /// The body is empty or holds only whitespace.
     #[error("empty body")]
     Empty,
+    /// A v3 body is not the JSON expected.
+    #[error("JSON: {0}")]
+    Json(String),
 }
 
 /// Why a reply's signature was not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SignatureError {
-    /// `return_code` is SUCCESS but there is no `sign` field.
+    /// The reply carries no signature (v2: SUCCESS without `sign`; v3: no
+    /// `Wechatpay-Signature`).
     #[error("is missing")]
     Missing,
-    /// The `sign` field does not match the reply's fields and the API key.
+    /// The signature does not match the reply (v2: its fields and the API
+    /// key; v3: the timestamp, nonce and body under the named key).
     #[error("does not verify")]
     Mismatch,
+    /// v3: a `Wechatpay-*` header the signature needs is absent or not text.
+    #[error("cannot be checked: header {0} is missing")]
+    MissingHeader(&'static str),
+    /// v3: a `Wechatpay-*` header appears more than once.
+    #[error("cannot be checked: header {0} appears twice")]
+    DuplicateHeader(&'static str),
+    /// v3: `Wechatpay-Serial` names no key this client holds.
+    #[error("names a key this client does not hold (Wechatpay-Serial)")]
+    UnknownSerial,
+    /// v3: `Wechatpay-Timestamp` is not a number, or 300 s or more from
+    /// the time the reply arrived: stale or replayed.
+    #[error("is outside the 300 s window (Wechatpay-Timestamp)")]
+    Timestamp,
+    /// v3: `Wechatpay-Signature-Type` is not `WECHATPAY2-SHA256-RSA2048`.
+    #[error("has an unsupported type (Wechatpay-Signature-Type)")]
+    UnsupportedType,
 }
 
-/// Which layer of a v2 reply carried the failure.
+/// Which layer of a reply carried the failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Layer {
-    /// `return_code` = FAIL: the communication layer (message in `return_msg`).
+    /// v2 `return_code` = FAIL: the communication layer (message in `return_msg`).
     Return,
-    /// `result_code` = FAIL: the business layer (`err_code`, `err_code_des`).
+    /// v2 `result_code` = FAIL: the business layer (`err_code`, `err_code_des`).
     Result,
+    /// v3: a non-2xx status with a JSON `{code, message, detail}` body.
+    Status,
 }
 
 /// A refusal by WeChat Pay, with its code when there is one.
@@ -247,18 +270,40 @@ pub enum Layer {
 pub struct ApiError {
     /// Which layer failed.
     pub layer: Layer,
-    /// The error code (`err_code`, or a code found at the return layer).
+    /// The error code (v2 `err_code` or a code found at the return layer;
+    /// v3 `code`).
     pub code: Option<ErrorCode>,
-    /// The server's description (`err_code_des` or `return_msg`).
+    /// The server's description (v2 `err_code_des` or `return_msg`; v3
+    /// `message`, with a diagnostic appended for a v3 `SIGN_ERROR`).
     pub message: String,
+    /// The HTTP status (v3 errors; v2 errors come with 200).
+    pub status: Option<StatusCode>,
+    /// v3's `Request-ID` header, which WeChat Pay support asks for.
+    pub request_id: Option<String>,
     /// The raw reply body.
     pub body: Bytes,
 }
 
 impl ApiError {
-    /// Whether a later retry can help (`FREQUENCY_LIMITED`, `SYSTEMERROR`).
+    /// An error of a v2 reply (HTTP 200, no request id).
+    pub(crate) fn v2(layer: Layer, code: Option<ErrorCode>, message: String, body: Bytes) -> Self {
+        ApiError {
+            layer,
+            code,
+            message,
+            status: None,
+            request_id: None,
+            body,
+        }
+    }
+
+    /// Whether a later retry can help: `FREQUENCY_LIMITED`, `SYSTEMERROR`
+    /// and their v3 spellings, or a v3 error with status 429 or 5xx.
     pub fn is_retryable(&self) -> bool {
         self.code.as_ref().is_some_and(ErrorCode::is_retryable)
+            || self
+                .status
+                .is_some_and(|s| s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS)
     }
 }
 
@@ -418,12 +463,12 @@ mod tests {
     #[test]
     fn rate_limited_errors_are_told_apart_from_other_retryable_ones() {
         let api = |code: &str| {
-            Error::Api(ApiError {
-                layer: Layer::Result,
-                code: Some(ErrorCode::parse(code)),
-                message: String::new(),
-                body: Bytes::new(),
-            })
+            Error::Api(ApiError::v2(
+                Layer::Result,
+                Some(ErrorCode::parse(code)),
+                String::new(),
+                Bytes::new(),
+            ))
         };
         assert!(api("FREQUENCY_LIMITED").is_rate_limited());
         assert!(api("RATE_LIMITED").is_rate_limited());

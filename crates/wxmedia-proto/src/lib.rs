@@ -1,7 +1,8 @@
 //! Sans-IO core of wxmedia: WeChat Pay media uploads as bytes in, bytes out.
 //!
 //! This crate turns a file and a merchant's credentials into a complete,
-//! signed `http::Request`, and turns the `http::Response` that comes back
+//! signed `http::Request` for either API generation (v2 `uploadmedia`, v3
+//! image, video and marketing-image uploads), and turns the `http::Response` that comes back
 //! into a verified result or a typed [`Error`]. It does no I/O: **no
 //! sockets, no files, no clock, no runtime**. Anyone can drive it from
 //! their own HTTP stack; the `wxmedia-client` crate and its transports
@@ -23,6 +24,7 @@
 //! | [`endpoints`] | host constants, [`default_twin`](endpoints::default_twin), the failover rule ([`Endpoints`]) |
 //! | [`error`] | [`Error`], [`ErrorCode`] (v2 and v3 spellings) and their predicates |
 //! | [`v2`] | `POST /secapi/mch/uploadmedia`: [`v2::UploadV2`] and everything only v2 uses |
+//! | [`v3`] | the image, video and marketing-image uploads: [`v3::UploadV3`], [`v3::Signer`], [`v3::Verifier`] |
 //!
 //! # In scope
 //!
@@ -33,6 +35,10 @@
 //!   ([`v2::StringToSign`]).
 //! * The multipart body, byte-exact, with the media shared rather than
 //!   copied ([`Body`]).
+//! * The v3 image, video and marketing-image uploads and the platform
+//!   certificate download: JSON meta, RSA-signed `Authorization` through a
+//!   pluggable [`v3::Signer`], replies verified by platform certificate or
+//!   WeChat Pay public key ([`v3::Verifier`]).
 //! * Strict reply decoding and signature verification
 //!   ([`Operation::decode`]).
 //! * Retry and failover decisions as pure functions of what happened and
@@ -45,8 +51,9 @@
 //!   transport's job.
 //! * Reading files, reading the clock and generating randomness: the caller
 //!   passes bytes, the time, the boundary and nonce bytes and the jitter in.
-//! * The v3 upload APIs (RSA-signed JSON meta): planned as a `v3` module
-//!   beside `v2`, over the same [`Operation`], [`Env`] and [`PartWriter`](multipart::PartWriter).
+//!   (ring's RSA signer draws random numbers only to blind its private-key
+//!   operation; the signatures, PKCS#1 v1.5, are the same for the same
+//!   input.)
 //!
 //! # The driving loop
 //!
@@ -109,6 +116,66 @@
 //! );
 //! # Ok::<(), wxmedia_proto::Error>(())
 //! ```
+//!
+//! # Example: the exact bytes of a v3 upload
+//!
+//! The key and certificate are the shared test vectors' (serial
+//! `F5765756002FDD77`); the signature below was checked with `openssl dgst
+//! -sha256 -sign` over the message
+//! `POST\n/v3/merchant/media/upload\n1700000000\n<nonce>\n<meta>\n`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use bytes::Bytes;
+//! use wxmedia_proto::v3::{Api, Merchant, RsaSigner, UploadV3, Verifier};
+//! use wxmedia_proto::{Boundary, Env, MchId, Media, Nonce, Operation};
+//!
+//! let key = include_bytes!("../tests/data/v3_key.pem");
+//! let cert = include_bytes!("../tests/data/v3_cert.pem");
+//! let mut verifier = Verifier::new(); // the keys replies may be signed with
+//! verifier.add_platform_certificate_pem(cert)?;
+//! let merchant = Merchant::new(
+//!     MchId::new("1900000109")?,
+//!     Arc::new(RsaSigner::from_pem(key, cert)?),
+//!     Arc::new(verifier),
+//! )?;
+//! let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xD9"))?;
+//! let upload = UploadV3::new(Api::Image, merchant, media)?;
+//! let env = Env::new("https://api.mch.weixin.qq.com", Boundary::new("B")?)?
+//!     .with_time(1700000000)
+//!     .with_nonce(Nonce::new("593BEC0C930BF1AFEB40B4A08C8FB242")?);
+//! let request = upload.encode(&env)?;
+//!
+//! assert_eq!(request.uri(), "https://api.mch.weixin.qq.com/v3/merchant/media/upload");
+//! assert_eq!(
+//!     request.headers()["authorization"],
+//!     "WECHATPAY2-SHA256-RSA2048 mchid=\"1900000109\",\
+//!      nonce_str=\"593BEC0C930BF1AFEB40B4A08C8FB242\",timestamp=\"1700000000\",\
+//!      serial_no=\"F5765756002FDD77\",\
+//!      signature=\"R1VR1oadXxXEFQZdFtO9yr6T84+f7YdVXCe4rfQo2PZVwOCKMDnWHPsbzYXJsiXXADcZCai3ExOOvHkTXcQs\
+//!      6cr4P2sBBoYChcrRZwJswodiT6vm5JU67kHaOREgY5hdb90T96ZmI6GjtKS1iIaYBYMG1hytnTjZOkmi6m5nVoWAJs6mYtv0\
+//!      tlgW9urPgFScN5b0ggiSV6G1UAokNtoTjNyQZ/r7Sa6Ei0YOhXi7LgDF8k0YpI4lFSXCWSobEYxU0OnqTPxqApATr6l8g241Q\
+//!      CAY/McItMFCe/Jo3WBwtvn7Np25idaiq/adWLFEavBjjSoXSpA0QrnvQyrG7IiUbw==\""
+//! );
+//! assert_eq!(request.headers()["wechatpay-serial"], "F5765756002FDD77");
+//! assert_eq!(request.headers()["content-length"], "291");
+//! assert_eq!(
+//!     request.body().to_bytes(),
+//!     Bytes::from_static(
+//!         b"--B\r\n\
+//!           Content-Disposition: form-data; name=\"meta\"\r\n\
+//!           Content-Type: application/json\r\n\r\n\
+//!           {\"filename\":\"a.jpg\",\
+//!           \"sha256\":\"32461d5bd1773012acef0ba15636752949bd7c2ce50f9172159d9f56cf0dd9af\"}\r\n\
+//!           --B\r\n\
+//!           Content-Disposition: form-data; name=\"file\"; filename=\"a.jpg\"\r\n\
+//!           Content-Type: image/jpeg\r\n\r\n\
+//!           \xFF\xD8\xFF\xD9\r\n\
+//!           --B--\r\n"
+//!     )
+//! );
+//! # Ok::<(), wxmedia_proto::Error>(())
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -125,6 +192,7 @@ pub mod multipart;
 pub mod operation;
 pub mod retry;
 pub mod v2;
+pub mod v3;
 
 pub use driver::{AttemptEnd, AttemptInputs, Driver, Step};
 pub use endpoints::{Connectivity, Endpoints};

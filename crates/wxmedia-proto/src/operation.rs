@@ -22,9 +22,9 @@ pub trait Operation {
     fn encode(&self, env: &Env) -> Result<Request<Body>, Error>;
 
     /// Judge a reply: status, headers and the body as read within
-    /// [`Operation::reply_limit`]. `env` is the request's, with its time
-    /// set to when the reply arrived. Every error that comes from the reply
-    /// keeps its raw body.
+    /// [`Operation::reply_limit`]. `env` is the request's, with the time the
+    /// reply arrived ([`Env::reply_time`]). Every error that comes from the
+    /// reply keeps its raw body.
     fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<Self::Output, Error>;
 
     /// The cap on the reply body; transports stop reading beyond it.

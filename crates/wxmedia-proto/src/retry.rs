@@ -124,12 +124,12 @@ mod tests {
     use bytes::Bytes;
 
     fn api(code: ErrorCode) -> Error {
-        Error::Api(ApiError {
-            layer: Layer::Result,
-            code: Some(code),
-            message: String::new(),
-            body: Bytes::new(),
-        })
+        Error::Api(ApiError::v2(
+            Layer::Result,
+            Some(code),
+            String::new(),
+            Bytes::new(),
+        ))
     }
 
     #[test]

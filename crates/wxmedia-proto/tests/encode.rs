@@ -2,9 +2,12 @@
 
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use wxmedia_proto::v2::{Credentials, SignType, UploadV2};
-use wxmedia_proto::{Body, Boundary, Env, Error, Media, Operation};
+use wxmedia_proto::v3::{Api, Merchant, RsaSigner, UploadV3, Verifier};
+use wxmedia_proto::{Body, Boundary, Env, Error, MchId, Media, Nonce, Operation};
 
 const MCH_ID: &str = "1000000000";
 const KEY: &str = "192006250b4c09247ec02edce69f6a2d";
@@ -77,6 +80,121 @@ fn golden_requests_for_every_fixture_and_sign_type() {
         }
     }
     assert_eq!(checked, 6);
+}
+
+/// The v3 merchant of the golden files: the key and certificate of the
+/// shared vectors (serial F5765756002FDD77), replies checked with the same
+/// certificate.
+fn v3_merchant() -> Merchant {
+    let key = std::fs::read(root().join("tests/data/v3_key.pem")).unwrap();
+    let cert = std::fs::read(root().join("tests/data/v3_cert.pem")).unwrap();
+    let mut verifier = Verifier::new();
+    verifier.add_platform_certificate_pem(&cert).unwrap();
+    Merchant::new(
+        MchId::new("1900000109").unwrap(),
+        Arc::new(RsaSigner::from_pem(&key, &cert).unwrap()),
+        Arc::new(verifier),
+    )
+    .unwrap()
+}
+
+/// The v3 golden requests: fixed key, time, nonce and boundary.
+fn v3_golden_cases() -> Vec<(&'static str, Api, &'static str)> {
+    vec![
+        ("v3-image-sample-jpg.http", Api::Image, "sample.jpg"),
+        (
+            "v3-marketing-sample-png.http",
+            Api::MarketingImage,
+            "sample.png",
+        ),
+        ("v3-image-sample-bmp.http", Api::Image, "sample.bmp"),
+    ]
+}
+
+fn v3_request(api: Api, file: &str) -> http::Request<Body> {
+    let bytes = std::fs::read(root().join("../../fixtures").join(file)).unwrap();
+    let media = Media::new(file, Bytes::from(bytes)).unwrap();
+    let env = env()
+        .with_time(1_700_000_000)
+        .with_nonce(Nonce::new("593BEC0C930BF1AFEB40B4A08C8FB242").unwrap());
+    UploadV3::new(api, v3_merchant(), media)
+        .unwrap()
+        .encode(&env)
+        .unwrap()
+}
+
+/// Golden v3 requests, blessed and checked like the v2 ones.
+#[test]
+fn golden_v3_requests_for_every_api() {
+    let bless = std::env::var_os("WXMEDIA_BLESS").is_some_and(|v| v == "1");
+    let dir = root().join("tests/golden");
+    for (name, api, file) in v3_golden_cases() {
+        let bytes = serialize(&v3_request(api, file));
+        let path = dir.join(name);
+        if bless {
+            std::fs::write(&path, &bytes).unwrap();
+        } else {
+            let want = std::fs::read(&path).unwrap_or_else(|e| {
+                panic!("{}: {e}; run `cargo xtask golden --bless`", path.display())
+            });
+            assert!(
+                want == bytes,
+                "{} differs from the encoder's output; if the change is intended run `cargo xtask golden --bless`",
+                path.display()
+            );
+        }
+    }
+}
+
+/// A v3 request's parts: meta first (JSON, no file name) with the file's
+/// SHA-256, then the file, shared rather than copied; the headers name the
+/// key to verify with.
+#[test]
+fn v3_requests_carry_meta_then_the_shared_file() {
+    let req = v3_request(Api::Image, "sample.jpg");
+    assert_eq!(
+        req.uri(),
+        "https://api.mch.weixin.qq.com/v3/merchant/media/upload"
+    );
+    assert_eq!(req.headers()["accept"], "application/json");
+    assert_eq!(req.headers()["wechatpay-serial"], "F5765756002FDD77");
+    let auth = req.headers()["authorization"].to_str().unwrap();
+    assert!(auth.starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1900000109\",nonce_str=\"593BEC0C930BF1AFEB40B4A08C8FB242\",timestamp=\"1700000000\",serial_no=\"F5765756002FDD77\",signature=\""));
+    let jpeg = std::fs::read(root().join("../../fixtures/sample.jpg")).unwrap();
+    let body = req.body().to_bytes();
+    let text = String::from_utf8_lossy(&body);
+    let meta_at = text.find("name=\"meta\"").unwrap();
+    let file_at = text.find("name=\"file\"; filename=\"sample.jpg\"").unwrap();
+    assert!(meta_at < file_at, "meta comes first");
+    assert!(
+        !text[meta_at..file_at].contains("filename="),
+        "meta has no file name"
+    );
+    let sha = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(&jpeg);
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    assert!(text.contains(&format!(
+        "{{\"filename\":\"sample.jpg\",\"sha256\":\"{sha}\"}}"
+    )));
+    assert_eq!(req.body().segments()[1].as_ref(), &jpeg[..]);
+    assert_eq!(
+        req.headers()["content-length"],
+        body.len().to_string().as_str()
+    );
+}
+
+/// A file the API does not take, or one over its limit, is refused unsent.
+#[test]
+fn v3_refuses_media_the_api_does_not_take() {
+    let bytes = std::fs::read(root().join("../../fixtures/sample.jpg")).unwrap();
+    let media = Media::new("sample.jpg", Bytes::from(bytes)).unwrap();
+    let e = UploadV3::new(Api::Video, v3_merchant(), media.clone()).unwrap_err();
+    assert!(e.is_input_error(), "{e}");
+    let e = UploadV3::with_max_size(Api::Image, v3_merchant(), media.clone(), 10).unwrap_err();
+    assert!(matches!(e, Error::Media(_)), "{e}");
+    assert!(UploadV3::new(Api::MarketingImage, v3_merchant(), media).is_ok());
 }
 
 #[test]

@@ -49,3 +49,21 @@ fn reply_roundtrip_inputs_hold_the_invariants() {
 fn canonical_string_inputs_hold_the_invariants() {
     replay("canonical_string", wxmedia_proto::fuzzing::canonical_string);
 }
+
+#[test]
+fn v3_reply_inputs_hold_the_invariants() {
+    replay("v3_reply", wxmedia_proto::fuzzing::v3_reply_invariants);
+}
+
+#[test]
+fn v3_authorization_inputs_hold_the_invariants() {
+    replay("v3_authorization", wxmedia_proto::fuzzing::v3_authorization);
+}
+
+#[test]
+fn v3_certificates_inputs_hold_the_invariants() {
+    replay(
+        "v3_certificates",
+        wxmedia_proto::fuzzing::v3_certificates_invariants,
+    );
+}

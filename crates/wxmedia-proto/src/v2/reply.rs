@@ -65,12 +65,7 @@ pub fn decode_reply(
                 .filter(|c| !c.is_empty())
                 .map(ErrorCode::parse)
                 .or_else(|| code_from_message(&message));
-            return Err(Error::Api(ApiError {
-                layer: Layer::Return,
-                code,
-                message,
-                body,
-            }));
+            return Err(Error::Api(ApiError::v2(Layer::Return, code, message, body)));
         }
         Some(_) => {
             return Err(decode_err(DecodeError::Unexpected {
@@ -107,12 +102,7 @@ pub fn decode_reply(
                 .or_else(|| fields.get("return_msg"))
                 .unwrap_or_default()
                 .to_owned();
-            Err(Error::Api(ApiError {
-                layer: Layer::Result,
-                code,
-                message,
-                body,
-            }))
+            Err(Error::Api(ApiError::v2(Layer::Result, code, message, body)))
         }
         Some(_) => Err(decode_err(DecodeError::Unexpected {
             field: "result_code",

@@ -1,0 +1,86 @@
+//! Reading the RSA material of v3 from PEM: certificates (serial, public key, validity), SPKI public keys and private keys.
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer, SubjectPublicKeyInfoDer};
+use x509_parser::prelude::FromDer;
+
+use crate::Error;
+
+/// What v3 needs of an X.509 certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CertInfo {
+    /// The serial number, uppercase hex without leading zeros, as WeChat
+    /// Pay writes it in `serial_no` and `Wechatpay-Serial`.
+    pub(crate) serial: String,
+    /// The RSA public key as DER `RSAPublicKey` (what ring verifies with).
+    pub(crate) rsa_public_key: Vec<u8>,
+    /// Validity, Unix seconds.
+    pub(crate) not_before: i64,
+    /// Validity, Unix seconds.
+    pub(crate) not_after: i64,
+}
+
+/// Parse one certificate from PEM (the first `CERTIFICATE` block).
+pub(crate) fn certificate_from_pem(what: &'static str, pem: &[u8]) -> Result<CertInfo, Error> {
+    let der = CertificateDer::from_pem_slice(pem)
+        .map_err(|e| Error::input(what, format!("no PEM certificate: {e}")))?;
+    certificate_from_der(what, &der)
+}
+
+/// Parse one DER certificate.
+pub(crate) fn certificate_from_der(what: &'static str, der: &[u8]) -> Result<CertInfo, Error> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der)
+        .map_err(|e| Error::input(what, format!("not an X.509 certificate: {e}")))?;
+    let serial = cert.tbs_certificate.serial.to_str_radix(16).to_uppercase();
+    let spki = cert.tbs_certificate.subject_pki.raw;
+    Ok(CertInfo {
+        serial,
+        rsa_public_key: rsa_public_key_of_spki(what, spki)?,
+        not_before: cert.validity().not_before.timestamp(),
+        not_after: cert.validity().not_after.timestamp(),
+    })
+}
+
+/// The DER `RSAPublicKey` of an SPKI public key in PEM (`BEGIN PUBLIC KEY`,
+/// the form WeChat Pay hands out its public key in).
+pub(crate) fn public_key_from_pem(what: &'static str, pem: &[u8]) -> Result<Vec<u8>, Error> {
+    let der = SubjectPublicKeyInfoDer::from_pem_slice(pem)
+        .map_err(|e| Error::input(what, format!("no PEM public key: {e}")))?;
+    rsa_public_key_of_spki(what, &der)
+}
+
+/// The DER `RSAPublicKey` inside an SPKI, refusing keys that are not RSA.
+fn rsa_public_key_of_spki(what: &'static str, spki: &[u8]) -> Result<Vec<u8>, Error> {
+    const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+    let (_, info) = x509_parser::x509::SubjectPublicKeyInfo::from_der(spki)
+        .map_err(|e| Error::input(what, format!("not a public key: {e}")))?;
+    if info.algorithm.algorithm.to_id_string() != RSA_ENCRYPTION {
+        return Err(Error::input(what, "the key is not an RSA key"));
+    }
+    Ok(info.subject_public_key.data.to_vec())
+}
+
+/// An RSA private key from PEM: PKCS#8 (`BEGIN PRIVATE KEY`, what
+/// `apiclient_key.pem` holds) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+pub(crate) fn rsa_key_pair_from_pem(pem: &[u8]) -> Result<ring::rsa::KeyPair, Error> {
+    const WHAT: &str = "merchant private key";
+    let key = PrivateKeyDer::from_pem_slice(pem)
+        .map_err(|e| Error::input(WHAT, format!("no PEM private key: {e}")))?;
+    let parsed = match &key {
+        PrivateKeyDer::Pkcs8(der) => ring::rsa::KeyPair::from_pkcs8(der.secret_pkcs8_der()),
+        PrivateKeyDer::Pkcs1(der) => ring::rsa::KeyPair::from_der(der.secret_pkcs1_der()),
+        _ => return Err(Error::input(WHAT, "the key is not an RSA key")),
+    };
+    // ring's reason says what is wrong with the key without showing it.
+    parsed.map_err(|e| Error::input(WHAT, format!("not a usable RSA key: {e}")))
+}
+
+/// A serial as WeChat Pay spells it: uppercase hex, leading zeros dropped
+/// (one SDK strips them, certificates never carry them).
+pub(crate) fn normalize_serial(serial: &str) -> Option<String> {
+    if serial.is_empty() || serial.len() > 64 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let trimmed = serial.trim_start_matches('0');
+    Some(if trimmed.is_empty() { "0" } else { trimmed }.to_uppercase())
+}

@@ -1,0 +1,27 @@
+//! APIv3 uploads: JSON meta signed with the merchant's RSA key, replies verified with a WeChat Pay public key or platform certificate.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`auth`] | the signed message, the `Authorization` header and its parser |
+//! | [`signer`] | the [`Signer`] trait (a key in an HSM or KMS can sign) and the ring-backed [`RsaSigner`] |
+//! | [`verify`] | [`Verifier`]: the `Wechatpay-*` reply headers, the 300 s window, keys by serial or public key id |
+//! | [`upload`] | [`UploadV3`] for [`Api::Image`], [`Api::Video`] and [`Api::MarketingImage`], with [`Merchant`] and [`Uploaded`] |
+//! | [`reply`] | verified JSON bodies, and `{code, message, detail}` errors kept whole |
+//! | [`certificates`] | [`DownloadCertificates`]: `GET /v3/certificates`, AES-256-GCM with the [`ApiV3Key`], verified by the certificates it carries |
+//!
+//! v3 needs no client certificate and no APIv2 key: authentication is the
+//! signature. Time and nonce come from the [`Env`](crate::Env), so the
+//! same inputs give the same request bytes.
+
+pub mod auth;
+pub mod certificates;
+pub(crate) mod keys;
+pub mod reply;
+pub mod signer;
+pub mod upload;
+pub mod verify;
+
+pub use certificates::{ApiV3Key, DownloadCertificates, PlatformCertificate};
+pub use signer::{RsaSigner, Signer};
+pub use upload::{Api, Merchant, UploadV3, Uploaded};
+pub use verify::Verifier;
