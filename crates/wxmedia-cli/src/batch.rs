@@ -144,7 +144,9 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
             } else if path
                 .extension()
                 .and_then(|x| x.to_str())
-                .is_some_and(|x| wxmedia_proto::MediaKind::from_extension(x).is_some())
+                .and_then(wxmedia_proto::MediaKind::from_extension)
+                // Images only: the upload is v2's, and videos have their own API.
+                .is_some_and(wxmedia_proto::MediaKind::is_image)
             {
                 out.push(path);
             }

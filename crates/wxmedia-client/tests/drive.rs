@@ -106,7 +106,7 @@ fn success() -> Sent {
 }
 
 fn run(t: &Scripted, s: &Settings) -> Result<wxmedia_proto::v2::Uploaded, Error> {
-    let media = Media::new("a.jpg", &b"\xFF\xD8\xFF\xE0"[..]).unwrap();
+    let media = Media::new("a.jpg", &b"\xFF\xD8\xFF\xD9"[..]).unwrap();
     let upload = s.upload_v2(media).unwrap();
     let endpoints = Mutex::new(Endpoints::new(s.primary.clone(), s.twin.clone()));
     futures_executor::block_on(drive(t, s, &endpoints, upload))

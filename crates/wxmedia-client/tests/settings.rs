@@ -79,7 +79,7 @@ fn absurd_limits_are_refused() {
 #[test]
 fn a_v2_upload_needs_the_api_key_and_a_certificate() {
     let mut settings = complete().settings().unwrap();
-    let media = wxmedia_proto::Media::new("a.jpg", &b"\xFF\xD8\xFF\xE0"[..]).unwrap();
+    let media = wxmedia_proto::Media::new("a.jpg", &b"\xFF\xD8\xFF\xD9"[..]).unwrap();
     assert!(settings.upload_v2(media.clone()).is_ok());
     settings.api_key = None;
     let e = settings.upload_v2(media.clone()).unwrap_err();

@@ -197,7 +197,7 @@ mod tests {
     use crate::{Media, Operation};
 
     fn upload() -> UploadV2 {
-        let media = Media::new("a.jpg", Bytes::from_static(&[0xFF, 0xD8, 0xFF, 0])).unwrap();
+        let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xD9")).unwrap();
         UploadV2::new(Credentials::new("1", "key").unwrap(), media, SignType::Md5)
     }
 

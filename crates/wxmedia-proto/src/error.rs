@@ -176,6 +176,28 @@ pub enum MediaError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The content starts like its format but its end is missing: the
+    /// file was probably copied or downloaded only in part.
+    #[error(
+        "media looks cut short: the {kind} data ends before its end marker (was the file copied or downloaded completely?)"
+    )]
+    Truncated {
+        /// The format the content has.
+        kind: crate::MediaKind,
+    },
+    /// For a video upload: the file name has no extension, or one that is
+    /// not in v3's video list.
+    #[error(
+        "file extension {ext:?} is not one of avi, wmv, mpeg, mp4, mov, mkv, flv, f4v, m4v, rmvb"
+    )]
+    UnsupportedVideoExtension {
+        /// The extension found (empty when there is none).
+        ext: String,
+    },
+    /// For a video upload: the content is none of the video formats by its
+    /// magic bytes.
+    #[error("media content is not AVI, WMV, MPEG, MP4/MOV/M4V/F4V, MKV, FLV or RMVB video")]
+    UnknownVideoContent,
 }
 
 /// What is structurally wrong with a reply body.

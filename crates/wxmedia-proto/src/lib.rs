@@ -28,8 +28,10 @@
 //!
 //! # In scope
 //!
-//! * Media checks before sending: empty, too large, not JPEG/PNG/BMP by
-//!   content, extension that lies, unsafe file name ([`Media`]).
+//! * Media checks before sending: empty, too large, not JPEG/PNG/BMP (or,
+//!   for v3's video upload, not one of its ten video formats) by content,
+//!   extension that lies, an image cut short (its end marker missing),
+//!   unsafe file name; and the image's dimensions ([`Media`]).
 //! * The v2 MD5 `media_hash` and signature, MD5 or HMAC-SHA256, with one
 //!   canonical-string builder for requests and replies
 //!   ([`v2::StringToSign`]).
@@ -87,7 +89,7 @@
 //! use wxmedia_proto::{Boundary, Env, Media, Operation};
 //!
 //! let credentials = Credentials::new("1000000000", "192006250b4c09247ec02edce69f6a2d")?;
-//! let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xE0"))?;
+//! let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xD9"))?;
 //! let upload = UploadV2::new(credentials, media, SignType::Md5);
 //! let env = Env::new("https://api.mch.weixin.qq.com", Boundary::new("B")?)?;
 //! let request = upload.encode(&env)?;
@@ -103,14 +105,14 @@
 //!           1000000000\r\n\
 //!           --B\r\n\
 //!           Content-Disposition: form-data; name=\"media_hash\"\r\n\r\n\
-//!           d03d864b7f43db9ce34df5f720509d0e\r\n\
+//!           f5ee0ec808cb0da7058c84210b3fbb87\r\n\
 //!           --B\r\n\
 //!           Content-Disposition: form-data; name=\"sign\"\r\n\r\n\
-//!           751A51D5239E5154828B42BCFA55573E\r\n\
+//!           D1ABEFB0F3909CF69B44FC74E630EC60\r\n\
 //!           --B\r\n\
 //!           Content-Disposition: form-data; name=\"media\"; filename=\"a.jpg\"\r\n\
 //!           Content-Type: image/jpeg\r\n\r\n\
-//!           \xFF\xD8\xFF\xE0\r\n\
+//!           \xFF\xD8\xFF\xD9\r\n\
 //!           --B--\r\n"
 //!     )
 //! );

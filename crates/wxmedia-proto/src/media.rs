@@ -9,14 +9,21 @@ use sha2::Sha256;
 
 use crate::error::MediaError;
 
-/// The default size limit: 2 MiB. The seed says "不超过2M"; the server is the
-/// real judge of the exact byte count, so the limit is configurable.
+/// The default size limit of images: 2 MiB. The seed says "不超过2M"; the
+/// server is the real judge of the exact byte count, so the limit is
+/// configurable.
 pub const DEFAULT_MAX_MEDIA_SIZE: usize = 2 * 1024 * 1024;
+
+/// The default size limit of videos: 5 MiB, what v3's `video_upload`
+/// documents ("≤ 5 MB"); configurable for the same reason as images.
+pub const DEFAULT_MAX_VIDEO_SIZE: usize = 5 * 1024 * 1024;
 
 /// Longest file name accepted, in bytes.
 pub const MAX_FILENAME_LEN: usize = 256;
 
-/// The image formats the upload API accepts, as detected from magic bytes.
+/// The formats the upload APIs accept, as detected from magic bytes: the
+/// images of v2 and v3's image upload, and the videos of v3's
+/// `video_upload`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MediaKind {
@@ -26,20 +33,97 @@ pub enum MediaKind {
     Png,
     /// BMP (`42 4D`).
     Bmp,
+    /// MPEG-4 video: an ISO-BMFF `ftyp` box at offset 4 whose brand is
+    /// none of the others below.
+    Mp4,
+    /// QuickTime: an `ftyp` box with the `qt  ` brand.
+    Mov,
+    /// iTunes video: an `ftyp` box with an `M4V ` / `M4VH` / `M4VP` brand.
+    M4v,
+    /// Flash MP4 video: an `ftyp` box with an `F4V ` / `F4P ` brand.
+    F4v,
+    /// AVI: `RIFF`, a size, `AVI `.
+    Avi,
+    /// Windows Media: the ASF header object's GUID
+    /// (`30 26 B2 75 8E 66 CF 11 A6 D9 00 AA 00 62 CE 6C`).
+    Wmv,
+    /// MPEG program or elementary stream: a pack (`00 00 01 BA`) or
+    /// sequence header (`00 00 01 B3`) start code.
+    Mpeg,
+    /// Matroska: the EBML magic `1A 45 DF A3`.
+    Mkv,
+    /// Flash video: `FLV`.
+    Flv,
+    /// RealMedia variable bit rate: `.RMF`.
+    Rmvb,
 }
 
+/// The ASF header object's GUID, first 16 bytes of every WMV/WMA file.
+const ASF_HEADER_GUID: [u8; 16] = [
+    0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C,
+];
+
+/// `ftyp` brands of HEIF and AVIF still images and image sequences: they
+/// are ISO-BMFF like MP4 but not videos, so a photo renamed `.mp4` is not
+/// taken for one.
+const IMAGE_BRANDS: [&[u8; 4]; 9] = [
+    b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"hevc", b"avif", b"avis",
+];
+
 impl MediaKind {
-    /// Detect the format from the first bytes of the content.
+    /// Detect the format from the first bytes of the content, images and
+    /// videos alike (a constructor of [`Media`] then keeps its own family).
     pub fn sniff(content: &[u8]) -> Option<MediaKind> {
         if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
             Some(MediaKind::Jpeg)
-        } else if content.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+        } else if content.starts_with(&PNG_SIGNATURE) {
             Some(MediaKind::Png)
         } else if content.starts_with(b"BM") {
             Some(MediaKind::Bmp)
+        } else if content.get(4..8) == Some(b"ftyp") {
+            let brand = content.get(8..12)?;
+            Some(match brand {
+                b"qt  " => MediaKind::Mov,
+                b"M4V " | b"M4VH" | b"M4VP" => MediaKind::M4v,
+                b"F4V " | b"F4P " => MediaKind::F4v,
+                _ if IMAGE_BRANDS.iter().any(|b| &b[..] == brand) => return None,
+                _ => MediaKind::Mp4,
+            })
+        } else if content.starts_with(b"RIFF") && content.get(8..12) == Some(b"AVI ") {
+            Some(MediaKind::Avi)
+        } else if content.starts_with(&ASF_HEADER_GUID) {
+            Some(MediaKind::Wmv)
+        } else if content.starts_with(&[0, 0, 1, 0xBA]) || content.starts_with(&[0, 0, 1, 0xB3]) {
+            Some(MediaKind::Mpeg)
+        } else if content.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+            Some(MediaKind::Mkv)
+        } else if content.starts_with(b"FLV") {
+            Some(MediaKind::Flv)
+        } else if content.starts_with(b".RMF") {
+            Some(MediaKind::Rmvb)
         } else {
             None
         }
+    }
+
+    /// Whether this is one of the image formats (JPEG, PNG, BMP).
+    pub fn is_image(self) -> bool {
+        matches!(self, MediaKind::Jpeg | MediaKind::Png | MediaKind::Bmp)
+    }
+
+    /// Whether this is one of the video formats.
+    pub fn is_video(self) -> bool {
+        !self.is_image()
+    }
+
+    /// MP4, MOV, M4V and F4V share one container (ISO-BMFF) and their
+    /// brands vary by encoder, so any of their extensions is accepted for
+    /// any `ftyp` file.
+    fn is_iso_bmff(self) -> bool {
+        matches!(
+            self,
+            MediaKind::Mp4 | MediaKind::Mov | MediaKind::M4v | MediaKind::F4v
+        )
     }
 
     /// The `Content-Type` of the multipart file part.
@@ -48,6 +132,16 @@ impl MediaKind {
             MediaKind::Jpeg => "image/jpeg",
             MediaKind::Png => "image/png",
             MediaKind::Bmp => "image/bmp",
+            MediaKind::Mp4 => "video/mp4",
+            MediaKind::Mov => "video/quicktime",
+            MediaKind::M4v => "video/x-m4v",
+            MediaKind::F4v => "video/x-f4v",
+            MediaKind::Avi => "video/x-msvideo",
+            MediaKind::Wmv => "video/x-ms-wmv",
+            MediaKind::Mpeg => "video/mpeg",
+            MediaKind::Mkv => "video/x-matroska",
+            MediaKind::Flv => "video/x-flv",
+            MediaKind::Rmvb => "application/vnd.rn-realmedia-vbr",
         }
     }
 
@@ -57,16 +151,39 @@ impl MediaKind {
             MediaKind::Jpeg => "jpg",
             MediaKind::Png => "png",
             MediaKind::Bmp => "bmp",
+            MediaKind::Mp4 => "mp4",
+            MediaKind::Mov => "mov",
+            MediaKind::M4v => "m4v",
+            MediaKind::F4v => "f4v",
+            MediaKind::Avi => "avi",
+            MediaKind::Wmv => "wmv",
+            MediaKind::Mpeg => "mpeg",
+            MediaKind::Mkv => "mkv",
+            MediaKind::Flv => "flv",
+            MediaKind::Rmvb => "rmvb",
         }
     }
 
-    /// The kind an extension names (`jpg`, `jpeg`, `png`, `bmp`, any case).
+    /// The kind an extension names, any case: `jpg`, `jpeg`, `png`, `bmp`
+    /// for images; for videos exactly the list of v3's `video_upload`
+    /// (`avi wmv mpeg mp4 mov mkv flv f4v m4v rmvb`; not `mpg`, which
+    /// that list does not name).
     pub fn from_extension(ext: &str) -> Option<MediaKind> {
         let lower = ext.to_ascii_lowercase();
         match lower.as_str() {
             "jpg" | "jpeg" => Some(MediaKind::Jpeg),
             "png" => Some(MediaKind::Png),
             "bmp" => Some(MediaKind::Bmp),
+            "mp4" => Some(MediaKind::Mp4),
+            "mov" => Some(MediaKind::Mov),
+            "m4v" => Some(MediaKind::M4v),
+            "f4v" => Some(MediaKind::F4v),
+            "avi" => Some(MediaKind::Avi),
+            "wmv" => Some(MediaKind::Wmv),
+            "mpeg" => Some(MediaKind::Mpeg),
+            "mkv" => Some(MediaKind::Mkv),
+            "flv" => Some(MediaKind::Flv),
+            "rmvb" => Some(MediaKind::Rmvb),
             _ => None,
         }
     }
@@ -78,6 +195,16 @@ impl fmt::Display for MediaKind {
             MediaKind::Jpeg => "JPEG",
             MediaKind::Png => "PNG",
             MediaKind::Bmp => "BMP",
+            MediaKind::Mp4 => "MP4",
+            MediaKind::Mov => "MOV",
+            MediaKind::M4v => "M4V",
+            MediaKind::F4v => "F4V",
+            MediaKind::Avi => "AVI",
+            MediaKind::Wmv => "WMV",
+            MediaKind::Mpeg => "MPEG",
+            MediaKind::Mkv => "MKV",
+            MediaKind::Flv => "FLV",
+            MediaKind::Rmvb => "RMVB",
         })
     }
 }
@@ -115,22 +242,79 @@ impl fmt::Display for MediaHash {
     }
 }
 
-/// A validated image, ready to be uploaded.
+/// A validated image or video, ready to be uploaded.
 ///
 /// Construction checks everything the client can check before sending:
-/// non-empty, within the size limit, JPEG/PNG/BMP by content, an extension
-/// that agrees with the content, a file name that can go into a multipart
-/// header. Hashes are computed on first use and kept, so that an upload
-/// pays only for the digest its API signs (MD5 for v2's `media_hash`,
-/// SHA-256 for v3's meta), and retries never hash again. Clones share
-/// the content and carry the hashes computed so far. The digests sit
-/// inline rather than behind a shared pointer: one allocation fewer per
-/// upload, and nothing on the hot path clones a `Media` before hashing.
+/// non-empty, within the size limit, a format the API takes by content, an
+/// extension that agrees with the content, a whole file rather than one
+/// cut short, a file name that can go into a multipart header. Hashes are
+/// computed on first use and kept, so that an upload pays only for the
+/// digest its API signs (MD5 for v2's `media_hash`, SHA-256 for v3's meta),
+/// and retries never hash again. Clones share the content and carry the
+/// hashes computed so far. The digests sit inline rather than behind a
+/// shared pointer: one allocation fewer per upload, and nothing on the hot
+/// path clones a `Media` before hashing.
+///
+/// [`Media::new`] and [`Media::with_max_size`] take images only (JPEG,
+/// PNG, BMP), as v2 and v3's image upload do; [`Media::video`] and
+/// [`Media::video_with_max_size`] take videos only, for v3's
+/// `video_upload`. Each refuses the other family's extensions and content,
+/// so a media cannot reach the wrong endpoint.
+///
+/// # Cut-short files
+///
+/// A file that was copied or downloaded partly still starts with the
+/// right magic bytes, and the server's answer to it is at best a vague
+/// format error. So each image format is walked up to its end marker, by
+/// the format's own length fields, and a file whose end is missing is
+/// refused with [`MediaError::Truncated`]:
+///
+/// * JPEG: from SOI, every marker segment up to the first scan header
+///   (SOS) is skipped by its length field, so a cut anywhere in the
+///   headers is caught, and a thumbnail's EOI inside an EXIF segment does
+///   not count. After the scan header, an EOI (`FF D9`) must follow.
+///   Entropy-coded data cannot contain that pair (`FF` there is stuffed
+///   with `00` or starts a restart marker), so the pair is looked for
+///   from the end of the file back: a whole file answers in its last
+///   bytes, and the scan data, nearly all of a photo, is never read (a
+///   forward pass would cost ~3 % of the MD5 that v2 computes anyway).
+///   Stray bytes where a marker is due are skipped up to the next `FF`,
+///   as libjpeg does, since decoders show such files. A file with no scan
+///   at all (SOI, EOI) is whole.
+/// * PNG: after the 8-byte signature, chunks are walked by their length
+///   fields (length, type, data, CRC); the `IEND` chunk must be reached
+///   whole. A cut inside any chunk is caught, not only a missing `IEND`.
+///   CRCs are not checked: they detect corruption, not truncation.
+/// * BMP: the 14-byte file header and the DIB header it announces must be
+///   there; the file-size field (bytes 2..6, little endian) must be at
+///   most the file length (larger means the end is missing); the
+///   pixel-data offset (bytes 10..14) must be within the file; and for an
+///   uncompressed bitmap (`BI_RGB`, `BI_BITFIELDS`, `BI_ALPHABITFIELDS`)
+///   every row the header describes (stride rounded up to 4 bytes, times
+///   the height) must fit between that offset and the end, which still
+///   catches a cut when a writer left the size field 0.
+///
+/// Bytes after the end (after EOI, after `IEND`, past the BMP's declared
+/// size) are accepted: decoders never read them, and real files carry
+/// them: zero padding to a block size, and the second image or the video
+/// that multi-picture JPEGs (CIPA MPF) and phones' motion photos append
+/// after the first EOI. The walk reads headers, not pixels, so it refuses
+/// only files whose end is missing; a corrupt but whole file is the
+/// server's to judge. Videos are checked by magic bytes and extension
+/// only.
+///
+/// # Dimensions
+///
+/// The walk above passes the image header anyway (JPEG's first SOFn
+/// frame header, PNG's `IHDR`, the BMP's DIB header), so the width and
+/// height are read during construction and kept ([`Media::dimensions`]):
+/// no second pass, no lazy cell, and 12 bytes per `Media`.
 ///
 /// # File names
 ///
 /// The file name is not signed, but it goes into
-/// `Content-Disposition: form-data; name="media"; filename="…"`. The policy:
+/// `Content-Disposition: form-data; name="media"; filename="…"` (v2) and
+/// into both v3's meta `filename` and its file part. The policy:
 ///
 /// * a name containing `"`, `\`, `/`, a control character (CR, LF, NUL…),
 ///   or longer than 256 bytes is refused with [`MediaError::BadFilename`]:
@@ -139,7 +323,8 @@ impl fmt::Display for MediaHash {
 /// * a name with any non-ASCII character (`身份证.jpg`) is sent as
 ///   `media.<ext>`, because servers and other SDKs are known to mishandle
 ///   both raw UTF-8 and RFC 2231 `filename*=`. [`Media::filename`] keeps the
-///   original; [`Media::wire_filename`] gives what is sent.
+///   original; [`Media::wire_filename`] gives what is sent, and it is that
+///   same name that v3 puts in its meta, since v3 wants the two to agree.
 ///
 /// The caller passes a bare file name, not a path: take the last path
 /// component yourself (the command line does).
@@ -149,6 +334,7 @@ pub struct Media {
     wire_filename: String,
     content: Bytes,
     kind: MediaKind,
+    dimensions: Option<(u32, u32)>,
     hashes: Hashes,
 }
 
@@ -159,8 +345,17 @@ struct Hashes {
     sha256: OnceLock<[u8; 64]>,
 }
 
+/// Which constructor is asking: it decides which extensions and contents
+/// are acceptable, and which error names the accepted list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Image,
+    Video,
+}
+
 impl Media {
-    /// Validate `content` named `filename`, with the default 2 MiB limit.
+    /// Validate the image `content` named `filename`, with the default
+    /// 2 MiB limit. Videos are refused (see [`Media::video`]).
     pub fn new(
         filename: impl Into<String>,
         content: impl Into<Bytes>,
@@ -168,19 +363,60 @@ impl Media {
         Media::with_max_size(filename, content, DEFAULT_MAX_MEDIA_SIZE)
     }
 
-    /// Validate with a custom size limit in bytes.
+    /// Validate an image with a custom size limit in bytes.
     pub fn with_max_size(
         filename: impl Into<String>,
         content: impl Into<Bytes>,
         max_size: usize,
     ) -> Result<Media, MediaError> {
-        let filename = filename.into();
-        let content = content.into();
+        Media::build(filename.into(), content.into(), max_size, Family::Image)
+    }
+
+    /// Validate the video `content` named `filename` (for v3's
+    /// `video_upload`), with the default 5 MiB limit. Images are refused.
+    ///
+    /// MP4, MOV, M4V and F4V are one container whose `ftyp` brand varies
+    /// by encoder (an MP4 may say `isom`, `mp42`, `avc1`…), so a file with
+    /// an `ftyp` box is accepted under any of the four extensions, and the
+    /// extension decides [`Media::kind`] (hence the `Content-Type` and the
+    /// `media.<ext>` name).
+    pub fn video(
+        filename: impl Into<String>,
+        content: impl Into<Bytes>,
+    ) -> Result<Media, MediaError> {
+        Media::video_with_max_size(filename, content, DEFAULT_MAX_VIDEO_SIZE)
+    }
+
+    /// Validate a video with a custom size limit in bytes.
+    pub fn video_with_max_size(
+        filename: impl Into<String>,
+        content: impl Into<Bytes>,
+        max_size: usize,
+    ) -> Result<Media, MediaError> {
+        Media::build(filename.into(), content.into(), max_size, Family::Video)
+    }
+
+    fn build(
+        filename: String,
+        content: Bytes,
+        max_size: usize,
+        family: Family,
+    ) -> Result<Media, MediaError> {
+        let in_family = |k: &MediaKind| match family {
+            Family::Image => k.is_image(),
+            Family::Video => k.is_video(),
+        };
         check_filename(&filename)?;
         let ext = extension(&filename);
-        let named =
-            MediaKind::from_extension(ext).ok_or_else(|| MediaError::UnsupportedExtension {
-                ext: ext.to_owned(),
+        let named = MediaKind::from_extension(ext)
+            .filter(in_family)
+            .ok_or_else(|| match family {
+                Family::Image => MediaError::UnsupportedExtension {
+                    ext: ext.to_owned(),
+                },
+                Family::Video => MediaError::UnsupportedVideoExtension {
+                    ext: ext.to_owned(),
+                },
             })?;
         if content.is_empty() {
             return Err(MediaError::Empty);
@@ -191,13 +427,26 @@ impl Media {
                 limit: max_size,
             });
         }
-        let kind = MediaKind::sniff(&content).ok_or(MediaError::UnknownContent)?;
-        if kind != named {
+        let detected = MediaKind::sniff(&content)
+            .filter(in_family)
+            .ok_or(match family {
+                Family::Image => MediaError::UnknownContent,
+                Family::Video => MediaError::UnknownVideoContent,
+            })?;
+        if detected != named && !(detected.is_iso_bmff() && named.is_iso_bmff()) {
             return Err(MediaError::ExtensionMismatch {
                 ext: ext.to_owned(),
-                detected: kind,
+                detected,
             });
         }
+        let kind = named;
+        let dimensions = match kind {
+            MediaKind::Jpeg => jpeg::check(&content),
+            MediaKind::Png => png::check(&content),
+            MediaKind::Bmp => bmp::check(&content),
+            _ => Ok(None),
+        }
+        .map_err(|Truncated| MediaError::Truncated { kind })?;
         let wire_filename = if filename.is_ascii() {
             filename.clone()
         } else {
@@ -208,6 +457,7 @@ impl Media {
             wire_filename,
             content,
             kind,
+            dimensions,
             hashes: Hashes::default(),
         })
     }
@@ -217,7 +467,8 @@ impl Media {
         &self.filename
     }
 
-    /// The name that goes on the wire (see the policy above).
+    /// The name that goes on the wire, and into v3's meta (see the policy
+    /// above).
     pub fn wire_filename(&self) -> &str {
         &self.wire_filename
     }
@@ -227,9 +478,20 @@ impl Media {
         &self.content
     }
 
-    /// The detected format.
+    /// The format: detected from the content, except that for the four
+    /// ISO-BMFF video kinds the extension picks among them.
     pub fn kind(&self) -> MediaKind {
         self.kind
+    }
+
+    /// The image's width and height in pixels, read from its header at
+    /// construction (JPEG's first SOFn, PNG's `IHDR`, the BMP's DIB
+    /// header). `None` for videos, and for an image whose header does not
+    /// say (a JPEG without a frame header or with its height deferred to a
+    /// DNL marker, a PNG whose first chunk is not `IHDR`, a BMP with an
+    /// unknown DIB header).
+    pub fn dimensions(&self) -> Option<(u32, u32)> {
+        self.dimensions
     }
 
     /// The MD5 of the content, lowercase hex (v2's `media_hash`). Computed
@@ -267,9 +529,238 @@ impl fmt::Debug for Media {
             .field("filename", &self.filename)
             .field("kind", &self.kind)
             .field("len", &self.content.len())
+            .field("dimensions", &self.dimensions)
             // Debug never computes a digest; it shows one already known.
             .field("hash", &self.hashes.md5.get())
             .finish()
+    }
+}
+
+/// The PNG file signature.
+const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+
+/// The walk of an image ran out of bytes before its end marker.
+#[derive(Debug, PartialEq, Eq)]
+struct Truncated;
+
+/// What a completeness check finds: the dimensions when the header gives
+/// them, or that the end is missing.
+type Walk = Result<Option<(u32, u32)>, Truncated>;
+
+fn be16(c: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes(c.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn be32(c: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(c.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn le16(c: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(c.get(at..at + 2)?.try_into().ok()?))
+}
+
+fn le32(c: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(c.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The JPEG walk (rules on [`Media`]).
+mod jpeg {
+    use super::{Truncated, Walk, be16};
+
+    const EOI: u8 = 0xD9;
+    const SOS: u8 = 0xDA;
+
+    /// Start-of-frame markers, whose segment holds the dimensions: `C0`–`CF`
+    /// except DHT (`C4`), JPG (`C8`) and DAC (`CC`).
+    fn is_sof(marker: u8) -> bool {
+        matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
+    }
+
+    /// Markers that stand alone, without a length field: TEM, RST0–7, SOI.
+    /// `00` is not a marker; outside a scan it is a stray byte.
+    fn is_standalone(marker: u8) -> bool {
+        matches!(marker, 0x00 | 0x01 | 0xD0..=0xD8)
+    }
+
+    /// Walk from just after SOI to EOI; `c` starts with `FF D8`.
+    pub(super) fn check(c: &[u8]) -> Walk {
+        let mut dims = None;
+        let mut at = 2;
+        loop {
+            // The next marker: its FF (stray bytes before it are skipped),
+            // then any FF fill bytes, then the marker code.
+            at += memchr::memchr(0xFF, &c[at..]).ok_or(Truncated)?;
+            while c.get(at + 1) == Some(&0xFF) {
+                at += 1;
+            }
+            let marker = *c.get(at + 1).ok_or(Truncated)?;
+            at += 2;
+            if marker == EOI {
+                return Ok(dims);
+            }
+            if is_standalone(marker) {
+                continue;
+            }
+            // The length counts itself but not the marker; a bogus length
+            // under 2 is stepped over as if it were 2, so the walk always
+            // moves forward.
+            let len = usize::from(be16(c, at).ok_or(Truncated)?).max(2);
+            let end = at
+                .checked_add(len)
+                .filter(|&e| e <= c.len())
+                .ok_or(Truncated)?;
+            if is_sof(marker) && dims.is_none() {
+                // Precision (1 byte), height, width; a height of 0 is
+                // given later by DNL, so the header does not say.
+                let height = be16(c, at + 3).filter(|_| len >= 7);
+                let width = be16(c, at + 5).filter(|_| len >= 7);
+                if let (Some(h), Some(w)) = (height, width) {
+                    dims = (h > 0 && w > 0).then(|| (u32::from(w), u32::from(h)));
+                }
+            }
+            at = end;
+            if marker == SOS {
+                return if has_eoi(&c[at..]) {
+                    Ok(dims)
+                } else {
+                    Err(Truncated)
+                };
+            }
+        }
+    }
+
+    /// Whether `FF D9` occurs in what follows the first scan header.
+    ///
+    /// Entropy-coded data cannot contain it (an `FF` there is followed by
+    /// `00` or a restart code, or is a fill byte before a marker), and the
+    /// table and scan headers between progressive scans do not in practice
+    /// (only a comment or application segment placed there could, and
+    /// encoders write none), so a pair found there is the EOI or lies
+    /// after it. Searching from the end finds a whole file's EOI in
+    /// its last bytes: the data of a scan, nearly all of a photo, is not
+    /// read, which keeps the check out of the encode-versus-MD5 budget of
+    /// `docs/BENCHMARKS.md` (a forward pass over a 2 MiB scan costs ~3 %
+    /// of its MD5).
+    fn has_eoi(rest: &[u8]) -> bool {
+        let mut end = rest.len();
+        while let Some(i) = memchr::memrchr(EOI, &rest[..end]) {
+            if i > 0 && rest[i - 1] == 0xFF {
+                return true;
+            }
+            end = i;
+        }
+        false
+    }
+}
+
+/// The PNG chunk walk (rules on [`Media`]).
+mod png {
+    use super::{Truncated, Walk, be32};
+
+    /// Walk the chunks after the signature up to a whole `IEND`; `c`
+    /// starts with the signature.
+    pub(super) fn check(c: &[u8]) -> Walk {
+        let mut dims = None;
+        let mut at = 8;
+        loop {
+            let len = be32(c, at).ok_or(Truncated)?;
+            let kind = c.get(at + 4..at + 8).ok_or(Truncated)?;
+            // Length, type, data, CRC; u64 so that a huge length cannot
+            // wrap on 32-bit targets.
+            let end = at as u64 + 12 + u64::from(len);
+            if end > c.len() as u64 {
+                return Err(Truncated);
+            }
+            if at == 8 && kind == b"IHDR" && len >= 8 {
+                let (w, h) = (be32(c, at + 8), be32(c, at + 12));
+                if let (Some(w), Some(h)) = (w, h) {
+                    dims = (w > 0 && h > 0).then_some((w, h));
+                }
+            }
+            if kind == b"IEND" {
+                return Ok(dims);
+            }
+            // `end` fits in usize: it is at most `c.len()`.
+            at = end as usize;
+        }
+    }
+}
+
+/// The BMP header checks (rules on [`Media`]).
+mod bmp {
+    use super::{Truncated, Walk, le16, le32};
+
+    /// The file header: `BM`, file size, two reserved words, pixel offset.
+    const FILE_HEADER: usize = 14;
+
+    /// Check the headers against the length; `c` starts with `BM`.
+    pub(super) fn check(c: &[u8]) -> Walk {
+        let len = c.len() as u64;
+        let declared = le32(c, 2).ok_or(Truncated)?;
+        let offset = le32(c, 10).ok_or(Truncated)?;
+        let dib = le32(c, FILE_HEADER).ok_or(Truncated)?;
+        if u64::from(declared) > len || FILE_HEADER as u64 + u64::from(dib) > len {
+            return Err(Truncated);
+        }
+        // (width, height, bits per pixel, uncompressed rows?) by header
+        // size: BITMAPCOREHEADER has 16-bit fields; the others 32-bit, a
+        // negative height meaning top-down rows.
+        let header = match dib {
+            12 => {
+                let w = le16(c, 18).ok_or(Truncated)?;
+                let h = le16(c, 20).ok_or(Truncated)?;
+                let bpp = le16(c, 24).ok_or(Truncated)?;
+                Some((i64::from(w), i64::from(h), bpp, true))
+            }
+            16.. => {
+                let w = le32(c, 18).ok_or(Truncated)? as i32;
+                let h = le32(c, 22).ok_or(Truncated)? as i32;
+                let bpp = le16(c, 28).ok_or(Truncated)?;
+                // OS/2's 16-byte header has no compression field.
+                let compression = if dib >= 20 {
+                    le32(c, 30).ok_or(Truncated)?
+                } else {
+                    0
+                };
+                Some((
+                    i64::from(w),
+                    i64::from(h),
+                    bpp,
+                    matches!(compression, 0 | 3 | 6),
+                ))
+            }
+            _ => None,
+        };
+        let Some((width, height, bpp, uncompressed)) = header else {
+            // An unknown header: only the offset can be checked.
+            return if u64::from(offset) < len {
+                Ok(None)
+            } else {
+                Err(Truncated)
+            };
+        };
+        let rows = height.unsigned_abs();
+        let fits = if uncompressed && width >= 0 {
+            // Rows are padded to 4 bytes; a size too large to compute is
+            // certainly not in the file.
+            let stride = (width.unsigned_abs() * u64::from(bpp)).div_ceil(32) * 4;
+            stride
+                .checked_mul(rows)
+                .and_then(|size| size.checked_add(u64::from(offset)))
+                .is_some_and(|end| end <= len)
+        } else {
+            // Compressed data has no size to compute: it must at least
+            // start within the file.
+            u64::from(offset) < len
+        };
+        if !fits {
+            return Err(Truncated);
+        }
+        let dims = u32::try_from(width)
+            .ok()
+            .zip(u32::try_from(rows).ok())
+            .filter(|&(w, h)| w > 0 && h > 0);
+        Ok(dims)
     }
 }
 
@@ -307,9 +798,51 @@ fn check_filename(name: &str) -> Result<(), MediaError> {
 mod tests {
     use super::*;
 
-    const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10];
-    const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0];
-    const BMP: &[u8] = b"BM\0\0\0\0";
+    // The smallest files that are whole by the rules: SOI then EOI; the
+    // signature then IEND; a 1×1 24-bit BMP (its one row padded to 4).
+    const JPEG: &[u8] = b"\xFF\xD8\xFF\xD9";
+    const PNG: &[u8] = b"\x89PNG\r\n\x1A\n\0\0\0\0IEND\xAE\x42\x60\x82";
+    const BMP: &[u8] = b"BM\x3A\0\0\0\0\0\0\0\x36\0\0\0\
+        \x28\0\0\0\x01\0\0\0\x01\0\0\0\x01\0\x18\0\0\0\0\0\x04\0\0\0\
+        \0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\
+        \xFF\xFF\xFF\0";
+
+    // The real samples, made for the project: 24×16 each.
+    const SAMPLE_JPG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+    const SAMPLE_PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
+    const SAMPLE_BMP: &[u8] = include_bytes!("../../../fixtures/sample.bmp");
+
+    /// A video of `kind` as far as sniffing goes: its magic, then padding.
+    fn video(kind: MediaKind) -> Vec<u8> {
+        let mut v = match kind {
+            MediaKind::Mp4 => b"\0\0\0\x20ftypisom\0\0\x02\0".to_vec(),
+            MediaKind::Mov => b"\0\0\0\x14ftypqt  \0\0\x02\0".to_vec(),
+            MediaKind::M4v => b"\0\0\0\x1CftypM4V \0\0\0\x01".to_vec(),
+            MediaKind::F4v => b"\0\0\0\x18ftypF4V \0\0\0\x01".to_vec(),
+            MediaKind::Avi => b"RIFF\x24\0\0\0AVI LIST".to_vec(),
+            MediaKind::Wmv => ASF_HEADER_GUID.to_vec(),
+            MediaKind::Mpeg => b"\0\0\x01\xBA\x44\0\x04\0".to_vec(),
+            MediaKind::Mkv => b"\x1A\x45\xDF\xA3\x9F\x42\x86\x81".to_vec(),
+            MediaKind::Flv => b"FLV\x01\x05\0\0\0\x09".to_vec(),
+            MediaKind::Rmvb => b".RMF\0\0\0\x12\0\x01".to_vec(),
+            _ => unreachable!("not a video: {kind}"),
+        };
+        v.resize(64, 0);
+        v
+    }
+
+    const VIDEOS: [MediaKind; 10] = [
+        MediaKind::Mp4,
+        MediaKind::Mov,
+        MediaKind::M4v,
+        MediaKind::F4v,
+        MediaKind::Avi,
+        MediaKind::Wmv,
+        MediaKind::Mpeg,
+        MediaKind::Mkv,
+        MediaKind::Flv,
+        MediaKind::Rmvb,
+    ];
 
     #[test]
     fn accepts_each_format_with_any_extension_case() {
@@ -331,10 +864,15 @@ mod tests {
             Media::new("a.jpg", Bytes::new()).unwrap_err(),
             MediaError::Empty
         );
+        assert_eq!(
+            Media::video("a.mp4", Bytes::new()).unwrap_err(),
+            MediaError::Empty
+        );
     }
 
     #[test]
     fn refuses_content_over_the_limit() {
+        // Zero padding after EOI keeps the JPEG whole (see the rules).
         let mut big = JPEG.to_vec();
         big.resize(DEFAULT_MAX_MEDIA_SIZE + 1, 0);
         assert_eq!(
@@ -349,8 +887,30 @@ mod tests {
         at.resize(DEFAULT_MAX_MEDIA_SIZE, 0);
         assert!(Media::new("a.jpg", at).is_ok());
         assert!(matches!(
-            Media::with_max_size("a.jpg", JPEG.to_vec(), 4),
-            Err(MediaError::TooLarge { size: 6, limit: 4 })
+            Media::with_max_size("a.jpg", JPEG.to_vec(), 3),
+            Err(MediaError::TooLarge { size: 4, limit: 3 })
+        ));
+    }
+
+    #[test]
+    fn videos_have_their_own_limit_of_five_mib() {
+        let mut at = video(MediaKind::Mp4);
+        at.resize(DEFAULT_MAX_VIDEO_SIZE, 0);
+        assert!(Media::video("a.mp4", at.clone()).is_ok());
+        at.push(0);
+        assert_eq!(
+            Media::video("a.mp4", at).unwrap_err(),
+            MediaError::TooLarge {
+                size: DEFAULT_MAX_VIDEO_SIZE + 1,
+                limit: DEFAULT_MAX_VIDEO_SIZE
+            }
+        );
+        assert!(matches!(
+            Media::video_with_max_size("a.mp4", video(MediaKind::Mp4), 63),
+            Err(MediaError::TooLarge {
+                size: 64,
+                limit: 63
+            })
         ));
     }
 
@@ -360,11 +920,15 @@ mod tests {
             Media::new("a.jpg", &b"GIF89a...."[..]).unwrap_err(),
             MediaError::UnknownContent
         );
+        assert_eq!(
+            Media::video("a.mp4", &b"GIF89a...."[..]).unwrap_err(),
+            MediaError::UnknownVideoContent
+        );
     }
 
     #[test]
     fn refuses_unsupported_or_missing_extension() {
-        for name in ["a.gif", "a", "a.", "jpg"] {
+        for name in ["a.gif", "a", "a.", "jpg", "a.mp4", "a.mov"] {
             assert!(
                 matches!(
                     Media::new(name, Bytes::from_static(JPEG)),
@@ -373,6 +937,29 @@ mod tests {
                 "{name}"
             );
         }
+        // `mpg` is not in v3's list, so it is refused like an image name.
+        for name in ["a.gif", "a", "a.", "mp4", "a.jpg", "a.mpg", "a.webm"] {
+            assert!(
+                matches!(
+                    Media::video(name, video(MediaKind::Mp4)),
+                    Err(MediaError::UnsupportedVideoExtension { .. })
+                ),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_family_refuses_the_others_content() {
+        // A video named as an image is not an image, and the reverse.
+        assert_eq!(
+            Media::new("a.jpg", video(MediaKind::Mp4)).unwrap_err(),
+            MediaError::UnknownContent
+        );
+        assert_eq!(
+            Media::video("a.mp4", Bytes::from_static(JPEG)).unwrap_err(),
+            MediaError::UnknownVideoContent
+        );
     }
 
     #[test]
@@ -384,6 +971,269 @@ mod tests {
                 detected: MediaKind::Png
             }
         );
+    }
+
+    #[test]
+    fn sniffs_each_video_magic() {
+        for kind in VIDEOS {
+            let content = video(kind);
+            assert_eq!(MediaKind::sniff(&content), Some(kind), "{kind}");
+            assert!(kind.is_video() && !kind.is_image(), "{kind}");
+            let name = format!("clip.{}", kind.extension().to_uppercase());
+            let m = Media::video(name.as_str(), content).unwrap();
+            assert_eq!(m.kind(), kind);
+            assert_eq!(m.dimensions(), None, "videos report no dimensions");
+            assert_eq!(MediaKind::from_extension(kind.extension()), Some(kind));
+        }
+        for kind in [MediaKind::Jpeg, MediaKind::Png, MediaKind::Bmp] {
+            assert!(kind.is_image() && !kind.is_video(), "{kind}");
+        }
+        // MPEG's other start code, a sequence header.
+        assert_eq!(
+            MediaKind::sniff(b"\0\0\x01\xB3\x16\0\xF0"),
+            Some(MediaKind::Mpeg)
+        );
+        // Other ftyp brands are MP4; HEIF/AVIF photos are not videos; a
+        // RIFF that is not AVI (WebP) is nothing we take.
+        assert_eq!(
+            MediaKind::sniff(b"\0\0\0\x18ftypmp42\0\0\0\0"),
+            Some(MediaKind::Mp4)
+        );
+        assert_eq!(MediaKind::sniff(b"\0\0\0\x18ftypheic\0\0\0\0"), None);
+        assert_eq!(MediaKind::sniff(b"\0\0\0\x18ftypavif\0\0\0\0"), None);
+        assert_eq!(MediaKind::sniff(b"\0\0\0\x18ftyp"), None);
+        assert_eq!(MediaKind::sniff(b"RIFF\0\0\0\0WEBPVP8 "), None);
+    }
+
+    #[test]
+    fn content_types_of_videos() {
+        let types: Vec<_> = VIDEOS.iter().map(|k| k.content_type()).collect();
+        assert_eq!(
+            types,
+            [
+                "video/mp4",
+                "video/quicktime",
+                "video/x-m4v",
+                "video/x-f4v",
+                "video/x-msvideo",
+                "video/x-ms-wmv",
+                "video/mpeg",
+                "video/x-matroska",
+                "video/x-flv",
+                "application/vnd.rn-realmedia-vbr",
+            ]
+        );
+    }
+
+    #[test]
+    fn any_iso_bmff_extension_is_accepted_for_an_ftyp_file() {
+        // The extension picks the kind, and so the content type.
+        for ftyp in [
+            MediaKind::Mp4,
+            MediaKind::Mov,
+            MediaKind::M4v,
+            MediaKind::F4v,
+        ] {
+            for named in [
+                MediaKind::Mp4,
+                MediaKind::Mov,
+                MediaKind::M4v,
+                MediaKind::F4v,
+            ] {
+                let name = format!("a.{}", named.extension());
+                let m = Media::video(name.as_str(), video(ftyp)).unwrap();
+                assert_eq!(m.kind(), named, "{ftyp} named {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn video_extension_must_agree_with_the_content() {
+        for (name, content, detected) in [
+            ("a.mp4", video(MediaKind::Avi), MediaKind::Avi),
+            ("a.avi", video(MediaKind::Mp4), MediaKind::Mp4),
+            ("a.mkv", video(MediaKind::Flv), MediaKind::Flv),
+            ("a.wmv", video(MediaKind::Mpeg), MediaKind::Mpeg),
+            ("a.rmvb", video(MediaKind::Mkv), MediaKind::Mkv),
+            ("a.flv", video(MediaKind::Wmv), MediaKind::Wmv),
+            ("a.mpeg", video(MediaKind::Rmvb), MediaKind::Rmvb),
+            ("a.mov", video(MediaKind::Avi), MediaKind::Avi),
+        ] {
+            assert_eq!(
+                Media::video(name, content).unwrap_err(),
+                MediaError::ExtensionMismatch {
+                    ext: name[2..].into(),
+                    detected
+                },
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_samples_are_whole_and_report_their_dimensions() {
+        // 24×16, as `file fixtures/*` and the headers read by hand say.
+        for (name, content) in [
+            ("sample.jpg", SAMPLE_JPG),
+            ("sample.png", SAMPLE_PNG),
+            ("sample.bmp", SAMPLE_BMP),
+        ] {
+            let m = Media::new(name, content).unwrap();
+            assert_eq!(m.dimensions(), Some((24, 16)), "{name}");
+        }
+        // The minimal files are whole too; only the BMP says its size.
+        assert_eq!(Media::new("a.jpg", JPEG).unwrap().dimensions(), None);
+        assert_eq!(Media::new("a.png", PNG).unwrap().dimensions(), None);
+        assert_eq!(Media::new("a.bmp", BMP).unwrap().dimensions(), Some((1, 1)));
+    }
+
+    fn refused_as_truncated(name: &str, content: &[u8], kind: MediaKind) {
+        assert_eq!(
+            Media::new(name, content.to_vec()).unwrap_err(),
+            MediaError::Truncated { kind },
+            "{name} cut to {} bytes",
+            content.len()
+        );
+    }
+
+    #[test]
+    fn a_sample_cut_at_telling_points_is_truncated() {
+        let j = SAMPLE_JPG;
+        // Inside APP0, right after DQT, inside SOF, inside the scan, after
+        // the scan's last byte, between FF and D9.
+        for cut in [10, 89, 160, 400, j.len() - 2, j.len() - 1] {
+            refused_as_truncated("a.jpg", &j[..cut], MediaKind::Jpeg);
+        }
+        let p = SAMPLE_PNG;
+        // The signature alone, inside IHDR, between IHDR and IDAT, inside
+        // IDAT, IEND without its CRC.
+        for cut in [8, 20, 33, 60, p.len() - 4] {
+            refused_as_truncated("a.png", &p[..cut], MediaKind::Png);
+        }
+        let b = SAMPLE_BMP;
+        // Inside the file header, inside the DIB header, at the pixel
+        // offset, one row short, one byte short.
+        for cut in [6, 30, 54, b.len() - 72, b.len() - 1] {
+            refused_as_truncated("a.bmp", &b[..cut], MediaKind::Bmp);
+        }
+    }
+
+    #[test]
+    fn every_strict_prefix_of_every_sample_is_refused() {
+        for (name, content, kind, magic) in [
+            ("a.jpg", SAMPLE_JPG, MediaKind::Jpeg, 3),
+            ("a.png", SAMPLE_PNG, MediaKind::Png, 8),
+            ("a.bmp", SAMPLE_BMP, MediaKind::Bmp, 2),
+        ] {
+            for cut in 0..content.len() {
+                let err = Media::new(name, content[..cut].to_vec()).unwrap_err();
+                let want = match cut {
+                    0 => MediaError::Empty,
+                    // Too short for the magic: not even the format.
+                    c if c < magic => MediaError::UnknownContent,
+                    _ => MediaError::Truncated { kind },
+                };
+                assert_eq!(err, want, "{name} cut to {cut} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_end_are_accepted() {
+        for (name, content) in [
+            ("a.jpg", SAMPLE_JPG),
+            ("a.png", SAMPLE_PNG),
+            ("a.bmp", SAMPLE_BMP),
+        ] {
+            for tail in [&b"\0\0\0\0"[..], b"appended data \xFF\xD8"] {
+                let mut c = content.to_vec();
+                c.extend_from_slice(tail);
+                let m = Media::new(name, c).unwrap();
+                assert_eq!(m.dimensions(), Some((24, 16)), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn jpeg_walk_follows_segments_not_stray_end_markers() {
+        // An EOI inside a segment (an EXIF thumbnail's) does not end the
+        // file: cut after it, the file is still refused.
+        let mut thumb = b"\xFF\xD8\xFF\xE1\x00\x08Ex\xFF\xD9\xFF\xD8".to_vec();
+        refused_as_truncated("a.jpg", &thumb, MediaKind::Jpeg);
+        thumb.extend_from_slice(b"\xFF\xD9");
+        assert!(Media::new("a.jpg", thumb).is_ok());
+        // After a scan header, stuffed FF 00, restarts and fill bytes are
+        // data, and the EOI ends the file. SOF0 gives 3×2.
+        let scan = b"\xFF\xD8\xFF\xC0\x00\x0B\x08\x00\x02\x00\x03\x01\x01\x11\x00\
+            \xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00\
+            \x12\xFF\x00\x34\xFF\xD0\x56\xFF\xFF\xD9";
+        let m = Media::new("a.jpg", &scan[..]).unwrap();
+        assert_eq!(m.dimensions(), Some((3, 2)));
+        // Progressive: a second scan after a table; cut anywhere after the
+        // first scan header, the EOI is gone and the file is refused.
+        let progressive = [
+            &scan[..scan.len() - 2],
+            b"\xFF\xC4\x00\x05\x10\x00\x00",
+            b"\xFF\xDA\x00\x08\x01\x01\x00\x01\x3F\x00\x9A\xFF\x00\xBC",
+            b"\xFF\xD9",
+        ]
+        .concat();
+        assert!(Media::new("a.jpg", progressive.clone()).is_ok());
+        for cut in 25..progressive.len() {
+            refused_as_truncated("a.jpg", &progressive[..cut], MediaKind::Jpeg);
+        }
+        // A segment length past the end is a cut.
+        refused_as_truncated("a.jpg", b"\xFF\xD8\xFF\xE0\x00\x10JFIF", MediaKind::Jpeg);
+        // A height deferred to DNL is not reported.
+        let dnl = b"\xFF\xD8\xFF\xC0\x00\x0B\x08\x00\x00\x00\x03\x01\x01\x11\x00\xFF\xD9";
+        assert_eq!(Media::new("a.jpg", &dnl[..]).unwrap().dimensions(), None);
+    }
+
+    #[test]
+    fn png_walk_uses_the_chunk_lengths() {
+        // A chunk announcing more data than there is, before an IEND-looking
+        // tail, is a cut.
+        let mut p = PNG_SIGNATURE.to_vec();
+        p.extend_from_slice(b"\0\0\x01\0tEXt\0\0\0\0IEND\xAE\x42\x60\x82");
+        refused_as_truncated("a.png", &p, MediaKind::Png);
+        // A huge length does not wrap.
+        let mut p = PNG_SIGNATURE.to_vec();
+        p.extend_from_slice(b"\xFF\xFF\xFF\xFFIDAT\0\0\0\0IEND\xAE\x42\x60\x82");
+        refused_as_truncated("a.png", &p, MediaKind::Png);
+    }
+
+    #[test]
+    fn bmp_size_field_and_pixel_rows_are_checked() {
+        // The size field says more than there is.
+        let mut b = BMP.to_vec();
+        b[2] = 0x3B;
+        refused_as_truncated("a.bmp", &b, MediaKind::Bmp);
+        // A size field of 0 (some writers) is tolerated, and the rows
+        // still catch a cut.
+        let mut b = BMP.to_vec();
+        b[2] = 0;
+        assert!(Media::new("a.bmp", b.clone()).is_ok());
+        b.pop();
+        refused_as_truncated("a.bmp", &b, MediaKind::Bmp);
+        // A pixel offset past the end.
+        let mut b = BMP.to_vec();
+        b[10] = 0x3B;
+        refused_as_truncated("a.bmp", &b, MediaKind::Bmp);
+        // A top-down bitmap (negative height) reports its height.
+        let mut b = BMP.to_vec();
+        b[22..26].copy_from_slice(&(-1i32).to_le_bytes());
+        assert_eq!(Media::new("a.bmp", b).unwrap().dimensions(), Some((1, 1)));
+        // Too short for the file header.
+        refused_as_truncated("a.bmp", b"BM\x3A\0\0\0", MediaKind::Bmp);
+    }
+
+    #[test]
+    fn truncated_message_says_the_file_looks_cut_short() {
+        let msg = MediaError::Truncated {
+            kind: MediaKind::Png,
+        }
+        .to_string();
+        assert!(msg.contains("cut short") && msg.contains("PNG"), "{msg}");
     }
 
     #[test]
@@ -408,6 +1258,10 @@ mod tests {
                 "{name:?}"
             );
         }
+        assert!(matches!(
+            Media::video("d/a.mp4", video(MediaKind::Mp4)),
+            Err(MediaError::BadFilename { .. })
+        ));
     }
 
     #[test]
@@ -415,6 +1269,9 @@ mod tests {
         let m = Media::new("身份证.JPG", Bytes::from_static(JPEG)).unwrap();
         assert_eq!(m.filename(), "身份证.JPG");
         assert_eq!(m.wire_filename(), "media.jpg");
+        // For an ftyp video the extension's kind names it.
+        let m = Media::video("视频.MOV", video(MediaKind::Mp4)).unwrap();
+        assert_eq!(m.wire_filename(), "media.mov");
     }
 
     #[test]

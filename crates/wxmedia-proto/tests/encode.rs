@@ -199,7 +199,8 @@ fn v3_refuses_media_the_api_does_not_take() {
 
 #[test]
 fn media_segment_shares_the_callers_buffer() {
-    let content = Bytes::from(vec![0xFF, 0xD8, 0xFF, 0xE0, 1, 2, 3, 4]);
+    // SOI, EOI, then bytes after the end, which a whole JPEG may carry.
+    let content = Bytes::from(vec![0xFF, 0xD8, 0xFF, 0xD9, 1, 2, 3, 4]);
     let media = Media::new("a.jpg", content.clone()).unwrap();
     let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5);
     for _ in 0..2 {
@@ -284,8 +285,10 @@ fn bad_base_urls_and_boundaries_are_input_errors() {
 
 #[test]
 fn a_boundary_inside_the_media_is_refused() {
-    let mut content = vec![0xFF, 0xD8, 0xFF];
+    // A whole JPEG (SOI, a comment segment holding the delimiter, EOI).
+    let mut content = vec![0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x05];
     content.extend_from_slice(b"--B");
+    content.extend_from_slice(&[0xFF, 0xD9]);
     let media = Media::new("a.jpg", content).unwrap();
     let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5);
     let env = Env::new("https://h", Boundary::new("B").unwrap()).unwrap();

@@ -5,7 +5,7 @@ use futures_util::stream;
 use proptest::prelude::*;
 use wxmedia_proto::v2::xml::{self, Fields};
 use wxmedia_proto::v2::{ApiKey, Credentials, SignType, UploadV2};
-use wxmedia_proto::{Boundary, Env, Error, Media, Operation, SignatureError};
+use wxmedia_proto::{Boundary, Env, Error, Media, MediaError, Operation, SignatureError};
 
 struct Part {
     name: String,
@@ -35,20 +35,56 @@ fn parse_multipart(segments: Vec<Bytes>, boundary: &str) -> Vec<Part> {
     })
 }
 
+/// Whole images of each format around arbitrary bytes, so that the
+/// multipart layer sees any content, delimiters included, while the media
+/// checks (end markers, lengths) still pass.
 fn media_bytes() -> impl Strategy<Value = (Vec<u8>, &'static str, &'static str)> {
-    let magic = prop_oneof![
-        Just((vec![0xFF, 0xD8, 0xFF], "jpg", "image/jpeg")),
-        Just((
-            vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A],
-            "png",
-            "image/png"
-        )),
-        Just((b"BM".to_vec(), "bmp", "image/bmp")),
+    let kind = prop_oneof![
+        Just(("jpg", "image/jpeg")),
+        Just(("png", "image/png")),
+        Just(("bmp", "image/bmp")),
     ];
-    (magic, proptest::collection::vec(any::<u8>(), 0..4096)).prop_map(|((mut m, ext, ct), rest)| {
-        m.extend(rest);
-        (m, ext, ct)
-    })
+    (kind, proptest::collection::vec(any::<u8>(), 0..4096))
+        .prop_map(|((ext, ct), rest)| (wrap_in_image(ext, &rest), ext, ct))
+}
+
+/// `payload` inside a structurally whole image: a JPEG comment segment
+/// (SOI, COM, EOI), a PNG private chunk before `IEND`, or the gap between
+/// a BMP's headers and its one 1×1 pixel.
+fn wrap_in_image(ext: &str, payload: &[u8]) -> Vec<u8> {
+    let len = |extra: usize| u32::try_from(payload.len() + extra).unwrap();
+    let mut out = Vec::new();
+    match ext {
+        "jpg" => {
+            out.extend_from_slice(&[0xFF, 0xD8, 0xFF, 0xFE]);
+            out.extend_from_slice(&u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+            out.extend_from_slice(payload);
+            out.extend_from_slice(&[0xFF, 0xD9]);
+        }
+        "png" => {
+            out.extend_from_slice(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]);
+            out.extend_from_slice(&len(0).to_be_bytes());
+            out.extend_from_slice(b"prVt");
+            out.extend_from_slice(payload);
+            out.extend_from_slice(&[0; 4]); // CRC, not checked
+            out.extend_from_slice(b"\0\0\0\0IEND\xAE\x42\x60\x82");
+        }
+        _ => {
+            out.extend_from_slice(b"BM");
+            out.extend_from_slice(&len(58).to_le_bytes()); // file size
+            out.extend_from_slice(&[0; 4]);
+            out.extend_from_slice(&len(54).to_le_bytes()); // pixel offset
+            out.extend_from_slice(&40u32.to_le_bytes());
+            out.extend_from_slice(&1i32.to_le_bytes()); // width
+            out.extend_from_slice(&1i32.to_le_bytes()); // height
+            out.extend_from_slice(&1u16.to_le_bytes()); // planes
+            out.extend_from_slice(&24u16.to_le_bytes()); // bits per pixel
+            out.extend_from_slice(&[0; 24]); // BI_RGB, sizes, resolution, palette
+            out.extend_from_slice(payload);
+            out.extend_from_slice(&[0xFF, 0xFF, 0xFF, 0]); // one padded row
+        }
+    }
+    out
 }
 
 proptest! {
@@ -65,8 +101,10 @@ proptest! {
         let filename = format!("{stem}.{ext}");
         let media = match Media::new(filename.clone(), content.clone()) {
             Ok(m) => m,
-            // Names like "." are refused at construction, which is fine.
-            Err(_) => return Ok(()),
+            // Names like "." are refused at construction, which is fine;
+            // the content is always a whole image.
+            Err(MediaError::BadFilename { .. }) => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
         };
         let sign_type = if hmac { SignType::HmacSha256 } else { SignType::Md5 };
         let up = UploadV2::new(Credentials::new(mch_id.clone(), "k3y").unwrap(), media, sign_type);
@@ -101,9 +139,10 @@ proptest! {
 
     #[test]
     fn non_ascii_names_roundtrip_as_media_dot_ext(stem in "\\PC{0,10}[一-龥]\\PC{0,10}") {
-        let media = match Media::new(format!("{stem}.jpg"), vec![0xFF, 0xD8, 0xFF, 0]) {
+        let media = match Media::new(format!("{stem}.jpg"), vec![0xFF, 0xD8, 0xFF, 0xD9]) {
             Ok(m) => m,
-            Err(_) => return Ok(()),
+            Err(MediaError::BadFilename { .. }) => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
         };
         let up = UploadV2::new(Credentials::new("1", "k").unwrap(), media, SignType::Md5);
         let env = Env::new("https://h", Boundary::new("b0").unwrap()).unwrap();

@@ -132,8 +132,16 @@ pub fn sim_handle(data: &[u8]) {
 mod tests {
     #[test]
     fn hand_picked_inputs_hold_the_invariants() {
-        super::multipart_roundtrip(b"\x01a.jpg\xffB-1\xff\xff\xd8\xff\xe0rest");
-        super::multipart_roundtrip(b"\x00a.jpg\xffB\xff\xff\xd8\xff--B");
+        // The media must be whole JPEGs (SOI … EOI), or `multipart_roundtrip`
+        // returns at `Media::new` and checks nothing.
+        for media in [
+            &b"\xff\xd8\xff\xd9rest"[..],
+            b"\xff\xd8\xff\xfe\x00\x05--B\xff\xd9",
+        ] {
+            assert!(wxmedia_proto::Media::new("a.jpg", media).is_ok());
+        }
+        super::multipart_roundtrip(b"\x01a.jpg\xffB-1\xff\xff\xd8\xff\xd9rest");
+        super::multipart_roundtrip(b"\x00a.jpg\xffB\xff\xff\xd8\xff\xfe\x00\x05--B\xff\xd9");
         super::sim_handle(b"\x00multipart/form-data; boundary=X\xff--X\r\n\r\n--X--");
         super::sim_handle(b"\x03text/plain\xffhello");
     }

@@ -152,7 +152,8 @@ fn decide(
     if media.len() > sim.max_media_size() {
         return signed(PARAM_ERROR, "图片大小不能超过2M，请检查后重新提交");
     }
-    if MediaKind::sniff(&media).is_none() {
+    // Images only: `sniff` knows v3's video formats too.
+    if !MediaKind::sniff(&media).is_some_and(MediaKind::is_image) {
         return signed(PARAM_ERROR, "图片格式不正确，请检查后重新提交");
     }
     if record.media_md5.as_deref() != Some(media_hash) {
