@@ -108,12 +108,16 @@ fn v3_golden_cases() -> Vec<(&'static str, Api, &'static str)> {
             "sample.png",
         ),
         ("v3-image-sample-bmp.http", Api::Image, "sample.bmp"),
+        ("v3-video-sample-mp4.http", Api::Video, "sample.mp4"),
     ]
 }
 
 fn v3_request(api: Api, file: &str) -> http::Request<Body> {
-    let bytes = std::fs::read(root().join("../../fixtures").join(file)).unwrap();
-    let media = Media::new(file, Bytes::from(bytes)).unwrap();
+    let bytes = Bytes::from(std::fs::read(root().join("../../fixtures").join(file)).unwrap());
+    let media = match api {
+        Api::Video => Media::video(file, bytes).unwrap(),
+        _ => Media::new(file, bytes).unwrap(),
+    };
     let env = env()
         .with_time(1_700_000_000)
         .with_nonce(Nonce::new("593BEC0C930BF1AFEB40B4A08C8FB242").unwrap());
@@ -195,6 +199,18 @@ fn v3_refuses_media_the_api_does_not_take() {
     let e = UploadV3::with_max_size(Api::Image, v3_merchant(), media.clone(), 10).unwrap_err();
     assert!(matches!(e, Error::Media(_)), "{e}");
     assert!(UploadV3::new(Api::MarketingImage, v3_merchant(), media).is_ok());
+    let mp4 = std::fs::read(root().join("../../fixtures/sample.mp4")).unwrap();
+    let video = Media::video("clip.mp4", Bytes::from(mp4)).unwrap();
+    assert!(UploadV3::new(Api::Image, v3_merchant(), video.clone()).is_err());
+    assert!(UploadV3::new(Api::MarketingImage, v3_merchant(), video.clone()).is_err());
+    let up = UploadV3::new(Api::Video, v3_merchant(), video).unwrap();
+    let req = up.encode(&env()).unwrap();
+    assert_eq!(req.uri().path(), "/v3/merchant/media/video_upload");
+    let body = req.body().to_bytes();
+    assert!(
+        String::from_utf8_lossy(&body)
+            .contains("filename=\"clip.mp4\"\r\nContent-Type: video/mp4\r\n")
+    );
 }
 
 #[test]

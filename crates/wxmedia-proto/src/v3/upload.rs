@@ -60,10 +60,9 @@ impl Api {
 
     /// Whether this API takes media of `kind`.
     pub fn accepts(self, kind: MediaKind) -> bool {
-        let image = matches!(kind, MediaKind::Jpeg | MediaKind::Png | MediaKind::Bmp);
         match self {
-            Api::Image | Api::MarketingImage => image,
-            Api::Video => !image,
+            Api::Image | Api::MarketingImage => kind.is_image(),
+            Api::Video => kind.is_video(),
         }
     }
 }
