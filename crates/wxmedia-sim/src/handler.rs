@@ -67,8 +67,8 @@ pub struct Received {
     /// The client certificate's CN, if any.
     pub peer_cn: Option<String>,
     /// v2: text fields in the order they came (the `media` part excluded).
-    /// v3: the meta JSON's string members (`filename`, `sha256`) in the
-    /// order they came.
+    /// v3: the meta JSON's string members (`filename`, `sha256`, and any
+    /// other), in the order serde_json's map keeps them (by name).
     pub fields: Vec<(String, String)>,
     /// The file name of the `media` part (v3: of the `file` part).
     pub filename: Option<String>,
