@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use wxmedia_sim::{SimConfig, SimServer, Times};
+use wxmedia_sim::{SimConfig, SimServer, Times, V3Signer};
 
 /// Options of `wxmedia sim`.
 #[derive(Debug, Args)]
@@ -25,6 +25,17 @@ pub(crate) struct SimArgs {
     /// Simulated API key (a test key for the simulator only). Random when absent.
     #[arg(long)]
     api_key: Option<String>,
+    /// Simulated APIv3 key, 32 characters (a test key for the simulator
+    /// only). The one kept in the state directory when absent.
+    #[arg(long)]
+    api_v3_key: Option<String>,
+    /// Which key signs API v3 replies: the WeChat Pay public key, or the
+    /// platform certificate (then `GET /v3/certificates` serves it).
+    #[arg(long, value_name = "public-key|platform-cert", default_value = "public-key", value_parser = parse_signer)]
+    v3_signer: V3Signer,
+    /// The size limit of v3 image uploads, in bytes (default 5 MiB).
+    #[arg(long, value_name = "BYTES")]
+    v3_max_image_size: Option<usize>,
     /// Answer FREQUENCY_LIMITED beyond this many requests per second.
     #[arg(long, value_name = "N")]
     rate_limit: Option<u32>,
@@ -46,6 +57,15 @@ pub(crate) struct SimArgs {
     /// Sign replies wrongly: N times, or `always`.
     #[arg(long, value_name = "N|always", value_parser = parse_times)]
     wrong_sign: Option<Times>,
+    /// v3: stamp replies ten minutes in the past: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    stale_reply_timestamp: Option<Times>,
+    /// v3: name an unknown key in `Wechatpay-Serial`: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    unknown_reply_serial: Option<Times>,
+    /// v3: send replies without any `Wechatpay-*` header: N times, or `always`.
+    #[arg(long, value_name = "N|always", value_parser = parse_times)]
+    unsigned_reply: Option<Times>,
     /// Answer HTTP 502 with an HTML page: N times, or `always`.
     #[arg(long, value_name = "N|always", value_parser = parse_times)]
     bad_gateway: Option<Times>,
@@ -63,6 +83,10 @@ fn parse_times(s: &str) -> Result<Times, String> {
             .map(Times::Next)
             .map_err(|_| format!("{n:?} is neither a count nor `always`")),
     }
+}
+
+fn parse_signer(s: &str) -> Result<V3Signer, String> {
+    s.parse()
 }
 
 fn parse_probability(s: &str) -> Result<f64, String> {
@@ -87,6 +111,11 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     if let Some(key) = args.api_key {
         config.api_key = key;
     }
+    config.api_v3_key = args.api_v3_key;
+    config.v3_signer = args.v3_signer;
+    if let Some(size) = args.v3_max_image_size {
+        config.v3_max_image_size = size;
+    }
     let f = &mut config.faults;
     f.rate_limit_per_sec = args.rate_limit;
     f.system_error = args.system_error.unwrap_or_default();
@@ -96,6 +125,9 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     f.truncate_reply = args.truncate_reply.unwrap_or_default();
     f.wrong_sign = args.wrong_sign.unwrap_or_default();
     f.bad_gateway = args.bad_gateway.unwrap_or_default();
+    f.stale_reply_timestamp = args.stale_reply_timestamp.unwrap_or_default();
+    f.unknown_reply_serial = args.unknown_reply_serial.unwrap_or_default();
+    f.unsigned_reply = args.unsigned_reply.unwrap_or_default();
     f.unreachable = args.unreachable;
 
     // Watch the signals before saying we are ready: a signal sent right

@@ -39,7 +39,14 @@ fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
     let dir = tempfile::TempDir::new().unwrap();
     let (mut child, ready) = start(
         dir.path(),
-        &["--mch-id", "1900000777", "--api-key", "simkey0123456789"],
+        &[
+            "--mch-id",
+            "1900000777",
+            "--api-key",
+            "simkey0123456789",
+            "--api-v3-key",
+            "simV3key0123456789abcdefghijklmn",
+        ],
     );
     for k in [
         "endpoint",
@@ -48,14 +55,45 @@ fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
         "ca_cert",
         "client_cert",
         "client_key",
+        "mch_serial_no",
+        "wechatpay_public_key",
+        "wechatpay_public_key_id",
+        "platform_cert",
+        "platform_serial_no",
+        "api_v3_key",
+        "v3_signer",
     ] {
         assert!(ready[k].is_string(), "{k} missing from {ready}");
     }
+    assert_eq!(ready["api_v3_key"], "simV3key0123456789abcdefghijklmn");
+    assert_eq!(ready["v3_signer"], "public-key");
+    assert!(
+        ready["wechatpay_public_key_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("PUB_KEY_ID_")
+    );
+    let serial = ready["mch_serial_no"].as_str().unwrap();
+    assert!(
+        !serial.is_empty()
+            && serial
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b)),
+        "{serial}"
+    );
+    let pubkey = std::fs::read_to_string(ready["wechatpay_public_key"].as_str().unwrap()).unwrap();
+    assert!(pubkey.starts_with("-----BEGIN PUBLIC KEY-----"), "{pubkey}");
     assert_eq!(ready["mch_id"], "1900000777");
     assert_eq!(ready["api_key"], "simkey0123456789");
     let endpoint = ready["endpoint"].as_str().unwrap();
     assert!(endpoint.starts_with("https://127.0.0.1:"));
-    for k in ["ca_cert", "client_cert", "client_key"] {
+    for k in [
+        "ca_cert",
+        "client_cert",
+        "client_key",
+        "wechatpay_public_key",
+        "platform_cert",
+    ] {
         let p = std::path::Path::new(ready[k].as_str().unwrap());
         assert!(p.is_absolute() && p.exists(), "{k}: {p:?}");
     }
@@ -125,6 +163,10 @@ fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
         !logs.contains("simkey0123456789"),
         "the key leaked into the logs"
     );
+    assert!(
+        !logs.contains("simV3key0123456789"),
+        "the APIv3 key leaked into the logs"
+    );
 }
 
 #[test]
@@ -134,11 +176,24 @@ fn exits_zero_on_sigint_and_reuses_its_state() {
     signal(&child, "INT");
     assert!(child.wait().unwrap().success());
     let ca = std::fs::read(first["ca_cert"].as_str().unwrap()).unwrap();
-    let (mut child, second) = start(dir.path(), &["--unreachable"]);
+    let (mut child, second) = start(
+        dir.path(),
+        &["--unreachable", "--v3-signer", "platform-cert"],
+    );
     assert_eq!(
         std::fs::read(second["ca_cert"].as_str().unwrap()).unwrap(),
         ca
     );
+    // The v3 keys are kept too.
+    for k in [
+        "mch_serial_no",
+        "wechatpay_public_key_id",
+        "platform_serial_no",
+        "api_v3_key",
+    ] {
+        assert_eq!(second[k], first[k], "{k}");
+    }
+    assert_eq!(second["v3_signer"], "platform-cert");
     signal(&child, "TERM");
     assert!(child.wait().unwrap().success());
 }
@@ -149,6 +204,7 @@ fn bad_flags_are_usage_errors() {
         &["sim"][..],
         &["sim", "--state", "x", "--system-error", "often"],
         &["sim", "--state", "x", "--system-error-probability", "2"],
+        &["sim", "--state", "x", "--v3-signer", "both"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
             .args(args)

@@ -38,15 +38,23 @@ impl Times {
 /// The fault switches of a simulator. All off by default.
 ///
 /// Faults that produce a WeChat Pay answer (`FREQUENCY_LIMITED`,
-/// `SYSTEMERROR`, a forged sign) apply only to requests that passed
+/// `SYSTEMERROR`, v3's 429 and 500) apply only to requests that passed
 /// authentication, like the real service; transport faults apply to every
 /// request.
+///
+/// The reply-signature faults differ by API, because the APIs sign
+/// different replies: v2 signs only replies to authenticated requests
+/// (`wrong_sign` there, `omit_sign` on successes only), v3 signs every
+/// reply, so `wrong_sign`, `omit_sign`, `stale_reply_timestamp`,
+/// `unknown_reply_serial` and `unsigned_reply` count down on every v3
+/// reply, refusals included.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
 pub struct Faults {
-    /// Answer FREQUENCY_LIMITED beyond this many authenticated requests per second.
+    /// Answer FREQUENCY_LIMITED (v3: 429 `RATE_LIMITED`) beyond this many
+    /// authenticated requests per second.
     pub rate_limit_per_sec: Option<u32>,
-    /// Answer SYSTEMERROR.
+    /// Answer SYSTEMERROR (v3: 500 `SYSTEM_ERROR`).
     pub system_error: Times,
     /// Answer SYSTEMERROR with this probability (0.0 to 1.0).
     pub system_error_probability: f64,
@@ -56,15 +64,25 @@ pub struct Faults {
     pub drop_connection: Times,
     /// Send the headers and half the body, then close the connection.
     pub truncate_reply: Times,
-    /// Sign replies wrongly.
+    /// Sign replies wrongly (v3: a `Wechatpay-Signature` that does not verify).
     pub wrong_sign: Times,
     /// Answer HTTP 502 with an HTML page, as a gateway would.
     pub bad_gateway: Times,
     /// Answer authenticated requests with this error code (signed, result
     /// layer), e.g. `FREQUENCY_LIMITED`, `SYSTEMERROR`, `INVALID_REQUEST`.
     pub forced_error: Option<(String, Times)>,
-    /// Send successful replies without a `sign` (clients must refuse them).
+    /// Send successful v2 replies without a `sign`, v3 replies without
+    /// `Wechatpay-Signature` (clients must refuse them).
     pub omit_sign: Times,
+    /// v3: sign replies with a `Wechatpay-Timestamp` ten minutes old (the
+    /// signature verifies; clients must refuse the age, 300 s at most).
+    pub stale_reply_timestamp: Times,
+    /// v3: name a key the client does not have in `Wechatpay-Serial` (the
+    /// signature is still made with the real key).
+    pub unknown_reply_serial: Times,
+    /// v3: send replies with none of the `Wechatpay-*` headers, as a proxy
+    /// in between might.
+    pub unsigned_reply: Times,
     /// Answer with a body of this many bytes (streamed, never held in
     /// memory) instead of the real reply: clients must stop at their cap.
     pub huge_reply: Option<u64>,

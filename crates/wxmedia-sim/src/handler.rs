@@ -10,6 +10,7 @@ use wxmedia_proto::v2::ApiKey;
 use crate::faults::Faults;
 use crate::inputs::Inputs;
 use crate::v2;
+use crate::v3::{self, Endpoint, V3Config};
 
 /// The seed's limit: "图片大小不能超过2M", taken as 2 MiB.
 pub const MAX_MEDIA_SIZE: usize = 2 * 1024 * 1024;
@@ -27,12 +28,21 @@ pub struct PeerIdentity {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Outcome {
-    /// Accepted: this media id was returned.
+    /// Accepted: this media id was returned (v2, and v3's image and
+    /// video uploads).
     Uploaded {
         /// The new media id.
         media_id: String,
     },
-    /// Refused with a WeChat Pay code and message.
+    /// Accepted by v3's marketing image upload: this URL was returned.
+    UploadedUrl {
+        /// The new media URL.
+        media_url: String,
+    },
+    /// `GET /v3/certificates` answered with the platform certificate.
+    Certificates,
+    /// Refused with a WeChat Pay code and message (v3: with a non-2xx
+    /// status).
     Refused {
         /// The error code, e.g. `PARAM_ERROR`.
         code: String,
@@ -56,16 +66,22 @@ pub struct Received {
     pub path: String,
     /// The client certificate's CN, if any.
     pub peer_cn: Option<String>,
-    /// Text fields in the order they came (the `media` part excluded).
+    /// v2: text fields in the order they came (the `media` part excluded).
+    /// v3: the meta JSON's string members (`filename`, `sha256`, and any
+    /// other), in the order serde_json's map keeps them (by name).
     pub fields: Vec<(String, String)>,
-    /// The file name of the `media` part.
+    /// The file name of the `media` part (v3: of the `file` part).
     pub filename: Option<String>,
-    /// The `Content-Type` of the `media` part.
+    /// The `Content-Type` of the `media` part (v3: of the `file` part).
     pub content_type: Option<String>,
     /// Size of the media in bytes.
     pub media_len: usize,
-    /// MD5 of the media actually received, lowercase hex.
+    /// MD5 of the media actually received, lowercase hex (v2 only).
     pub media_md5: Option<String>,
+    /// v3: the meta part exactly as received (lossy UTF-8), if one was found.
+    pub meta: Option<String>,
+    /// v3: SHA-256 of the media actually received, lowercase hex.
+    pub media_sha256: Option<String>,
     /// What was decided.
     pub outcome: Outcome,
 }
@@ -79,7 +95,7 @@ impl Received {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The sign type the request named (`None` when the field was absent).
+    /// The sign type the request named (`None` when the field was absent; v2).
     pub fn sign_type(&self) -> Option<&str> {
         self.field("sign_type")
     }
@@ -96,6 +112,9 @@ struct Inner {
     mch_id: String,
     api_key: ApiKey,
     max_media_size: usize,
+    /// API v3's keys and settings; without them the v3 paths are not
+    /// served (the gateway's 404), since nothing could be verified.
+    v3: Mutex<Option<V3Config>>,
     faults: Mutex<Faults>,
     log: Mutex<Vec<Received>>,
     /// The rate limit's current one-second window: when it opened and how
@@ -126,17 +145,24 @@ enum Route {
     /// the v2 service itself with its own XML (INVALID_REQUEST, 不支持http
     /// get方法), so the gateway must let it through.
     V2Upload,
+    /// One of the API v3 endpoints, with the method it serves.
+    V3(Endpoint),
     /// Nothing lives here: the gateway's 404 page.
     NotFound,
 }
 
 /// Route on method and path. The query string is not part of `path`: a
 /// client that adds one still reaches the endpoint, as behind a real
-/// gateway. API v3 endpoints will be added here beside v2.
+/// gateway. The v3 paths are routed with their method only (POST for the
+/// uploads, GET for the certificates), since the v3 services are REST
+/// resources behind the gateway; another method gets the 404 page.
 fn route(method: &Method, path: &str) -> Route {
-    match (method, path) {
-        (_, v2::UPLOAD_PATH) => Route::V2Upload,
-        _ => Route::NotFound,
+    if path == v2::UPLOAD_PATH {
+        return Route::V2Upload;
+    }
+    match v3::route(method, path) {
+        Some(endpoint) => Route::V3(endpoint),
+        None => Route::NotFound,
     }
 }
 
@@ -148,11 +174,29 @@ impl Simulator {
                 mch_id: mch_id.into(),
                 api_key,
                 max_media_size: MAX_MEDIA_SIZE,
+                v3: Mutex::new(None),
                 faults: Mutex::new(Faults::default()),
                 log: Mutex::new(Vec::new()),
                 window: Mutex::new(None),
             }),
         }
+    }
+
+    /// The same simulator serving API v3 with these keys and settings.
+    pub fn with_v3(self, v3: V3Config) -> Simulator {
+        self.set_v3(v3);
+        self
+    }
+
+    /// Serve API v3 with these keys and settings from now on (for
+    /// instance to switch the reply signer in a test).
+    pub fn set_v3(&self, v3: V3Config) {
+        *lock(&self.inner.v3) = Some(v3);
+    }
+
+    /// API v3's keys and settings, if v3 is served.
+    pub fn v3(&self) -> Option<V3Config> {
+        lock(&self.inner.v3).clone()
     }
 
     /// The merchant id it accepts.
@@ -210,11 +254,16 @@ impl Simulator {
         lock(&self.inner.log).len()
     }
 
-    /// How many uploads succeeded.
+    /// How many uploads succeeded (v2 and v3).
     pub fn upload_count(&self) -> usize {
         lock(&self.inner.log)
             .iter()
-            .filter(|r| matches!(r.outcome, Outcome::Uploaded { .. }))
+            .filter(|r| {
+                matches!(
+                    r.outcome,
+                    Outcome::Uploaded { .. } | Outcome::UploadedUrl { .. }
+                )
+            })
             .count()
     }
 
@@ -233,8 +282,10 @@ impl Simulator {
     ///
     /// Routing is on method and path (the query string is ignored):
     /// `/secapi/mch/uploadmedia` goes to the v2 upload endpoint, whatever
-    /// the method; any other path gets the gateway's HTTP 404 page and is
-    /// logged as [`Outcome::NotFound`]. The `bad_gateway` fault answers 502
+    /// the method; `POST` to the three v3 upload paths and `GET
+    /// /v3/certificates` go to API v3 when the simulator has a
+    /// [`V3Config`]; any other request gets the gateway's HTTP 404 page
+    /// and is logged as [`Outcome::NotFound`]. The `bad_gateway` fault answers 502
     /// before routing, on every path, as a gateway in front of everything
     /// would.
     pub fn handle_with(&self, req: Request<Bytes>, inputs: &Inputs) -> Response<Bytes> {
@@ -250,6 +301,8 @@ impl Simulator {
             content_type: None,
             media_len: 0,
             media_md5: None,
+            meta: None,
+            media_sha256: None,
             // Replaced below by the endpoint's verdict.
             outcome: Outcome::NotFound,
         };
@@ -258,6 +311,10 @@ impl Simulator {
         } else {
             match route(req.method(), req.uri().path()) {
                 Route::V2Upload => v2::handle(self, &req, inputs, &mut record),
+                Route::V3(endpoint) => match self.v3() {
+                    Some(v3) => v3::handle(self, &v3, endpoint, &req, inputs, &mut record),
+                    None => (Outcome::NotFound, not_found()),
+                },
                 Route::NotFound => (Outcome::NotFound, not_found()),
             }
         };
@@ -312,6 +369,28 @@ impl Simulator {
     pub(crate) fn take_wrong_sign(&self) -> bool {
         lock(&self.inner.faults).wrong_sign.take()
     }
+
+    /// What the reply-signature faults do to the next v3 reply; every
+    /// switch counts down on every v3 reply, since v3 signs them all.
+    pub(crate) fn take_v3_reply_faults(&self) -> V3ReplyFaults {
+        let mut faults = lock(&self.inner.faults);
+        V3ReplyFaults {
+            wrong: faults.wrong_sign.take(),
+            omit: faults.omit_sign.take(),
+            stale: faults.stale_reply_timestamp.take(),
+            unknown_serial: faults.unknown_reply_serial.take(),
+            unsigned: faults.unsigned_reply.take(),
+        }
+    }
+}
+
+/// What the fault switches do to one v3 reply's signature headers.
+pub(crate) struct V3ReplyFaults {
+    pub(crate) wrong: bool,
+    pub(crate) omit: bool,
+    pub(crate) stale: bool,
+    pub(crate) unknown_serial: bool,
+    pub(crate) unsigned: bool,
 }
 
 /// What the server does to the next reply's delivery.
@@ -334,7 +413,7 @@ pub(crate) enum Injected {
 /// gateway's 404 looks is not on record; this is the page of the same
 /// front end as the 502 below, which is what clients must cope with: an
 /// HTML body on a non-2xx status, never a WeChat Pay reply.
-fn not_found() -> Response<Bytes> {
+pub(crate) fn not_found() -> Response<Bytes> {
     gateway_page(
         StatusCode::NOT_FOUND,
         b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n",

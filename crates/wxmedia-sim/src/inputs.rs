@@ -13,17 +13,22 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 /// system with [`Inputs::from_system`].
 ///
 /// How the random bytes are spent is fixed per endpoint, so that different
-/// bytes give different results and each use has bytes of its own. v2
-/// uploads use `random[0..33]` for the media id and `random[33..41]` for
-/// the `system_error_probability` draw; the rest is spare, for the nonces a
-/// v3 reply will need.
+/// bytes give different results and each use has bytes of its own:
+///
+/// | bytes | v2 upload | v3 upload | v3 certificates |
+/// |---|---|---|---|
+/// | `0..33` | media id | media id (or the media URL's id) | `0..6`: the AES-GCM nonce (12 hex characters) |
+/// | `33..41` | `system_error_probability` draw | the same draw | the same draw |
+/// | `41..57` | — | `Wechatpay-Nonce` (32 hex characters) | the same |
+/// | `57..64` | — | `Request-ID` (with `unix_time`) | the same |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Inputs {
     /// Monotonic time of arrival: the rate limit's one-second window.
     pub now: Instant,
-    /// Wall-clock time of arrival in Unix seconds (for signed v3 reply
-    /// headers; unused by v2).
+    /// Wall-clock time of arrival in Unix seconds: v3 checks the request's
+    /// timestamp against it and puts it in `Wechatpay-Timestamp`; unused by
+    /// v2.
     pub unix_time: u64,
     /// Random bytes for this request only.
     pub random: [u8; 64],
@@ -34,6 +39,15 @@ pub struct Inputs {
 pub(crate) const MEDIA_ID_BYTES: Range<usize> = 0..33;
 /// The bytes of [`Inputs::random`] that decide a probabilistic fault.
 pub(crate) const DRAW_BYTES: Range<usize> = 33..41;
+/// The bytes of [`Inputs::random`] that become a v3 reply's
+/// `Wechatpay-Nonce`: 16 bytes, 32 lowercase hex characters.
+pub(crate) const NONCE_BYTES: Range<usize> = 41..57;
+/// The bytes of [`Inputs::random`] in a v3 reply's `Request-ID`.
+pub(crate) const REQUEST_ID_BYTES: Range<usize> = 57..64;
+/// The bytes of [`Inputs::random`] that become the AES-GCM nonce of
+/// `/v3/certificates`: 6 bytes, 12 hex characters (the 96-bit nonce
+/// WeChat Pay sends as text). No media id is made there, so they are free.
+pub(crate) const AEAD_NONCE_BYTES: Range<usize> = 0..6;
 
 impl Inputs {
     /// Inputs with these readings and bytes (for tests and replays).

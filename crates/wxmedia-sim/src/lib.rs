@@ -1,4 +1,4 @@
-//! A faithful simulator of WeChat Pay's v2 `uploadmedia` endpoint: mutual TLS, every check, real error codes, fault switches.
+//! A faithful simulator of WeChat Pay's media upload endpoints, API v2 (mutual TLS, MD5/HMAC signs, XML) and API v3 (RSA signatures, JSON, signed reply headers): every check, real error codes, fault switches.
 //!
 //! Nobody can test against WeChat Pay itself, so this crate is where
 //! transports, the command line and users' own tests meet something that
@@ -8,14 +8,23 @@
 //!   and [`Inputs`] in, `http::Response<Bytes>` out, testable without
 //!   sockets. [`Simulator::handle`] is the same with the clock and the OS's
 //!   randomness read for you.
-//! * [`SimServer`] serves it over hyper and rustls on loopback, **requiring
-//!   a client certificate** from the dev CA whose subject CN is the merchant
-//!   id.
+//! * [`SimServer`] serves it over hyper and rustls on loopback. The
+//!   handshake **asks for** a client certificate from the dev CA (whose
+//!   subject CN is the merchant id) but does not insist: API v3 needs none.
+//!   The v2 endpoint refuses a request that came without one, as the real
+//!   one does; a certificate that does not chain to the dev CA still fails
+//!   the handshake.
 //! * [`DevPki`] creates (or reuses) the CA, the server certificate for
 //!   `127.0.0.1`, `::1` and `localhost`, and the merchant's
-//!   `apiclient_cert.pem` / `apiclient_key.pem` (RSA 2048, PKCS#8).
+//!   `apiclient_cert.pem` / `apiclient_key.pem` (RSA 2048, PKCS#8: also
+//!   the v3 signing identity, its serial the `serial_no` v3 requests name).
+//! * [`V3Keys`] beside it: a platform certificate and key, a WeChat Pay
+//!   public key (SPKI PEM) with its `PUB_KEY_ID_…`, and the APIv3 key;
+//!   [`V3Config`] says which of the two signs v3 replies ([`V3Signer`]).
 //! * [`Faults`] switch on rate limiting, SYSTEMERROR, delays, dropped and
-//!   truncated replies, forged signs, HTTP 502 and an unreachable port.
+//!   truncated replies, forged signs, HTTP 502 and an unreachable port;
+//!   for v3 also stale reply timestamps, unknown reply serials and
+//!   unsigned replies.
 //!
 //! # Routing
 //!
@@ -25,19 +34,42 @@
 //! | method | path | answered by |
 //! |---|---|---|
 //! | any | `/secapi/mch/uploadmedia` | the v2 upload endpoint (a method other than POST gets its XML INVALID_REQUEST, as the real one answers a GET) |
+//! | POST | `/v3/merchant/media/upload` | v3 image upload: jpg, jpeg, png, bmp, up to [`V3_MAX_IMAGE_SIZE`] (configurable); replies `{"media_id"}` |
+//! | POST | `/v3/merchant/media/video_upload` | v3 video upload: avi wmv mpeg mp4 mov mkv flv f4v m4v rmvb by suffix, up to [`V3_MAX_VIDEO_SIZE`]; replies `{"media_id"}` |
+//! | POST | `/v3/marketing/favor/media/image-upload` | v3 marketing image: jpg, png, bmp, up to [`V3_MAX_MARKETING_IMAGE_SIZE`]; replies `{"media_url"}` |
+//! | GET | `/v3/certificates` | the platform certificate encrypted with the APIv3 key, in [`V3Signer::PlatformCert`] mode; 404 `RESOURCE_NOT_EXISTS` in public-key mode |
 //! | any | anything else | the gateway: HTTP 404 with a small HTML page, logged as [`Outcome::NotFound`] |
+//!
+//! The v3 rows are served only by a simulator that has a [`V3Config`]
+//! ([`Simulator::with_v3`]; a [`SimServer`] always has one); without it
+//! they get the gateway's 404 too, since nothing could be verified.
 //!
 //! The `bad_gateway` fault answers HTTP 502 before routing, on every path.
 //! Inside, each API generation is its own module over a shared multipart
-//! layer, so that API v3 can be added beside v2 without copying the form
-//! parsing.
+//! layer. v3 reads forms more leniently than v2 (a missing `boundary`
+//! parameter is taken from the body, as real v3 clients need), and is
+//! strict where the record says the real one is: a quoted boundary, or a
+//! meta part with a `filename`, leaves it without a meta part, so the
+//! signature fails (401 `SIGN_ERROR`).
+//!
+//! # API v3 in short
+//!
+//! A request is authenticated by its `Authorization: WECHATPAY2-SHA256-RSA2048
+//! mchid=…,nonce_str=…,timestamp=…,serial_no=…,signature=…` (any order):
+//! the merchant id, the merchant certificate's serial, a timestamp within
+//! 300 s of [`Inputs::unix_time`], and an RSA PKCS#1 v1.5 SHA-256
+//! signature by `apiclient_key.pem` over `METHOD\nPATH?QUERY\nTIMESTAMP\nNONCE\nMETA\n`.
+//! Every v3 reply, refusals included, carries `Wechatpay-Timestamp`,
+//! `Wechatpay-Nonce`, `Wechatpay-Serial`, `Wechatpay-Signature` and
+//! `Wechatpay-Signature-Type`, signed over `TIMESTAMP\nNONCE\nBODY\n`.
 //!
 //! # Time and randomness are inputs
 //!
 //! [`Simulator::handle_with`] reads no clock and draws no randomness: the
 //! rate limit's window runs on [`Inputs::now`], media ids and the
 //! `system_error_probability` draw come from [`Inputs::random`], and
-//! [`Inputs::unix_time`] is there for the signed reply headers of API v3.
+//! v3's timestamp window, `Wechatpay-Timestamp` and the nonces come from
+//! [`Inputs::unix_time`] and [`Inputs::random`] too.
 //! The same request, inputs and simulator state give the same reply:
 //!
 //! ```
@@ -56,7 +88,7 @@
 //! ```no_run
 //! # async fn demo() -> Result<(), wxmedia_sim::SimError> {
 //! let server = wxmedia_sim::SimServer::start(wxmedia_sim::SimConfig::new("target/sim-state")).await?;
-//! println!("{}", server.ready_line()); // endpoint, credentials, CA and client cert paths
+//! println!("{}", server.ready_line()); // endpoint, credentials, CA and client cert paths, v3 keys
 //! // ... upload to server.endpoint() trusting server.pki().ca_cert_path() ...
 //! assert_eq!(server.sim().upload_count(), 1);
 //! # Ok(()) }
@@ -72,6 +104,7 @@ mod multipart;
 mod pki;
 mod server;
 mod v2;
+mod v3;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -79,8 +112,9 @@ use std::path::{Path, PathBuf};
 pub use faults::{Faults, Times};
 pub use handler::{MAX_MEDIA_SIZE, Outcome, PeerIdentity, Received, Simulator};
 pub use inputs::Inputs;
-pub use pki::{ClientIdentityPem, DevPki, subject_cn};
+pub use pki::{ClientIdentityPem, DevPki, V3Keys, V3KeysPem, V3Signer, subject_cn};
 pub use server::{SimConfig, SimServer, random_key};
+pub use v3::{V3_MAX_IMAGE_SIZE, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_VIDEO_SIZE, V3Config};
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]

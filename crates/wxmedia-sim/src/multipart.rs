@@ -14,6 +14,9 @@ pub(crate) struct Part {
     pub(crate) name: String,
     /// The `filename`, if it had one.
     pub(crate) filename: Option<String>,
+    /// Whether `Content-Disposition` has a file name parameter at all
+    /// (`filename=` or `filename*=`, even an empty one).
+    pub(crate) has_filename: bool,
     /// Whether the file name came as RFC 2231 `filename*=`.
     pub(crate) rfc2231_filename: bool,
     /// The part's own `Content-Type`.
@@ -50,6 +53,53 @@ pub(crate) fn parse_form(headers: &HeaderMap, body: &Bytes) -> Result<Vec<Part>,
     parse_parts(body.clone(), &boundary).map_err(|_| FormError::Malformed)
 }
 
+/// The parts of a form request as API v3 reads them: like [`parse_form`],
+/// except that `multipart/form-data` without a `boundary` parameter takes
+/// the boundary from the body's first line (`--<B>`). The Python SDK
+/// wechatpayv3 sends exactly that, and the real server accepts it. v2 keeps
+/// [`parse_form`], which refuses such a request.
+pub(crate) fn parse_form_lenient(
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<Vec<Part>, FormError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(FormError::NoContentType)?;
+    let boundary = match multer::parse_boundary(content_type) {
+        Ok(b) => b,
+        Err(_) if is_form_data(content_type) && !content_type.contains("boundary=") => {
+            boundary_from_body(body).ok_or(FormError::NoBoundary)?
+        }
+        Err(_) => return Err(FormError::NoBoundary),
+    };
+    if is_quoted_boundary(content_type) {
+        return Err(FormError::QuotedBoundary);
+    }
+    parse_parts(body.clone(), &boundary).map_err(|_| FormError::Malformed)
+}
+
+/// Whether the media type (before any parameter) is `multipart/form-data`.
+fn is_form_data(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("multipart/form-data"))
+}
+
+/// The boundary a body opens with: its first line without the leading
+/// `--`, when that is a plausible boundary (RFC 2046: 1 to 70 characters,
+/// no trailing space).
+fn boundary_from_body(body: &[u8]) -> Option<String> {
+    let rest = body.strip_prefix(b"--")?;
+    let end = rest.iter().position(|b| *b == b'\r' || *b == b'\n')?;
+    let boundary = std::str::from_utf8(&rest[..end]).ok()?;
+    let plausible = (1..=70).contains(&boundary.len())
+        && !boundary.ends_with(' ')
+        && boundary.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+    plausible.then(|| boundary.to_owned())
+}
+
 /// Whether the `Content-Type` gives its boundary in quotes.
 pub(crate) fn is_quoted_boundary(content_type: &str) -> bool {
     content_type.contains("boundary=\"")
@@ -67,6 +117,11 @@ pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, mult
         while let Some(field) = mp.next_field().await? {
             let name = field.name().unwrap_or_default().to_owned();
             let filename = field.file_name().map(str::to_owned);
+            let has_filename = field
+                .headers()
+                .get(header::CONTENT_DISPOSITION)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("filename"));
             let rfc2231_filename = field
                 .headers()
                 .get(header::CONTENT_DISPOSITION)
@@ -77,6 +132,7 @@ pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, mult
             parts.push(Part {
                 name,
                 filename,
+                has_filename,
                 rfc2231_filename,
                 content_type,
                 data,
@@ -112,6 +168,35 @@ mod tests {
         assert!(!parts[0].rfc2231_filename);
         assert!(parts[1].rfc2231_filename);
         assert_eq!(parts[1].content_type.as_deref(), Some("image/jpeg"));
+    }
+
+    #[test]
+    fn the_lenient_reader_takes_a_missing_boundary_from_the_body() {
+        let body = Bytes::from_static(
+            b"--0123abc\r\nContent-Disposition: form-data; name=\"meta\";\r\n\r\n{}\r\n--0123abc--\r\n",
+        );
+        let parts = parse_form_lenient(&headers("multipart/form-data"), &body).unwrap();
+        assert_eq!(parts.len(), 1);
+        assert_eq!(parts[0].name, "meta", "the Go SDK's trailing `;` is fine");
+        assert!(!parts[0].has_filename);
+        // v2 keeps refusing the same request.
+        assert!(matches!(
+            parse_form(&headers("multipart/form-data"), &body),
+            Err(FormError::NoBoundary)
+        ));
+        // Still strict about quoting and about what is not a form.
+        assert!(matches!(
+            parse_form_lenient(&headers("multipart/form-data; boundary=\"0123abc\""), &body),
+            Err(FormError::QuotedBoundary)
+        ));
+        assert!(matches!(
+            parse_form_lenient(&headers("multipart/form-data"), &Bytes::from_static(b"{}")),
+            Err(FormError::NoBoundary)
+        ));
+        assert!(matches!(
+            parse_form_lenient(&headers("application/json"), &body),
+            Err(FormError::NoBoundary)
+        ));
     }
 
     #[test]

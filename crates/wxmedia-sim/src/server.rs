@@ -1,4 +1,4 @@
-//! The simulator over real mutual TLS: hyper 1 on tokio with rustls, on loopback.
+//! The simulator over real TLS (a client certificate asked for, required by v2 only): hyper 1 on tokio with rustls, on loopback.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -18,11 +18,19 @@ use wxmedia_proto::v2::ApiKey;
 use crate::SimError;
 use crate::faults::Faults;
 use crate::handler::{PeerIdentity, Simulator};
-use crate::pki::{DevPki, subject_cn};
+use crate::pki::{DevPki, V3Keys, V3Signer, subject_cn};
+use crate::v3::{V3_MAX_IMAGE_SIZE, V3Config};
 
 /// Requests larger than this are not read to the end: far over the 2 MiB
-/// media limit plus framing.
+/// (v2) and 5 MiB (v3) media limits plus framing. A larger configured v3
+/// image limit raises it (see [`request_body_limit`]).
 const MAX_REQUEST_BODY: usize = 8 * 1024 * 1024;
+
+/// The body limit for a configured v3 image limit: room for the image and
+/// its framing, never below [`MAX_REQUEST_BODY`].
+fn request_body_limit(v3_max_image_size: usize) -> usize {
+    MAX_REQUEST_BODY.max(v3_max_image_size.saturating_add(1024 * 1024))
+}
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -43,6 +51,15 @@ pub struct SimConfig {
     pub api_key: String,
     /// Initial fault switches.
     pub faults: Faults,
+    /// Which key signs v3 replies: the WeChat Pay public key (the default)
+    /// or the platform certificate. Only in platform-certificate mode does
+    /// `GET /v3/certificates` serve certificates.
+    pub v3_signer: V3Signer,
+    /// The APIv3 key for this run; when `None`, the one stored in the state
+    /// directory (made on first start).
+    pub api_v3_key: Option<String>,
+    /// The image limit of `/v3/merchant/media/upload` (5 MiB by default).
+    pub v3_max_image_size: usize,
 }
 
 impl SimConfig {
@@ -55,6 +72,9 @@ impl SimConfig {
             mch_id: "1900000109".to_owned(),
             api_key: random_key(),
             faults: Faults::default(),
+            v3_signer: V3Signer::default(),
+            api_v3_key: None,
+            v3_max_image_size: V3_MAX_IMAGE_SIZE,
         }
     }
 }
@@ -95,8 +115,14 @@ impl SimServer {
         wxmedia_proto::MchId::new(config.mch_id.clone())
             .map_err(|e| SimError::Config(format!("merchant id: {e}")))?;
         let pki = DevPki::load_or_create(&config.state_dir, &config.mch_id)?;
+        let v3_keys = V3Keys::load_or_create(&pki, config.api_v3_key.as_deref())?;
         let tls = TlsAcceptor::from(pki.server_config()?);
-        let sim = Simulator::new(config.mch_id.clone(), api_key);
+        let sim = Simulator::new(config.mch_id.clone(), api_key).with_v3(
+            V3Config::new(v3_keys)
+                .with_signer(config.v3_signer)
+                .with_max_image_size(config.v3_max_image_size),
+        );
+        let body_limit = request_body_limit(config.v3_max_image_size);
         sim.set_faults(config.faults.clone());
         let listener = TcpListener::bind(config.addr)
             .await
@@ -114,6 +140,7 @@ impl SimServer {
                 listener,
                 tls,
                 sim.clone(),
+                body_limit,
                 stopped,
             )))
         };
@@ -150,8 +177,21 @@ impl SimServer {
         &self.pki
     }
 
-    /// The JSON line `wxmedia sim` prints when ready.
+    /// API v3's keys and settings (always present on a server).
+    pub fn v3(&self) -> V3Config {
+        self.sim
+            .v3()
+            .expect("a server always starts its simulator with v3")
+    }
+
+    /// The JSON line `wxmedia sim` prints when ready: where to connect, the
+    /// v2 credentials and files, and v3's (`mch_serial_no` is the
+    /// `serial_no` requests must name; `wechatpay_public_key_id` or
+    /// `platform_serial_no` is what `Wechatpay-Serial` says, depending on
+    /// the signer).
     pub fn ready_line(&self) -> String {
+        let v3 = self.v3();
+        let keys = v3.keys();
         serde_json::json!({
             "endpoint": self.endpoint(),
             "mch_id": self.sim.mch_id(),
@@ -159,6 +199,16 @@ impl SimServer {
             "ca_cert": path_str(&self.pki.ca_cert_path()),
             "client_cert": path_str(&self.pki.client_cert_path()),
             "client_key": path_str(&self.pki.client_key_path()),
+            "mch_serial_no": keys.merchant_serial_no(),
+            "wechatpay_public_key": path_str(&self.pki.wechatpay_public_key_path()),
+            "wechatpay_public_key_id": keys.wechatpay_public_key_id(),
+            "platform_cert": path_str(&self.pki.platform_cert_path()),
+            "platform_serial_no": keys.platform_serial_no(),
+            "api_v3_key": keys.api_v3_key(),
+            "v3_signer": match v3.signer() {
+                V3Signer::PlatformCert => "platform-cert",
+                _ => "public-key",
+            },
         })
         .to_string()
     }
@@ -186,6 +236,7 @@ async fn accept_loop(
     listener: TcpListener,
     tls: TlsAcceptor,
     sim: Simulator,
+    body_limit: usize,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
@@ -202,7 +253,7 @@ async fn accept_loop(
                     }
                 };
                 let _ = tcp.set_nodelay(true);
-                connections.spawn(serve_connection(tcp, peer, tls.clone(), sim.clone()));
+                connections.spawn(serve_connection(tcp, peer, tls.clone(), sim.clone(), body_limit));
             }
             // Reap finished connections so the set does not grow forever.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -216,6 +267,7 @@ async fn serve_connection(
     peer: SocketAddr,
     tls: TlsAcceptor,
     sim: Simulator,
+    body_limit: usize,
 ) {
     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await {
         Ok(Ok(s)) => s,
@@ -235,8 +287,9 @@ async fn serve_connection(
         .and_then(|chain| chain.first())
         .and_then(|leaf| subject_cn(leaf))
         .map(|common_name| PeerIdentity { common_name });
-    let service =
-        hyper::service::service_fn(move |req| respond(req, identity.clone(), sim.clone()));
+    let service = hyper::service::service_fn(move |req| {
+        respond(req, identity.clone(), sim.clone(), body_limit)
+    });
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(Duration::from_secs(30))
@@ -250,9 +303,10 @@ async fn respond(
     req: Request<Incoming>,
     identity: Option<PeerIdentity>,
     sim: Simulator,
+    body_limit: usize,
 ) -> Result<Response<ReplyBody>, BoxError> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+    let body = match Limited::new(body, body_limit).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) => {
             tracing::info!(error = %e, "request body refused");
