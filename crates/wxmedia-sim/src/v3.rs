@@ -248,10 +248,13 @@ fn decide(
             "Authorization中的商户号mchid有误",
         ));
     }
-    if !auth
-        .serial_no
-        .eq_ignore_ascii_case(v3.keys.merchant_serial_no())
-    {
+    // Case and leading zeros do not matter: openssl prints a serial in
+    // whole bytes ("0DB6…"), the official SDKs print the number ("DB6…").
+    let same_serial = |a: &str, b: &str| {
+        a.trim_start_matches('0')
+            .eq_ignore_ascii_case(b.trim_start_matches('0'))
+    };
+    if !same_serial(&auth.serial_no, v3.keys.merchant_serial_no()) {
         return Err(auth_error(
             "serial_no",
             "serial_no not match",
