@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cases;
+pub mod cases_v3;
 pub mod fixtures;
 
 use std::future::Future;
@@ -16,6 +17,7 @@ use std::pin::Pin;
 use wxmedia_client::{Error, FromSettings};
 use wxmedia_proto::Media;
 use wxmedia_proto::v2::Uploaded;
+use wxmedia_proto::v3;
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -29,6 +31,16 @@ pub trait Transport: 'static {
     type Client: FromSettings + Clone + Send + Sync + 'static;
     /// Upload with it (blocking clients run on a blocking thread).
     fn upload(client: &Self::Client, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>>;
+    /// A v3 upload with it.
+    fn upload_v3(
+        client: &Self::Client,
+        api: v3::Api,
+        media: Media,
+    ) -> BoxFuture<'static, Result<v3::Uploaded, Error>>;
+    /// Download the platform certificates with it.
+    fn download_certificates(
+        client: &Self::Client,
+    ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>>;
     /// The base URL its next attempt would use.
     fn current_endpoint(client: &Self::Client) -> String;
 }
@@ -44,6 +56,22 @@ impl<T: wxmedia_client::Transport> Transport for Async<T> {
     fn upload(client: &Self::Client, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>> {
         let client = client.clone();
         Box::pin(async move { client.upload(media).await })
+    }
+
+    fn upload_v3(
+        client: &Self::Client,
+        api: v3::Api,
+        media: Media,
+    ) -> BoxFuture<'static, Result<v3::Uploaded, Error>> {
+        let client = client.clone();
+        Box::pin(async move { client.upload_v3(api, media).await })
+    }
+
+    fn download_certificates(
+        client: &Self::Client,
+    ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>> {
+        let client = client.clone();
+        Box::pin(async move { client.download_certificates().await })
     }
 
     fn current_endpoint(client: &Self::Client) -> String {
@@ -79,6 +107,24 @@ macro_rules! conformance {
             pkcs1_key_identity_works, pkcs12_identity_works,
             media_refused_before_sending, hundred_megabyte_reply_is_refused_at_the_cap,
             endless_reply_stops_at_the_deadline);
+        $crate::conformance!(@v3 $t;
+            v3_every_endpoint_in_public_key_mode, v3_image_in_platform_certificate_mode,
+            v3_certificates_downloaded_by_api_v3_key, v3_bad_reply_signature_is_refused,
+            v3_unsigned_reply_is_refused, v3_stale_reply_timestamp_is_refused,
+            v3_unknown_reply_serial_is_refused, v3_rotation_is_found_by_a_refresh,
+            v3_forged_serials_refresh_at_most_once_a_minute, v3_sign_error_shows_both_messages,
+            v3_rate_limited_then_success, v3_system_error_then_success, v3_failover_to_the_twin,
+            v3_slow_reply_stops_at_the_deadline, v3_hundred_megabyte_reply_is_capped,
+            v3_truncated_and_disguised_media_are_refused_unsent,
+            v3_and_v2_clients_keep_to_their_api, v3_twenty_concurrent_uploads);
+    };
+    (@v3 $t:ty; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $case() {
+                $crate::cases_v3::$case::<$t>().await
+            }
+        )*
     };
     (@cases $t:ty; $($case:ident),* $(,)?) => {
         $(

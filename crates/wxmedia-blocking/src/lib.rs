@@ -34,7 +34,7 @@ use crate::segments::Segments;
 
 pub use wxmedia_client::{BuildError, ClientBuilder, Error, Identity, Timeouts};
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
-pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError};
+pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v3};
 
 /// A blocking upload client. Cheap to clone; clones share the connection
 /// pool and the failover state and can be used from many threads at once.
@@ -80,6 +80,33 @@ impl Client {
         // executor drives it.
         futures_executor::block_on(self.inner.upload(media))
     }
+
+    /// v3 image upload (see [`wxmedia_client::Client::upload_image`]). Blocks.
+    pub fn upload_image(&self, media: Media) -> Result<v3::Uploaded, Error> {
+        futures_executor::block_on(self.inner.upload_image(media))
+    }
+
+    /// v3 video upload (see [`wxmedia_client::Client::upload_video`]). Blocks.
+    pub fn upload_video(&self, media: Media) -> Result<v3::Uploaded, Error> {
+        futures_executor::block_on(self.inner.upload_video(media))
+    }
+
+    /// v3 marketing image upload (see
+    /// [`wxmedia_client::Client::upload_marketing_image`]). Blocks.
+    pub fn upload_marketing_image(&self, media: Media) -> Result<v3::Uploaded, Error> {
+        futures_executor::block_on(self.inner.upload_marketing_image(media))
+    }
+
+    /// Any v3 upload (see [`wxmedia_client::Client::upload_v3`]). Blocks.
+    pub fn upload_v3(&self, api: v3::Api, media: Media) -> Result<v3::Uploaded, Error> {
+        futures_executor::block_on(self.inner.upload_v3(api, media))
+    }
+
+    /// Download the platform certificates with the APIv3 key (see
+    /// [`wxmedia_client::Client::download_certificates`]). Blocks.
+    pub fn download_certificates(&self) -> Result<Vec<v3::PlatformCertificate>, Error> {
+        futures_executor::block_on(self.inner.download_certificates())
+    }
 }
 
 /// The ureq transport: an agent with the client certificate, the roots and
@@ -124,17 +151,21 @@ impl Ureq {
         budget: Duration,
     ) -> Sent {
         let (parts, body) = request.into_parts();
-        let mut builder = self
-            .agent
-            .post(parts.uri.to_string())
-            .config()
-            .timeout_global(Some(budget))
-            .build();
-        for (name, value) in &parts.headers {
-            builder = builder.header(name, value);
-        }
-        let reader = Segments::new(body.into_segments());
-        let result = builder.send(ureq::SendBody::from_owned_reader(reader));
+        let uri = parts.uri.to_string();
+        // The core sends uploads as POST and the certificate download as
+        // GET; ureq types the two differently.
+        let result = match parts.method {
+            http::Method::GET => with_headers(self.agent.get(uri), &parts.headers, budget).call(),
+            http::Method::POST => {
+                let reader = Segments::new(body.into_segments());
+                with_headers(self.agent.post(uri), &parts.headers, budget)
+                    .send(ureq::SendBody::from_owned_reader(reader))
+            }
+            other => {
+                let e = std::io::Error::other(format!("method {other} is not used by the core"));
+                return Sent::failed(TransportErrorKind::Broken, e);
+            }
+        };
         let mut response = match result {
             Ok(r) => r,
             Err(e) => return classify(e),
@@ -156,6 +187,19 @@ impl Ureq {
             Err(e) => classify(e),
         }
     }
+}
+
+/// The core's headers and the attempt's time limit on a ureq request.
+fn with_headers<B>(
+    builder: ureq::RequestBuilder<B>,
+    headers: &http::HeaderMap,
+    budget: Duration,
+) -> ureq::RequestBuilder<B> {
+    let mut builder = builder.config().timeout_global(Some(budget)).build();
+    for (name, value) in headers {
+        builder = builder.header(name, value);
+    }
+    builder
 }
 
 fn classify(e: ureq::Error) -> Sent {

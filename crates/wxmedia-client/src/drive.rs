@@ -2,7 +2,7 @@
 
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use futures_util::future::{Either, select};
 use tracing::Instrument;
@@ -17,8 +17,9 @@ use crate::{Error, Sent, Settings, Transport, TransportErrorKind};
 ///
 /// This is the whole loop, written once. The transport supplies only
 /// [`Transport::send`] and [`Transport::sleep`]; this function supplies the
-/// monotonic clock, the Unix time, the randomness (boundary, nonce,
-/// jitter), the deadline and the `wxmedia.attempt` tracing span.
+/// monotonic clock, the Unix time (from [`Settings::clock`]), the
+/// randomness (boundary, nonce, jitter), the deadline and the
+/// `wxmedia.attempt` tracing span.
 pub async fn drive<T, O>(
     transport: &T,
     settings: &Settings,
@@ -35,7 +36,8 @@ where
     let deadline = started + settings.timeouts.deadline;
     let mut driver = Driver::new(operation, settings.retry, started);
     loop {
-        let request = driver.prepare(&mut lock(), Instant::now(), attempt_inputs())?;
+        let inputs = attempt_inputs(settings.clock.unix_time());
+        let request = driver.prepare(&mut lock(), Instant::now(), inputs)?;
         let base = driver.base_url().unwrap_or_default().to_owned();
         let budget = settings
             .timeouts
@@ -67,7 +69,13 @@ where
             }
         };
         let timed_out = matches!(end, AttemptEnd::TimedOut);
-        let step = driver.finish(&mut lock(), end, Instant::now(), unix_now(), jitter());
+        let step = driver.finish(
+            &mut lock(),
+            end,
+            Instant::now(),
+            settings.clock.unix_time(),
+            jitter(),
+        );
         match step {
             Step::Done(done) => {
                 span.in_scope(|| tracing::info!(outcome = "done", "exchange done"));
@@ -115,8 +123,8 @@ fn attempt_end(kind: TransportErrorKind) -> AttemptEnd {
     }
 }
 
-/// Fresh randomness and the time for one attempt.
-fn attempt_inputs() -> AttemptInputs {
+/// Fresh randomness for one attempt made at `unix_time`.
+fn attempt_inputs(unix_time: u64) -> AttemptInputs {
     let mut random = [0u8; 32];
     // getrandom fails only where the OS has no randomness at all; a fixed
     // boundary is still correct then (the encoder refuses one that occurs
@@ -124,18 +132,10 @@ fn attempt_inputs() -> AttemptInputs {
     let _ = getrandom::fill(&mut random);
     let (boundary, nonce) = random.split_at(16);
     AttemptInputs {
-        unix_time: unix_now(),
+        unix_time,
         boundary: boundary.try_into().expect("16 bytes"),
         nonce: nonce.try_into().expect("16 bytes"),
     }
-}
-
-/// Now, in Unix seconds (0 for a clock set before 1970).
-fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 /// A random number in `[0, 1)` for backoff jitter.

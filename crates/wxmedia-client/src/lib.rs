@@ -38,10 +38,12 @@ mod error;
 mod settings;
 mod transport;
 
-pub use client::Client;
+pub use client::{CERTIFICATE_REFRESH_INTERVAL, Client};
 pub use drive::drive;
 pub use error::{BoxError, Error, TransportErrorKind};
-pub use settings::{ClientBuilder, FromSettings, Settings, Timeouts};
+pub use settings::{
+    ClientBuilder, Clock, FromSettings, Settings, SystemClock, Timeouts, V3Settings,
+};
 pub use transport::{Sent, Transport};
 pub use wxmedia_tls::{Identity, Roots};
 

@@ -1,5 +1,6 @@
 //! The settings every wxmedia client shares, and the one builder that produces them.
 
+use std::fmt;
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -7,9 +8,11 @@ use std::time::Duration;
 
 use wxmedia_proto::endpoints::{PRIMARY_BASE_URL, default_twin};
 use wxmedia_proto::v2::{ApiKey, Credentials, SignType, UploadV2};
+use wxmedia_proto::v3::{ApiV3Key, RsaSigner, Signer, Verifier};
 use wxmedia_proto::{Boundary, Endpoints, Env, MchId, Media, RetryPolicy};
 use wxmedia_tls::rustls::pki_types::CertificateDer;
 use wxmedia_tls::{Identity, Roots, client_config, read_ca_file};
+use zeroize::Zeroizing;
 
 use crate::BuildError as Error;
 
@@ -34,12 +37,46 @@ impl Default for Timeouts {
     }
 }
 
+/// Where a client reads the Unix time it signs v3 requests with and judges
+/// reply timestamps against. The system clock by default; a test injects
+/// its own to reproduce clock skew.
+pub trait Clock: Send + Sync + fmt::Debug {
+    /// Now, in Unix seconds.
+    fn unix_time(&self) -> u64;
+}
+
+/// The system clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn unix_time(&self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    }
+}
+
+/// A client's APIv3 credentials, validated.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct V3Settings {
+    /// Signs requests and names the merchant certificate's serial.
+    pub signer: Arc<dyn Signer>,
+    /// The keys replies are verified with at the start: WeChat Pay public
+    /// keys and platform certificates given to the builder. Empty when the
+    /// client is to download the platform certificates itself.
+    pub verifier: Verifier,
+    /// The APIv3 key, when the client downloads, caches and refreshes the
+    /// platform certificates itself.
+    pub api_v3_key: Option<ApiV3Key>,
+}
+
 /// Everything a client and its transport need, validated.
 ///
-/// The APIv2 key and the client certificate are optional here because
-/// APIv3 needs neither (it signs with an RSA key and connects without a
-/// client certificate); an operation that needs them says so when it is
-/// prepared (see [`Settings::upload_v2`]).
+/// A client speaks one API generation. v2 needs the APIv2 key and a client
+/// certificate ([`Settings::upload_v2`] refuses without them); v3 needs
+/// [`V3Settings`] and connects without a client certificate.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Settings {
@@ -65,6 +102,10 @@ pub struct Settings {
     pub retry: RetryPolicy,
     /// Cap on reply bodies.
     pub reply_limit: usize,
+    /// The v3 credentials, for a v3 client.
+    pub v3: Option<V3Settings>,
+    /// Where the Unix time comes from.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl Settings {
@@ -119,7 +160,120 @@ pub struct ClientBuilder<C> {
     timeouts: Timeouts,
     retry: RetryPolicy,
     reply_limit: usize,
+    v3: V3Builder,
+    clock: Option<Arc<dyn Clock>>,
     client: PhantomData<fn() -> C>,
+}
+
+/// A PEM given as bytes, or a file to read it from (named in errors).
+#[derive(Clone)]
+enum Pem {
+    Bytes(Zeroizing<Vec<u8>>),
+    File(PathBuf),
+}
+
+impl Pem {
+    fn read(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        match self {
+            Pem::Bytes(b) => Ok(b.clone()),
+            Pem::File(path) => {
+                std::fs::read(path)
+                    .map(Zeroizing::new)
+                    .map_err(|source| Error::Read {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+        }
+    }
+
+    /// The file named in an error about its content, if it is a file.
+    fn context(&self, e: wxmedia_proto::Error) -> Error {
+        match self {
+            Pem::File(path) => Error::Pem {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+            Pem::Bytes(_) => Error::Proto(e),
+        }
+    }
+}
+
+/// What the builder was told about v3; validated in `settings`.
+#[derive(Clone, Default)]
+struct V3Builder {
+    private_key: Option<Pem>,
+    signer: Option<Arc<dyn Signer>>,
+    certificate: Option<Pem>,
+    serial_no: Option<String>,
+    public_keys: Vec<(String, Pem)>,
+    platform_certificates: Vec<Pem>,
+    api_v3_key: Option<Zeroizing<String>>,
+}
+
+impl V3Builder {
+    fn requested(&self) -> bool {
+        self.private_key.is_some() || self.signer.is_some()
+    }
+
+    fn build(self) -> Result<V3Settings, Error> {
+        let signer: Arc<dyn Signer> = match (self.signer, &self.private_key) {
+            (Some(signer), None) => signer,
+            (Some(_), Some(_)) => {
+                return Err(Error::Settings(
+                    "give the merchant private key or a signer, not both".into(),
+                ));
+            }
+            (None, Some(key)) => {
+                let key_pem = key.read()?;
+                let signer = match (&self.certificate, &self.serial_no) {
+                    (Some(cert), _) => {
+                        let cert_pem = cert.read()?;
+                        RsaSigner::from_pem(&key_pem, &cert_pem).map_err(|e| cert.context(e))?
+                    }
+                    (None, Some(serial)) => RsaSigner::from_pem_and_serial(&key_pem, serial)
+                        .map_err(|e| key.context(e))?,
+                    (None, None) => {
+                        return Err(Error::Settings(
+                            "v3 needs the merchant certificate (apiclient_cert.pem) or its serial number".into(),
+                        ));
+                    }
+                };
+                Arc::new(signer)
+            }
+            (None, None) => {
+                return Err(Error::Settings(
+                    "v3 needs the merchant private key or a signer".into(),
+                ));
+            }
+        };
+        let mut verifier = Verifier::new();
+        for (id, pem) in &self.public_keys {
+            verifier
+                .add_public_key_pem(id, &pem.read()?)
+                .map_err(|e| pem.context(e))?;
+        }
+        for pem in &self.platform_certificates {
+            verifier
+                .add_platform_certificate_pem(&pem.read()?)
+                .map_err(|e| pem.context(e))?;
+        }
+        let api_v3_key = self
+            .api_v3_key
+            .as_ref()
+            .map(|k| ApiV3Key::new(k.as_bytes()))
+            .transpose()?;
+        if verifier.is_empty() && api_v3_key.is_none() {
+            return Err(Error::Settings(
+                "v3 needs a way to verify replies: a WeChat Pay public key with its id, platform certificates, or the APIv3 key".into(),
+            ));
+        }
+        Ok(V3Settings {
+            signer,
+            verifier,
+            api_v3_key,
+        })
+    }
 }
 
 impl<C> std::fmt::Debug for ClientBuilder<C> {
@@ -131,6 +285,7 @@ impl<C> std::fmt::Debug for ClientBuilder<C> {
             .field("sign_type", &self.sign_type)
             .field("endpoint", &self.endpoint)
             .field("timeouts", &self.timeouts)
+            .field("v3", &self.v3.requested())
             .finish_non_exhaustive()
     }
 }
@@ -149,6 +304,8 @@ impl<C> Default for ClientBuilder<C> {
             timeouts: Timeouts::default(),
             retry: RetryPolicy::default(),
             reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
+            v3: V3Builder::default(),
+            clock: None,
             client: PhantomData,
         }
     }
@@ -249,23 +406,120 @@ impl<C> ClientBuilder<C> {
         self
     }
 
+    /// v3: the merchant's API private key, a PEM file (`apiclient_key.pem`,
+    /// PKCS#8 or PKCS#1). Setting it makes this a v3 client.
+    pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.v3.private_key = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// v3: the merchant's API private key as PEM bytes.
+    pub fn private_key_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.v3.private_key = Some(Pem::Bytes(Zeroizing::new(pem.into())));
+        self
+    }
+
+    /// v3: sign with this signer (a key in an HSM or a cloud KMS) instead
+    /// of a private key file. Setting it makes this a v3 client.
+    pub fn signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.v3.signer = Some(signer);
+        self
+    }
+
+    /// v3: the merchant API certificate (`apiclient_cert.pem`), from which
+    /// the serial is read and against which the private key is checked.
+    pub fn merchant_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.v3.certificate = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// v3: the merchant certificate's serial, as the merchant platform
+    /// shows it, instead of the certificate file.
+    pub fn serial_no(mut self, serial: impl Into<String>) -> Self {
+        self.v3.serial_no = Some(serial.into());
+        self
+    }
+
+    /// v3: verify replies with the WeChat Pay public key `id`
+    /// (`PUB_KEY_ID_…`) in this SPKI PEM file (`pub_key.pem`).
+    pub fn wechatpay_public_key_file(
+        mut self,
+        id: impl Into<String>,
+        path: impl Into<PathBuf>,
+    ) -> Self {
+        self.v3
+            .public_keys
+            .push((id.into(), Pem::File(path.into())));
+        self
+    }
+
+    /// v3: verify replies with the WeChat Pay public key `id` given as PEM.
+    pub fn wechatpay_public_key_pem(
+        mut self,
+        id: impl Into<String>,
+        pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.v3
+            .public_keys
+            .push((id.into(), Pem::Bytes(Zeroizing::new(pem.into()))));
+        self
+    }
+
+    /// v3: verify replies with this platform certificate (repeatable: old
+    /// and new during a rotation).
+    pub fn platform_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.v3.platform_certificates.push(Pem::File(path.into()));
+        self
+    }
+
+    /// v3: verify replies with this platform certificate given as PEM.
+    pub fn platform_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.v3
+            .platform_certificates
+            .push(Pem::Bytes(Zeroizing::new(pem.into())));
+        self
+    }
+
+    /// v3: the APIv3 key. With it the client downloads the platform
+    /// certificates itself, verifies and caches them, and downloads them
+    /// again when a reply names a serial it does not know (at most once a
+    /// minute).
+    pub fn api_v3_key(mut self, key: impl Into<String>) -> Self {
+        self.v3.api_v3_key = Some(Zeroizing::new(key.into()));
+        self
+    }
+
+    /// Read the time from this clock instead of the system's (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
     /// Validate everything into [`Settings`].
     pub fn settings(self) -> Result<Settings, Error> {
         let mch_id = self
             .mch_id
             .ok_or_else(|| Error::Settings("the merchant id is not set".into()))?;
         let mch_id = MchId::new(mch_id)?;
-        // The only operations so far are v2's, which need the APIv2 key and
-        // a client certificate: refuse a client that could never upload.
-        // v3 credentials will be the alternative to these two.
-        let api_key = self
-            .api_key
-            .ok_or_else(|| Error::Settings("the API key is not set".into()))?;
-        let api_key = Some(ApiKey::new(api_key)?);
-        let identity = self.identity.ok_or_else(|| {
-            Error::Settings("the client certificate (identity) is not set".into())
-        })?;
-        let identity = Some(identity);
+        // A client speaks one generation, so that a v3 client never
+        // presents a client certificate and a half-configured client is
+        // refused here rather than at its first upload.
+        let (api_key, identity, v3) = if self.v3.requested() {
+            if self.api_key.is_some() || self.identity.is_some() {
+                return Err(Error::Settings(
+                    "a client speaks one API: give v3 credentials (private key) or v2 ones (API key and client certificate), not both".into(),
+                ));
+            }
+            (None, None, Some(self.v3.build()?))
+        } else {
+            let api_key = self
+                .api_key
+                .ok_or_else(|| Error::Settings("the API key is not set".into()))?;
+            let identity = self.identity.ok_or_else(|| {
+                Error::Settings("the client certificate (identity) is not set".into())
+            })?;
+            (Some(ApiKey::new(api_key)?), Some(identity), None)
+        };
         let mut roots = self.roots;
         for file in &self.ca_files {
             roots.extra.extend(read_ca_file(file)?);
@@ -301,6 +555,8 @@ impl<C> ClientBuilder<C> {
             timeouts: t,
             retry,
             reply_limit: self.reply_limit,
+            v3,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         })
     }
 }

@@ -38,7 +38,7 @@ use wxmedia_tls::ConnectFailure;
 
 pub use wxmedia_client::{BuildError, ClientBuilder, Error, Identity, Timeouts};
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
-pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError};
+pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v3};
 
 type SegmentStream =
     futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>;

@@ -194,7 +194,6 @@ fn v3_merchant() -> crate::v3::Merchant {
         std::sync::Arc::new(crate::v3::RsaSigner::from_pem(key, cert).expect("the vector key")),
         std::sync::Arc::new(verifier),
     )
-    .expect("a merchant")
 }
 
 /// The time the fuzzed v3 replies are judged at: the vectors' reply time.

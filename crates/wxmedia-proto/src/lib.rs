@@ -140,7 +140,7 @@
 //!     MchId::new("1900000109")?,
 //!     Arc::new(RsaSigner::from_pem(key, cert)?),
 //!     Arc::new(verifier),
-//! )?;
+//! );
 //! let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xD9"))?;
 //! let upload = UploadV3::new(Api::Image, merchant, media)?;
 //! let env = Env::new("https://api.mch.weixin.qq.com", Boundary::new("B")?)?

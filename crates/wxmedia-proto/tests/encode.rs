@@ -95,7 +95,6 @@ fn v3_merchant() -> Merchant {
         Arc::new(RsaSigner::from_pem(&key, &cert).unwrap()),
         Arc::new(verifier),
     )
-    .unwrap()
 }
 
 /// The v3 golden requests: fixed key, time, nonce and boundary.

@@ -32,7 +32,6 @@ fn merchant(verifier: Verifier) -> Merchant {
         Arc::new(server()),
         Arc::new(verifier),
     )
-    .unwrap()
 }
 
 fn cert_verifier() -> Verifier {
@@ -91,6 +90,7 @@ fn a_verified_reply_gives_the_media_id_and_the_sha256() {
     assert!(done.id.starts_with("6uqyGjGr"));
     assert_eq!(done.sha256, up.media().sha256_hex());
     assert_eq!(done.api, Api::Image);
+    assert_eq!(done.request_id.as_deref(), Some("08F1C3A9B0061012345"));
 }
 
 #[test]
@@ -386,12 +386,13 @@ fn keys_and_ids_are_checked_when_added() {
     );
     assert!(v.add_platform_certificate_pem(PUBLIC_KEY).is_err());
     assert!(v.is_empty());
-    let e = Merchant::new(
+    // An upload with no key to check its reply with is refused unsent.
+    let empty = Merchant::new(
         MchId::new("1").unwrap(),
         Arc::new(server()),
         Arc::new(Verifier::new()),
-    )
-    .unwrap_err();
+    );
+    let e = UploadV3::new(Api::Image, empty, Media::new("a.jpg", JPEG).unwrap()).unwrap_err();
     assert!(e.is_input_error(), "{e}");
     // A key that is not the certificate's is refused.
     let other_key = include_bytes!("data/v3_other_key.pem");

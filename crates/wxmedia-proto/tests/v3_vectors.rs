@@ -184,8 +184,7 @@ fn the_certificates_reply_decodes_through_the_operation() {
         MchId::new("1900000109").unwrap(),
         Arc::new(signer(&v)),
         Arc::new(trusted),
-    )
-    .unwrap();
+    );
     let op = DownloadCertificates::new(merchant, ApiV3Key::new(s(&c, "api_v3_key")).unwrap());
     let env = Env::new("https://api.mch.weixin.qq.com", Boundary::new("B").unwrap())
         .unwrap()

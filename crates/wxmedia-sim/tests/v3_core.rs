@@ -82,7 +82,6 @@ fn merchant() -> Merchant {
         Arc::new(signer),
         Arc::new(verifier),
     )
-    .unwrap()
 }
 
 fn env(seed: u8) -> Env {
@@ -210,8 +209,7 @@ fn the_servers_refusals_and_forged_replies_come_back_typed() {
         MCH.parse().unwrap(),
         Arc::new(signer),
         Arc::new(merchant().verifier().clone()),
-    )
-    .unwrap();
+    );
     let up = UploadV3::new(Api::Image, merchant, Media::new("a.jpg", JPEG).unwrap()).unwrap();
     let e = exchange(&server(V3Signer::PublicKey), &up, 4, 0).unwrap_err();
     let text = e.to_string();
@@ -248,8 +246,7 @@ fn a_pluggable_signer_works_and_the_serial_spelling_does_not_matter() {
         MCH.parse().unwrap(),
         Arc::new(signer),
         Arc::new(merchant().verifier().clone()),
-    )
-    .unwrap();
+    );
     let up = UploadV3::new(Api::Image, merchant, Media::new("a.jpg", JPEG).unwrap()).unwrap();
     exchange(&server(V3Signer::PublicKey), &up, 5, 0).expect("accepted");
 }

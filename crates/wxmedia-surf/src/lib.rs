@@ -48,7 +48,7 @@ use crate::convert::{classify, to_http_types};
 
 pub use wxmedia_client::{BuildError, ClientBuilder, Error, Identity, Timeouts};
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
-pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError};
+pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v3};
 
 /// An upload client over surf. Cheap to clone; clones share the
 /// connection pool and the failover state.

@@ -23,6 +23,7 @@ pub use wxmedia_client::{
 };
 pub use wxmedia_proto as proto;
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
+pub use wxmedia_proto::v3;
 pub use wxmedia_proto::{
     ApiError, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
 };

@@ -78,24 +78,16 @@ pub struct Merchant {
 }
 
 impl Merchant {
-    /// A merchant. Fails when `verifier` holds no key: every reply would be
-    /// refused, so the mistake is reported before anything is sent.
-    pub fn new(
-        mch_id: MchId,
-        signer: Arc<dyn Signer>,
-        verifier: Arc<Verifier>,
-    ) -> Result<Merchant, Error> {
-        if verifier.is_empty() {
-            return Err(Error::input(
-                "verifier",
-                "holds no WeChat Pay public key or platform certificate to check replies with",
-            ));
-        }
-        Ok(Merchant {
+    /// A merchant. `verifier` may be empty only for
+    /// [`DownloadCertificates`](crate::v3::DownloadCertificates), which
+    /// verifies with the certificates it downloads; an upload refuses an
+    /// empty one.
+    pub fn new(mch_id: MchId, signer: Arc<dyn Signer>, verifier: Arc<Verifier>) -> Merchant {
+        Merchant {
             mch_id,
             signer,
             verifier,
-        })
+        }
     }
 
     /// The merchant id.
@@ -146,6 +138,8 @@ pub struct Uploaded {
     /// The SHA-256 of the media that was sent, lowercase hex (the meta's
     /// `sha256`).
     pub sha256: String,
+    /// The reply's `Request-ID`, which WeChat Pay support asks for.
+    pub request_id: Option<String>,
 }
 
 /// The `meta` part: the file name and its SHA-256, in this order.
@@ -195,6 +189,13 @@ impl UploadV3 {
         media: Media,
         max_size: usize,
     ) -> Result<UploadV3, Error> {
+        if merchant.verifier.is_empty() {
+            // Every reply would be refused: say so before anything is sent.
+            return Err(Error::input(
+                "verifier",
+                "holds no WeChat Pay public key or platform certificate to check replies with",
+            ));
+        }
         if !api.accepts(media.kind()) {
             return Err(MediaError::UnsupportedExtension {
                 ext: media.kind().extension().to_owned(),
@@ -282,6 +283,11 @@ impl Operation for UploadV3 {
     /// Verify the reply before reading anything from it, then take its
     /// `media_id` or `media_url`.
     fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<Uploaded, Error> {
+        let request_id = reply
+            .headers()
+            .get("request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = verified_body(
             reply,
             &self.merchant.verifier,
@@ -301,6 +307,7 @@ impl Operation for UploadV3 {
             api: self.api,
             id: id_field(&body, self.api.reply_field())?,
             sha256: self.media.sha256_hex().to_owned(),
+            request_id,
         })
     }
 
