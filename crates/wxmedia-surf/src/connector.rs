@@ -35,6 +35,12 @@ const MAX_IDLE_PER_HOST: usize = 64;
 /// hyper's pool does: servers drop idle connections sooner or later.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The most a reply head (status line and headers) may take. async-h1
+/// checks its own 8 KiB limit only at the end of each line, so a header
+/// line that never ends would be buffered whole; hyper stops at its head
+/// limit and ureq at 64 KiB.
+const MAX_HEAD: usize = 64 * 1024;
+
 /// The request body again, for resending on a fresh connection when a
 /// pooled one failed before a byte of the request was written. Carried as
 /// a request extension because an `http_types::Body` cannot be read twice.
@@ -158,6 +164,47 @@ struct Conn {
     /// Always `Some` until `drop` moves it to the pool.
     stream: Option<TlsStream<TcpStream>>,
     state: Arc<ConnState>,
+    head: HeadLimit,
+}
+
+/// Counts the reply's bytes as they are read, up to the end of its head,
+/// and fails once the head passes [`MAX_HEAD`]: async-h1 reads the head
+/// itself and cannot be told a limit, so the cap sits under it.
+#[derive(Debug, Default)]
+struct HeadLimit {
+    /// Head bytes read so far.
+    read: usize,
+    /// The last bytes seen, to find the end across reads.
+    tail: [u8; 4],
+    /// Past the head: the body is not counted.
+    done: bool,
+}
+
+impl HeadLimit {
+    /// Account for `bytes`, just read. The head ends where async-h1 ends
+    /// it: at `\r\n\r\n`, or at `\n\n`.
+    fn check(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        let mut taken = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            self.tail = [self.tail[1], self.tail[2], self.tail[3], b];
+            if self.tail == *b"\r\n\r\n" || self.tail[2..] == *b"\n\n" {
+                self.done = true;
+                taken = i + 1;
+                break;
+            }
+        }
+        self.read = self.read.saturating_add(taken);
+        if self.read > MAX_HEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the reply head is over {MAX_HEAD} bytes"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Conn {
@@ -189,6 +236,7 @@ impl Read for Conn {
         if n > 0 {
             self.state.response_started.store(true, Ordering::Release);
         }
+        self.head.check(&buf[..n])?;
         Poll::Ready(Ok(n))
     }
 }
@@ -398,6 +446,7 @@ impl Connector {
         let conn = Conn {
             stream: Some(stream),
             state: Arc::clone(&state),
+            head: HeadLimit::default(),
         };
         let mut response = match async_h1::connect(conn, request).await {
             Ok(r) => r,
@@ -530,6 +579,42 @@ mod tests {
         assert!(has_token("keep-alive, close", "close"));
         assert!(!has_token("keep-alive", "close"));
         assert!(!has_token("closed", "close"));
+    }
+
+    #[test]
+    fn the_head_limit_counts_the_head_only() {
+        let mut head = HeadLimit::default();
+        head.check(b"HTTP/1.1 200 OK\r\nContent-Length: 70000\r")
+            .unwrap();
+        // The end split across reads, the body after it not counted.
+        head.check(b"\n\r\nbody").unwrap();
+        assert!(head.done);
+        assert_eq!(head.read, 42);
+        head.check(&vec![b'x'; 2 * MAX_HEAD]).unwrap();
+        assert_eq!(head.read, 42);
+
+        let mut bare = HeadLimit::default();
+        bare.check(b"HTTP/1.1 200 OK\nA: b\n\nbody").unwrap();
+        assert!(bare.done);
+    }
+
+    #[test]
+    fn a_head_past_the_limit_fails_even_within_one_line() {
+        let mut head = HeadLimit::default();
+        head.check(b"HTTP/1.1 200 OK\r\nX-Endless: ").unwrap();
+        let line = vec![b'a'; 8 * 1024];
+        let mut checks = 0;
+        while head.check(&line).is_ok() {
+            checks += 1;
+            assert!(checks <= MAX_HEAD / line.len(), "no error past the limit");
+        }
+        assert!(head.read > MAX_HEAD);
+
+        // A head that ends past the limit in the very read that ends it.
+        let mut late = HeadLimit::default();
+        let mut big = vec![b'a'; MAX_HEAD];
+        big.extend_from_slice(b"\r\n\r\n");
+        assert!(late.check(&big).is_err());
     }
 
     #[test]

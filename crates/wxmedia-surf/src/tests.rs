@@ -306,6 +306,75 @@ fn the_client_and_its_upload_future_can_move_between_threads() {
     assert_send(&future);
 }
 
+/// Item 6 of issue 14. A server whose reply head never ends (one endless
+/// header line): the upload fails at the head cap, long before the attempt
+/// timeout, instead of buffering the line until then.
+#[test]
+fn the_reply_head_is_bounded() {
+    let sim = sim();
+    let endpoint = endless_head_server(&sim);
+    let client = builder(&sim)
+        .endpoint(endpoint)
+        .attempt_timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = upload(&client).unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Broken,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+/// A raw TLS server on loopback with the simulator's dev PKI that answers
+/// one connection with a status line and a header line that does not end.
+/// It stops after 16 MiB (so that a client without a cap fails its test by
+/// timing out rather than by running out of memory), then drains the
+/// connection until the client goes.
+fn endless_head_server(sim: &Sim) -> String {
+    use async_std::io::{ReadExt, WriteExt};
+
+    let config = sim.server.pki().server_config().expect("the server config");
+    let acceptor = futures_rustls::TlsAcceptor::from(config);
+    let listener = async_std::task::block_on(async_std::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind on loopback");
+    let port = listener.local_addr().expect("a local address").port();
+    async_std::task::spawn(async move {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(mut tls) = acceptor.accept(tcp).await else {
+            return;
+        };
+        let line = vec![b'a'; 64 * 1024];
+        if tls
+            .write_all(b"HTTP/1.1 200 OK\r\nX-Endless: ")
+            .await
+            .is_err()
+        {
+            return;
+        }
+        for _ in 0..256 {
+            if tls.write_all(&line).await.is_err() {
+                return;
+            }
+        }
+        let _ = tls.flush().await;
+        let mut sink = vec![0u8; 16 * 1024];
+        while tls.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+    });
+    format!("https://127.0.0.1:{port}")
+}
+
 /// A TCP proxy on loopback in front of the simulator (TLS passes through
 /// it end to end) that can close every connection at once, as a server
 /// dropping its idle connections would.
