@@ -10,7 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::task::{Context, Poll, ready};
+use std::task::{Context, Poll, Waker, ready};
 use std::time::{Duration, Instant};
 
 use async_std::io::{BufRead, Read, Write};
@@ -35,9 +35,15 @@ const MAX_IDLE_PER_HOST: usize = 64;
 /// hyper's pool does: servers drop idle connections sooner or later.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The most a reply head (status line and headers) may take. async-h1
+/// checks its own 8 KiB limit only at the end of each line, so a header
+/// line that never ends would be buffered whole; hyper stops at its head
+/// limit and ureq at 64 KiB.
+const MAX_HEAD: usize = 64 * 1024;
+
 /// The request body again, for resending on a fresh connection when a
-/// pooled one turns out to be dead. Carried as a request extension because
-/// an `http_types::Body` cannot be read twice.
+/// pooled one failed before a byte of the request was written. Carried as
+/// a request extension because an `http_types::Body` cannot be read twice.
 #[derive(Debug, Clone)]
 pub(crate) struct Replay(pub(crate) Vec<Bytes>);
 
@@ -75,9 +81,21 @@ impl Pool {
         self.opened.load(Ordering::Relaxed)
     }
 
+    /// The most recently used idle connection to `key` that is still young
+    /// enough and still open; the others are closed on the way.
+    fn take(&self, key: &str) -> Option<TlsStream<TcpStream>> {
+        loop {
+            let mut stream = self.take_young(key)?;
+            if is_open(&mut stream) {
+                return Some(stream);
+            }
+            tracing::debug!("an idle connection was closed by the server; dropping it");
+        }
+    }
+
     /// The most recently used idle connection to `key` still young enough;
     /// older ones are closed on the way.
-    fn take(&self, key: &str) -> Option<TlsStream<TcpStream>> {
+    fn take_young(&self, key: &str) -> Option<TlsStream<TcpStream>> {
         let mut idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
         let list = idle.get_mut(key)?;
         let now = Instant::now();
@@ -98,6 +116,19 @@ impl Pool {
     }
 }
 
+/// Whether an idle connection can still carry a request: it has nothing to
+/// read. A server that closed it (close_notify or a bare FIN), a reset, or
+/// stray bytes all make it unusable. Found here, before a byte of the
+/// request is written, such a connection is replaced with no doubt about
+/// what the server got; found later, it could not be.
+fn is_open(stream: &mut TlsStream<TcpStream>) -> bool {
+    // One poll that must not wait: the real reads later register their own
+    // waker, which replaces this one.
+    let mut cx = Context::from_waker(Waker::noop());
+    let mut probe = [0u8; 1];
+    Pin::new(stream).poll_read(&mut cx, &mut probe).is_pending()
+}
+
 impl fmt::Debug for Pool {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner);
@@ -116,8 +147,11 @@ impl fmt::Debug for Pool {
 struct ConnState {
     pool: Arc<Pool>,
     key: String,
-    /// Set by the first byte read: after that, a failure is not a stale
-    /// pooled connection and the request must not be resent here.
+    /// Request bytes the stream accepted. Any at all and the server may
+    /// have the whole request (and act on it): a failure after that is
+    /// never resent here, only reported.
+    written: AtomicUsize,
+    /// Set by the first byte read: the server answered something.
     response_started: AtomicBool,
     /// Set when the response body was read to its end and the server did
     /// not ask to close: the connection then goes back to the pool.
@@ -130,6 +164,47 @@ struct Conn {
     /// Always `Some` until `drop` moves it to the pool.
     stream: Option<TlsStream<TcpStream>>,
     state: Arc<ConnState>,
+    head: HeadLimit,
+}
+
+/// Counts the reply's bytes as they are read, up to the end of its head,
+/// and fails once the head passes [`MAX_HEAD`]: async-h1 reads the head
+/// itself and cannot be told a limit, so the cap sits under it.
+#[derive(Debug, Default)]
+struct HeadLimit {
+    /// Head bytes read so far.
+    read: usize,
+    /// The last bytes seen, to find the end across reads.
+    tail: [u8; 4],
+    /// Past the head: the body is not counted.
+    done: bool,
+}
+
+impl HeadLimit {
+    /// Account for `bytes`, just read. The head ends where async-h1 ends
+    /// it: at `\r\n\r\n`, or at `\n\n`.
+    fn check(&mut self, bytes: &[u8]) -> io::Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        let mut taken = bytes.len();
+        for (i, &b) in bytes.iter().enumerate() {
+            self.tail = [self.tail[1], self.tail[2], self.tail[3], b];
+            if self.tail == *b"\r\n\r\n" || self.tail[2..] == *b"\n\n" {
+                self.done = true;
+                taken = i + 1;
+                break;
+            }
+        }
+        self.read = self.read.saturating_add(taken);
+        if self.read > MAX_HEAD {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("the reply head is over {MAX_HEAD} bytes"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Conn {
@@ -161,6 +236,7 @@ impl Read for Conn {
         if n > 0 {
             self.state.response_started.store(true, Ordering::Release);
         }
+        self.head.check(&buf[..n])?;
         Poll::Ready(Ok(n))
     }
 }
@@ -171,7 +247,11 @@ impl Write for Conn {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        self.stream()?.poll_write(cx, buf)
+        let n = ready!(self.stream()?.poll_write(cx, buf))?;
+        // Counted when the TLS stream takes the bytes, which may be before
+        // they leave: this errs toward "maybe delivered", never the other way.
+        self.state.written.fetch_add(n, Ordering::AcqRel);
+        Poll::Ready(Ok(n))
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -348,27 +428,35 @@ impl Connector {
         Ok(stream)
     }
 
-    /// One request/response on `stream`. On failure, also tells whether any
-    /// reply byte had arrived.
+    /// One request/response on `stream`. On failure, also tells how far
+    /// the exchange got.
     async fn exchange(
         &self,
         key: &str,
         stream: TlsStream<TcpStream>,
         request: Request,
-    ) -> Result<Response, (http_types::Error, bool)> {
+    ) -> Result<Response, Failed> {
         let state = Arc::new(ConnState {
             pool: Arc::clone(&self.pool),
             key: key.to_owned(),
+            written: AtomicUsize::new(0),
             response_started: AtomicBool::new(false),
             reusable: AtomicBool::new(false),
         });
         let conn = Conn {
             stream: Some(stream),
             state: Arc::clone(&state),
+            head: HeadLimit::default(),
         };
         let mut response = match async_h1::connect(conn, request).await {
             Ok(r) => r,
-            Err(e) => return Err((e, state.response_started.load(Ordering::Acquire))),
+            Err(error) => {
+                return Err(Failed {
+                    error,
+                    written: state.written.load(Ordering::Acquire),
+                    replied: state.response_started.load(Ordering::Acquire),
+                });
+            }
         };
         let close = response
             .header(CONNECTION)
@@ -384,6 +472,23 @@ impl Connector {
         let tracked = Tracked::new(body, state, framed && !close);
         response.set_body(Body::from_reader(tracked, len));
         Ok(response)
+    }
+}
+
+/// A failed exchange and how far it got.
+struct Failed {
+    error: http_types::Error,
+    /// Request bytes written before the failure.
+    written: usize,
+    /// Whether any reply byte had arrived.
+    replied: bool,
+}
+
+impl Failed {
+    /// Whether the server cannot have any of the request: only then may it
+    /// be sent again without the retry policy's say.
+    fn unsent(&self) -> bool {
+        self.written == 0 && !self.replied
     }
 }
 
@@ -420,14 +525,26 @@ impl HttpClient for Connector {
             });
             match (self.exchange(&key, stream, request).await, spare) {
                 (Ok(response), _) => return Ok(response),
-                // A pooled connection the server had already closed fails
-                // before any reply byte: that is no answer to this request,
-                // so it is sent once more on a fresh connection.
-                (Err((e, false)), Some(spare)) => {
-                    tracing::debug!(error = %e, "idle connection was dead; sending on a new one");
+                // The pooled connection failed before a byte of the request
+                // left: the server has nothing, so it goes on a fresh
+                // connection within the same attempt.
+                (Err(failed), Some(spare)) if failed.unsent() => {
+                    tracing::debug!(error = %failed.error, "idle connection was dead before writing; sending on a new one");
                     request = spare;
                 }
-                (Err((e, _)), _) => return Err(e),
+                // Once bytes were written, the server may have the whole
+                // request and act on it; a silent resend would be a second
+                // upload outside the retry policy. It is reported as a
+                // broken connection, and the policy decides.
+                (Err(failed), _) => {
+                    tracing::debug!(
+                        error = %failed.error,
+                        written = failed.written,
+                        replied = failed.replied,
+                        "pooled connection failed after the request was written; not resending"
+                    );
+                    return Err(failed.error);
+                }
             }
         }
         let stream = self
@@ -436,7 +553,7 @@ impl HttpClient for Connector {
             .map_err(|e| http_types::Error::from(ConnectFailed(e)))?;
         self.exchange(&key, stream, request)
             .await
-            .map_err(|(e, _)| e)
+            .map_err(|failed| failed.error)
     }
 
     fn set_config(&mut self, _config: Config) -> http_types::Result<()> {
@@ -462,6 +579,42 @@ mod tests {
         assert!(has_token("keep-alive, close", "close"));
         assert!(!has_token("keep-alive", "close"));
         assert!(!has_token("closed", "close"));
+    }
+
+    #[test]
+    fn the_head_limit_counts_the_head_only() {
+        let mut head = HeadLimit::default();
+        head.check(b"HTTP/1.1 200 OK\r\nContent-Length: 70000\r")
+            .unwrap();
+        // The end split across reads, the body after it not counted.
+        head.check(b"\n\r\nbody").unwrap();
+        assert!(head.done);
+        assert_eq!(head.read, 42);
+        head.check(&vec![b'x'; 2 * MAX_HEAD]).unwrap();
+        assert_eq!(head.read, 42);
+
+        let mut bare = HeadLimit::default();
+        bare.check(b"HTTP/1.1 200 OK\nA: b\n\nbody").unwrap();
+        assert!(bare.done);
+    }
+
+    #[test]
+    fn a_head_past_the_limit_fails_even_within_one_line() {
+        let mut head = HeadLimit::default();
+        head.check(b"HTTP/1.1 200 OK\r\nX-Endless: ").unwrap();
+        let line = vec![b'a'; 8 * 1024];
+        let mut checks = 0;
+        while head.check(&line).is_ok() {
+            checks += 1;
+            assert!(checks <= MAX_HEAD / line.len(), "no error past the limit");
+        }
+        assert!(head.read > MAX_HEAD);
+
+        // A head that ends past the limit in the very read that ends it.
+        let mut late = HeadLimit::default();
+        let mut big = vec![b'a'; MAX_HEAD];
+        big.extend_from_slice(b"\r\n\r\n");
+        assert!(late.check(&big).is_err());
     }
 
     #[test]

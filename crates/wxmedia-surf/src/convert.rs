@@ -11,7 +11,8 @@ use crate::segments::SegmentReader;
 
 /// The core's request as an `http_types` one: every header copied, the
 /// body streamed from the segments, and the segments kept aside (shared,
-/// not copied) in case a dead pooled connection forces a resend.
+/// not copied) in case a pooled connection fails before a byte of the
+/// request is written and it has to go on a fresh one.
 pub(crate) fn to_http_types(
     request: http::Request<wxmedia_proto::Body>,
 ) -> Result<http_types::Request, io::Error> {

@@ -114,23 +114,75 @@ fn sequential_uploads_reuse_one_connection() {
     assert_eq!(client.transport().connections_opened(), 1);
 }
 
+/// Item 5 of issue 14. The pooled connection takes the whole request and
+/// closes without a reply byte: the server may have acted on it, so sending
+/// it again would be a duplicate upload. That is the retry policy's call,
+/// and this one allows a single attempt.
 #[test]
-fn a_dead_pooled_connection_is_replaced_once() {
+fn a_fully_delivered_request_is_not_resent_on_its_own() {
     let sim = sim();
     let client = builder(&sim)
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap();
     upload(&client).unwrap();
-    // The pooled connection is closed after the next request without a
-    // reply byte, as a server that timed it out would: the request goes
-    // again on a new connection, within the same (only) attempt.
+    sim.server
+        .sim()
+        .update_faults(|f| f.drop_connection = Times::Next(1));
+    let err = upload(&client).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Broken,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // The first upload and the one delivered attempt: no silent resend.
+    // The simulator stored the media of the dropped one, as a server that
+    // lost only its reply would: a resend would have stored it twice.
+    assert_eq!(sim.server.sim().request_count(), 2);
+    assert_eq!(sim.server.sim().upload_count(), 2);
+    assert_eq!(client.transport().connections_opened(), 1);
+}
+
+/// The same failure under a policy that allows a second attempt: the
+/// driver makes it (after its backoff), on a new connection.
+#[test]
+fn a_delivered_request_on_a_pooled_connection_is_retried_by_the_policy() {
+    let sim = sim();
+    let client = builder(&sim).build().unwrap();
+    upload(&client).unwrap();
     sim.server
         .sim()
         .update_faults(|f| f.drop_connection = Times::Next(1));
     let uploaded = upload(&client).unwrap();
     assert_uploaded(&sim, &uploaded);
     assert_eq!(sim.server.sim().request_count(), 3);
+    assert_eq!(client.transport().connections_opened(), 2);
+}
+
+/// A pooled connection the server closed while it was idle is found dead
+/// before anything is written on it: nothing was delivered, so it is
+/// replaced silently, within the only attempt.
+#[test]
+fn a_pooled_connection_closed_while_idle_is_replaced_silently() {
+    let sim = sim();
+    let proxy = Proxy::start(sim.server.addr());
+    let client = builder(&sim)
+        .endpoint(proxy.endpoint())
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    upload(&client).unwrap();
+    proxy.close_all();
+    // Give the FIN a moment to reach the client's socket (loopback).
+    std::thread::sleep(Duration::from_millis(100));
+    let uploaded = upload(&client).unwrap();
+    assert_uploaded(&sim, &uploaded);
+    assert_eq!(sim.server.sim().request_count(), 2);
     assert_eq!(client.transport().connections_opened(), 2);
 }
 
@@ -252,4 +304,137 @@ fn the_client_and_its_upload_future_can_move_between_threads() {
     assert_send_sync(&client);
     let future = client.upload(media());
     assert_send(&future);
+}
+
+/// Item 6 of issue 14. A server whose reply head never ends (one endless
+/// header line): the upload fails at the head cap, long before the attempt
+/// timeout, instead of buffering the line until then.
+#[test]
+fn the_reply_head_is_bounded() {
+    let sim = sim();
+    let endpoint = endless_head_server(&sim);
+    let client = builder(&sim)
+        .endpoint(endpoint)
+        .attempt_timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let err = upload(&client).unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportErrorKind::Broken,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+}
+
+/// A raw TLS server on loopback with the simulator's dev PKI that answers
+/// one connection with a status line and a header line that does not end.
+/// It stops after 16 MiB (so that a client without a cap fails its test by
+/// timing out rather than by running out of memory), then drains the
+/// connection until the client goes.
+fn endless_head_server(sim: &Sim) -> String {
+    use async_std::io::{ReadExt, WriteExt};
+
+    let config = sim.server.pki().server_config().expect("the server config");
+    let acceptor = futures_rustls::TlsAcceptor::from(config);
+    let listener = async_std::task::block_on(async_std::net::TcpListener::bind("127.0.0.1:0"))
+        .expect("bind on loopback");
+    let port = listener.local_addr().expect("a local address").port();
+    async_std::task::spawn(async move {
+        let Ok((tcp, _)) = listener.accept().await else {
+            return;
+        };
+        let Ok(mut tls) = acceptor.accept(tcp).await else {
+            return;
+        };
+        let line = vec![b'a'; 64 * 1024];
+        if tls
+            .write_all(b"HTTP/1.1 200 OK\r\nX-Endless: ")
+            .await
+            .is_err()
+        {
+            return;
+        }
+        for _ in 0..256 {
+            if tls.write_all(&line).await.is_err() {
+                return;
+            }
+        }
+        let _ = tls.flush().await;
+        let mut sink = vec![0u8; 16 * 1024];
+        while tls.read(&mut sink).await.is_ok_and(|n| n > 0) {}
+    });
+    format!("https://127.0.0.1:{port}")
+}
+
+/// A TCP proxy on loopback in front of the simulator (TLS passes through
+/// it end to end) that can close every connection at once, as a server
+/// dropping its idle connections would.
+struct Proxy {
+    addr: std::net::SocketAddr,
+    open: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Proxy {
+    fn start(upstream: std::net::SocketAddr) -> Proxy {
+        use std::sync::atomic::Ordering;
+
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind on loopback");
+        let addr = listener.local_addr().expect("a local address");
+        let open = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (list, stopped) = (open.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopped.load(Ordering::Acquire) {
+                    return;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = std::net::TcpStream::connect(upstream) else {
+                    continue;
+                };
+                let pipe = |mut from: std::net::TcpStream, mut to: std::net::TcpStream| {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Write);
+                    });
+                };
+                let clones = (client.try_clone(), server.try_clone());
+                let (Ok(c), Ok(s)) = clones else { continue };
+                list.lock().unwrap().extend([c, s]);
+                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+                pipe(server, client);
+            }
+        });
+        Proxy { addr, open, stop }
+    }
+
+    fn endpoint(&self) -> String {
+        format!("https://{}", self.addr)
+    }
+
+    /// Close both sides of every connection made so far.
+    fn close_all(&self) {
+        for stream in self.open.lock().unwrap().drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.close_all();
+        // Wake the accept loop so that its thread ends.
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
 }
