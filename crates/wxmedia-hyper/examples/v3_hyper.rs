@@ -1,0 +1,49 @@
+//! Upload an image, a video and a marketing image with APIv3 through wxmedia-hyper, to a simulator started in this process.
+
+use wxmedia_hyper::{Client, Media, v3::Api};
+use wxmedia_sim::{SimConfig, SimServer};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let state = tempfile::TempDir::new()?;
+    let server = SimServer::start(SimConfig::new(state.path())).await?;
+    let (pki, keys) = (server.pki(), server.v3());
+    // v3 credentials: the merchant key and certificate, and WeChat Pay's
+    // public key to verify replies with. No client certificate, no APIv2 key.
+    let client = Client::builder()
+        .mch_id(server.sim().mch_id())
+        .private_key_file(pki.client_key_path())
+        .merchant_certificate_file(pki.client_cert_path())
+        .wechatpay_public_key_file(
+            keys.keys().wechatpay_public_key_id(),
+            pki.wechatpay_public_key_path(),
+        )
+        .endpoint(server.endpoint())
+        .add_root_ca_file(pki.ca_cert_path())
+        .build()?;
+    let fixture = |name: &str| {
+        std::fs::read(format!(
+            "{}/../../fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+    };
+    let image = Media::with_max_size(
+        "id-front.jpg",
+        fixture("sample.jpg")?,
+        Api::Image.default_max_size(),
+    )?;
+    println!("image      {}", client.upload_image(image).await?.id);
+    println!(
+        "video      {}",
+        client
+            .upload_video(Media::video("clip.mp4", fixture("sample.mp4")?)?)
+            .await?
+            .id
+    );
+    let logo = Media::new("logo.png", fixture("sample.png")?)?;
+    println!(
+        "marketing  {}",
+        client.upload_marketing_image(logo).await?.id
+    );
+    Ok(())
+}

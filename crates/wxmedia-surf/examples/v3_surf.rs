@@ -1,0 +1,37 @@
+//! Upload an image with APIv3 through wxmedia-surf, verifying replies with the platform certificate, to a simulator started in this process.
+
+use wxmedia_sim::{SimConfig, SimServer, V3Signer};
+use wxmedia_surf::{Client, Media, v3::Api};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // The simulator is a tokio server; the client runs on async-std.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let state = tempfile::TempDir::new()?;
+    let mut config = SimConfig::new(state.path());
+    config.v3_signer = V3Signer::PlatformCert; // an older merchant: platform certificates
+    let server = runtime.block_on(SimServer::start(config))?;
+    let pki = server.pki();
+    let client = Client::builder()
+        .mch_id(server.sim().mch_id())
+        .private_key_file(pki.client_key_path())
+        .merchant_certificate_file(pki.client_cert_path())
+        .platform_certificate_file(pki.platform_cert_path())
+        .endpoint(server.endpoint())
+        .add_root_ca_file(pki.ca_cert_path())
+        .build()?;
+    let bytes = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/sample.jpg"
+    ))?;
+    let media = Media::with_max_size("id-front.jpg", bytes, Api::Image.default_max_size())?;
+    let uploaded = async_std::task::block_on(client.upload_image(media))?;
+    println!(
+        "{} (request {})",
+        uploaded.id,
+        uploaded.request_id.unwrap_or_default()
+    );
+    Ok(())
+}
