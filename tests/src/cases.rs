@@ -422,3 +422,16 @@ pub async fn endless_reply_stops_at_the_deadline<T: Transport>() {
         started.elapsed()
     );
 }
+
+/// `Duration::MAX` everywhere, the natural "no limit", uploads without
+/// panicking on `Instant` overflow in the loop or in the transport.
+pub async fn huge_timeouts_do_not_panic<T: Transport>() {
+    let sim = sim().await;
+    let c = build::<T>(
+        builder(&sim)
+            .connect_timeout(Duration::MAX)
+            .attempt_timeout(Duration::MAX)
+            .deadline(Duration::MAX),
+    );
+    upload::<T>(&c, jpeg("a.jpg")).await.expect("uploaded");
+}

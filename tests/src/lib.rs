@@ -106,7 +106,7 @@ macro_rules! conformance {
             oversized_reply_is_refused, fifty_concurrent_uploads_through_one_client,
             pkcs1_key_identity_works, pkcs12_identity_works,
             media_refused_before_sending, hundred_megabyte_reply_is_refused_at_the_cap,
-            endless_reply_stops_at_the_deadline);
+            endless_reply_stops_at_the_deadline, huge_timeouts_do_not_panic);
         $crate::conformance!(@v3 $t;
             v3_every_endpoint_in_public_key_mode, v3_image_in_platform_certificate_mode,
             v3_certificates_downloaded_by_api_v3_key, v3_bad_reply_signature_is_refused,

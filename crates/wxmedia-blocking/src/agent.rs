@@ -3,6 +3,7 @@
 use ureq::tls::{Certificate, ClientCert, PrivateKey, RootCerts, TlsConfig, TlsProvider};
 use wxmedia_client::{BuildError, Settings};
 use wxmedia_tls::rustls::pki_types as rustls_pki;
+use zeroize::Zeroizing;
 
 /// Idle connections kept for reuse (per host and in all): enough for a
 /// client shared by a few dozen threads.
@@ -67,10 +68,17 @@ pub(crate) fn agent(settings: &Settings) -> Result<ureq::Agent, BuildError> {
     Ok(agent)
 }
 
-fn pem(label: &str, der: &[u8]) -> String {
+/// The key as PEM text, held in zeroizing strings: it is the merchant's
+/// private key, re-encoded only because ureq takes keys as PEM.
+fn pem(label: &str, der: &[u8]) -> Zeroizing<String> {
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {label}-----\n");
+    let b64 = Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(der));
+    // Sized up front so that no push reallocates and leaves a copy of the
+    // key behind in freed memory.
+    let mut out = Zeroizing::new(String::with_capacity(
+        b64.len() + b64.len() / 64 + 2 * label.len() + 40,
+    ));
+    out.push_str(&format!("-----BEGIN {label}-----\n"));
     for line in b64.as_bytes().chunks(64) {
         out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
         out.push('\n');

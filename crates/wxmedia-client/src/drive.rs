@@ -2,7 +2,7 @@
 
 use std::pin::pin;
 use std::sync::{Mutex, PoisonError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
 use tracing::Instrument;
@@ -33,16 +33,19 @@ where
     let lock = || endpoints.lock().unwrap_or_else(PoisonError::into_inner);
     let limit = operation.reply_limit();
     let started = Instant::now();
-    let deadline = started + settings.timeouts.deadline;
+    // A deadline past the end of `Instant`'s range (`Duration::MAX`, the
+    // natural "no deadline") is no deadline, not an overflow.
+    let deadline = started.checked_add(settings.timeouts.deadline);
+    let remaining = |now: Instant| match deadline {
+        Some(d) => d.saturating_duration_since(now),
+        None => Duration::MAX,
+    };
     let mut driver = Driver::new(operation, settings.retry, started);
     loop {
         let inputs = attempt_inputs(settings.clock.unix_time());
         let request = driver.prepare(&mut lock(), Instant::now(), inputs)?;
         let base = driver.base_url().unwrap_or_default().to_owned();
-        let budget = settings
-            .timeouts
-            .attempt
-            .min(deadline.saturating_duration_since(Instant::now()));
+        let budget = settings.timeouts.attempt.min(remaining(Instant::now()));
         let span = tracing::info_span!(
             "wxmedia.attempt",
             n = driver.attempts(),
@@ -95,7 +98,7 @@ where
                 return Err(err);
             }
             Step::Sleep(delay) => {
-                if Instant::now() + delay >= deadline {
+                if delay >= remaining(Instant::now()) {
                     span.in_scope(|| tracing::warn!(outcome = "deadline", "no time left to retry"));
                     return Err(Error::Timeout(settings.timeouts.deadline));
                 }

@@ -42,7 +42,7 @@ pub use client::{CERTIFICATE_REFRESH_INTERVAL, Client};
 pub use drive::drive;
 pub use error::{BoxError, Error, TransportErrorKind};
 pub use settings::{
-    ClientBuilder, Clock, FromSettings, Settings, SystemClock, Timeouts, V3Settings,
+    ClientBuilder, Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V3Settings,
 };
 pub use transport::{Sent, Transport};
 pub use wxmedia_tls::{Identity, Roots};

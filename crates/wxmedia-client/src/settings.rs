@@ -16,6 +16,10 @@ use zeroize::Zeroizing;
 
 use crate::BuildError as Error;
 
+/// The longest time limit a client keeps: a century. Anything longer
+/// (`Duration::MAX` included) is taken as "no limit" and clamped to this.
+pub const NO_LIMIT: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// Time limits of a client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
@@ -98,7 +102,8 @@ pub struct Settings {
     pub twin: Option<String>,
     /// Time limits.
     pub timeouts: Timeouts,
-    /// Retry policy; its budget never exceeds the deadline.
+    /// Retry policy; its budget is the deadline unless a policy with a
+    /// shorter one was given.
     pub retry: RetryPolicy,
     /// Cap on reply bodies.
     pub reply_limit: usize,
@@ -150,7 +155,7 @@ pub trait FromSettings: Sized {
 /// Problems are reported by `build`, each naming the setting or file.
 pub struct ClientBuilder<C> {
     mch_id: Option<String>,
-    api_key: Option<String>,
+    api_key: Option<Zeroizing<String>>,
     identity: Option<Identity>,
     sign_type: SignType,
     roots: Roots,
@@ -158,7 +163,9 @@ pub struct ClientBuilder<C> {
     endpoint: Option<String>,
     backup: Option<Option<String>>,
     timeouts: Timeouts,
-    retry: RetryPolicy,
+    /// `None` until `retry_policy` is called: the default policy then
+    /// takes its budget from the deadline.
+    retry: Option<RetryPolicy>,
     reply_limit: usize,
     v3: V3Builder,
     clock: Option<Arc<dyn Clock>>,
@@ -302,7 +309,7 @@ impl<C> Default for ClientBuilder<C> {
             endpoint: None,
             backup: None,
             timeouts: Timeouts::default(),
-            retry: RetryPolicy::default(),
+            retry: None,
             reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
             v3: V3Builder::default(),
             clock: None,
@@ -326,7 +333,7 @@ impl<C> ClientBuilder<C> {
 
     /// The APIv2 key (required for v2 uploads).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
+        self.api_key = Some(Zeroizing::new(key.into()));
         self
     }
 
@@ -394,9 +401,11 @@ impl<C> ClientBuilder<C> {
         self
     }
 
-    /// How to retry.
+    /// How to retry (default: 3 attempts, backoff from 200 ms to 5 s,
+    /// retries allowed until the deadline). A policy given here keeps its
+    /// own `total_budget`, capped by the deadline.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = policy;
+        self.retry = Some(policy);
         self
     }
 
@@ -518,7 +527,7 @@ impl<C> ClientBuilder<C> {
             let identity = self.identity.ok_or_else(|| {
                 Error::Settings("the client certificate (identity) is not set".into())
             })?;
-            (Some(ApiKey::new(api_key)?), Some(identity), None)
+            (Some(ApiKey::new(api_key.as_str())?), Some(identity), None)
         };
         let mut roots = self.roots;
         for file in &self.ca_files {
@@ -532,17 +541,35 @@ impl<C> ClientBuilder<C> {
         };
         let primary = check_url(&primary)?;
         let twin = twin.as_deref().map(check_url).transpose()?;
-        let t = self.timeouts;
+        // Longer limits mean "no limit": they are clamped to a century, so
+        // that no transport or timer adds `Duration::MAX` to an `Instant`.
+        let t = Timeouts {
+            connect: self.timeouts.connect.min(NO_LIMIT),
+            attempt: self.timeouts.attempt.min(NO_LIMIT),
+            deadline: self.timeouts.deadline.min(NO_LIMIT),
+        };
         if t.connect.is_zero() || t.attempt.is_zero() || t.deadline.is_zero() {
             return Err(Error::Settings("timeouts must be greater than zero".into()));
         }
-        if self.retry.max_attempts == 0 {
+        // The deadline is what bounds an upload. With the default policy the
+        // retry budget is the deadline itself (a policy budget shorter than
+        // one attempt would forbid retrying a timed-out attempt); a policy
+        // given explicitly keeps its budget, capped by the deadline.
+        let retry = match self.retry {
+            None => RetryPolicy {
+                total_budget: t.deadline,
+                ..RetryPolicy::default()
+            },
+            Some(mut policy) => {
+                policy.total_budget = policy.total_budget.min(t.deadline);
+                policy
+            }
+        };
+        if retry.max_attempts == 0 {
             return Err(Error::Settings(
                 "the retry policy must allow at least one attempt".into(),
             ));
         }
-        let mut retry = self.retry;
-        retry.total_budget = retry.total_budget.min(t.deadline);
         Ok(Settings {
             mch_id,
             api_key,

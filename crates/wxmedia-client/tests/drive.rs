@@ -188,3 +188,16 @@ fn api_errors_keep_their_code_and_an_oversized_reply_its_limit() {
         "{e:?}"
     );
 }
+
+#[test]
+fn huge_timeouts_do_not_panic() {
+    // `Duration::MAX` is the natural way to say "no deadline"; it must not
+    // overflow `Instant` arithmetic anywhere in the loop.
+    let mut s = settings(quick(2), Duration::MAX);
+    s.timeouts.deadline = Duration::MAX;
+    let t = Scripted::new(vec![
+        Script::Answer(Sent::failed(TransportErrorKind::Broken, "reset")),
+        Script::Answer(success()),
+    ]);
+    assert_eq!(run(&t, &s).unwrap().media_id, "m-1");
+}

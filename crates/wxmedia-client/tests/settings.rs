@@ -92,3 +92,23 @@ fn a_v2_upload_needs_the_api_key_and_a_certificate() {
     let e = settings.upload_v2(media).unwrap_err();
     assert!(e.to_string().contains("client certificate"), "{e}");
 }
+
+#[test]
+fn the_retry_budget_undercuts_no_deadline() {
+    // With the defaults (60 s deadline, 30 s attempts) a timed-out attempt
+    // must still be retried: the budget is the deadline, not 30 s.
+    let s = complete().settings().unwrap();
+    assert_eq!(s.retry.total_budget, std::time::Duration::from_secs(60));
+    let s = complete()
+        .deadline(std::time::Duration::from_secs(200))
+        .settings()
+        .unwrap();
+    assert_eq!(s.retry.total_budget, std::time::Duration::from_secs(200));
+    // An explicit policy keeps its budget, capped by the deadline.
+    let short = wxmedia_proto::RetryPolicy {
+        total_budget: std::time::Duration::from_secs(5),
+        ..Default::default()
+    };
+    let s = complete().retry_policy(short).settings().unwrap();
+    assert_eq!(s.retry.total_budget, std::time::Duration::from_secs(5));
+}

@@ -62,7 +62,10 @@ impl wxmedia_client::Transport for Hyper {
         http.enforce_http(false);
         http.set_connect_timeout(Some(settings.timeouts.connect));
         http.set_nodelay(true);
-        // hyper-rustls sets ALPN itself from the enabled HTTP versions.
+        // hyper-rustls refuses a configuration that already has ALPN
+        // protocols and sets them itself from the enabled HTTP versions;
+        // with HTTP/1.1 alone it offers no ALPN at all, which servers take
+        // as HTTP/1.1.
         let mut tls = (*settings.tls).clone();
         tls.alpn_protocols.clear();
         let https = hyper_rustls::HttpsConnectorBuilder::new()
