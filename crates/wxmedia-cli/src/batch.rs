@@ -13,8 +13,8 @@ use clap::Args;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::conn::{ConnArgs, Uploader};
-use crate::report::{self, EXIT_OK, EXIT_USAGE, Failure};
+use crate::conn::{ConnArgs, Target, Uploader};
+use crate::report::{self, Done, EXIT_OK, EXIT_USAGE, Failure};
 
 /// How long every worker pauses after the server says FREQUENCY_LIMITED
 /// (on top of the client's own backoff, which has already been spent).
@@ -25,7 +25,7 @@ const RATE_LIMIT_COOLDOWN: Duration = Duration::from_secs(2);
 pub(crate) struct BatchArgs {
     #[command(flatten)]
     conn: ConnArgs,
-    /// Files, or directories whose jpg/jpeg/png/bmp files are taken (recursively, in name order).
+    /// Files, or directories whose files of the upload's kind are taken (recursively, in name order): images, or videos for --kind video.
     #[arg(required = true, value_name = "DIR|FILE")]
     paths: Vec<PathBuf>,
     /// Append-only JSON-lines ledger: one line per finished file; a rerun skips what succeeded.
@@ -41,14 +41,29 @@ pub(crate) struct BatchArgs {
 struct Entry {
     file: String,
     mch_id: String,
+    /// Which upload (`v2`, `v3-image`, `v3-video`, `v3-marketing-image`):
+    /// part of the key, since each gives its own result for the same file.
+    /// Lines written before v3 have none and were v2 uploads.
+    #[serde(default = "v2_name")]
+    api: String,
     media_hash: Option<String>,
     status: Status,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     media_id: Option<String>,
+    /// v3 marketing images: the result is a URL.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    media_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     sign_type: Option<String>,
+    /// v3: the reply's `Request-ID`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     error: Option<LedgerError>,
+}
+
+fn v2_name() -> String {
+    Target::V2.name().to_owned()
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -70,7 +85,8 @@ struct LedgerError {
 /// flight (which a rerun sends again).
 struct Ledger {
     file: Mutex<File>,
-    done: HashSet<(String, String)>,
+    /// `(mch_id, api, media_hash)` of every upload that succeeded.
+    done: HashSet<(String, String, String)>,
 }
 
 impl Ledger {
@@ -90,7 +106,7 @@ impl Ledger {
                 match serde_json::from_str::<Entry>(&line) {
                     Ok(e) if e.status == Status::Uploaded => {
                         if let Some(hash) = e.media_hash {
-                            done.insert((e.mch_id, hash));
+                            done.insert((e.mch_id, e.api, hash));
                         }
                     }
                     Ok(_) => {}
@@ -114,8 +130,9 @@ impl Ledger {
         })
     }
 
-    fn is_done(&self, mch_id: &str, hash: &str) -> bool {
-        self.done.contains(&(mch_id.to_owned(), hash.to_owned()))
+    fn is_done(&self, mch_id: &str, target: Target, hash: &str) -> bool {
+        self.done
+            .contains(&(mch_id.to_owned(), target.name().to_owned(), hash.to_owned()))
     }
 
     fn append(&self, entry: &Entry) -> std::io::Result<()> {
@@ -130,8 +147,8 @@ impl Ledger {
     }
 }
 
-fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+fn collect(paths: &[PathBuf], target: Target) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, target: Target, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .with_context(|| format!("cannot read the directory {}", dir.display()))?
             .collect::<Result<_, _>>()
@@ -140,13 +157,14 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
         for e in entries {
             let path = e.path();
             if path.is_dir() {
-                walk(&path, out)?;
+                walk(&path, target, out)?;
             } else if path
                 .extension()
                 .and_then(|x| x.to_str())
                 .and_then(wxmedia_proto::MediaKind::from_extension)
-                // Images only: the upload is v2's, and videos have their own API.
-                .is_some_and(wxmedia_proto::MediaKind::is_image)
+                // Only what this upload takes: images, or videos for v3's
+                // video upload.
+                .is_some_and(|kind| target.takes(kind))
             {
                 out.push(path);
             }
@@ -156,7 +174,7 @@ fn collect(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, &mut files)?;
+            walk(p, target, &mut files)?;
         } else {
             files.push(p.clone());
         }
@@ -182,7 +200,8 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
         Err(e) => return usage(e),
     };
     let mch_id = args.conn.mch_id.clone().unwrap_or_default();
-    let files = match collect(&args.paths) {
+    let target = uploader.target();
+    let files = match collect(&args.paths, target) {
         Ok(f) => f,
         Err(e) => return usage(e),
     };
@@ -235,13 +254,13 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
                 match result {
                     Ok(done) => {
                         if json {
-                            report::print_outcome(&file, result, true);
+                            report::print_outcome(&file, result, target, true);
                         } else {
-                            println!("{}", done.media_id);
+                            println!("{}", done.id());
                         }
-                        line(format!("uploaded {} {}", file.display(), done.media_id));
+                        line(format!("uploaded {} {}", file.display(), done.id()));
                     }
-                    Err(_) => report::print_outcome(&file, result, json),
+                    Err(_) => report::print_outcome(&file, result, target, json),
                 }
             }
             Outcome::LedgerFailed(e) => {
@@ -274,7 +293,7 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
 
 enum Outcome {
     Skipped,
-    Done(Result<wxmedia_proto::v2::Uploaded, Failure>),
+    Done(Result<Done, Failure>),
     LedgerFailed(std::io::Error),
 }
 
@@ -286,10 +305,11 @@ async fn process(
     file: PathBuf,
 ) -> (PathBuf, Outcome) {
     let name = file.display().to_string();
-    let media = match crate::upload::load(&file) {
+    let target = uploader.target();
+    let media = match crate::upload::load(&file, target) {
         Ok(m) => m,
         Err(f) => {
-            let entry = failed_entry(&name, mch_id, None, &f);
+            let entry = failed_entry(&name, mch_id, target, None, &f);
             return match ledger.append(&entry) {
                 Ok(()) => (file, Outcome::Done(Err(f))),
                 Err(e) => (file, Outcome::LedgerFailed(e)),
@@ -297,7 +317,7 @@ async fn process(
         }
     };
     let hash = media.hash().to_string();
-    if ledger.is_done(mch_id, &hash) {
+    if ledger.is_done(mch_id, target, &hash) {
         return (file, Outcome::Skipped);
     }
     let wait = cooldown
@@ -309,21 +329,41 @@ async fn process(
     }
     let result = uploader.upload(media).await;
     let entry = match &result {
-        Ok(done) => Entry {
-            file: name,
-            mch_id: mch_id.to_owned(),
-            media_hash: Some(hash),
-            status: Status::Uploaded,
-            media_id: Some(done.media_id.clone()),
-            sign_type: Some(done.sign_type.as_str().to_owned()),
-            error: None,
-        },
+        Ok(done) => {
+            let mut entry = Entry {
+                file: name,
+                mch_id: mch_id.to_owned(),
+                api: target.name().to_owned(),
+                media_hash: Some(hash),
+                status: Status::Uploaded,
+                media_id: None,
+                media_url: None,
+                sign_type: None,
+                request_id: None,
+                error: None,
+            };
+            match done {
+                Done::V2(done) => {
+                    entry.media_id = Some(done.media_id.clone());
+                    entry.sign_type = Some(done.sign_type.as_str().to_owned());
+                }
+                Done::V3(done) => {
+                    if done.api == wxmedia_proto::v3::Api::MarketingImage {
+                        entry.media_url = Some(done.id.clone());
+                    } else {
+                        entry.media_id = Some(done.id.clone());
+                    }
+                    entry.request_id = done.request_id.clone();
+                }
+            }
+            entry
+        }
         Err(f) => {
             if f.is_rate_limited() {
                 *cooldown.lock().unwrap_or_else(PoisonError::into_inner) =
                     Some(Instant::now() + RATE_LIMIT_COOLDOWN);
             }
-            failed_entry(&name, mch_id, Some(hash), f)
+            failed_entry(&name, mch_id, target, Some(hash), f)
         }
     };
     match ledger.append(&entry) {
@@ -332,14 +372,23 @@ async fn process(
     }
 }
 
-fn failed_entry(file: &str, mch_id: &str, hash: Option<String>, f: &Failure) -> Entry {
+fn failed_entry(
+    file: &str,
+    mch_id: &str,
+    target: Target,
+    hash: Option<String>,
+    f: &Failure,
+) -> Entry {
     Entry {
         file: file.to_owned(),
         mch_id: mch_id.to_owned(),
+        api: target.name().to_owned(),
         media_hash: hash,
         status: Status::Failed,
         media_id: None,
+        media_url: None,
         sign_type: None,
+        request_id: f.request_id.clone(),
         error: Some(LedgerError {
             kind: f.kind.to_owned(),
             code: f.code.clone(),

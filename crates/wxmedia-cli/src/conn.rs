@@ -1,16 +1,17 @@
-//! Credentials and connection options shared by `upload` and `batch`, and the transport they select.
+//! Credentials and connection options shared by `upload`, `batch` and `certificates`, and the transport and API they select.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
-use wxmedia_client::{BuildError, ClientBuilder, FromSettings, Identity};
-use wxmedia_proto::Media;
+use wxmedia_client::{BuildError, ClientBuilder, FromSettings, Identity, Transport};
 use wxmedia_proto::endpoints::PRIMARY_BASE_URL;
-use wxmedia_proto::v2::{SignType, Uploaded};
+use wxmedia_proto::v2::SignType;
+use wxmedia_proto::v3::{Api, ApiV3Key, PlatformCertificate};
+use wxmedia_proto::{Media, MediaError, MediaKind};
 
-use crate::report::Failure;
+use crate::report::{Done, Failure};
 
 /// How requests are signed, as written on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,39 +63,189 @@ impl KeyArgs {
                 anyhow::anyhow!("no API key: pass --api-key-file PATH or set WXMEDIA_API_KEY")
             })?,
         };
-        let key = raw
-            .strip_suffix("\r\n")
-            .or_else(|| raw.strip_suffix('\n'))
-            .unwrap_or(&raw)
-            .to_owned();
+        let key = strip_newline(&raw);
         wxmedia_proto::v2::ApiKey::new(key.clone()).context("the API key is not usable")?;
         Ok(key)
     }
 }
 
-/// Credentials, identity, endpoints and limits.
+/// A secret as read from a file: one trailing newline (`\n` or `\r\n`) is
+/// removed, because editors add one.
+fn strip_newline(raw: &str) -> String {
+    raw.strip_suffix("\r\n")
+        .or_else(|| raw.strip_suffix('\n'))
+        .unwrap_or(raw)
+        .to_owned()
+}
+
+/// Which generation of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ApiArg {
+    /// APIv2: XML, MD5 or HMAC-SHA256 with the API key, client certificate.
+    V2,
+    /// APIv3: JSON, RSA signatures with the merchant private key.
+    V3,
+}
+
+/// What a v3 upload sends (v2 uploads images only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum KindArg {
+    /// Merchant onboarding image (jpg, jpeg, png, bmp; 5 MiB): a media_id.
+    Image,
+    /// Video (avi, wmv, mpeg, mp4, mov, mkv, flv, f4v, m4v, rmvb; 5 MiB): a media_id.
+    Video,
+    /// Coupon (marketing) image (jpg, png, bmp; 2 MiB): a media_url.
+    MarketingImage,
+}
+
+impl From<KindArg> for Api {
+    fn from(k: KindArg) -> Api {
+        match k {
+            KindArg::Image => Api::Image,
+            KindArg::Video => Api::Video,
+            KindArg::MarketingImage => Api::MarketingImage,
+        }
+    }
+}
+
+/// What one upload does: v2's image upload, or one of v3's three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    V2,
+    V3(Api),
+}
+
+impl Target {
+    /// The name of the ledger's `api` field and of the demo's API column.
+    /// Each v3 upload has its own, since each gives a different result for
+    /// the same file.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Target::V2 => "v2",
+            Target::V3(Api::Image) => "v3-image",
+            Target::V3(Api::Video) => "v3-video",
+            Target::V3(Api::MarketingImage) => "v3-marketing-image",
+            // `Api` is non-exhaustive: a future upload still gets a v3 name.
+            Target::V3(_) => "v3",
+        }
+    }
+
+    /// Whether a file of this kind belongs to this upload (batch picks
+    /// files from directories with it).
+    pub(crate) fn takes(self, kind: MediaKind) -> bool {
+        match self {
+            Target::V2 => kind.is_image(),
+            Target::V3(api) => api.accepts(kind),
+        }
+    }
+
+    /// Check the bytes as this upload's media, with its size limit.
+    pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
+        match self {
+            Target::V2 => Media::new(name, bytes),
+            Target::V3(Api::Video) => Media::video(name, bytes),
+            Target::V3(api) => Media::with_max_size(name, bytes, api.default_max_size()),
+        }
+    }
+}
+
+/// The APIv3 key: from a file or the environment, never a plain flag value
+/// (it would show in `ps`).
 #[derive(Debug, Args)]
-pub(crate) struct ConnArgs {
-    /// Merchant id.
-    #[arg(long, env = "WXMEDIA_MCH_ID", value_name = "ID")]
-    pub(crate) mch_id: Option<String>,
+pub(crate) struct V3KeyArgs {
+    /// v3: file holding the APIv3 key (one trailing newline is ignored), to download the platform certificates with. Default: env WXMEDIA_API_V3_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) api_v3_key_file: Option<PathBuf>,
+}
+
+impl V3KeyArgs {
+    /// The key, checked for its length, or `None` when neither the file
+    /// nor the environment gives one.
+    pub(crate) fn read(&self) -> anyhow::Result<Option<String>> {
+        let raw = match &self.api_v3_key_file {
+            Some(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the APIv3 key file {}", path.display()))?,
+            None => match std::env::var("WXMEDIA_API_V3_KEY") {
+                Ok(k) if !k.is_empty() => k,
+                _ => return Ok(None),
+            },
+        };
+        let key = strip_newline(&raw);
+        // The core's message says what is wrong (the length), never the key.
+        ApiV3Key::new(&key).context("the APIv3 key is not usable")?;
+        Ok(Some(key))
+    }
+}
+
+/// v3 credentials beyond the merchant id and certificate, which v2 shares.
+#[derive(Debug, Args)]
+pub(crate) struct V3Args {
+    /// v3: merchant API private key, PEM (apiclient_key.pem); --cert-key means the same. Default: env WXMEDIA_PRIVATE_KEY.
+    #[arg(long, value_name = "PEM")]
+    pub(crate) private_key: Option<PathBuf>,
+    /// v3: the merchant certificate's serial number, instead of --cert.
+    #[arg(long, value_name = "SERIAL")]
+    pub(crate) serial_no: Option<String>,
+    /// v3: verify replies with this WeChat Pay public key, PEM (pub_key.pem).
+    #[arg(long, value_name = "PEM", requires = "wechatpay_public_key_id")]
+    pub(crate) wechatpay_public_key: Option<PathBuf>,
+    /// v3: the id of --wechatpay-public-key (PUB_KEY_ID_…).
+    #[arg(long, value_name = "ID", requires = "wechatpay_public_key")]
+    pub(crate) wechatpay_public_key_id: Option<String>,
+    /// v3: verify replies with this platform certificate, PEM (repeatable).
+    #[arg(long, value_name = "PEM")]
+    pub(crate) platform_cert: Vec<PathBuf>,
     #[command(flatten)]
-    pub(crate) key: KeyArgs,
-    /// Client certificate, PEM (apiclient_cert.pem).
-    #[arg(
-        long,
-        env = "WXMEDIA_CERT",
-        value_name = "PEM",
-        requires = "cert_key",
-        conflicts_with = "p12"
-    )]
-    pub(crate) cert: Option<PathBuf>,
-    /// Client key, PEM: PKCS#8 or PKCS#1 (apiclient_key.pem).
-    #[arg(long, env = "WXMEDIA_CERT_KEY", value_name = "PEM", requires = "cert")]
-    pub(crate) cert_key: Option<PathBuf>,
-    /// PKCS#12 identity (apiclient_cert.p12); password from WXMEDIA_P12_PASSWORD, default the merchant id.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) p12: Option<PathBuf>,
+    pub(crate) api_v3_key: V3KeyArgs,
+}
+
+/// The v3 private key: `--private-key`, else `--cert-key` (the same file
+/// for v3, `apiclient_key.pem`), else env `WXMEDIA_PRIVATE_KEY`. The
+/// environment is read here rather than by clap so that a v2 command line
+/// run with it set is not taken for a v3 one.
+pub(crate) fn private_key(
+    private_key: Option<&Path>,
+    cert_key: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    match (private_key, cert_key) {
+        (Some(a), Some(b)) if a != b => bail!(
+            "--private-key and --cert-key (or WXMEDIA_CERT_KEY) name different files; for v3 they mean the same key, give one"
+        ),
+        (Some(a), _) | (None, Some(a)) => Ok(a.to_owned()),
+        (None, None) => std::env::var_os("WXMEDIA_PRIVATE_KEY")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .ok_or_else(|| {
+                anyhow!(
+                    "no merchant private key: pass --private-key apiclient_key.pem or set WXMEDIA_PRIVATE_KEY"
+                )
+            }),
+    }
+}
+
+/// A v3 builder with the merchant's signing credentials.
+pub(crate) fn merchant_builder(
+    mch_id: String,
+    key: PathBuf,
+    cert: Option<&Path>,
+    serial_no: Option<&str>,
+) -> anyhow::Result<ClientBuilder<()>> {
+    let builder = ClientBuilder::new().mch_id(mch_id).private_key_file(key);
+    Ok(match (cert, serial_no) {
+        (Some(_), Some(_)) => bail!(
+            "give the merchant certificate (--cert or WXMEDIA_CERT) or its serial (--serial-no), not both"
+        ),
+        (Some(cert), None) => builder.merchant_certificate_file(cert),
+        (None, Some(serial)) => builder.serial_no(serial),
+        (None, None) => {
+            bail!("no merchant certificate: pass --cert apiclient_cert.pem or --serial-no SERIAL")
+        }
+    })
+}
+
+/// Where to connect, how long to wait, which transport.
+#[derive(Debug, Args)]
+pub(crate) struct NetArgs {
     /// Extra trusted root certificate, PEM (repeatable).
     #[arg(long = "ca", value_name = "PEM")]
     pub(crate) ca: Vec<PathBuf>,
@@ -104,48 +255,32 @@ pub(crate) struct ConnArgs {
     /// Base URL to fail over to (default: the twin host when the default endpoint is used, none otherwise).
     #[arg(long, value_name = "URL")]
     pub(crate) backup_endpoint: Option<String>,
-    /// How to sign.
-    #[arg(long, value_enum, default_value = "md5")]
-    pub(crate) sign_type: SignTypeArg,
     /// HTTP stack.
     #[arg(long, value_enum, default_value = "hyper")]
     pub(crate) transport: TransportArg,
     /// Deadline per file in seconds, retries included.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     pub(crate) timeout: f64,
-    /// One JSON object per line instead of plain text.
-    #[arg(long)]
-    pub(crate) json: bool,
 }
 
-impl ConnArgs {
-    /// Build the client these options describe. Errors here are usage
-    /// errors (exit 2).
-    pub(crate) fn uploader(&self) -> anyhow::Result<Uploader> {
-        let mch_id = self.mch_id.clone().ok_or_else(|| {
-            anyhow::anyhow!("no merchant id: pass --mch-id or set WXMEDIA_MCH_ID")
-        })?;
-        let key = self.key.read()?;
-        let identity = match (&self.cert, &self.cert_key, &self.p12) {
-            (Some(cert), Some(key), None) => Identity::from_pem_files(cert, key)?,
-            (None, None, Some(p12)) => {
-                let password =
-                    std::env::var("WXMEDIA_P12_PASSWORD").unwrap_or_else(|_| mch_id.clone());
-                Identity::from_pkcs12_file(p12, &password)?
-            }
-            _ => bail!("no client certificate: pass --cert PEM --cert-key PEM, or --p12 FILE"),
-        };
+impl NetArgs {
+    /// Check the timeout (a usage error when absurd).
+    pub(crate) fn deadline(&self) -> anyhow::Result<Duration> {
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
             bail!("--timeout must be a positive number of seconds");
         }
-        let deadline = Duration::from_secs_f64(self.timeout);
+        Ok(Duration::from_secs_f64(self.timeout))
+    }
+
+    /// Add the endpoints, timeouts and trusted roots to a builder.
+    pub(crate) fn apply(
+        &self,
+        builder: ClientBuilder<()>,
+        deadline: Duration,
+    ) -> ClientBuilder<()> {
         // The builder applies the twin rule: the official primary keeps its
         // official twin unless --backup-endpoint says otherwise.
-        let mut builder = ClientBuilder::new()
-            .mch_id(mch_id)
-            .api_key(key)
-            .identity(identity)
-            .sign_type(self.sign_type.into())
+        let mut builder = builder
             .endpoint(self.endpoint.clone())
             .deadline(deadline)
             .attempt_timeout(deadline.min(Duration::from_secs(30)))
@@ -156,53 +291,242 @@ impl ConnArgs {
         for ca in &self.ca {
             builder = builder.add_root_ca_file(ca);
         }
-        Ok(Uploader::build(self.transport, builder)?)
+        builder
     }
 }
 
-/// One of the transports, behind one async `upload`.
+/// Credentials, identity, endpoints and limits.
+#[derive(Debug, Args)]
+pub(crate) struct ConnArgs {
+    /// Which API: v2 (the default) or v3.
+    #[arg(long, value_enum, default_value = "v2")]
+    pub(crate) api: ApiArg,
+    /// v3: which upload [default: image].
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<KindArg>,
+    /// Merchant id.
+    #[arg(long, env = "WXMEDIA_MCH_ID", value_name = "ID")]
+    pub(crate) mch_id: Option<String>,
+    #[command(flatten)]
+    pub(crate) key: KeyArgs,
+    /// Client certificate, PEM (apiclient_cert.pem); for v3 the merchant certificate, whose serial is sent.
+    // No clap `requires`: v3 takes --cert with --private-key instead of
+    // --cert-key, so the pairing is checked per API in `uploader`.
+    #[arg(long, env = "WXMEDIA_CERT", value_name = "PEM", conflicts_with = "p12")]
+    pub(crate) cert: Option<PathBuf>,
+    /// Client key, PEM: PKCS#8 or PKCS#1 (apiclient_key.pem); for v3 the same as --private-key.
+    #[arg(long, env = "WXMEDIA_CERT_KEY", value_name = "PEM")]
+    pub(crate) cert_key: Option<PathBuf>,
+    /// PKCS#12 identity (apiclient_cert.p12); password from WXMEDIA_P12_PASSWORD, default the merchant id.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) p12: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) v3: V3Args,
+    #[command(flatten)]
+    pub(crate) net: NetArgs,
+    /// v2: how to sign [default: md5].
+    #[arg(long, value_enum)]
+    pub(crate) sign_type: Option<SignTypeArg>,
+    /// One JSON object per line instead of plain text.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+impl ConnArgs {
+    /// What each upload does.
+    pub(crate) fn target(&self) -> Target {
+        match self.api {
+            ApiArg::V2 => Target::V2,
+            ApiArg::V3 => Target::V3(self.kind.unwrap_or(KindArg::Image).into()),
+        }
+    }
+
+    /// Build the client these options describe. Errors here are usage
+    /// errors (exit 2).
+    pub(crate) fn uploader(&self) -> anyhow::Result<Uploader> {
+        let mch_id = self.mch_id.clone().ok_or_else(|| {
+            anyhow::anyhow!("no merchant id: pass --mch-id or set WXMEDIA_MCH_ID")
+        })?;
+        let builder = match self.api {
+            ApiArg::V2 => self.v2_builder(mch_id)?,
+            ApiArg::V3 => self.v3_builder(mch_id)?,
+        };
+        let deadline = self.net.deadline()?;
+        let builder = self.net.apply(builder, deadline);
+        Ok(Uploader::build(self.net.transport, builder, self.target())?)
+    }
+
+    fn v2_builder(&self, mch_id: String) -> anyhow::Result<ClientBuilder<()>> {
+        // A v3 flag without --api v3 is most likely a forgotten --api v3:
+        // say so rather than fail later on a missing API key.
+        let v3 = &self.v3;
+        for (given, flag) in [
+            (v3.private_key.is_some(), "--private-key"),
+            (v3.serial_no.is_some(), "--serial-no"),
+            (v3.wechatpay_public_key.is_some(), "--wechatpay-public-key"),
+            (!v3.platform_cert.is_empty(), "--platform-cert"),
+            (v3.api_v3_key.api_v3_key_file.is_some(), "--api-v3-key-file"),
+            (
+                self.kind.is_some_and(|k| k != KindArg::Image),
+                "--kind video or marketing-image",
+            ),
+        ] {
+            if given {
+                bail!("{flag} is an APIv3 option: add --api v3");
+            }
+        }
+        let key = self.key.read()?;
+        let identity = match (&self.cert, &self.cert_key, &self.p12) {
+            (Some(cert), Some(key), None) => Identity::from_pem_files(cert, key)?,
+            (None, None, Some(p12)) => {
+                let password =
+                    std::env::var("WXMEDIA_P12_PASSWORD").unwrap_or_else(|_| mch_id.clone());
+                Identity::from_pkcs12_file(p12, &password)?
+            }
+            _ => bail!("no client certificate: pass --cert PEM --cert-key PEM, or --p12 FILE"),
+        };
+        Ok(ClientBuilder::new()
+            .mch_id(mch_id)
+            .api_key(key)
+            .identity(identity)
+            .sign_type(self.sign_type.unwrap_or(SignTypeArg::Md5).into()))
+    }
+
+    fn v3_builder(&self, mch_id: String) -> anyhow::Result<ClientBuilder<()>> {
+        // v2's own options would be ignored by a v3 client; refusing them
+        // keeps a mixed-up command line from looking like it worked.
+        for (given, flag) in [
+            (self.key.api_key_file.is_some(), "--api-key-file"),
+            (self.p12.is_some(), "--p12"),
+            (self.sign_type.is_some(), "--sign-type"),
+        ] {
+            if given {
+                bail!(
+                    "{flag} is an APIv2 option; with --api v3 give --private-key, --cert or --serial-no, and a way to verify replies"
+                );
+            }
+        }
+        let v3 = &self.v3;
+        let key = private_key(v3.private_key.as_deref(), self.cert_key.as_deref())?;
+        let mut builder =
+            merchant_builder(mch_id, key, self.cert.as_deref(), v3.serial_no.as_deref())?;
+        let api_v3_key = v3.api_v3_key.read()?;
+        if v3.wechatpay_public_key.is_none() && v3.platform_cert.is_empty() && api_v3_key.is_none()
+        {
+            bail!(
+                "no way to verify replies: pass --wechatpay-public-key PEM --wechatpay-public-key-id ID, --platform-cert PEM, or --api-v3-key-file FILE"
+            );
+        }
+        if let (Some(pem), Some(id)) = (&v3.wechatpay_public_key, &v3.wechatpay_public_key_id) {
+            builder = builder.wechatpay_public_key_file(id.clone(), pem);
+        }
+        for cert in &v3.platform_cert {
+            builder = builder.platform_certificate_file(cert);
+        }
+        if let Some(key) = api_v3_key {
+            builder = builder.api_v3_key(key);
+        }
+        Ok(builder)
+    }
+}
+
+/// One of the transports.
 #[derive(Clone, Debug)]
-pub(crate) enum Uploader {
+enum AnyClient {
     Hyper(wxmedia_hyper::Client),
     Surf(wxmedia_surf::Client),
     Blocking(wxmedia_blocking::Client),
 }
 
+/// A client of one of the transports and the upload it does, behind one
+/// async `upload`.
+#[derive(Clone, Debug)]
+pub(crate) struct Uploader {
+    client: AnyClient,
+    target: Target,
+}
+
+/// One upload through the generic client of any async transport.
+async fn send<T: Transport>(
+    client: &wxmedia_client::Client<T>,
+    target: Target,
+    media: Media,
+) -> Result<Done, wxmedia_client::Error> {
+    match target {
+        Target::V2 => client.upload(media).await.map(Done::V2),
+        Target::V3(api) => client.upload_v3(api, media).await.map(Done::V3),
+    }
+}
+
 impl Uploader {
     /// The transport's name.
     pub(crate) fn name(&self) -> &'static str {
-        match self {
-            Uploader::Hyper(_) => "hyper",
-            Uploader::Surf(_) => "surf",
-            Uploader::Blocking(_) => "blocking",
+        match self.client {
+            AnyClient::Hyper(_) => "hyper",
+            AnyClient::Surf(_) => "surf",
+            AnyClient::Blocking(_) => "blocking",
         }
     }
 
+    /// What each upload does.
+    pub(crate) fn target(&self) -> Target {
+        self.target
+    }
+
     /// A client of the chosen transport from one builder's settings.
-    fn build(transport: TransportArg, builder: ClientBuilder<()>) -> Result<Uploader, BuildError> {
+    pub(crate) fn build(
+        transport: TransportArg,
+        builder: ClientBuilder<()>,
+        target: Target,
+    ) -> Result<Uploader, BuildError> {
         let settings = builder.settings()?;
-        Ok(match transport {
-            TransportArg::Hyper => Uploader::Hyper(wxmedia_hyper::Client::from_settings(settings)?),
-            TransportArg::Surf => Uploader::Surf(wxmedia_surf::Client::from_settings(settings)?),
-            TransportArg::Blocking => {
-                Uploader::Blocking(wxmedia_blocking::Client::from_settings(settings)?)
+        let client = match transport {
+            TransportArg::Hyper => {
+                AnyClient::Hyper(wxmedia_hyper::Client::from_settings(settings)?)
             }
-        })
+            TransportArg::Surf => AnyClient::Surf(wxmedia_surf::Client::from_settings(settings)?),
+            TransportArg::Blocking => {
+                AnyClient::Blocking(wxmedia_blocking::Client::from_settings(settings)?)
+            }
+        };
+        Ok(Uploader { client, target })
     }
 
     /// Upload, mapping the error (one type for every transport) into the
     /// CLI's report.
-    pub(crate) async fn upload(&self, media: Media) -> Result<Uploaded, Failure> {
-        let result = match self {
-            Uploader::Hyper(c) => c.upload(media).await,
+    pub(crate) async fn upload(&self, media: Media) -> Result<Done, Failure> {
+        let target = self.target;
+        let result = match &self.client {
+            AnyClient::Hyper(c) => send(c, target, media).await,
             // surf's I/O runs on async-std's own reactor, so its future can
             // be awaited from the CLI's tokio runtime.
-            Uploader::Surf(c) => c.upload(media).await,
-            Uploader::Blocking(c) => {
+            AnyClient::Surf(c) => send(c, target, media).await,
+            AnyClient::Blocking(c) => {
                 let c = c.clone();
-                match tokio::task::spawn_blocking(move || c.upload(media)).await {
+                let upload = move || match target {
+                    Target::V2 => c.upload(media).map(Done::V2),
+                    Target::V3(api) => c.upload_v3(api, media).map(Done::V3),
+                };
+                match tokio::task::spawn_blocking(upload).await {
                     Ok(r) => r,
                     Err(e) => return Err(Failure::internal(format!("upload thread: {e}"))),
+                }
+            }
+        };
+        result.map_err(|e| Failure::from_error(&e))
+    }
+
+    /// Download, decrypt and verify the platform certificates (v3, with
+    /// the APIv3 key).
+    pub(crate) async fn download_certificates(&self) -> Result<Vec<PlatformCertificate>, Failure> {
+        let result = match &self.client {
+            AnyClient::Hyper(c) => c.download_certificates().await,
+            AnyClient::Surf(c) => c.download_certificates().await,
+            AnyClient::Blocking(c) => {
+                let c = c.clone();
+                match tokio::task::spawn_blocking(move || c.download_certificates()).await {
+                    Ok(r) => r,
+                    Err(e) => return Err(Failure::internal(format!("download thread: {e}"))),
                 }
             }
         };
@@ -211,7 +535,7 @@ impl Uploader {
 }
 
 impl Uploader {
-    /// A client for an in-process simulator (the demo).
+    /// A v2 client for an in-process simulator (the demo).
     pub(crate) fn for_simulator(
         server: &wxmedia_sim::SimServer,
         transport: TransportArg,
@@ -227,6 +551,29 @@ impl Uploader {
             .endpoint(server.endpoint())
             .webpki_roots(false)
             .add_root_ca_file(pki.ca_cert_path());
-        Ok(Uploader::build(transport, builder)?)
+        Ok(Uploader::build(transport, builder, Target::V2)?)
+    }
+
+    /// A v3 client for an in-process simulator (the demo), verifying
+    /// replies with the simulator's WeChat Pay public key.
+    pub(crate) fn for_simulator_v3(
+        server: &wxmedia_sim::SimServer,
+        transport: TransportArg,
+        api: Api,
+    ) -> anyhow::Result<Uploader> {
+        let pki = server.pki();
+        let v3 = server.v3();
+        let builder = ClientBuilder::new()
+            .mch_id(server.sim().mch_id())
+            .private_key_file(pki.client_key_path())
+            .merchant_certificate_file(pki.client_cert_path())
+            .wechatpay_public_key_file(
+                v3.keys().wechatpay_public_key_id(),
+                pki.wechatpay_public_key_path(),
+            )
+            .endpoint(server.endpoint())
+            .webpki_roots(false)
+            .add_root_ca_file(pki.ca_cert_path());
+        Ok(Uploader::build(transport, builder, Target::V3(api))?)
     }
 }

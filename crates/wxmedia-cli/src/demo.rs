@@ -8,9 +8,10 @@ use anyhow::Context;
 use clap::Args;
 use wxmedia_proto::Media;
 use wxmedia_proto::v2::SignType;
+use wxmedia_proto::v3::Api;
 use wxmedia_sim::{SimConfig, SimServer};
 
-use crate::conn::{TransportArg, Uploader};
+use crate::conn::{Target, TransportArg, Uploader};
 use crate::report::{EXIT_FAILED, EXIT_USAGE};
 
 /// Samples made for the project.
@@ -20,10 +21,19 @@ const SAMPLES: [(&str, &[u8]); 3] = [
     ("sample.bmp", include_bytes!("../../../fixtures/sample.bmp")),
 ];
 
+/// The sample video, for v3's video upload.
+const VIDEO: (&str, &[u8]) = ("sample.mp4", include_bytes!("../../../fixtures/sample.mp4"));
+
+const TRANSPORTS: [TransportArg; 3] = [
+    TransportArg::Hyper,
+    TransportArg::Surf,
+    TransportArg::Blocking,
+];
+
 /// Options of `wxmedia demo`.
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
-    /// An image to upload instead of the three samples.
+    /// An image to upload instead of the sample images (the sample video is still used for v3's video upload).
     #[arg(value_name = "FILE")]
     file: Option<PathBuf>,
 }
@@ -38,67 +48,111 @@ pub(crate) async fn run(args: DemoArgs) -> ExitCode {
     }
 }
 
+/// One row of the table; whether the upload succeeded.
+async fn row(uploader: &Uploader, sign_type: &str, media: &Media) -> bool {
+    let started = Instant::now();
+    let result = uploader.upload(media.clone()).await;
+    let ms = started.elapsed().as_secs_f64() * 1000.0;
+    let head = format!(
+        "{:<9} {:<18} {:<12} {:<14}",
+        uploader.name(),
+        uploader.target().name(),
+        sign_type,
+        media.filename()
+    );
+    match result {
+        Ok(done) => {
+            println!("{head} {:<46} {ms:>6.1}ms", done.id());
+            true
+        }
+        Err(f) => {
+            println!(
+                "{head} FAILED: {} {}",
+                f.code.as_deref().unwrap_or(f.kind),
+                f.message
+            );
+            false
+        }
+    }
+}
+
 async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
-    let media: Vec<Media> = match &args.file {
-        Some(path) => match crate::upload::load(path) {
-            Ok(m) => vec![m],
-            Err(f) => {
-                eprintln!("wxmedia: {}: {}", path.display(), f.message);
-                return Ok(ExitCode::from(EXIT_USAGE));
-            }
-        },
-        None => SAMPLES
-            .iter()
-            .map(|(name, bytes)| Media::new(*name, *bytes).expect("the samples are valid"))
-            .collect(),
+    // The user's file is checked with each API's own rules, so that a file
+    // fit for one upload but not another is reported before anything runs.
+    let images = |target: Target| -> Result<Vec<Media>, ExitCode> {
+        match &args.file {
+            Some(path) => match crate::upload::load(path, target) {
+                Ok(m) => Ok(vec![m]),
+                Err(f) => {
+                    eprintln!("wxmedia: {}: {}", path.display(), f.message);
+                    Err(ExitCode::from(EXIT_USAGE))
+                }
+            },
+            None => Ok(SAMPLES
+                .iter()
+                .map(|(name, bytes)| {
+                    target
+                        .media((*name).to_owned(), bytes.to_vec())
+                        .expect("the samples are valid")
+                })
+                .collect()),
+        }
     };
+    let v3_uploads = [Api::Image, Api::MarketingImage, Api::Video];
+    let mut media_v3 = Vec::new();
+    let media_v2 = match images(Target::V2) {
+        Ok(m) => m,
+        Err(code) => return Ok(code),
+    };
+    for api in v3_uploads {
+        let media = if api == Api::Video {
+            vec![
+                Target::V3(api)
+                    .media(VIDEO.0.to_owned(), VIDEO.1.to_vec())
+                    .expect("the sample video is valid"),
+            ]
+        } else {
+            match images(Target::V3(api)) {
+                Ok(m) => m,
+                Err(code) => return Ok(code),
+            }
+        };
+        media_v3.push((api, media));
+    }
     let state = tempfile::TempDir::new().context("cannot create a temporary directory")?;
-    eprintln!("starting the simulator (fresh test CA, merchant certificate and key)...");
+    eprintln!("starting the simulator (fresh test CA, merchant certificate and keys)...");
     let server = SimServer::start(SimConfig::new(state.path()))
         .await
         .context("cannot start the simulator")?;
     eprintln!(
-        "simulator at {} for merchant {}; uploading over mutual TLS\n",
+        "simulator at {} for merchant {}; v2 over mutual TLS, v3 signed with the merchant key and verified with the WeChat Pay public key\n",
         server.endpoint(),
         server.sim().mch_id()
     );
     println!(
-        "{:<9} {:<12} {:<14} {:<46} {:>8}",
-        "TRANSPORT", "SIGN TYPE", "FILE", "MEDIA ID", "TIME"
+        "{:<9} {:<18} {:<12} {:<14} {:<46} {:>8}",
+        "TRANSPORT", "API", "SIGN TYPE", "FILE", "MEDIA ID / URL", "TIME"
     );
     let mut failures = 0;
-    for transport in [
-        TransportArg::Hyper,
-        TransportArg::Surf,
-        TransportArg::Blocking,
-    ] {
+    for transport in TRANSPORTS {
         for sign_type in [SignType::Md5, SignType::HmacSha256] {
             let uploader = Uploader::for_simulator(&server, transport, sign_type)?;
-            for m in &media {
-                let started = Instant::now();
-                let result = uploader.upload(m.clone()).await;
-                let ms = started.elapsed().as_secs_f64() * 1000.0;
-                match result {
-                    Ok(done) => println!(
-                        "{:<9} {:<12} {:<14} {:<46} {:>6.1}ms",
-                        uploader.name(),
-                        sign_type.as_str(),
-                        m.filename(),
-                        done.media_id,
-                        ms
-                    ),
-                    Err(f) => {
-                        failures += 1;
-                        println!(
-                            "{:<9} {:<12} {:<14} FAILED: {} {}",
-                            uploader.name(),
-                            sign_type.as_str(),
-                            m.filename(),
-                            f.code.as_deref().unwrap_or(f.kind),
-                            f.message
-                        );
-                    }
+            for m in &media_v2 {
+                if !row(&uploader, sign_type.as_str(), m).await {
+                    failures += 1;
                 }
+            }
+        }
+    }
+    for transport in TRANSPORTS {
+        for (api, media) in &media_v3 {
+            let uploader = Uploader::for_simulator_v3(&server, transport, *api)?;
+            // v3 uploads of the same kind are alike whatever the file: one
+            // per kind keeps the table short.
+            if let Some(m) = media.first()
+                && !row(&uploader, "RSA-SHA256", m).await
+            {
+                failures += 1;
             }
         }
     }

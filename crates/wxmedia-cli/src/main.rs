@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod batch;
+mod certificates;
 mod conn;
 mod demo;
 mod report;
@@ -22,17 +23,19 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Upload images; prints one media id (or JSON object) per file.
+    /// Upload images (v2) or images, videos, marketing images (--api v3); prints one media id or URL (or JSON object) per file.
     Upload(upload::UploadArgs),
     /// Upload many files with a crash-safe ledger; reruns skip what succeeded.
     Batch(batch::BatchArgs),
-    /// Print the v2 sign of NAME=VALUE parameters (the key is never printed).
+    /// v3: download, verify and save the platform certificates with the APIv3 key.
+    Certificates(certificates::CertificatesArgs),
+    /// Print the v2 sign of NAME=VALUE parameters, or the v3 message and signature of a request (the key is never printed).
     Sign(sign::SignArgs),
-    /// Verify the sign of a saved XML reply; exit 0 when it holds.
+    /// Verify the signature of a saved reply (v2 XML, or v3 body and Wechatpay-* headers); exit 0 when it holds.
     Verify(sign::VerifyArgs),
     /// Run the WeChat Pay upload simulator (mutual TLS, on loopback).
     Sim(sim::SimArgs),
-    /// Upload sample images through every transport to an in-process simulator.
+    /// Upload samples through every transport and API to an in-process simulator.
     Demo(demo::DemoArgs),
 }
 
@@ -60,6 +63,7 @@ fn main() -> ExitCode {
         }),
         Command::Upload(args) => runtime().block_on(upload::run(args)),
         Command::Batch(args) => runtime().block_on(batch::run(args)),
+        Command::Certificates(args) => runtime().block_on(certificates::run(args)),
         Command::Demo(args) => runtime().block_on(demo::run(args)),
     }
 }

@@ -5,7 +5,10 @@ use std::path::Path;
 use serde::Serialize;
 use wxmedia_client::Error;
 use wxmedia_proto::Error as ProtoError;
-use wxmedia_proto::v2::Uploaded;
+use wxmedia_proto::v2;
+use wxmedia_proto::v3;
+
+use crate::conn::Target;
 
 /// Exit status: every file uploaded.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -24,6 +27,10 @@ pub(crate) struct Failure {
     pub(crate) code: Option<String>,
     /// What happened. Never contains the API key.
     pub(crate) message: String,
+    /// v3's `Request-ID` of an error reply, which WeChat Pay support asks
+    /// for. Absent on v2 lines, whose shape stays as it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) request_id: Option<String>,
     /// Whether nothing was sent (exit 2 rather than 1).
     #[serde(skip)]
     pub(crate) before_sending: bool,
@@ -62,6 +69,10 @@ impl Failure {
             kind,
             code: e.api_code().map(|c| c.as_str().to_owned()),
             message: e.to_string(),
+            request_id: match e {
+                ProtoError::Api(api) => api.request_id.clone(),
+                _ => None,
+            },
             before_sending: e.is_input_error(),
             rate_limited: e.is_rate_limited(),
         }
@@ -95,6 +106,7 @@ impl Failure {
             kind,
             code: None,
             message,
+            request_id: None,
             before_sending,
             rate_limited: false,
         }
@@ -115,7 +127,24 @@ impl Failure {
     }
 }
 
-/// A success as a JSON line.
+/// A verified upload of either API.
+#[derive(Debug, Clone)]
+pub(crate) enum Done {
+    V2(v2::Uploaded),
+    V3(v3::Uploaded),
+}
+
+impl Done {
+    /// The media id, or for a v3 marketing image the media URL.
+    pub(crate) fn id(&self) -> &str {
+        match self {
+            Done::V2(d) => &d.media_id,
+            Done::V3(d) => &d.id,
+        }
+    }
+}
+
+/// A v2 success as a JSON line.
 #[derive(Serialize)]
 pub(crate) struct SuccessLine<'a> {
     pub(crate) file: &'a str,
@@ -124,41 +153,86 @@ pub(crate) struct SuccessLine<'a> {
     pub(crate) sign_type: &'a str,
 }
 
-/// A failure as a JSON line.
+/// A v2 failure as a JSON line.
 #[derive(Serialize)]
 pub(crate) struct FailureLine<'a> {
     pub(crate) file: &'a str,
     pub(crate) error: &'a Failure,
 }
 
+/// A v3 failure as a JSON line: v2's, plus the code and the request id at
+/// the top, where a script looks first.
+#[derive(Serialize)]
+struct FailureLineV3<'a> {
+    file: &'a str,
+    error: &'a Failure,
+    code: Option<&'a str>,
+    request_id: Option<&'a str>,
+}
+
+/// A success as a JSON object.
+fn success_json(file: &str, done: &Done) -> String {
+    match done {
+        Done::V2(done) => serde_json::to_string(&SuccessLine {
+            file,
+            media_id: &done.media_id,
+            media_hash: done.media_hash.as_str(),
+            sign_type: done.sign_type.as_str(),
+        }),
+        Done::V3(done) => {
+            // The result's field is named as WeChat Pay names it:
+            // `media_id`, or `media_url` for a marketing image.
+            let mut line = serde_json::Map::new();
+            line.insert("file".into(), file.into());
+            line.insert(done.api.reply_field().into(), done.id.as_str().into());
+            line.insert("sha256".into(), done.sha256.as_str().into());
+            line.insert("request_id".into(), done.request_id.clone().into());
+            serde_json::to_string(&line)
+        }
+    }
+    .expect("serializable")
+}
+
 /// Print one file's outcome: stdout gets the result, stderr the complaint.
-pub(crate) fn print_outcome(file: &Path, result: &Result<Uploaded, Failure>, json: bool) {
+pub(crate) fn print_outcome(
+    file: &Path,
+    result: &Result<Done, Failure>,
+    target: Target,
+    json: bool,
+) {
     let name = file.display().to_string();
     match result {
         Ok(done) => {
             if json {
-                let line = SuccessLine {
-                    file: &name,
-                    media_id: &done.media_id,
-                    media_hash: done.media_hash.as_str(),
-                    sign_type: done.sign_type.as_str(),
-                };
-                println!("{}", serde_json::to_string(&line).expect("serializable"));
+                println!("{}", success_json(&name, done));
             } else {
-                println!("{}", done.media_id);
+                println!("{}", done.id());
             }
         }
         Err(f) => {
             if json {
-                let line = FailureLine {
-                    file: &name,
-                    error: f,
+                let line = match target {
+                    Target::V2 => serde_json::to_string(&FailureLine {
+                        file: &name,
+                        error: f,
+                    }),
+                    Target::V3(_) => serde_json::to_string(&FailureLineV3 {
+                        file: &name,
+                        error: f,
+                        code: f.code.as_deref(),
+                        request_id: f.request_id.as_deref(),
+                    }),
                 };
-                println!("{}", serde_json::to_string(&line).expect("serializable"));
+                println!("{}", line.expect("serializable"));
             }
+            let request_id = f
+                .request_id
+                .as_deref()
+                .map(|id| format!(" (Request-ID {id})"))
+                .unwrap_or_default();
             match &f.code {
-                Some(code) => eprintln!("wxmedia: {name}: {code}: {}", f.message),
-                None => eprintln!("wxmedia: {name}: {}", f.message),
+                Some(code) => eprintln!("wxmedia: {name}: {code}: {}{request_id}", f.message),
+                None => eprintln!("wxmedia: {name}: {}{request_id}", f.message),
             }
         }
     }

@@ -5,34 +5,33 @@ use std::process::ExitCode;
 
 use clap::Args;
 use wxmedia_proto::Media;
-use wxmedia_proto::v2::Uploaded;
 
-use crate::conn::{ConnArgs, Uploader};
-use crate::report::{self, EXIT_OK, Failure};
+use crate::conn::{ConnArgs, Target, Uploader};
+use crate::report::{self, Done, EXIT_OK, Failure};
 
 /// Options of `wxmedia upload`.
 #[derive(Debug, Args)]
 pub(crate) struct UploadArgs {
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
-    /// Images to upload (jpg, jpeg, png, bmp; at most 2 MiB each).
+    /// Files to upload (v2: jpg, jpeg, png, bmp, at most 2 MiB; v3: see --kind).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
 }
 
-/// Read and check a file; nothing is sent when this fails.
-pub(crate) fn load(path: &Path) -> Result<Media, Failure> {
+/// Read and check a file as `target`'s media; nothing is sent when this fails.
+pub(crate) fn load(path: &Path, target: Target) -> Result<Media, Failure> {
     let bytes = std::fs::read(path).map_err(|e| Failure::unreadable(&e))?;
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Media::new(name, bytes).map_err(Failure::media)
+    target.media(name, bytes).map_err(Failure::media)
 }
 
 /// Load then upload one file.
-pub(crate) async fn upload_one(uploader: &Uploader, path: &Path) -> Result<Uploaded, Failure> {
-    let media = load(path)?;
+pub(crate) async fn upload_one(uploader: &Uploader, path: &Path) -> Result<Done, Failure> {
+    let media = load(path, uploader.target())?;
     uploader.upload(media).await
 }
 
@@ -47,7 +46,7 @@ pub(crate) async fn run(args: UploadArgs) -> ExitCode {
     let mut status = EXIT_OK;
     for file in &args.files {
         let result = upload_one(&uploader, file).await;
-        report::print_outcome(file, &result, args.conn.json);
+        report::print_outcome(file, &result, uploader.target(), args.conn.json);
         if let Err(f) = &result {
             status = report::combine([status, f.exit_code()]);
         }

@@ -396,8 +396,8 @@ fn demo_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).lines().count(),
-        1 + 3 * 2 * 3,
-        "header + transports x sign types x samples"
+        1 + 3 * 2 * 3 + 3 * 3,
+        "header + transports x sign types x samples (v2) + transports x uploads (v3)"
     );
 }
 

@@ -1,0 +1,777 @@
+//! `wxmedia --api v3` against an in-process simulator: each credentials set-up and kind, output shapes, exit statuses, batch ledger keys, certificates, sign and verify against the shared vectors, the demo's v3 rows.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use tempfile::TempDir;
+use wxmedia_sim::{SimConfig, SimServer, V3Signer};
+
+const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
+const MP4: &[u8] = include_bytes!("../../../fixtures/sample.mp4");
+const VECTORS: &str = include_str!("../../wxmedia-proto/tests/data/v3.json");
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../wxmedia-proto/tests/data")
+        .join(name)
+}
+
+struct Fx {
+    server: SimServer,
+    dir: TempDir,
+    _rt: tokio::runtime::Runtime,
+}
+
+/// How the CLI is told to verify replies.
+#[derive(Clone, Copy, Debug)]
+enum Verify {
+    PublicKey,
+    PlatformCert,
+    ApiV3Key,
+}
+
+fn fx() -> Fx {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = TempDir::new().unwrap();
+    let server = rt
+        .block_on(SimServer::start(SimConfig::new(dir.path().join("state"))))
+        .unwrap();
+    // A trailing newline, as an editor would leave it: the CLI ignores one.
+    std::fs::write(
+        dir.path().join("apiv3.key"),
+        format!("{}\n", server.v3().keys().api_v3_key()),
+    )
+    .unwrap();
+    Fx {
+        server,
+        dir,
+        _rt: rt,
+    }
+}
+
+impl Fx {
+    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    fn v3_key_file(&self) -> PathBuf {
+        self.dir.path().join("apiv3.key")
+    }
+
+    /// Sign replies with the platform certificate (the simulator serves
+    /// `GET /v3/certificates` only then).
+    fn platform_mode(&self) {
+        self.server
+            .sim()
+            .set_v3(self.server.v3().with_signer(V3Signer::PlatformCert));
+    }
+
+    /// `wxmedia` with no credential from the environment.
+    fn bare(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wxmedia"));
+        for var in [
+            "WXMEDIA_MCH_ID",
+            "WXMEDIA_API_KEY",
+            "WXMEDIA_CERT",
+            "WXMEDIA_CERT_KEY",
+            "WXMEDIA_PRIVATE_KEY",
+            "WXMEDIA_API_V3_KEY",
+        ] {
+            c.env_remove(var);
+        }
+        c
+    }
+
+    /// `wxmedia <sub> --api v3` with the merchant's key and certificate,
+    /// the endpoint, and no way to verify replies yet.
+    fn merchant(&self, sub: &str) -> Command {
+        let pki = self.server.pki();
+        let mut c = self.bare();
+        c.arg(sub);
+        if sub != "certificates" {
+            c.args(["--api", "v3"]);
+        }
+        c.arg("--mch-id")
+            .arg(self.server.sim().mch_id())
+            .arg("--private-key")
+            .arg(pki.client_key_path())
+            .arg("--cert")
+            .arg(pki.client_cert_path())
+            .arg("--ca")
+            .arg(pki.ca_cert_path())
+            .arg("--endpoint")
+            .arg(self.server.endpoint());
+        c
+    }
+
+    /// `wxmedia <sub> --api v3` verifying replies as `verify` says.
+    fn cmd(&self, sub: &str, verify: Verify) -> Command {
+        let pki = self.server.pki();
+        let mut c = self.merchant(sub);
+        match verify {
+            Verify::PublicKey => c
+                .arg("--wechatpay-public-key")
+                .arg(pki.wechatpay_public_key_path())
+                .arg("--wechatpay-public-key-id")
+                .arg(self.server.v3().keys().wechatpay_public_key_id()),
+            Verify::PlatformCert => c.arg("--platform-cert").arg(pki.platform_cert_path()),
+            Verify::ApiV3Key => c.arg("--api-v3-key-file").arg(self.v3_key_file()),
+        };
+        c
+    }
+}
+
+fn run(c: &mut Command) -> Output {
+    c.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json_lines(o: &Output) -> Vec<Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+#[test]
+fn upload_works_with_each_credentials_setup_and_transport() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    for transport in ["hyper", "surf", "blocking"] {
+        let out = run(fx
+            .cmd("upload", Verify::PublicKey)
+            .args(["--transport", transport])
+            .arg(&a));
+        assert_eq!(out.status.code(), Some(0), "{transport}: {}", stderr(&out));
+        assert_eq!(stdout(&out).lines().count(), 1);
+        assert!(!stdout(&out).trim().is_empty());
+        assert_eq!(stderr(&out), "", "quiet on success");
+    }
+    fx.platform_mode();
+    for verify in [Verify::PlatformCert, Verify::ApiV3Key] {
+        let out = run(fx.cmd("upload", verify).arg(&a));
+        assert_eq!(out.status.code(), Some(0), "{verify:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out).lines().count(), 1);
+    }
+    // --serial-no instead of --cert, and --cert-key for --private-key.
+    let pki = fx.server.pki();
+    let out = run(fx
+        .bare()
+        .args([
+            "upload",
+            "--api",
+            "v3",
+            "--mch-id",
+            fx.server.sim().mch_id(),
+        ])
+        .arg("--cert-key")
+        .arg(pki.client_key_path())
+        .args(["--serial-no", fx.server.v3().keys().merchant_serial_no()])
+        .arg("--platform-cert")
+        .arg(pki.platform_cert_path())
+        .arg("--ca")
+        .arg(pki.ca_cert_path())
+        .arg("--endpoint")
+        .arg(fx.server.endpoint())
+        .arg(&a));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Three public-key uploads, one with the platform certificate, one
+    // with the APIv3 key (after a certificate download), one by serial.
+    assert_eq!(fx.server.sim().upload_count(), 6);
+}
+
+#[test]
+fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
+    let fx = fx();
+    let cases = [
+        ("image", fx.file("a.jpg", JPEG), "media_id"),
+        ("video", fx.file("clip.mp4", MP4), "media_id"),
+        ("marketing-image", fx.file("logo.png", PNG), "media_url"),
+    ];
+    for (kind, file, field) in &cases {
+        let out = run(fx
+            .cmd("upload", Verify::PublicKey)
+            .args(["--kind", kind, "--json"])
+            .arg(file));
+        assert_eq!(out.status.code(), Some(0), "{kind}: {}", stderr(&out));
+        let v = &json_lines(&out)[0];
+        assert_eq!(v["file"], file.display().to_string(), "{kind}");
+        let id = v[field].as_str().unwrap_or_else(|| panic!("{kind}: {v}"));
+        assert!(!id.is_empty());
+        let other = if *field == "media_id" {
+            "media_url"
+        } else {
+            "media_id"
+        };
+        assert!(v.get(other).is_none(), "{kind}: {v}");
+        assert!(v["request_id"].as_str().is_some_and(|r| !r.is_empty()));
+        assert!(v.get("error").is_none());
+        // Plain text: the id (or URL) alone.
+        let out = run(fx
+            .cmd("upload", Verify::PublicKey)
+            .args(["--kind", kind])
+            .arg(file));
+        assert_eq!(out.status.code(), Some(0));
+        let line = stdout(&out);
+        if *field == "media_url" {
+            assert!(line.starts_with("https://"), "{line}");
+        }
+        assert_eq!(line.lines().count(), 1);
+    }
+    assert_eq!(fx.server.sim().upload_count(), 6);
+}
+
+#[test]
+fn refused_media_exit_two_and_nothing_is_sent() {
+    let fx = fx();
+    let mut big = PNG.to_vec();
+    big.resize(2 * 1024 * 1024 + 1, 0);
+    let cases = [
+        ("image", fx.file("disguised.jpg", PNG)),
+        ("image", fx.file("empty.jpg", b"")),
+        ("image", fx.file("clip.mp4", MP4)),
+        ("video", fx.file("a.jpg", JPEG)),
+        ("marketing-image", fx.file("big.png", &big)),
+        ("image", fx.dir.path().join("missing.jpg")),
+    ];
+    for (kind, file) in &cases {
+        let out = run(fx
+            .cmd("upload", Verify::PublicKey)
+            .args(["--json", "--kind", kind])
+            .arg(file));
+        let what = format!("{kind} {}: {}", file.display(), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        let v = &json_lines(&out)[0];
+        assert!(v["error"].is_object() && v.get("code").is_some(), "{v}");
+        assert!(v.get("media_id").is_none() && v.get("media_url").is_none());
+        assert!(stderr(&out).contains(&file.display().to_string()), "{what}");
+    }
+    assert_eq!(fx.server.sim().request_count(), 0, "nothing was sent");
+}
+
+#[test]
+fn a_sign_error_exits_one_with_its_code_in_the_json() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    // Another merchant's key under this merchant's serial: the server's
+    // check of the signature fails.
+    let pki = fx.server.pki();
+    let out = run(fx
+        .bare()
+        .args([
+            "upload",
+            "--api",
+            "v3",
+            "--json",
+            "--mch-id",
+            fx.server.sim().mch_id(),
+        ])
+        .arg("--private-key")
+        .arg(data("v3_key.pem"))
+        .args(["--serial-no", fx.server.v3().keys().merchant_serial_no()])
+        .arg("--wechatpay-public-key")
+        .arg(pki.wechatpay_public_key_path())
+        .arg("--wechatpay-public-key-id")
+        .arg(fx.server.v3().keys().wechatpay_public_key_id())
+        .arg("--ca")
+        .arg(pki.ca_cert_path())
+        .arg("--endpoint")
+        .arg(fx.server.endpoint())
+        .arg(&a));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let v = &json_lines(&out)[0];
+    assert_eq!(v["code"], "SIGN_ERROR", "{v}");
+    assert_eq!(v["error"]["code"], "SIGN_ERROR", "{v}");
+    assert_eq!(v["file"], a.display().to_string());
+    assert!(v.get("media_id").is_none());
+    let err = stderr(&out);
+    assert!(err.contains("a.jpg") && err.contains("SIGN_ERROR"), "{err}");
+    let key = std::fs::read_to_string(data("v3_key.pem")).unwrap();
+    let key_line = key.lines().nth(1).unwrap();
+    assert!(!err.contains(key_line) && !stdout(&out).contains(key_line));
+}
+
+#[test]
+fn missing_or_conflicting_flags_are_usage_errors() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    let short_key = fx.file("short.key", b"tooShortAPIv3key\n");
+    type Build = Box<dyn Fn(&Fx) -> Command>;
+    let cases: Vec<(&str, Build, &str)> = vec![
+        (
+            "no private key",
+            Box::new(|fx| {
+                let mut c = fx.bare();
+                c.args(["upload", "--api", "v3", "--mch-id", "1900000109"])
+                    .arg("--cert")
+                    .arg(fx.server.pki().client_cert_path())
+                    .arg("--platform-cert")
+                    .arg(fx.server.pki().platform_cert_path());
+                c
+            }),
+            "private key",
+        ),
+        (
+            "no certificate or serial",
+            Box::new(|fx| {
+                let mut c = fx.bare();
+                c.args(["upload", "--api", "v3", "--mch-id", "1900000109"])
+                    .arg("--private-key")
+                    .arg(fx.server.pki().client_key_path())
+                    .arg("--platform-cert")
+                    .arg(fx.server.pki().platform_cert_path());
+                c
+            }),
+            "merchant certificate",
+        ),
+        (
+            "no way to verify",
+            Box::new(|fx| fx.merchant("upload")),
+            "verify replies",
+        ),
+        (
+            "certificate and serial",
+            Box::new(|fx| {
+                let mut c = fx.cmd("upload", Verify::PublicKey);
+                c.args(["--serial-no", "1234"]);
+                c
+            }),
+            "not both",
+        ),
+        (
+            "a v2 option",
+            Box::new(|fx| {
+                let mut c = fx.cmd("upload", Verify::PublicKey);
+                c.args(["--api-key-file", "/dev/null"]);
+                c
+            }),
+            "--api-key-file",
+        ),
+        (
+            "a v3 option without --api v3",
+            Box::new(|fx| {
+                let mut c = fx.bare();
+                c.args(["upload", "--mch-id", "1900000109", "--private-key"])
+                    .arg(fx.server.pki().client_key_path());
+                c
+            }),
+            "--api v3",
+        ),
+        (
+            "a v3 kind without --api v3",
+            Box::new(|fx| {
+                let mut c = fx.bare();
+                c.args(["upload", "--mch-id", "1900000109", "--kind", "video"]);
+                c
+            }),
+            "--api v3",
+        ),
+        (
+            "a public key without its id",
+            Box::new(|fx| {
+                let mut c = fx.merchant("upload");
+                c.arg("--wechatpay-public-key")
+                    .arg(fx.server.pki().wechatpay_public_key_path());
+                c
+            }),
+            "wechatpay-public-key-id",
+        ),
+        (
+            "--private-key and --cert-key differ",
+            Box::new(|fx| {
+                let mut c = fx.cmd("upload", Verify::PublicKey);
+                c.arg("--cert-key").arg(data("v3_key.pem"));
+                c
+            }),
+            "different files",
+        ),
+        (
+            "an APIv3 key of the wrong length",
+            Box::new(move |fx| {
+                let mut c = fx.merchant("upload");
+                c.arg("--api-v3-key-file").arg(&short_key);
+                c
+            }),
+            "32 bytes",
+        ),
+        (
+            "an unknown kind",
+            Box::new(|fx| {
+                let mut c = fx.cmd("upload", Verify::PublicKey);
+                c.args(["--kind", "gif"]);
+                c
+            }),
+            "gif",
+        ),
+    ];
+    for (name, build, says) in &cases {
+        let out = run(build(&fx).arg(&a));
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(says), "{name}: {err}");
+        assert!(!err.contains("tooShortAPIv3key"), "the key never shows");
+        assert_eq!(stdout(&out), "", "{name}");
+    }
+    assert_eq!(fx.server.sim().request_count(), 0);
+}
+
+fn ledger_entries(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+#[test]
+fn batch_keys_v2_and_v3_apart_reads_old_ledgers_and_resumes() {
+    let fx = fx();
+    let images = fx.dir.path().join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for i in 0..3 {
+        let mut bytes = JPEG.to_vec();
+        bytes.extend_from_slice(format!("distinct-{i}").as_bytes());
+        std::fs::write(images.join(format!("img{i}.jpg")), bytes).unwrap();
+    }
+    // A video in the directory: taken by --kind video only.
+    std::fs::write(images.join("clip.mp4"), MP4).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    // A line written before v3 (no `api`): a v2 upload of img0.
+    let mut first = JPEG.to_vec();
+    first.extend_from_slice(b"distinct-0");
+    let old = serde_json::json!({
+        "file": images.join("img0.jpg").display().to_string(),
+        "mch_id": fx.server.sim().mch_id(),
+        "media_hash": wxmedia_proto::MediaHash::of(&first).to_string(),
+        "status": "uploaded",
+        "media_id": "old-media-id",
+        "sign_type": "MD5",
+    });
+    std::fs::write(&ledger, format!("{old}\n")).unwrap();
+
+    let pki = fx.server.pki();
+    let v2 = |fx: &Fx| {
+        let key = fx.file(
+            "apiv2.key",
+            fx.server.sim().api_key().expose_secret().as_bytes(),
+        );
+        let mut c = fx.bare();
+        c.args(["batch", "--mch-id", fx.server.sim().mch_id()])
+            .arg("--api-key-file")
+            .arg(key)
+            .arg("--cert")
+            .arg(pki.client_cert_path())
+            .arg("--cert-key")
+            .arg(pki.client_key_path())
+            .arg("--ca")
+            .arg(pki.ca_cert_path())
+            .arg("--endpoint")
+            .arg(fx.server.endpoint())
+            .arg("--ledger")
+            .arg(&ledger)
+            .arg(&images);
+        c
+    };
+    let v3 = |fx: &Fx, kind: &str| {
+        let mut c = fx.cmd("batch", Verify::PublicKey);
+        c.args(["--kind", kind, "--ledger"])
+            .arg(&ledger)
+            .arg(&images);
+        c
+    };
+    let summary = |out: &Output, want: &str| {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+        assert!(stderr(out).contains(want), "{want}: {}", stderr(out));
+    };
+    summary(&run(&mut v2(&fx)), "uploaded 2, skipped 1, failed 0");
+    summary(
+        &run(&mut v3(&fx, "image")),
+        "uploaded 3, skipped 0, failed 0",
+    );
+    summary(
+        &run(&mut v3(&fx, "image")),
+        "uploaded 0, skipped 3, failed 0",
+    );
+    summary(&run(&mut v2(&fx)), "uploaded 0, skipped 3, failed 0");
+    summary(
+        &run(&mut v3(&fx, "video")),
+        "uploaded 1, skipped 0, failed 0",
+    );
+    let out = run(&mut v3(&fx, "marketing-image"));
+    summary(&out, "uploaded 3, skipped 0, failed 0");
+    assert!(stdout(&out).lines().all(|l| l.starts_with("https://")));
+
+    let entries = ledger_entries(&ledger);
+    let count = |api: &str| {
+        entries
+            .iter()
+            .filter(|e| e["status"] == "uploaded" && e["api"].as_str().unwrap_or("v2") == api)
+            .count()
+    };
+    assert_eq!(count("v2"), 3);
+    assert_eq!(count("v3-image"), 3);
+    assert_eq!(count("v3-video"), 1);
+    assert_eq!(count("v3-marketing-image"), 3);
+    let url = entries
+        .iter()
+        .find(|e| e["api"] == "v3-marketing-image")
+        .unwrap();
+    assert!(url["media_url"].as_str().unwrap().starts_with("https://"));
+    assert!(url.get("media_id").is_none());
+    assert_eq!(fx.server.sim().upload_count(), 2 + 3 + 1 + 3);
+}
+
+#[test]
+fn certificates_are_written_and_a_wrong_apiv3_key_exits_one() {
+    let fx = fx();
+    fx.platform_mode();
+    let out_dir = fx.dir.path().join("certs");
+    let out = run(fx
+        .cmd("certificates", Verify::ApiV3Key)
+        .arg("--out")
+        .arg(&out_dir));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let serial = fx.server.v3().keys().platform_serial_no().to_owned();
+    let line = stdout(&out);
+    let fields: Vec<_> = line.split_whitespace().collect();
+    assert_eq!(fields.len(), 3, "{line}");
+    assert_eq!(fields[0], serial);
+    assert!(fields[1] < fields[2], "not-before before not-after: {line}");
+    let written = std::fs::read_to_string(out_dir.join(format!("wechatpay_{serial}.pem"))).unwrap();
+    assert_eq!(
+        written.trim(),
+        fx.server.v3().keys().platform_cert_pem().trim()
+    );
+    assert_eq!(std::fs::read_dir(&out_dir).unwrap().count(), 1);
+
+    // The saved certificate then verifies uploads.
+    let a = fx.file("a.jpg", JPEG);
+    let out = run(fx
+        .merchant("upload")
+        .arg("--platform-cert")
+        .arg(out_dir.join(format!("wechatpay_{serial}.pem")))
+        .arg(&a));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // A wrong APIv3 key: the certificates do not decrypt.
+    let wrong = "0123456789abcdefWRONGkey89abcdef";
+    std::fs::write(fx.v3_key_file(), wrong).unwrap();
+    let out = run(fx
+        .cmd("certificates", Verify::ApiV3Key)
+        .arg("--out")
+        .arg(fx.dir.path().join("certs2")));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(!stderr(&out).contains(wrong), "the key never shows");
+    assert_eq!(
+        std::fs::read_dir(fx.dir.path().join("certs2"))
+            .unwrap()
+            .count(),
+        0
+    );
+
+    // No APIv3 key at all: a usage error, nothing sent.
+    let before = fx.server.sim().request_count();
+    let out = run(fx.merchant("certificates").arg("--out").arg(&out_dir));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("APIv3 key"));
+    assert_eq!(fx.server.sim().request_count(), before);
+}
+
+fn vector(name: &str) -> Value {
+    let all: Value = serde_json::from_str(VECTORS).unwrap();
+    all["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+        .clone()
+}
+
+#[test]
+fn sign_v3_matches_the_shared_vector_and_never_prints_the_key() {
+    let case = vector("image_upload_request");
+    let dir = TempDir::new().unwrap();
+    let body = dir.path().join("meta.json");
+    std::fs::write(&body, case["body"].as_str().unwrap()).unwrap();
+    let sign = |extra: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_wxmedia"));
+        c.args(["sign", "--api", "v3", "--private-key"])
+            .arg(data("v3_key.pem"))
+            .args(["--method", case["method"].as_str().unwrap()])
+            .args(["--url", case["url"].as_str().unwrap()])
+            .args(["--timestamp", &case["timestamp"].to_string()])
+            .args(["--nonce", case["nonce"].as_str().unwrap()])
+            .arg("--body-file")
+            .arg(&body)
+            .args(extra)
+            .env_remove("WXMEDIA_PRIVATE_KEY");
+        run(&mut c)
+    };
+    let out = sign(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let lines: Vec<_> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(
+        lines[0],
+        case["message"].as_str().unwrap().replace('\n', "\\n")
+    );
+    assert_eq!(lines[1], case["signature"].as_str().unwrap());
+    let key = std::fs::read_to_string(data("v3_key.pem")).unwrap();
+    for key_line in key.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!text.contains(key_line) && !stderr(&out).contains(key_line));
+    }
+
+    let out = sign(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["message"], case["message"]);
+    assert_eq!(v["signature"], case["signature"]);
+
+    // The key from the environment; --cert-key as its other name.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["sign", "--api", "v3", "--method", "POST", "--url"])
+        .arg(case["url"].as_str().unwrap())
+        .args(["--timestamp", &case["timestamp"].to_string()])
+        .args(["--nonce", case["nonce"].as_str().unwrap()])
+        .arg("--body-file")
+        .arg(&body)
+        .env("WXMEDIA_PRIVATE_KEY", data("v3_key.pem")));
+    assert_eq!(stdout(&out).lines().last(), Some(lines[1]));
+
+    // Usage errors: a full URL, a missing nonce, a v2 option.
+    for bad in [
+        &[
+            "--url",
+            "https://api.mch.weixin.qq.com/v3/merchant/media/upload",
+        ][..],
+        &["--sign-type", "md5"],
+    ] {
+        let out = sign(bad);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["sign", "--api", "v3", "--method", "POST", "--url", "/v3/x"])
+        .args(["--timestamp", "1", "--private-key"])
+        .arg(data("v3_key.pem")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--nonce"), "{}", stderr(&out));
+}
+
+#[test]
+fn verify_v3_accepts_the_vector_reply_and_refuses_its_tampered_body() {
+    let case = vector("upload_reply");
+    let dir = TempDir::new().unwrap();
+    let good = dir.path().join("good.json");
+    let bad = dir.path().join("tampered.json");
+    std::fs::write(&good, case["body"].as_str().unwrap()).unwrap();
+    std::fs::write(&bad, case["tampered_body_fails"].as_str().unwrap()).unwrap();
+    let verify = |body: &Path, extra: &[&str]| {
+        run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+            .args(["verify", "--api", "v3", "--platform-cert"])
+            .arg(data("v3_cert.pem"))
+            .args([
+                "--wechatpay-timestamp",
+                case["wechatpay_timestamp"].as_str().unwrap(),
+            ])
+            .args([
+                "--wechatpay-nonce",
+                case["wechatpay_nonce"].as_str().unwrap(),
+            ])
+            .args([
+                "--wechatpay-serial",
+                case["wechatpay_serial"].as_str().unwrap(),
+            ])
+            .args([
+                "--wechatpay-signature",
+                case["wechatpay_signature"].as_str().unwrap(),
+            ])
+            .args(extra)
+            .arg(body))
+    };
+    let out = verify(&good, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = verify(&bad, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not verify"), "{}", stderr(&out));
+    // Judged at a time long after: the window is checked when asked for.
+    let out = verify(&good, &["--reply-time", "1700000000"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("300 s"), "{}", stderr(&out));
+    // A key that did not sign it.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["verify", "--api", "v3", "--wechatpay-public-key"])
+        .arg(data("v3_other_public_key.pem"))
+        .args(["--wechatpay-public-key-id", "PUB_KEY_ID_0123456789"])
+        .args([
+            "--wechatpay-timestamp",
+            case["wechatpay_timestamp"].as_str().unwrap(),
+        ])
+        .args([
+            "--wechatpay-nonce",
+            case["wechatpay_nonce"].as_str().unwrap(),
+        ])
+        .args(["--wechatpay-serial", "PUB_KEY_ID_0123456789"])
+        .args([
+            "--wechatpay-signature",
+            case["wechatpay_signature"].as_str().unwrap(),
+        ])
+        .arg(&good));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    // Usage errors: nothing to verify with, a missing header.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["verify", "--api", "v3", "--wechatpay-timestamp", "1"])
+        .args(["--wechatpay-nonce", "n", "--wechatpay-serial", "s"])
+        .args(["--wechatpay-signature", "x"])
+        .arg(&good));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["verify", "--api", "v3", "--platform-cert"])
+        .arg(data("v3_cert.pem"))
+        .arg(&good));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
+
+#[test]
+fn demo_shows_v3_rows_for_each_transport_and_upload() {
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia")).arg("demo"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let header: Vec<_> = text.lines().next().unwrap().split_whitespace().collect();
+    assert_eq!(header[..2], ["TRANSPORT", "API"]);
+    for transport in ["hyper", "surf", "blocking"] {
+        for api in ["v3-image", "v3-video", "v3-marketing-image"] {
+            let rows: Vec<_> = text
+                .lines()
+                .filter(|l| {
+                    let mut f = l.split_whitespace();
+                    f.next() == Some(transport) && f.next() == Some(api)
+                })
+                .collect();
+            assert_eq!(rows.len(), 1, "{transport} {api}: {text}");
+            assert!(!rows[0].contains("FAILED"), "{}", rows[0]);
+        }
+        let v2 = text
+            .lines()
+            .filter(|l| l.starts_with(transport) && l.split_whitespace().nth(1) == Some("v2"))
+            .count();
+        assert_eq!(v2, 6, "{transport}: two sign types x three samples");
+    }
+}
