@@ -110,7 +110,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use faults::{Faults, Times};
-pub use handler::{MAX_MEDIA_SIZE, Outcome, PeerIdentity, Received, Simulator};
+pub use handler::{
+    Counts, DEFAULT_LOG_CAPACITY, MAX_LOGGED_FIELDS, MAX_LOGGED_VALUE, MAX_MEDIA_SIZE, Outcome,
+    PeerIdentity, Received, Simulator,
+};
 pub use inputs::Inputs;
 pub use pki::{ClientIdentityPem, DevPki, V3Keys, V3KeysPem, V3Signer, subject_cn};
 pub use server::{SimConfig, SimServer, random_key};

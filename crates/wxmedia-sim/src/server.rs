@@ -324,7 +324,14 @@ async fn respond(
         huge,
         endless,
     } = sim.take_transport_faults();
-    let response = sim.handle(req);
+    // The handler is synchronous and may take a while on a large form (up
+    // to the body limit of parsing and hashing): run it on the blocking
+    // pool so that it never holds an async worker, and other connections
+    // (their handshakes, their replies) keep moving meanwhile.
+    let handler = sim.clone();
+    let response = tokio::task::spawn_blocking(move || handler.handle(req))
+        .await
+        .map_err(|e| -> BoxError { format!("the handler failed: {e}").into() })?;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
