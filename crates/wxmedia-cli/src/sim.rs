@@ -72,6 +72,25 @@ pub(crate) struct SimArgs {
     /// Print the ready line but refuse every connection (for failover tests).
     #[arg(long)]
     unreachable: bool,
+    /// Close a connection whose request body has not fully arrived this
+    /// many milliseconds after its head (default 30000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout_ms: Option<u64>,
+    /// Serve at most this many connections at once; further ones wait
+    /// (default 256).
+    #[arg(long, value_name = "N", value_parser = parse_max_connections)]
+    max_connections: Option<usize>,
+    /// Keep this many recent requests in the simulator's log (default
+    /// 1024); the request counters count them all.
+    #[arg(long, value_name = "N")]
+    log_capacity: Option<usize>,
+}
+
+fn parse_max_connections(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a connection count from 1 to 1000000")),
+    }
 }
 
 fn parse_times(s: &str) -> Result<Times, String> {
@@ -115,6 +134,15 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     config.v3_signer = args.v3_signer;
     if let Some(size) = args.v3_max_image_size {
         config.v3_max_image_size = size;
+    }
+    if let Some(ms) = args.body_read_timeout_ms {
+        config.body_read_timeout = Duration::from_millis(ms);
+    }
+    if let Some(n) = args.max_connections {
+        config.max_connections = n;
+    }
+    if let Some(n) = args.log_capacity {
+        config.log_capacity = n;
     }
     let f = &mut config.faults;
     f.rate_limit_per_sec = args.rate_limit;

@@ -172,7 +172,18 @@ fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
 #[test]
 fn exits_zero_on_sigint_and_reuses_its_state() {
     let dir = tempfile::TempDir::new().unwrap();
-    let (mut child, first) = start(dir.path(), &[]);
+    // The limits' flags are taken (their effect is tested in wxmedia-sim).
+    let (mut child, first) = start(
+        dir.path(),
+        &[
+            "--max-connections",
+            "8",
+            "--body-read-timeout-ms",
+            "5000",
+            "--log-capacity",
+            "10",
+        ],
+    );
     signal(&child, "INT");
     assert!(child.wait().unwrap().success());
     let ca = std::fs::read(first["ca_cert"].as_str().unwrap()).unwrap();
@@ -205,6 +216,9 @@ fn bad_flags_are_usage_errors() {
         &["sim", "--state", "x", "--system-error", "often"],
         &["sim", "--state", "x", "--system-error-probability", "2"],
         &["sim", "--state", "x", "--v3-signer", "both"],
+        &["sim", "--state", "x", "--max-connections", "0"],
+        &["sim", "--state", "x", "--body-read-timeout-ms", "0"],
+        &["sim", "--state", "x", "--log-capacity", "-1"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
             .args(args)

@@ -116,7 +116,9 @@ pub use handler::{
 };
 pub use inputs::Inputs;
 pub use pki::{ClientIdentityPem, DevPki, V3Keys, V3KeysPem, V3Signer, subject_cn};
-pub use server::{SimConfig, SimServer, random_key};
+pub use server::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, SimConfig, SimServer, random_key,
+};
 pub use v3::{V3_MAX_IMAGE_SIZE, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_VIDEO_SIZE, V3Config};
 
 /// Why the simulator could not start.

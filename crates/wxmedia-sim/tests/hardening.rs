@@ -2,10 +2,15 @@
 
 use std::path::Path;
 use std::process::Output;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 use wxmedia_proto::v2::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
 use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 use wxmedia_proto::{Error, ErrorCode, MediaHash};
@@ -306,4 +311,87 @@ fn the_log_capacity_is_configurable_and_counts_cover_every_outcome() {
     sim.handle(Request::get(long).body(Bytes::new()).unwrap());
     let r = &sim.received()[0];
     assert!(r.truncated && r.path.len() <= 256);
+}
+
+/// A TLS connection to the simulator that trusts its CA and presents no
+/// client certificate (v3 needs none).
+async fn tls_connect(server: &SimServer) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(server.pki().ca_cert_pem().as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let tcp = TcpStream::connect(server.addr()).await.unwrap();
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
+// Item 11: a body that stops arriving used to hold its connection (and the
+// request's memory) forever.
+#[tokio::test]
+async fn a_stalled_body_is_abandoned_after_the_body_read_timeout() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut config = SimConfig::new(dir.path());
+    config.body_read_timeout = Duration::from_millis(300);
+    let server = SimServer::start(config).await.unwrap();
+    let mut tls = tls_connect(&server).await;
+    tls.write_all(
+        b"POST /v3/merchant/media/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+          Content-Type: multipart/form-data; boundary=B\r\nContent-Length: 100000\r\n\r\n--B\r\n",
+    )
+    .await
+    .unwrap();
+    tls.flush().await.unwrap();
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut rest)).await;
+    assert!(closed.is_ok(), "the server still waits for the body");
+    assert_eq!(server.sim().request_count(), 0, "nothing reached the handler");
+}
+
+// Item 11: there was no cap on concurrent connections. Beyond the cap a
+// connection waits until another one ends.
+#[tokio::test]
+async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let mut config = SimConfig::new(dir.path());
+    config.max_connections = 2;
+    let server = SimServer::start(config).await.unwrap();
+    // Two idle connections take both slots (until the handshake timeout).
+    let idle = [
+        TcpStream::connect(server.addr()).await.unwrap(),
+        TcpStream::connect(server.addr()).await.unwrap(),
+    ];
+    let server = Arc::new(server);
+    let third = tokio::spawn({
+        let server = server.clone();
+        async move {
+            let mut tls = tls_connect(&server).await;
+            tls.write_all(b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            let mut reply = Vec::new();
+            tls.read_to_end(&mut reply).await.unwrap_or_default();
+            reply
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert!(!third.is_finished(), "a third connection was served at once");
+    drop(idle);
+    let reply = tokio::time::timeout(Duration::from_secs(10), third)
+        .await
+        .expect("served once a slot is free")
+        .unwrap();
+    assert!(
+        reply.starts_with(b"HTTP/1.1 404"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
 }
