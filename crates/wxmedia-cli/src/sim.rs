@@ -16,9 +16,15 @@ pub(crate) struct SimArgs {
     /// Directory for the dev CA, server and merchant certificates (created or reused).
     #[arg(long, value_name = "DIR")]
     state: PathBuf,
-    /// Address to listen on; port 0 picks a free port.
+    /// Address to listen on; port 0 picks a free port. Loopback only
+    /// unless --allow-non-loopback is given.
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
+    /// Accept an --addr that is not loopback (e.g. 0.0.0.0 in a
+    /// container). The dev CA still vouches for 127.0.0.1, ::1 and
+    /// localhost only, and the keys are published test keys.
+    #[arg(long)]
+    allow_non_loopback: bool,
     /// Simulated merchant id (the client certificate's CN).
     #[arg(long, default_value = "1900000109")]
     mch_id: String,
@@ -126,6 +132,7 @@ pub(crate) fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
 async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     let mut config = SimConfig::new(&args.state);
     config.addr = args.addr;
+    config.allow_non_loopback = args.allow_non_loopback;
     config.mch_id = args.mch_id;
     if let Some(key) = args.api_key {
         config.api_key = key;

@@ -228,3 +228,29 @@ fn bad_flags_are_usage_errors() {
         assert!(out.stdout.is_empty());
     }
 }
+
+// Issue 14, item 12: `--addr 0.0.0.0:…` used to be taken silently, and the
+// endpoint it printed did not work. (The address it then prints is checked
+// in wxmedia-sim, without listening beyond loopback here.)
+#[test]
+fn a_non_loopback_address_is_refused_without_its_flag() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["sim", "--state"])
+        .arg(dir.path())
+        .args(["--addr", "0.0.0.0:0", "--unreachable"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no ready line");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a loopback address") && stderr.contains("--allow-non-loopback"),
+        "{stderr}"
+    );
+    let (mut child, ready) = start(dir.path(), &["--allow-non-loopback", "--unreachable"]);
+    let endpoint = ready["endpoint"].as_str().unwrap();
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+    signal(&child, "TERM");
+    assert!(child.wait().unwrap().success());
+}

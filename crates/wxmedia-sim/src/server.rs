@@ -153,6 +153,12 @@ impl SimServer {
         wxmedia_proto::MchId::new(config.mch_id.clone())
             .map_err(|e| SimError::Config(format!("merchant id: {e}")))?;
         check_limits(&config)?;
+        if !config.addr.ip().is_loopback() && !config.allow_non_loopback {
+            return Err(SimError::Config(format!(
+                "{} is not a loopback address: the dev CA vouches for 127.0.0.1, ::1 and localhost only, and the simulator's keys are test keys; set allow_non_loopback (wxmedia sim --allow-non-loopback) to listen there anyway",
+                config.addr
+            )));
+        }
         let pki = DevPki::load_or_create(&config.state_dir, &config.mch_id)?;
         let v3_keys = V3Keys::load_or_create(&pki, config.api_v3_key.as_deref())?;
         let tls = TlsAcceptor::from(pki.server_config()?);
@@ -198,12 +204,12 @@ impl SimServer {
         })
     }
 
-    /// `https://127.0.0.1:PORT` (or the address it was given).
+    /// `https://127.0.0.1:PORT` (or the address it was given). A server
+    /// listening on every address (`0.0.0.0`, `::`) names the loopback
+    /// address of the same family, the one name of it its certificate
+    /// covers.
     pub fn endpoint(&self) -> String {
-        match self.addr {
-            SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
-        }
+        endpoint_of(self.addr)
     }
 
     /// The bound address.
@@ -288,6 +294,18 @@ fn check_limits(config: &SimConfig) -> Result<(), SimError> {
         ));
     }
     Ok(())
+}
+
+/// The URL clients use for a server bound to `addr`.
+fn endpoint_of(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => {
+            format!("https://127.0.0.1:{}", a.port())
+        }
+        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => format!("https://[::1]:{}", a.port()),
+        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+    }
 }
 
 fn path_str(p: &Path) -> String {
@@ -383,9 +401,8 @@ async fn serve_connection(
         .and_then(|chain| chain.first())
         .and_then(|leaf| subject_cn(leaf))
         .map(|common_name| PeerIdentity { common_name });
-    let service = hyper::service::service_fn(move |req| {
-        respond(req, identity.clone(), sim.clone(), limits)
-    });
+    let service =
+        hyper::service::service_fn(move |req| respond(req, identity.clone(), sim.clone(), limits));
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
@@ -503,4 +520,23 @@ async fn respond(
         .map_err(|never: Infallible| match never {})
         .boxed();
     Ok(Response::from_parts(parts, full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unspecified_address_is_reached_through_loopback() {
+        let cases = [
+            ("127.0.0.1:8443", "https://127.0.0.1:8443"),
+            ("0.0.0.0:8443", "https://127.0.0.1:8443"),
+            ("[::]:8443", "https://[::1]:8443"),
+            ("[::1]:8443", "https://[::1]:8443"),
+            ("192.0.2.7:8443", "https://192.0.2.7:8443"),
+        ];
+        for (addr, url) in cases {
+            assert_eq!(endpoint_of(addr.parse().unwrap()), url, "{addr}");
+        }
+    }
 }

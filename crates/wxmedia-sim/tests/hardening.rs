@@ -14,7 +14,7 @@ use tokio::net::TcpStream;
 use wxmedia_proto::v2::reply::{DEFAULT_REPLY_LIMIT, decode_reply};
 use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 use wxmedia_proto::{Error, ErrorCode, MediaHash};
-use wxmedia_sim::{Outcome, PeerIdentity, SimConfig, SimServer, Simulator};
+use wxmedia_sim::{DevPki, Outcome, PeerIdentity, SimConfig, SimServer, Simulator, V3Keys};
 
 const MCH: &str = "1900000109";
 const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
@@ -76,7 +76,9 @@ fn api_code(r: Result<String, Error>) -> ErrorCode {
 /// `n` text parts, each with a name of its own: what made the old
 /// duplicate check quadratic.
 fn many_unique_fields(n: usize) -> Vec<(String, String)> {
-    (0..n).map(|i| (format!("f{i:06}"), "x".to_owned())).collect()
+    (0..n)
+        .map(|i| (format!("f{i:06}"), "x".to_owned()))
+        .collect()
 }
 
 // Item 9: 40k uniquely named parts took seconds in a quadratic duplicate
@@ -353,7 +355,11 @@ async fn a_stalled_body_is_abandoned_after_the_body_read_timeout() {
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(10), tls.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "the server still waits for the body");
-    assert_eq!(server.sim().request_count(), 0, "nothing reached the handler");
+    assert_eq!(
+        server.sim().request_count(),
+        0,
+        "nothing reached the handler"
+    );
 }
 
 // Item 11: there was no cap on concurrent connections. Beyond the cap a
@@ -383,7 +389,10 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
         }
     });
     tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(!third.is_finished(), "a third connection was served at once");
+    assert!(
+        !third.is_finished(),
+        "a third connection was served at once"
+    );
     drop(idle);
     let reply = tokio::time::timeout(Duration::from_secs(10), third)
         .await
@@ -394,4 +403,208 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
         "{}",
         String::from_utf8_lossy(&reply)
     );
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+// Item 12: the state directory was made 0755 and keys were written 0644,
+// then chmod'ed; a link where a key should be was followed.
+#[cfg(unix)]
+#[test]
+fn key_files_are_private_from_the_first_byte_and_links_are_refused() {
+    let root = tempfile::TempDir::new().unwrap();
+    let dir = root.path().join("state");
+    let pki = DevPki::load_or_create(&dir, MCH).unwrap();
+    V3Keys::load_or_create(&pki, None).unwrap();
+    assert_eq!(mode(&dir), 0o700, "the state directory");
+    let mut keys = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(!name.ends_with(".tmp"), "{name} left behind");
+        if name.ends_with(".key") || name == "apiclient_key.pem" {
+            keys += 1;
+            assert_eq!(mode(&path), 0o600, "{name}");
+        } else {
+            assert_eq!(mode(&path), 0o644, "{name}");
+        }
+    }
+    assert_eq!(
+        keys, 6,
+        "ca, server, merchant, platform, public key, APIv3 key"
+    );
+
+    // A link where the merchant key should be, pointing outside: refused,
+    // and nothing is written where it points.
+    let dir = root.path().join("linked");
+    std::fs::create_dir(&dir).unwrap();
+    let target = root.path().join("elsewhere.pem");
+    std::os::unix::fs::symlink(&target, dir.join("apiclient_key.pem")).unwrap();
+    let e = DevPki::load_or_create(&dir, MCH).unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    assert!(!target.exists(), "a key was written through the link");
+    // A link to an existing file is refused too, not read.
+    std::fs::write(&target, "not a key").unwrap();
+    let e = DevPki::load_or_create(&dir, MCH).unwrap_err();
+    assert!(e.to_string().contains("symbolic link"), "{e}");
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "not a key");
+}
+
+/// A certificate verifier trusting the dev CA of `dir`, as a client would.
+fn verifier(dir: &Path) -> Arc<rustls::client::WebPkiServerVerifier> {
+    let mut roots = rustls::RootCertStore::empty();
+    let ca = std::fs::read(dir.join("ca.pem")).unwrap();
+    for cert in CertificateDer::pem_slice_iter(&ca) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        Arc::new(rustls::crypto::ring::default_provider()),
+    )
+    .build()
+    .unwrap()
+}
+
+// Item 12: the dev CA could vouch for any host, so a leaked `ca.pem` that
+// someone trusted would let its key impersonate real servers.
+#[test]
+fn the_dev_ca_vouches_for_loopback_names_only() {
+    use rustls::client::danger::ServerCertVerifier;
+    use rustls_pki_types::UnixTime;
+    let root = tempfile::TempDir::new().unwrap();
+    let dir = root.path().join("state");
+    DevPki::load_or_create(&dir, MCH).unwrap();
+    let verifier = verifier(&dir);
+    let verify = |leaf: &CertificateDer<'_>, name: &str| {
+        verifier.verify_server_cert(
+            leaf,
+            &[],
+            &ServerName::try_from(name).unwrap().to_owned(),
+            &[],
+            UnixTime::now(),
+        )
+    };
+    let server = std::fs::read(dir.join("server.pem")).unwrap();
+    let server = CertificateDer::from_pem_slice(&server).unwrap();
+    for name in ["127.0.0.1", "::1", "localhost"] {
+        verify(&server, name).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
+    // Whoever holds the CA key signs a certificate for a real host.
+    let mut ca = rcgen::CertificateParams::default();
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "wxmedia simulator dev CA");
+    ca.distinguished_name
+        .push(rcgen::DnType::OrganizationName, "wxmedia test fixtures");
+    let ca_key =
+        rcgen::KeyPair::from_pem(&std::fs::read_to_string(dir.join("ca.key")).unwrap()).unwrap();
+    let issuer = rcgen::Issuer::new(ca, ca_key);
+    let leaf = |san: rcgen::SanType| {
+        let mut params = rcgen::CertificateParams::default();
+        params.subject_alt_names = vec![san];
+        let key = rcgen::KeyPair::generate().unwrap();
+        params.signed_by(&key, &issuer).unwrap().der().clone()
+    };
+    let loopback = leaf(rcgen::SanType::IpAddress("127.0.0.1".parse().unwrap()));
+    verify(&loopback, "127.0.0.1").expect("the forged chain is sound otherwise");
+    for (san, name) in [
+        (
+            rcgen::SanType::DnsName("api.mch.weixin.qq.com".try_into().unwrap()),
+            "api.mch.weixin.qq.com",
+        ),
+        (
+            rcgen::SanType::IpAddress("192.0.2.1".parse().unwrap()),
+            "192.0.2.1",
+        ),
+        (
+            rcgen::SanType::DnsName("evil.localhost.example".try_into().unwrap()),
+            "evil.localhost.example",
+        ),
+    ] {
+        let e = verify(&leaf(san), name).expect_err(name);
+        assert!(format!("{e:?}").contains("NameConstraint"), "{name}: {e:?}");
+    }
+}
+
+// Item 12: any address was taken silently.
+#[tokio::test]
+async fn a_non_loopback_address_is_refused_unless_allowed() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for addr in ["0.0.0.0:0", "[::]:0", "192.0.2.1:0"] {
+        let mut config = SimConfig::new(dir.path());
+        config.addr = addr.parse().unwrap();
+        let e = SimServer::start(config).await.unwrap_err();
+        assert!(
+            e.to_string().contains("not a loopback address"),
+            "{addr}: {e}"
+        );
+    }
+}
+
+// Item 13: with `ca.key` deleted, a new CA was made but the old server and
+// merchant certificates were kept, so every client failed the handshake.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_directory_without_its_ca_key_reissues_the_leaves() {
+    let root = tempfile::TempDir::new().unwrap();
+    let state = root.path().join("state");
+    let first = SimServer::start(SimConfig::new(&state)).await.unwrap();
+    let (serial, platform) = (
+        first.v3().keys().merchant_serial_no().to_owned(),
+        first.v3().keys().platform_serial_no().to_owned(),
+    );
+    first.shutdown().await;
+    std::fs::remove_file(state.join("ca.key")).unwrap();
+    let server = SimServer::start(SimConfig::new(&state)).await.unwrap();
+    let out = curl_upload(&server, root.path(), "20").await;
+    let media_id = decode(
+        StatusCode::OK,
+        Bytes::from(out.stdout.clone()),
+        server.sim().api_key(),
+    );
+    assert!(
+        media_id.is_ok(),
+        "{media_id:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The merchant certificate is new, and so is its serial (v3's
+    // `serial_no`); the platform certificate is reissued too.
+    assert_ne!(server.v3().keys().merchant_serial_no(), serial);
+    assert_ne!(server.v3().keys().platform_serial_no(), platform);
+    // A directory that is whole is reused as it is.
+    let (serial, platform) = (
+        server.v3().keys().merchant_serial_no().to_owned(),
+        server.v3().keys().platform_serial_no().to_owned(),
+    );
+    server.shutdown().await;
+    let again = SimServer::start(SimConfig::new(&state)).await.unwrap();
+    assert_eq!(again.v3().keys().merchant_serial_no(), serial);
+    assert_eq!(again.v3().keys().platform_serial_no(), platform);
+}
+
+// Item 13: a CA certificate that does not match its key is replaced too.
+#[test]
+fn a_ca_certificate_from_another_state_directory_is_replaced() {
+    let root = tempfile::TempDir::new().unwrap();
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    DevPki::load_or_create(&a, MCH).unwrap();
+    DevPki::load_or_create(&b, MCH).unwrap();
+    std::fs::copy(b.join("ca.pem"), a.join("ca.pem")).unwrap();
+    let pki = DevPki::load_or_create(&a, MCH).unwrap();
+    let ca = std::fs::read_to_string(a.join("ca.pem")).unwrap();
+    assert_eq!(pki.ca_cert_pem(), ca);
+    assert_ne!(ca, std::fs::read_to_string(b.join("ca.pem")).unwrap());
+    use rustls::client::danger::ServerCertVerifier;
+    let server = std::fs::read(a.join("server.pem")).unwrap();
+    verifier(&a)
+        .verify_server_cert(
+            &CertificateDer::from_pem_slice(&server).unwrap(),
+            &[],
+            &ServerName::try_from("127.0.0.1").unwrap(),
+            &[],
+            rustls_pki_types::UnixTime::now(),
+        )
+        .expect("the server certificate chains to the CA on disk");
 }
