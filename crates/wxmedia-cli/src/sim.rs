@@ -16,9 +16,15 @@ pub(crate) struct SimArgs {
     /// Directory for the dev CA, server and merchant certificates (created or reused).
     #[arg(long, value_name = "DIR")]
     state: PathBuf,
-    /// Address to listen on; port 0 picks a free port.
+    /// Address to listen on; port 0 picks a free port. Loopback only
+    /// unless --allow-non-loopback is given.
     #[arg(long, default_value = "127.0.0.1:0")]
     addr: SocketAddr,
+    /// Accept an --addr that is not loopback (e.g. 0.0.0.0 in a
+    /// container). The dev CA still vouches for 127.0.0.1, ::1 and
+    /// localhost only, and the keys are published test keys.
+    #[arg(long)]
+    allow_non_loopback: bool,
     /// Simulated merchant id (the client certificate's CN).
     #[arg(long, default_value = "1900000109")]
     mch_id: String,
@@ -72,6 +78,25 @@ pub(crate) struct SimArgs {
     /// Print the ready line but refuse every connection (for failover tests).
     #[arg(long)]
     unreachable: bool,
+    /// Close a connection whose request body has not fully arrived this
+    /// many milliseconds after its head (default 30000).
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    body_read_timeout_ms: Option<u64>,
+    /// Serve at most this many connections at once; further ones wait
+    /// (default 256).
+    #[arg(long, value_name = "N", value_parser = parse_max_connections)]
+    max_connections: Option<usize>,
+    /// Keep this many recent requests in the simulator's log (default
+    /// 1024); the request counters count them all.
+    #[arg(long, value_name = "N")]
+    log_capacity: Option<usize>,
+}
+
+fn parse_max_connections(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(n),
+        _ => Err(format!("{s:?} is not a connection count from 1 to 1000000")),
+    }
 }
 
 fn parse_times(s: &str) -> Result<Times, String> {
@@ -107,6 +132,7 @@ pub(crate) fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
 async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     let mut config = SimConfig::new(&args.state);
     config.addr = args.addr;
+    config.allow_non_loopback = args.allow_non_loopback;
     config.mch_id = args.mch_id;
     if let Some(key) = args.api_key {
         config.api_key = key;
@@ -115,6 +141,15 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     config.v3_signer = args.v3_signer;
     if let Some(size) = args.v3_max_image_size {
         config.v3_max_image_size = size;
+    }
+    if let Some(ms) = args.body_read_timeout_ms {
+        config.body_read_timeout = Duration::from_millis(ms);
+    }
+    if let Some(n) = args.max_connections {
+        config.max_connections = n;
+    }
+    if let Some(n) = args.log_capacity {
+        config.log_capacity = n;
     }
     let f = &mut config.faults;
     f.rate_limit_per_sec = args.rate_limit;

@@ -172,7 +172,18 @@ fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
 #[test]
 fn exits_zero_on_sigint_and_reuses_its_state() {
     let dir = tempfile::TempDir::new().unwrap();
-    let (mut child, first) = start(dir.path(), &[]);
+    // The limits' flags are taken (their effect is tested in wxmedia-sim).
+    let (mut child, first) = start(
+        dir.path(),
+        &[
+            "--max-connections",
+            "8",
+            "--body-read-timeout-ms",
+            "5000",
+            "--log-capacity",
+            "10",
+        ],
+    );
     signal(&child, "INT");
     assert!(child.wait().unwrap().success());
     let ca = std::fs::read(first["ca_cert"].as_str().unwrap()).unwrap();
@@ -205,6 +216,9 @@ fn bad_flags_are_usage_errors() {
         &["sim", "--state", "x", "--system-error", "often"],
         &["sim", "--state", "x", "--system-error-probability", "2"],
         &["sim", "--state", "x", "--v3-signer", "both"],
+        &["sim", "--state", "x", "--max-connections", "0"],
+        &["sim", "--state", "x", "--body-read-timeout-ms", "0"],
+        &["sim", "--state", "x", "--log-capacity", "-1"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
             .args(args)
@@ -213,4 +227,30 @@ fn bad_flags_are_usage_errors() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(out.stdout.is_empty());
     }
+}
+
+// Issue 14, item 12: `--addr 0.0.0.0:…` used to be taken silently, and the
+// endpoint it printed did not work. (The address it then prints is checked
+// in wxmedia-sim, without listening beyond loopback here.)
+#[test]
+fn a_non_loopback_address_is_refused_without_its_flag() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["sim", "--state"])
+        .arg(dir.path())
+        .args(["--addr", "0.0.0.0:0", "--unreachable"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty(), "no ready line");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a loopback address") && stderr.contains("--allow-non-loopback"),
+        "{stderr}"
+    );
+    let (mut child, ready) = start(dir.path(), &["--allow-non-loopback", "--unreachable"]);
+    let endpoint = ready["endpoint"].as_str().unwrap();
+    assert!(endpoint.starts_with("https://127.0.0.1:"), "{endpoint}");
+    signal(&child, "TERM");
+    assert!(child.wait().unwrap().success());
 }

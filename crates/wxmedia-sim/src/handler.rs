@@ -15,6 +15,19 @@ use crate::v3::{self, Endpoint, V3Config};
 /// The seed's limit: "图片大小不能超过2M", taken as 2 MiB.
 pub const MAX_MEDIA_SIZE: usize = 2 * 1024 * 1024;
 
+/// How many requests [`Simulator::received`] keeps by default: the most
+/// recent ones. A soak test sends far more; the counters stay exact.
+pub const DEFAULT_LOG_CAPACITY: usize = 1024;
+
+/// The longest text kept in a [`Received`] (a field value, the meta, the
+/// path, a file name), in bytes: enough for every real field, small enough
+/// that a refused 8 MiB field does not stay in memory.
+pub const MAX_LOGGED_VALUE: usize = 256;
+
+/// The most fields kept in a [`Received`]: no real request has more than
+/// five, and v3's meta JSON can hold any number of members.
+pub const MAX_LOGGED_FIELDS: usize = 32;
+
 /// The identity the TLS layer proved, put in the request's extensions by
 /// the server. A request without it is treated as sent without a
 /// certificate.
@@ -84,6 +97,118 @@ pub struct Received {
     pub media_sha256: Option<String>,
     /// What was decided.
     pub outcome: Outcome,
+    /// Whether this summary was cut to fit the log: a text longer than
+    /// [`MAX_LOGGED_VALUE`] bytes, or more than [`MAX_LOGGED_FIELDS`]
+    /// fields. The decision was made on the whole request.
+    pub truncated: bool,
+}
+
+impl Received {
+    /// The summary the log keeps: every text cut to [`MAX_LOGGED_VALUE`]
+    /// bytes (at a character boundary) and at most [`MAX_LOGGED_FIELDS`]
+    /// fields, so that what one request leaves behind is bounded whatever
+    /// it sent.
+    fn summarized(mut self) -> Received {
+        let mut cut = false;
+        if self.fields.len() > MAX_LOGGED_FIELDS {
+            self.fields.truncate(MAX_LOGGED_FIELDS);
+            cut = true;
+        }
+        let texts = self
+            .fields
+            .iter_mut()
+            .flat_map(|(n, v)| [n, v])
+            .chain([&mut self.path])
+            .chain(self.peer_cn.as_mut())
+            .chain(self.filename.as_mut())
+            .chain(self.content_type.as_mut())
+            .chain(self.meta.as_mut());
+        for text in texts {
+            cut |= shorten(text);
+        }
+        self.fields.shrink_to_fit();
+        self.truncated = cut;
+        self
+    }
+}
+
+/// Cut `text` to at most [`MAX_LOGGED_VALUE`] bytes at a character
+/// boundary, releasing the rest; whether anything was cut.
+fn shorten(text: &mut String) -> bool {
+    if text.len() <= MAX_LOGGED_VALUE {
+        return false;
+    }
+    let mut end = MAX_LOGGED_VALUE;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.shrink_to_fit();
+    true
+}
+
+/// How many requests the simulator answered, by outcome, over its whole
+/// life: exact even when the log has dropped the requests themselves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Counts {
+    /// Every request that reached the handler.
+    pub requests: u64,
+    /// Successful uploads, v2 and v3 ([`Outcome::Uploaded`] and
+    /// [`Outcome::UploadedUrl`]).
+    pub uploads: u64,
+    /// [`Outcome::Certificates`].
+    pub certificates: u64,
+    /// [`Outcome::Refused`].
+    pub refused: u64,
+    /// [`Outcome::BadGateway`].
+    pub bad_gateway: u64,
+    /// [`Outcome::NotFound`].
+    pub not_found: u64,
+    /// Requests the log no longer holds because newer ones took their
+    /// place.
+    pub dropped_from_log: u64,
+}
+
+impl Counts {
+    fn count(&mut self, outcome: &Outcome) {
+        self.requests += 1;
+        let counter = match outcome {
+            Outcome::Uploaded { .. } | Outcome::UploadedUrl { .. } => &mut self.uploads,
+            Outcome::Certificates => &mut self.certificates,
+            Outcome::Refused { .. } => &mut self.refused,
+            Outcome::BadGateway => &mut self.bad_gateway,
+            Outcome::NotFound => &mut self.not_found,
+        };
+        *counter += 1;
+    }
+}
+
+/// The most recent requests, as summaries, and the counters of all of them.
+struct Log {
+    entries: std::collections::VecDeque<Received>,
+    capacity: usize,
+    counts: Counts,
+}
+
+impl Log {
+    fn push(&mut self, record: Received) {
+        self.counts.count(&record.outcome);
+        if self.capacity == 0 {
+            self.counts.dropped_from_log += 1;
+            return;
+        }
+        self.make_room(self.capacity - 1);
+        self.entries.push_back(record.summarized());
+    }
+
+    /// Drop the oldest entries until at most `keep` are left.
+    fn make_room(&mut self, keep: usize) {
+        while self.entries.len() > keep {
+            self.entries.pop_front();
+            self.counts.dropped_from_log += 1;
+        }
+    }
 }
 
 impl Received {
@@ -116,7 +241,8 @@ struct Inner {
     /// served (the gateway's 404), since nothing could be verified.
     v3: Mutex<Option<V3Config>>,
     faults: Mutex<Faults>,
-    log: Mutex<Vec<Received>>,
+    /// Bounded: a long-running simulator keeps the last requests only.
+    log: Mutex<Log>,
     /// The rate limit's current one-second window: when it opened and how
     /// many authenticated requests it has counted. Opened by the first
     /// counted request, so that no clock is read before a request brings
@@ -131,6 +257,12 @@ impl std::fmt::Debug for Simulator {
             .field("api_key", &self.inner.api_key)
             .finish_non_exhaustive()
     }
+}
+
+/// A counter as the `usize` the older accessors return; a 32-bit host
+/// that answered four billion requests says "at least this many".
+fn saturating_usize(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(usize::MAX)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -176,7 +308,11 @@ impl Simulator {
                 max_media_size: MAX_MEDIA_SIZE,
                 v3: Mutex::new(None),
                 faults: Mutex::new(Faults::default()),
-                log: Mutex::new(Vec::new()),
+                log: Mutex::new(Log {
+                    entries: std::collections::VecDeque::new(),
+                    capacity: DEFAULT_LOG_CAPACITY,
+                    counts: Counts::default(),
+                }),
                 window: Mutex::new(None),
             }),
         }
@@ -244,27 +380,51 @@ impl Simulator {
         }
     }
 
-    /// Everything received so far, in order.
+    /// The same simulator keeping the last `capacity` requests in
+    /// [`Simulator::received`] ([`DEFAULT_LOG_CAPACITY`] unless set; 0
+    /// keeps none). The counters count every request regardless.
+    #[must_use]
+    pub fn with_log_capacity(self, capacity: usize) -> Simulator {
+        self.set_log_capacity(capacity);
+        self
+    }
+
+    /// Keep the last `capacity` requests from now on, dropping the oldest
+    /// ones beyond it at once.
+    pub fn set_log_capacity(&self, capacity: usize) {
+        let mut log = lock(&self.inner.log);
+        log.capacity = capacity;
+        log.make_room(capacity);
+    }
+
+    /// How many requests the log keeps.
+    pub fn log_capacity(&self) -> usize {
+        lock(&self.inner.log).capacity
+    }
+
+    /// The most recent requests received (at most
+    /// [`Simulator::log_capacity`]), oldest first, each a summary: texts cut
+    /// to [`MAX_LOGGED_VALUE`] bytes, at most [`MAX_LOGGED_FIELDS`] fields
+    /// ([`Received::truncated`] says when).
     pub fn received(&self) -> Vec<Received> {
-        lock(&self.inner.log).clone()
+        lock(&self.inner.log).entries.iter().cloned().collect()
     }
 
-    /// How many requests reached the handler.
+    /// How many requests reached the handler, over the simulator's whole
+    /// life.
     pub fn request_count(&self) -> usize {
-        lock(&self.inner.log).len()
+        saturating_usize(lock(&self.inner.log).counts.requests)
     }
 
-    /// How many uploads succeeded (v2 and v3).
+    /// How many uploads succeeded (v2 and v3), over the simulator's whole
+    /// life.
     pub fn upload_count(&self) -> usize {
-        lock(&self.inner.log)
-            .iter()
-            .filter(|r| {
-                matches!(
-                    r.outcome,
-                    Outcome::Uploaded { .. } | Outcome::UploadedUrl { .. }
-                )
-            })
-            .count()
+        saturating_usize(lock(&self.inner.log).counts.uploads)
+    }
+
+    /// Every counter: requests by outcome, and how many the log dropped.
+    pub fn counts(&self) -> Counts {
+        lock(&self.inner.log).counts
     }
 
     /// Answer one request, reading the clock and the OS's randomness for
@@ -277,8 +437,8 @@ impl Simulator {
     /// Answer one request with the time and random bytes given in
     /// `inputs`: no clock is read and no randomness drawn here, so the same
     /// request, inputs and simulator state (fault switches, rate window)
-    /// give the same reply, media id included. The request and its outcome
-    /// are appended to the log.
+    /// give the same reply, media id included. The request's summary and
+    /// its outcome are appended to the log, and counted.
     ///
     /// Routing is on method and path (the query string is ignored):
     /// `/secapi/mch/uploadmedia` goes to the v2 upload endpoint, whatever
@@ -305,6 +465,7 @@ impl Simulator {
             media_sha256: None,
             // Replaced below by the endpoint's verdict.
             outcome: Outcome::NotFound,
+            truncated: false,
         };
         let (outcome, response) = if lock(&self.inner.faults).bad_gateway.take() {
             (Outcome::BadGateway, bad_gateway())

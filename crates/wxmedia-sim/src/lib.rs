@@ -18,6 +18,11 @@
 //!   `127.0.0.1`, `::1` and `localhost`, and the merchant's
 //!   `apiclient_cert.pem` / `apiclient_key.pem` (RSA 2048, PKCS#8: also
 //!   the v3 signing identity, its serial the `serial_no` v3 requests name).
+//!   The CA is name-constrained to those loopback names; what is on disk is
+//!   checked on every load and reissued when it does not fit.
+//! * The log ([`Simulator::received`]) keeps the last requests as bounded
+//!   summaries; [`Simulator::counts`] counts them all. The server bounds
+//!   body time, connections and form parts (see [`SimConfig`]).
 //! * [`V3Keys`] beside it: a platform certificate and key, a WeChat Pay
 //!   public key (SPKI PEM) with its `PUB_KEY_ID_…`, and the APIv3 key;
 //!   [`V3Config`] says which of the two signs v3 replies ([`V3Signer`]).
@@ -110,10 +115,15 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 pub use faults::{Faults, Times};
-pub use handler::{MAX_MEDIA_SIZE, Outcome, PeerIdentity, Received, Simulator};
+pub use handler::{
+    Counts, DEFAULT_LOG_CAPACITY, MAX_LOGGED_FIELDS, MAX_LOGGED_VALUE, MAX_MEDIA_SIZE, Outcome,
+    PeerIdentity, Received, Simulator,
+};
 pub use inputs::Inputs;
 pub use pki::{ClientIdentityPem, DevPki, V3Keys, V3KeysPem, V3Signer, subject_cn};
-pub use server::{SimConfig, SimServer, random_key};
+pub use server::{
+    DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, SimConfig, SimServer, random_key,
+};
 pub use v3::{V3_MAX_IMAGE_SIZE, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_VIDEO_SIZE, V3Config};
 
 /// Why the simulator could not start.

@@ -8,6 +8,13 @@ use bytes::Bytes;
 use futures_util::stream;
 use http::{HeaderMap, header};
 
+/// The most parts a form may have. The real uploads have at most five
+/// (v2: `mch_id`, `media_hash`, `sign_type`, `sign`, `media`; v3: `meta`
+/// and `file`), so 32 leaves room for clients that send extra fields while
+/// bounding what one request costs: parsing stops at the 33rd part, so a
+/// body of a hundred thousand tiny parts is refused after reading 33.
+pub(crate) const MAX_PARTS: usize = 32;
+
 /// One part of a `multipart/form-data` body.
 pub(crate) struct Part {
     /// The `name` of its `Content-Disposition`.
@@ -37,6 +44,8 @@ pub(crate) enum FormError {
     QuotedBoundary,
     /// The body does not parse with that boundary.
     Malformed,
+    /// More than [`MAX_PARTS`] parts: refused before the rest is read.
+    TooManyParts,
 }
 
 /// The parts of a form request, checked in the order v2 has always checked
@@ -50,7 +59,7 @@ pub(crate) fn parse_form(headers: &HeaderMap, body: &Bytes) -> Result<Vec<Part>,
     if is_quoted_boundary(content_type) {
         return Err(FormError::QuotedBoundary);
     }
-    parse_parts(body.clone(), &boundary).map_err(|_| FormError::Malformed)
+    parse_parts(body.clone(), &boundary)
 }
 
 /// The parts of a form request as API v3 reads them: like [`parse_form`],
@@ -76,7 +85,7 @@ pub(crate) fn parse_form_lenient(
     if is_quoted_boundary(content_type) {
         return Err(FormError::QuotedBoundary);
     }
-    parse_parts(body.clone(), &boundary).map_err(|_| FormError::Malformed)
+    parse_parts(body.clone(), &boundary)
 }
 
 /// Whether the media type (before any parameter) is `multipart/form-data`.
@@ -105,8 +114,9 @@ pub(crate) fn is_quoted_boundary(content_type: &str) -> bool {
     content_type.contains("boundary=\"")
 }
 
-/// Every part of `body` split at `boundary`, in order.
-pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, multer::Error> {
+/// Every part of `body` split at `boundary`, in order; at most
+/// [`MAX_PARTS`] of them.
+pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, FormError> {
     let mut mp = multer::Multipart::new(
         stream::once(async { Ok::<_, std::io::Error>(body) }),
         boundary,
@@ -114,7 +124,10 @@ pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, mult
     // The whole body is already in memory, so every await is ready at once.
     futures_executor::block_on(async {
         let mut parts = Vec::new();
-        while let Some(field) = mp.next_field().await? {
+        while let Some(field) = mp.next_field().await.map_err(|_| FormError::Malformed)? {
+            if parts.len() == MAX_PARTS {
+                return Err(FormError::TooManyParts);
+            }
             let name = field.name().unwrap_or_default().to_owned();
             let filename = field.file_name().map(str::to_owned);
             let has_filename = field
@@ -128,7 +141,7 @@ pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, mult
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("filename*"));
             let content_type = field.content_type().map(|m| m.to_string());
-            let data = field.bytes().await?;
+            let data = field.bytes().await.map_err(|_| FormError::Malformed)?;
             parts.push(Part {
                 name,
                 filename,
@@ -196,6 +209,30 @@ mod tests {
         assert!(matches!(
             parse_form_lenient(&headers("application/json"), &body),
             Err(FormError::NoBoundary)
+        ));
+    }
+
+    #[test]
+    fn parsing_stops_after_the_part_limit() {
+        let form = |n: usize| {
+            let mut body = String::new();
+            for i in 0..n {
+                body.push_str(&format!(
+                    "--B\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nx\r\n"
+                ));
+            }
+            body.push_str("--B--\r\n");
+            Bytes::from(body)
+        };
+        let h = headers("multipart/form-data; boundary=B");
+        assert_eq!(parse_form(&h, &form(MAX_PARTS)).unwrap().len(), MAX_PARTS);
+        assert!(matches!(
+            parse_form(&h, &form(MAX_PARTS + 1)),
+            Err(FormError::TooManyParts)
+        ));
+        assert!(matches!(
+            parse_form_lenient(&h, &form(MAX_PARTS + 1)),
+            Err(FormError::TooManyParts)
         ));
     }
 

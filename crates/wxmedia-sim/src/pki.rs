@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RsaKeySize, SanType,
+    BasicConstraints, CertificateParams, CidrSubnet, DistinguishedName, DnType,
+    ExtendedKeyUsagePurpose, GeneralSubtree, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    NameConstraints, PKCS_ECDSA_P256_SHA256, PKCS_RSA_SHA256, RsaKeySize, SanType,
 };
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -38,6 +39,20 @@ impl std::fmt::Debug for ClientIdentityPem {
 /// The development PKI in a state directory. Created on first use, reused
 /// afterwards; the merchant certificate is reissued when the merchant id
 /// changes.
+///
+/// What is on disk is checked on every load, so that a partial or mixed
+/// state directory repairs itself instead of failing every client: a CA
+/// whose key is missing or does not match, or that lacks the name
+/// constraints, is replaced; a server, merchant or platform certificate
+/// that the current CA did not issue, or whose key does not match it, is
+/// reissued. Reissuing the merchant certificate changes its serial, the
+/// `serial_no` v3 requests name (the ready line always prints the current
+/// one).
+///
+/// The directory is created readable by its owner only (0700); private
+/// keys are written 0600 from their first byte, through a new file renamed
+/// into place; a symbolic link where a state file should be is refused
+/// rather than followed.
 pub struct DevPki {
     dir: PathBuf,
     ca_params: CertificateParams,
@@ -64,6 +79,20 @@ fn ca_params() -> CertificateParams {
     dn.push(DnType::OrganizationName, "wxmedia test fixtures");
     params.distinguished_name = dn;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    // The CA vouches for loopback names only, whatever it signs: a leaked
+    // `ca.pem` that someone trusted can never vouch for a real host.
+    // Subject names (the merchant certificates' CN) are not constrained.
+    params.name_constraints = Some(NameConstraints {
+        permitted_subtrees: vec![
+            GeneralSubtree::IpAddress(CidrSubnet::from_v4_prefix([127, 0, 0, 1], 32)),
+            GeneralSubtree::IpAddress(CidrSubnet::from_v6_prefix(
+                std::net::Ipv6Addr::LOCALHOST.octets(),
+                128,
+            )),
+            GeneralSubtree::DnsName("localhost".into()),
+        ],
+        excluded_subtrees: Vec::new(),
+    });
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
@@ -81,12 +110,20 @@ impl DevPki {
     /// Load the PKI from `dir`, creating what is missing, with a merchant
     /// certificate whose subject CN is `mch_id` (RSA 2048, PKCS#8 key).
     pub fn load_or_create(dir: &Path, mch_id: &str) -> Result<DevPki, SimError> {
-        std::fs::create_dir_all(dir).map_err(|e| SimError::io(dir, e))?;
+        create_private_dir(dir)?;
         let dir = dir.canonicalize().map_err(|e| SimError::io(dir, e))?;
         let ca_params = ca_params();
-        let (ca_key, ca_cert_pem) = match (read(&dir.join(CA_KEY)), read(&dir.join(CA_CERT))) {
-            (Some(key), Some(cert)) => (KeyPair::from_pem(&key).map_err(err("ca.key"))?, cert),
-            _ => {
+        let stored = match (read(&dir.join(CA_KEY))?, read(&dir.join(CA_CERT))?) {
+            (Some(key), Some(cert)) => {
+                let key = KeyPair::from_pem(&key).map_err(err("ca.key"))?;
+                is_current_ca(&key, &cert).then_some((key, cert))
+            }
+            _ => None,
+        };
+        let (ca_key, ca_cert_pem) = match stored {
+            Some(ca) => ca,
+            None => {
+                tracing::info!(dir = %dir.display(), "making a new dev CA; certificates it did not issue will be reissued");
                 let key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256).map_err(err("CA key"))?;
                 let cert = ca_params.self_signed(&key).map_err(err("CA certificate"))?;
                 write(&dir.join(CA_KEY), &key.serialize_pem())?;
@@ -102,29 +139,53 @@ impl DevPki {
             server_cert_pem: String::new(),
             server_key_pem: String::new(),
         };
-        match (
-            read(&pki.dir.join(SERVER_CERT)),
-            read(&pki.dir.join(SERVER_KEY)),
-        ) {
-            (Some(cert), Some(key)) => {
+        match pki.stored_leaf(SERVER_CERT, SERVER_KEY)? {
+            Some((cert, key)) => {
                 pki.server_cert_pem = cert;
                 pki.server_key_pem = key;
             }
-            _ => {
+            None => {
                 let id = pki.issue_server()?;
-                write(&pki.dir.join(SERVER_CERT), &id.cert_pem)?;
                 write(&pki.dir.join(SERVER_KEY), &id.key_pem)?;
+                write(&pki.dir.join(SERVER_CERT), &id.cert_pem)?;
                 pki.server_cert_pem = id.cert_pem;
                 pki.server_key_pem = id.key_pem;
             }
         }
-        let current_cn = read(&pki.dir.join(CLIENT_CERT)).and_then(|pem| subject_cn_of_pem(&pem));
-        if current_cn.as_deref() != Some(mch_id) || read(&pki.dir.join(CLIENT_KEY)).is_none() {
+        let current = pki
+            .stored_leaf(CLIENT_CERT, CLIENT_KEY)?
+            .is_some_and(|(cert, _)| subject_cn_of_pem(&cert).as_deref() == Some(mch_id));
+        if !current {
             let id = pki.issue_client(mch_id, true)?;
-            write(&pki.dir.join(CLIENT_CERT), &id.cert_pem)?;
             write(&pki.dir.join(CLIENT_KEY), &id.key_pem)?;
+            write(&pki.dir.join(CLIENT_CERT), &id.cert_pem)?;
         }
         Ok(pki)
+    }
+
+    /// A certificate and key pair from the state directory, if both are
+    /// there, the current CA issued the certificate and the key is its
+    /// key; otherwise `None`, and the caller issues a new pair.
+    fn stored_leaf(
+        &self,
+        cert_name: &str,
+        key_name: &str,
+    ) -> Result<Option<(String, String)>, SimError> {
+        let (Some(cert), Some(key)) = (
+            read(&self.dir.join(cert_name))?,
+            read(&self.dir.join(key_name))?,
+        ) else {
+            return Ok(None);
+        };
+        if issued_by(&cert, &self.ca_key) && key_matches(&cert, &key) {
+            Ok(Some((cert, key)))
+        } else {
+            tracing::warn!(
+                file = cert_name,
+                "not issued by the current dev CA, or not matching its key: reissuing it"
+            );
+            Ok(None)
+        }
     }
 
     fn issuer(&self) -> Issuer<'_, &KeyPair> {
@@ -256,18 +317,150 @@ fn subject_cn_of_pem(pem: &str) -> Option<String> {
     subject_cn(&der)
 }
 
-fn read(path: &Path) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+/// Whether `cert_pem` is a CA certificate this version would have made
+/// with `key`: the same key, and the loopback name constraints (a CA made
+/// before they existed is replaced, so that no unconstrained dev CA stays
+/// in use).
+fn is_current_ca(key: &KeyPair, cert_pem: &str) -> bool {
+    let Ok(der) = CertificateDer::from_pem_slice(cert_pem.as_bytes()) else {
+        return false;
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
+        return false;
+    };
+    key.algorithm() == &PKCS_ECDSA_P256_SHA256
+        && cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw()
+        && matches!(cert.name_constraints(), Ok(Some(_)))
+        && issued_by(cert_pem, key)
 }
 
-fn write(path: &Path, text: &str) -> Result<(), SimError> {
-    std::fs::write(path, text).map_err(|e| SimError::io(path, e))?;
-    // Private keys are readable by their owner only, like real ones should be.
+/// Whether the CA key `ca_key` (ECDSA P-256, as every dev CA is) signed
+/// the certificate `cert_pem`.
+fn issued_by(cert_pem: &str, ca_key: &KeyPair) -> bool {
+    let Ok(der) = CertificateDer::from_pem_slice(cert_pem.as_bytes()) else {
+        return false;
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(&der) else {
+        return false;
+    };
+    ring::signature::UnparsedPublicKey::new(
+        &ring::signature::ECDSA_P256_SHA256_ASN1,
+        ca_key.public_key_raw(),
+    )
+    .verify(cert.tbs_certificate.as_ref(), &cert.signature_value.data)
+    .is_ok()
+}
+
+/// Whether the private key `key_pem` belongs to the certificate `cert_pem`.
+fn key_matches(cert_pem: &str, key_pem: &str) -> bool {
+    let Ok(key) = KeyPair::from_pem(key_pem) else {
+        return false;
+    };
+    let Ok(der) = CertificateDer::from_pem_slice(cert_pem.as_bytes()) else {
+        return false;
+    };
+    x509_parser::parse_x509_certificate(&der).is_ok_and(|(_, cert)| {
+        cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw()
+    })
+}
+
+/// No state file is this large; a larger one is not ours.
+const MAX_STATE_FILE: u64 = 1024 * 1024;
+
+/// A symbolic link, or anything but a regular file, where a state file
+/// should be.
+fn not_a_state_file(path: &Path, what: &str) -> SimError {
+    SimError::io(
+        path,
+        std::io::Error::other(format!(
+            "{what} where a state file should be; refusing it (remove it and the simulator makes the file anew)"
+        )),
+    )
+}
+
+/// The state directory, created readable by its owner only: it holds
+/// private keys. An existing directory keeps its mode (it may be one the
+/// user made for other things too), since each key file is 0600 anyway.
+fn create_private_dir(dir: &Path) -> Result<(), SimError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     #[cfg(unix)]
-    if path.extension().is_some_and(|e| e == "key") || path.ends_with(CLIENT_KEY) {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| SimError::io(path, e))?;
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| SimError::io(dir, e))
+}
+
+/// A state file's text; `None` when it does not exist. A symbolic link or
+/// anything but a regular file is an error, never followed: the files are
+/// private keys and the certificates that go with them.
+fn read(path: &Path) -> Result<Option<String>, SimError> {
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(SimError::io(path, e)),
+    };
+    if meta.file_type().is_symlink() {
+        return Err(not_a_state_file(path, "a symbolic link"));
+    }
+    if !meta.is_file() {
+        return Err(not_a_state_file(path, "something other than a file"));
+    }
+    let file = std::fs::File::open(path).map_err(|e| SimError::io(path, e))?;
+    // The file opened must be the one looked at: a link swapped in between
+    // would lead elsewhere.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let opened = file.metadata().map_err(|e| SimError::io(path, e))?;
+        if (opened.dev(), opened.ino()) != (meta.dev(), meta.ino()) {
+            return Err(not_a_state_file(path, "a file replaced while opened"));
+        }
+    }
+    let mut text = String::new();
+    file.take(MAX_STATE_FILE)
+        .read_to_string(&mut text)
+        .map_err(|e| SimError::io(path, e))?;
+    Ok(Some(text))
+}
+
+/// Whether a state file holds a private key (0600) rather than a
+/// certificate or public data (0644).
+fn is_private(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "key") || path.ends_with(CLIENT_KEY)
+}
+
+/// Write a state file: a new file (`create_new`, never an existing file or
+/// a link's target) with its final mode from the first byte, renamed over
+/// `path`. Renaming replaces a directory entry, never what a link points
+/// to, and readers never see half a file.
+fn write(path: &Path, text: &str) -> Result<(), SimError> {
+    use std::io::Write;
+    if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+        return Err(not_a_state_file(path, "a symbolic link"));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut suffix = [0u8; 8];
+    getrandom::fill(&mut suffix).expect("the OS has randomness");
+    let suffix: String = suffix.iter().map(|b| format!("{b:02x}")).collect();
+    let temp = path.with_file_name(format!(".{name}.{suffix}.tmp"));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(
+        &mut options,
+        if is_private(path) { 0o600 } else { 0o644 },
+    );
+    let written = options.open(&temp).and_then(|mut file| {
+        file.write_all(text.as_bytes())?;
+        file.sync_all()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&temp, path));
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_file(&temp);
+        return Err(SimError::io(path, e));
     }
     Ok(())
 }
@@ -386,12 +579,11 @@ impl V3Keys {
     /// for this run (it is not written).
     pub fn load_or_create(pki: &DevPki, api_v3_key: Option<&str>) -> Result<V3Keys, SimError> {
         let dir = pki.dir();
-        let (platform_cert, platform_key) = match (
-            read(&dir.join(PLATFORM_CERT)),
-            read(&dir.join(PLATFORM_KEY)),
-        ) {
-            (Some(cert), Some(key)) => (cert, key),
-            _ => {
+        // Checked against the CA like the other leaves: a platform
+        // certificate from a previous CA would not chain to `ca.pem`.
+        let (platform_cert, platform_key) = match pki.stored_leaf(PLATFORM_CERT, PLATFORM_KEY)? {
+            Some(pair) => pair,
+            None => {
                 let id = pki.issue_platform()?;
                 write(&dir.join(PLATFORM_KEY), &id.key_pem)?;
                 write(&dir.join(PLATFORM_CERT), &id.cert_pem)?;
@@ -399,9 +591,9 @@ impl V3Keys {
             }
         };
         let (public_key_private, public_key_id) = match (
-            read(&dir.join(PUBLIC_KEY_PRIVATE)),
-            read(&dir.join(PUBLIC_KEY_ID)),
-            read(&dir.join(PUBLIC_KEY)),
+            read(&dir.join(PUBLIC_KEY_PRIVATE))?,
+            read(&dir.join(PUBLIC_KEY_ID))?,
+            read(&dir.join(PUBLIC_KEY))?,
         ) {
             (Some(key), Some(id), Some(_)) => (key, id.trim().to_owned()),
             _ => {
@@ -414,7 +606,7 @@ impl V3Keys {
                 (key.serialize_pem(), id)
             }
         };
-        let stored_v3_key = match read(&dir.join(API_V3_KEY)) {
+        let stored_v3_key = match read(&dir.join(API_V3_KEY))? {
             Some(k) => k.trim().to_owned(),
             None => {
                 let k = crate::random_key();
@@ -422,7 +614,7 @@ impl V3Keys {
                 k
             }
         };
-        let merchant_cert = read(&pki.client_cert_path())
+        let merchant_cert = read(&pki.client_cert_path())?
             .ok_or_else(|| SimError::Pki("apiclient_cert.pem is missing".into()))?;
         V3Keys::from_pem(V3KeysPem {
             merchant_cert: &merchant_cert,

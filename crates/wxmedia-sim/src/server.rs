@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +12,7 @@ use http_body_util::{BodyExt, Full, Limited, StreamBody, combinators::BoxBody};
 use hyper::body::{Frame, Incoming};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 use wxmedia_proto::v2::ApiKey;
 
@@ -34,6 +35,20 @@ fn request_body_limit(v3_max_image_size: usize) -> usize {
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client may take to send a request's head; hyper's own timer.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default of [`SimConfig::body_read_timeout`]: a body that has not
+/// fully arrived 30 s after its head is abandoned (8 MiB at 2 Mbit/s
+/// takes about that long, far slower than any test's loopback).
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The default of [`SimConfig::max_connections`]: far above the 50
+/// parallel uploads the test suites make, far below what exhausts file
+/// descriptors or memory (each connection may hold a body of up to the
+/// request limit).
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 type ReplyBody = BoxBody<Bytes, BoxError>;
@@ -60,6 +75,25 @@ pub struct SimConfig {
     pub api_v3_key: Option<String>,
     /// The image limit of `/v3/merchant/media/upload` (5 MiB by default).
     pub v3_max_image_size: usize,
+    /// How long a request body may take to arrive once its head has
+    /// ([`DEFAULT_BODY_READ_TIMEOUT`]); a client that stalls longer has its
+    /// connection closed without a reply.
+    pub body_read_timeout: Duration,
+    /// How many connections are served at once
+    /// ([`DEFAULT_MAX_CONNECTIONS`]). Further ones wait in the listen
+    /// backlog until a connection ends (idle ones end at the handshake,
+    /// head or body timeout).
+    pub max_connections: usize,
+    /// How many requests [`Simulator::received`] keeps
+    /// ([`DEFAULT_LOG_CAPACITY`](crate::DEFAULT_LOG_CAPACITY)); the
+    /// counters count all of them.
+    pub log_capacity: usize,
+    /// Listen on an address that is not loopback. Off by default: the dev
+    /// CA vouches for `127.0.0.1`, `::1` and `localhost` only (its name
+    /// constraints say so), so no client elsewhere could verify the server,
+    /// and a simulator with published test keys should not be reachable
+    /// from the network by accident.
+    pub allow_non_loopback: bool,
 }
 
 impl SimConfig {
@@ -75,6 +109,10 @@ impl SimConfig {
             v3_signer: V3Signer::default(),
             api_v3_key: None,
             v3_max_image_size: V3_MAX_IMAGE_SIZE,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            log_capacity: crate::DEFAULT_LOG_CAPACITY,
+            allow_non_loopback: false,
         }
     }
 }
@@ -114,6 +152,13 @@ impl SimServer {
             .map_err(|e| SimError::Config(format!("api key: {e}")))?;
         wxmedia_proto::MchId::new(config.mch_id.clone())
             .map_err(|e| SimError::Config(format!("merchant id: {e}")))?;
+        check_limits(&config)?;
+        if !config.addr.ip().is_loopback() && !config.allow_non_loopback {
+            return Err(SimError::Config(format!(
+                "{} is not a loopback address: the dev CA vouches for 127.0.0.1, ::1 and localhost only, and the simulator's keys are test keys; set allow_non_loopback (wxmedia sim --allow-non-loopback) to listen there anyway",
+                config.addr
+            )));
+        }
         let pki = DevPki::load_or_create(&config.state_dir, &config.mch_id)?;
         let v3_keys = V3Keys::load_or_create(&pki, config.api_v3_key.as_deref())?;
         let tls = TlsAcceptor::from(pki.server_config()?);
@@ -122,8 +167,12 @@ impl SimServer {
                 .with_signer(config.v3_signer)
                 .with_max_image_size(config.v3_max_image_size),
         );
-        let body_limit = request_body_limit(config.v3_max_image_size);
+        let limits = Limits {
+            body: request_body_limit(config.v3_max_image_size),
+            body_read_timeout: config.body_read_timeout,
+        };
         sim.set_faults(config.faults.clone());
+        sim.set_log_capacity(config.log_capacity);
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|e| SimError::Bind(config.addr, e))?;
@@ -140,7 +189,8 @@ impl SimServer {
                 listener,
                 tls,
                 sim.clone(),
-                body_limit,
+                limits,
+                Arc::new(Semaphore::new(config.max_connections)),
                 stopped,
             )))
         };
@@ -154,12 +204,12 @@ impl SimServer {
         })
     }
 
-    /// `https://127.0.0.1:PORT` (or the address it was given).
+    /// `https://127.0.0.1:PORT` (or the address it was given). A server
+    /// listening on every address (`0.0.0.0`, `::`) names the loopback
+    /// address of the same family, the one name of it its certificate
+    /// covers.
     pub fn endpoint(&self) -> String {
-        match self.addr {
-            SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
-            SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
-        }
+        endpoint_of(self.addr)
     }
 
     /// The bound address.
@@ -228,22 +278,81 @@ impl Drop for SimServer {
     }
 }
 
+/// Refuse limits that would make the server useless: no connection slot,
+/// more than the semaphore can count, or no time at all for a body.
+fn check_limits(config: &SimConfig) -> Result<(), SimError> {
+    if config.max_connections == 0 || config.max_connections > Semaphore::MAX_PERMITS {
+        return Err(SimError::Config(format!(
+            "max_connections must be between 1 and {}, not {}",
+            Semaphore::MAX_PERMITS,
+            config.max_connections
+        )));
+    }
+    if config.body_read_timeout.is_zero() {
+        return Err(SimError::Config(
+            "body_read_timeout must be longer than zero".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The URL clients use for a server bound to `addr`.
+fn endpoint_of(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) if a.ip().is_unspecified() => {
+            format!("https://127.0.0.1:{}", a.port())
+        }
+        SocketAddr::V4(a) => format!("https://{}:{}", a.ip(), a.port()),
+        SocketAddr::V6(a) if a.ip().is_unspecified() => format!("https://[::1]:{}", a.port()),
+        SocketAddr::V6(a) => format!("https://[{}]:{}", a.ip(), a.port()),
+    }
+}
+
 fn path_str(p: &Path) -> String {
     p.display().to_string()
+}
+
+/// What one request may cost the server.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    /// The largest body read.
+    body: usize,
+    /// How long the body may take to arrive.
+    body_read_timeout: Duration,
+}
+
+/// Wait for a free connection slot, then for a connection. The slot is
+/// taken first, so that connections beyond the limit wait in the kernel's
+/// backlog instead of being accepted and held; dropping this future (the
+/// loop stopping) gives the slot back.
+async fn accept_within_limit(
+    listener: &TcpListener,
+    slots: &Arc<Semaphore>,
+) -> (
+    std::io::Result<(tokio::net::TcpStream, SocketAddr)>,
+    OwnedSemaphorePermit,
+) {
+    let permit = slots
+        .clone()
+        .acquire_owned()
+        .await
+        .expect("the semaphore is never closed");
+    (listener.accept().await, permit)
 }
 
 async fn accept_loop(
     listener: TcpListener,
     tls: TlsAcceptor,
     sim: Simulator,
-    body_limit: usize,
+    limits: Limits,
+    slots: Arc<Semaphore>,
     mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
-            accepted = listener.accept() => {
+            (accepted, permit) = accept_within_limit(&listener, &slots) => {
                 let (tcp, peer) = match accepted {
                     Ok(c) => c,
                     Err(e) => {
@@ -253,7 +362,12 @@ async fn accept_loop(
                     }
                 };
                 let _ = tcp.set_nodelay(true);
-                connections.spawn(serve_connection(tcp, peer, tls.clone(), sim.clone(), body_limit));
+                let served = serve_connection(tcp, peer, tls.clone(), sim.clone(), limits);
+                connections.spawn(async move {
+                    served.await;
+                    // The slot is free once the connection is over.
+                    drop(permit);
+                });
             }
             // Reap finished connections so the set does not grow forever.
             Some(_) = connections.join_next(), if !connections.is_empty() => {}
@@ -267,7 +381,7 @@ async fn serve_connection(
     peer: SocketAddr,
     tls: TlsAcceptor,
     sim: Simulator,
-    body_limit: usize,
+    limits: Limits,
 ) {
     let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, tls.accept(tcp)).await {
         Ok(Ok(s)) => s,
@@ -287,12 +401,11 @@ async fn serve_connection(
         .and_then(|chain| chain.first())
         .and_then(|leaf| subject_cn(leaf))
         .map(|common_name| PeerIdentity { common_name });
-    let service = hyper::service::service_fn(move |req| {
-        respond(req, identity.clone(), sim.clone(), body_limit)
-    });
+    let service =
+        hyper::service::service_fn(move |req| respond(req, identity.clone(), sim.clone(), limits));
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .serve_connection(TokioIo::new(stream), service);
     if let Err(e) = conn.await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -303,14 +416,25 @@ async fn respond(
     req: Request<Incoming>,
     identity: Option<PeerIdentity>,
     sim: Simulator,
-    body_limit: usize,
+    limits: Limits,
 ) -> Result<Response<ReplyBody>, BoxError> {
     let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, body_limit).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
+    // hyper times the head only: without this a client that stops sending
+    // the body would hold the connection and its buffered bytes forever.
+    let collected = tokio::time::timeout(
+        limits.body_read_timeout,
+        Limited::new(body, limits.body).collect(),
+    )
+    .await;
+    let body = match collected {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(e)) => {
             tracing::info!(error = %e, "request body refused");
             return Err(e);
+        }
+        Err(_) => {
+            tracing::info!(timeout = ?limits.body_read_timeout, "request body timed out");
+            return Err("request body timed out".into());
         }
     };
     let mut req = Request::from_parts(parts, body);
@@ -324,7 +448,14 @@ async fn respond(
         huge,
         endless,
     } = sim.take_transport_faults();
-    let response = sim.handle(req);
+    // The handler is synchronous and may take a while on a large form (up
+    // to the body limit of parsing and hashing): run it on the blocking
+    // pool so that it never holds an async worker, and other connections
+    // (their handshakes, their replies) keep moving meanwhile.
+    let handler = sim.clone();
+    let response = tokio::task::spawn_blocking(move || handler.handle(req))
+        .await
+        .map_err(|e| -> BoxError { format!("the handler failed: {e}").into() })?;
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -389,4 +520,23 @@ async fn respond(
         .map_err(|never: Infallible| match never {})
         .boxed();
     Ok(Response::from_parts(parts, full))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unspecified_address_is_reached_through_loopback() {
+        let cases = [
+            ("127.0.0.1:8443", "https://127.0.0.1:8443"),
+            ("0.0.0.0:8443", "https://127.0.0.1:8443"),
+            ("[::]:8443", "https://[::1]:8443"),
+            ("[::1]:8443", "https://[::1]:8443"),
+            ("192.0.2.7:8443", "https://192.0.2.7:8443"),
+        ];
+        for (addr, url) in cases {
+            assert_eq!(endpoint_of(addr.parse().unwrap()), url, "{addr}");
+        }
+    }
 }

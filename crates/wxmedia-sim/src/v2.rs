@@ -87,13 +87,20 @@ fn decide(
     }
     let parts = match parse_form(req.headers(), req.body()) {
         Ok(parts) => parts,
-        // Reported by the community: a quoted boundary is refused.
-        Err(FormError::QuotedBoundary) => return unsigned(PARAM_ERROR, PARAM_WRONG),
+        // Reported by the community: a quoted boundary is refused. More
+        // parts than any real upload has is a field problem too, the same
+        // verdict as a repeated field.
+        Err(FormError::QuotedBoundary | FormError::TooManyParts) => {
+            return unsigned(PARAM_ERROR, PARAM_WRONG);
+        }
         Err(FormError::NoContentType | FormError::NoBoundary | FormError::Malformed) => {
             return unsigned(INVALID_REQUEST, BAD_FORMAT);
         }
     };
     let mut media: Option<Bytes> = None;
+    // A set, so that finding a repeated name costs the same however many
+    // fields came before it.
+    let mut names = std::collections::HashSet::new();
     for part in parts {
         if part.name == "media" {
             if part.rfc2231_filename || media.is_some() {
@@ -108,7 +115,7 @@ fn decide(
             let Ok(value) = String::from_utf8(part.data.to_vec()) else {
                 return unsigned(PARAM_ERROR, PARAM_WRONG);
             };
-            if record.fields.iter().any(|(n, _)| *n == part.name) {
+            if !names.insert(part.name.clone()) {
                 return unsigned(PARAM_ERROR, PARAM_WRONG);
             }
             record.fields.push((part.name, value));

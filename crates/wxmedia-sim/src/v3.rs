@@ -15,7 +15,7 @@ use wxmedia_proto::MediaKind;
 
 use crate::handler::{Injected, Outcome, Received, Simulator, V3ReplyFaults};
 use crate::inputs::{AEAD_NONCE_BYTES, Inputs, MEDIA_ID_BYTES, NONCE_BYTES, REQUEST_ID_BYTES};
-use crate::multipart::{Part, parse_form_lenient};
+use crate::multipart::{FormError, Part, parse_form_lenient};
 use crate::pki::{V3Keys, V3Signer};
 
 /// The default size limit of `/v3/merchant/media/upload`: 5 MiB, what the
@@ -237,7 +237,7 @@ fn decide(
     let (meta, file) = if endpoint == Endpoint::Certificates {
         (None, None)
     } else {
-        read_form(req, record)
+        read_form(req, record)?
     };
     let auth = Authorization::parse(req.headers())
         .ok_or_else(|| auth_error("authorization", "format error", BAD_AUTHORIZATION))?;
@@ -336,10 +336,17 @@ fn decide(
 /// either order, part headers in any order, a trailing `;`), strict where
 /// the record says the server is: a quoted boundary, or a meta part with a
 /// `filename`, leaves the server without a meta part, so that its message
-/// has an empty body line and the signature fails.
-fn read_form(req: &Request<Bytes>, record: &mut Received) -> (Option<Bytes>, Option<Part>) {
-    let Ok(parts) = parse_form_lenient(req.headers(), req.body()) else {
-        return (None, None);
+/// has an empty body line and the signature fails. A form with more parts
+/// than `multipart::MAX_PARTS` (32) is refused at once with 400 PARAM_ERROR, before
+/// authentication, as a front end that bounds its work would.
+fn read_form(
+    req: &Request<Bytes>,
+    record: &mut Received,
+) -> Result<(Option<Bytes>, Option<Part>), Refusal> {
+    let parts = match parse_form_lenient(req.headers(), req.body()) {
+        Ok(parts) => parts,
+        Err(FormError::TooManyParts) => return Err(param_error("请求参数过多，请检查后重新提交")),
+        Err(_) => return Ok((None, None)),
     };
     let mut meta = None;
     let mut file: Option<Part> = None;
@@ -359,7 +366,7 @@ fn read_form(req: &Request<Bytes>, record: &mut Received) -> (Option<Bytes>, Opt
         record.media_len = f.data.len();
         record.media_sha256 = Some(sha256_hex(&f.data));
     }
-    (meta, file)
+    Ok((meta, file))
 }
 
 /// The meta JSON's `filename` and `sha256`; its string members go into the
