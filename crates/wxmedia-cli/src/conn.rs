@@ -269,7 +269,9 @@ impl NetArgs {
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
             bail!("--timeout must be a positive number of seconds");
         }
-        Ok(Duration::from_secs_f64(self.timeout))
+        // A number too large for a `Duration` (1e20) means "no limit"; the
+        // client clamps every limit to a century.
+        Ok(Duration::try_from_secs_f64(self.timeout).unwrap_or(Duration::MAX))
     }
 
     /// Add the endpoints, timeouts and trusted roots to a builder.

@@ -231,7 +231,14 @@ pub(crate) fn print_outcome(
                 .map(|id| format!(" (Request-ID {id})"))
                 .unwrap_or_default();
             match &f.code {
-                Some(code) => eprintln!("wxmedia: {name}: {code}: {}{request_id}", f.message),
+                Some(code) => {
+                    // An API error's text already starts with its code.
+                    let message = f
+                        .message
+                        .strip_prefix(&format!("{code}: "))
+                        .unwrap_or(&f.message);
+                    eprintln!("wxmedia: {name}: {code}: {message}{request_id}")
+                }
                 None => eprintln!("wxmedia: {name}: {}{request_id}", f.message),
             }
         }

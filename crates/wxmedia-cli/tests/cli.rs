@@ -514,3 +514,24 @@ fn batch_retries_failed_files_on_the_next_run() {
         stderr(&out)
     );
 }
+
+#[test]
+fn absurd_timeouts_are_refused_or_mean_no_limit() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    // 1e20 seconds does not fit a Duration: it means "no limit", not a panic.
+    for huge in ["1e20", "1e19"] {
+        let out = run(fx.cmd("upload").args(["--timeout", huge]).arg(&a));
+        assert_eq!(out.status.code(), Some(0), "{huge}: {}", stderr(&out));
+        assert!(!stderr(&out).contains("panicked"));
+    }
+    for bad in ["0", "-1", "NaN", "inf"] {
+        let out = run(fx.cmd("upload").arg(format!("--timeout={bad}")).arg(&a));
+        assert_eq!(out.status.code(), Some(2), "{bad}");
+        assert!(
+            stderr(&out).contains("--timeout"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+    }
+}
