@@ -51,6 +51,22 @@ fn serialize(req: &http::Request<Body>) -> Vec<u8> {
     out
 }
 
+/// Compare `bytes` with the golden file at `path`, or rewrite it when blessing.
+fn golden_check(path: &std::path::Path, bytes: &[u8], bless: bool) {
+    if bless {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+        return;
+    }
+    let want = std::fs::read(path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run `cargo xtask golden --bless`", path.display()));
+    assert!(
+        want == bytes,
+        "{} differs from the encoder's output; if the change is intended run `cargo xtask golden --bless`",
+        path.display()
+    );
+}
+
 /// Golden files live in `tests/golden/`. `WXMEDIA_BLESS=1` (or `cargo xtask
 /// golden --bless`) rewrites them; otherwise any difference fails.
 #[test]
@@ -63,19 +79,7 @@ fn golden_requests_for_every_fixture_and_sign_type() {
             let req = upload(file, st).encode(&env()).unwrap();
             let bytes = serialize(&req);
             let path = dir.join(format!("{}-{tag}.http", file.replace('.', "-")));
-            if bless {
-                std::fs::create_dir_all(&dir).unwrap();
-                std::fs::write(&path, &bytes).unwrap();
-            } else {
-                let want = std::fs::read(&path).unwrap_or_else(|e| {
-                    panic!("{}: {e}; run `cargo xtask golden --bless`", path.display())
-                });
-                assert!(
-                    want == bytes,
-                    "{} differs from the encoder's output; if the change is intended run `cargo xtask golden --bless`",
-                    path.display()
-                );
-            }
+            golden_check(&path, &bytes, bless);
             checked += 1;
         }
     }
@@ -132,20 +136,7 @@ fn golden_v3_requests_for_every_api() {
     let bless = std::env::var_os("WXMEDIA_BLESS").is_some_and(|v| v == "1");
     let dir = root().join("tests/golden");
     for (name, api, file) in v3_golden_cases() {
-        let bytes = serialize(&v3_request(api, file));
-        let path = dir.join(name);
-        if bless {
-            std::fs::write(&path, &bytes).unwrap();
-        } else {
-            let want = std::fs::read(&path).unwrap_or_else(|e| {
-                panic!("{}: {e}; run `cargo xtask golden --bless`", path.display())
-            });
-            assert!(
-                want == bytes,
-                "{} differs from the encoder's output; if the change is intended run `cargo xtask golden --bless`",
-                path.display()
-            );
-        }
+        golden_check(&dir.join(name), &serialize(&v3_request(api, file)), bless);
     }
 }
 
