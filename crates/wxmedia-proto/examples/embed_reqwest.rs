@@ -96,11 +96,13 @@ fn attempt_end(e: &reqwest::Error) -> AttemptEnd {
 async fn upload_both(server: &wxmedia_sim::SimServer) -> Result<(String, String)> {
     let (pki, media) = (server.pki(), support::sample());
     let ca = reqwest::Certificate::from_pem(&std::fs::read(pki.ca_cert_path())?)?;
-    // Trust only the simulator's CA; each attempt has its own time limit.
+    // Trust only the simulator's CA; each attempt has its own time limit; no
+    // redirects, so that a reply is always the one the request was made for.
     let builder = || {
         reqwest::Client::builder()
             .tls_certs_only([ca.clone()])
             .timeout(ATTEMPT)
+            .redirect(reqwest::redirect::Policy::none())
     };
     // v2 presents the merchant's certificate (mutual TLS)...
     let identity = [

@@ -18,6 +18,7 @@ use wxmedia_proto::{Operation, RetryPolicy, Step};
 
 const ATTEMPT: Duration = Duration::from_secs(10); // connect, and each socket read or write
 const DEADLINE: Duration = Duration::from_secs(30); // the whole operation, retries included
+
 /// How an attempt failed, and why (boxed: `AttemptEnd::Reply` is large).
 type Failed = Box<(AttemptEnd, Box<dyn std::error::Error + Send + Sync>)>;
 
