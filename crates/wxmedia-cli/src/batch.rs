@@ -306,7 +306,7 @@ async fn process(
 ) -> (PathBuf, Outcome) {
     let name = file.display().to_string();
     let target = uploader.target();
-    let media = match crate::upload::load(&file, target) {
+    let media = match crate::upload::load(&file, target).await {
         Ok(m) => m,
         Err(f) => {
             let entry = failed_entry(&name, mch_id, target, None, &f);

@@ -139,6 +139,16 @@ impl Target {
         }
     }
 
+    /// The largest file this upload takes, in bytes: files are checked
+    /// against it before they are read.
+    pub(crate) fn max_size(self) -> usize {
+        match self {
+            Target::V2 => wxmedia_proto::media::DEFAULT_MAX_MEDIA_SIZE,
+            Target::V3(Api::Video) => wxmedia_proto::media::DEFAULT_MAX_VIDEO_SIZE,
+            Target::V3(api) => api.default_max_size(),
+        }
+    }
+
     /// Check the bytes as this upload's media, with its size limit.
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
         match self {

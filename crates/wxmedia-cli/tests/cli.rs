@@ -535,3 +535,134 @@ fn absurd_timeouts_are_refused_or_mean_no_limit() {
         );
     }
 }
+
+/// Run `c` under a 1 GiB address-space limit (`ulimit -v`) and a deadline,
+/// so that a hostile input the CLI mishandles (a FIFO, `/dev/zero`, a huge
+/// file, a symlink loop) fails the test instead of hanging it or eating the
+/// machine's memory.
+fn bounded(c: &mut Command, deadline: Duration) -> Output {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$@\"")
+        .arg("sh")
+        .arg(c.get_program())
+        .args(c.get_args());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let child = sh
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(deadline) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // `exec` made the shell the CLI itself: this pid is the CLI.
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            let out = rx.recv().unwrap().unwrap();
+            panic!("still running after {deadline:?}; stderr: {}", stderr(&out));
+        }
+    }
+}
+
+fn jpeg_variant(tag: &str) -> Vec<u8> {
+    let mut bytes = JPEG.to_vec();
+    bytes.extend_from_slice(tag.as_bytes());
+    bytes
+}
+
+fn summary_line(o: &Output) -> String {
+    stderr(o)
+        .lines()
+        .rfind(|l| l.starts_with("uploaded "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn upload_and_batch_refuse_fifos_devices_and_huge_files_before_reading() {
+    let fx = fx();
+    let hostile = fx.dir.path().join("hostile");
+    std::fs::create_dir(&hostile).unwrap();
+    let fifo = hostile.join("a.jpg");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // 3 GiB, sparse: nothing is written, and the CLI (under a 1 GiB memory
+    // limit here) must not try to hold it.
+    let huge = hostile.join("huge.jpg");
+    let f = std::fs::File::create(&huge).unwrap();
+    std::io::Write::write_all(&mut &f, JPEG).unwrap();
+    f.set_len(3 << 30).unwrap();
+    drop(f);
+    let zero = hostile.join("zero.jpg");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let dir = fx.dir.path().join("folder.jpg");
+    std::fs::create_dir(&dir).unwrap();
+    let cases = [
+        (
+            &fifo,
+            "unreadable",
+            "a FIFO (named pipe), not a regular file",
+        ),
+        (
+            &zero,
+            "unreadable",
+            "a character device, not a regular file",
+        ),
+        (&dir, "unreadable", "a directory, not a regular file"),
+        (
+            &huge,
+            "media",
+            "media is 3221225472 bytes, over the limit of 2097152 bytes",
+        ),
+    ];
+    for (file, kind, message) in cases {
+        let out = bounded(
+            fx.cmd("upload").arg("--json").arg(file),
+            Duration::from_secs(20),
+        );
+        let what = format!("{}: {}", file.display(), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        let v = &json_lines(&out)[0];
+        assert_eq!(v["error"]["kind"], kind, "{what}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(message),
+            "{v}"
+        );
+        assert!(
+            stderr(&out).contains(&format!("{}: {message}", file.display())),
+            "{what}"
+        );
+    }
+    assert_eq!(fx.server.sim().request_count(), 0, "nothing was sent");
+
+    // A symlink to a regular file is that file.
+    let real = fx.file("real.jpg", &jpeg_variant("real"));
+    let link = fx.dir.path().join("link.jpg");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = bounded(fx.cmd("upload").arg(&link), Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // In a batch, each is one refused file, and the good files still go.
+    std::fs::write(hostile.join("good.jpg"), jpeg_variant("good")).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let out = bounded(
+        fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&hostile),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 1, skipped 0, failed 3");
+    assert_eq!(fx.server.sim().upload_count(), 2);
+    let err = stderr(&out);
+    assert!(err.contains("a FIFO (named pipe)"), "{err}");
+    assert!(err.contains("a character device"), "{err}");
+    assert!(err.contains("over the limit of 2097152 bytes"), "{err}");
+}
