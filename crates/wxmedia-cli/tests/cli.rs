@@ -588,6 +588,186 @@ fn summary_line(o: &Output) -> String {
 }
 
 #[test]
+fn batch_a_cut_off_last_ledger_line_is_repaired_and_never_uploads_twice() {
+    let fx = fx();
+    let images = fx.dir.path().join("图片");
+    std::fs::create_dir(&images).unwrap();
+    std::fs::write(images.join("证件照一.jpg"), jpeg_variant("one")).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let batch = || run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+
+    let out = batch();
+    assert_eq!(summary_line(&out), "uploaded 1, skipped 0, failed 0");
+    // The last line loses its newline, as when the disk filled up or the
+    // process was killed in the middle of the write.
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    assert_eq!(bytes.pop(), Some(b'\n'));
+    std::fs::write(&ledger, &bytes).unwrap();
+    // The next record must not be glued onto it...
+    std::fs::write(images.join("证件照二.jpg"), jpeg_variant("two")).unwrap();
+    let repaired = batch();
+    assert_eq!(repaired.status.code(), Some(0), "{}", stderr(&repaired));
+    assert_eq!(summary_line(&repaired), "uploaded 1, skipped 1, failed 0");
+    // ...or the run after that would upload both files again.
+    let out = batch();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 0, skipped 2, failed 0");
+    assert_eq!(fx.server.sim().upload_count(), 2);
+    assert_eq!(ledger_entries(&ledger).len(), 2);
+    assert!(
+        stderr(&repaired).contains("the last line was cut off"),
+        "{}",
+        stderr(&repaired)
+    );
+
+    // Now a cut inside a multi-byte character of the last line's file name.
+    let bytes = std::fs::read(&ledger).unwrap();
+    let zhao = "照".as_bytes();
+    let at = bytes.windows(zhao.len()).rposition(|w| w == zhao).unwrap();
+    std::fs::write(&ledger, &bytes[..at + 1]).unwrap();
+    let out = batch();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("UTF-8"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 unreadable ledger line"),
+        "{}",
+        stderr(&out)
+    );
+    // The cut record is lost, so that one file is sent again, once.
+    assert_eq!(summary_line(&out), "uploaded 1, skipped 1, failed 0");
+    let out = batch();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 0, skipped 2, failed 0");
+    assert_eq!(fx.server.sim().upload_count(), 3);
+    // Every whole line is readable; only the torn one is not.
+    let text = std::fs::read(&ledger).unwrap();
+    assert_eq!(text.last(), Some(&b'\n'));
+    let unreadable = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter(|l| serde_json::from_slice::<Value>(l).is_err())
+        .count();
+    assert_eq!(unreadable, 1);
+}
+
+#[test]
+fn batch_two_runs_on_one_ledger_do_not_upload_twice() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 20);
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    fx.server
+        .sim()
+        .update_faults(|f| f.reply_delay = Duration::from_millis(100));
+    let mut first = fx
+        .cmd("batch")
+        .args(["--concurrency", "2", "--ledger"])
+        .arg(&ledger)
+        .arg(&images)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while ledger_entries(&ledger).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first run made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = bounded(
+        fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images),
+        Duration::from_secs(30),
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(stderr(&second).contains("locked"), "{}", stderr(&second));
+    assert_eq!(stdout(&second), "", "the second run uploaded nothing");
+    loop {
+        if let Some(status) = first.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first run did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(fx.server.sim().upload_count(), 20);
+    // The lock ends with its run: the next run goes ahead.
+    let out = run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 0, skipped 20, failed 0");
+}
+
+#[test]
+fn batch_uploads_a_file_given_twice_or_copied_once() {
+    let fx = fx();
+    let a = fx.file("a.jpg", &jpeg_variant("a"));
+    let copy = fx.file("copy-of-a.jpg", &jpeg_variant("a"));
+    let b = fx.file("b.jpg", &jpeg_variant("b"));
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let out = run(fx
+        .cmd("batch")
+        .arg("--ledger")
+        .arg(&ledger)
+        .arg(&a)
+        .arg(&a)
+        .arg(&copy)
+        .arg(&b));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fx.server.sim().upload_count(), 2);
+    assert_eq!(summary_line(&out), "uploaded 2, skipped 2, failed 0");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "skipping {}: the same file as {}",
+            a.display(),
+            a.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "skipping {}: the same content as {}",
+            copy.display(),
+            a.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(stdout(&out).lines().count(), 2, "one media id per upload");
+}
+
+#[test]
+fn batch_does_not_follow_symlink_loops() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 2);
+    std::os::unix::fs::symlink(".", images.join("self")).unwrap();
+    std::os::unix::fs::symlink(".", images.join("loop")).unwrap();
+    // A link to a file is taken like the file.
+    let outside = fx.file("outside.jpg", &jpeg_variant("outside"));
+    std::os::unix::fs::symlink(&outside, images.join("linked.jpg")).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let out = bounded(
+        fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 3, skipped 0, failed 0");
+    assert_eq!(fx.server.sim().upload_count(), 3);
+    let err = stderr(&out);
+    for link in ["self", "loop"] {
+        assert!(
+            err.contains(&format!(
+                "{}: a symbolic link to a directory; not followed",
+                images.join(link).display()
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn upload_and_batch_refuse_fifos_devices_and_huge_files_before_reading() {
     let fx = fx();
     let hostile = fx.dir.path().join("hostile");
