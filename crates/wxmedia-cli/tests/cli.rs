@@ -846,3 +846,15 @@ fn upload_and_batch_refuse_fifos_devices_and_huge_files_before_reading() {
     assert!(err.contains("a character device"), "{err}");
     assert!(err.contains("over the limit of 2097152 bytes"), "{err}");
 }
+
+#[test]
+fn a_key_file_pointing_at_dev_zero_is_refused_without_reading_it_all() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    std::fs::remove_file(fx.key_file()).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", fx.key_file()).unwrap();
+    let out = bounded(fx.cmd("upload").arg(&a), Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a key file"), "{}", stderr(&out));
+    assert_eq!(fx.server.sim().request_count(), 0);
+}
