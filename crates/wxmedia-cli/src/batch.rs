@@ -1,17 +1,18 @@
 //! `wxmedia batch`: many files, a ledger that survives crashes, resumption, and a summary.
 
-use std::collections::HashSet;
-use std::fs::{File, OpenOptions};
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use clap::Args;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
+use wxmedia_proto::Media;
 
 use crate::conn::{ConnArgs, Target, Uploader};
 use crate::report::{self, Done, EXIT_OK, EXIT_USAGE, Failure};
@@ -25,10 +26,10 @@ const RATE_LIMIT_COOLDOWN: Duration = Duration::from_secs(2);
 pub(crate) struct BatchArgs {
     #[command(flatten)]
     conn: ConnArgs,
-    /// Files, or directories whose files of the upload's kind are taken (recursively, in name order): images, or videos for --kind video.
+    /// Files, or directories whose files of the upload's kind are taken (recursively, in name order, not into symlinked directories): images, or videos for --kind video.
     #[arg(required = true, value_name = "DIR|FILE")]
     paths: Vec<PathBuf>,
-    /// Append-only JSON-lines ledger: one line per finished file; a rerun skips what succeeded.
+    /// Append-only JSON-lines ledger: one line per finished file; a rerun skips what succeeded. Locked while a run uses it.
     #[arg(long, value_name = "FILE.jsonl")]
     ledger: PathBuf,
     /// Uploads in flight at once.
@@ -80,50 +81,108 @@ struct LedgerError {
     message: String,
 }
 
-/// The ledger file: read once at start, then appended to, one synced line
-/// per finished file, so a crash or Ctrl-C loses at most the uploads in
-/// flight (which a rerun sends again).
+/// The ledger file: locked for the whole run, read once at start, then
+/// appended to, one synced line per finished file, so a crash or Ctrl-C
+/// loses at most the uploads in flight (which a rerun sends again).
 struct Ledger {
+    /// Open for reading and appending, with an exclusive lock held until
+    /// the process ends (the OS drops it even on SIGKILL).
     file: Mutex<File>,
     /// `(mch_id, api, media_hash)` of every upload that succeeded.
     done: HashSet<(String, String, String)>,
 }
 
+/// How many unreadable lines are named one by one before only their count.
+const UNREADABLE_NAMED: usize = 5;
+
 impl Ledger {
     fn open(path: &Path) -> anyhow::Result<Ledger> {
+        let file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .with_context(|| format!("cannot open the ledger {}", path.display()))?;
+        // Two runs on one ledger would each see the other's files as not
+        // done and upload them again: the second run stops instead. The
+        // lock is taken before reading so that what is read stays true.
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => bail!(
+                "the ledger {} is locked by another wxmedia batch run; wait for it to finish, or give this run another --ledger",
+                path.display()
+            ),
+            Err(TryLockError::Error(e)) => {
+                return Err(e)
+                    .with_context(|| format!("cannot lock the ledger {}", path.display()));
+            }
+        }
         let mut done = HashSet::new();
-        if path.exists() {
-            let reader = BufReader::new(
-                File::open(path)
-                    .with_context(|| format!("cannot read the ledger {}", path.display()))?,
-            );
-            for (n, line) in reader.lines().enumerate() {
-                let line =
-                    line.with_context(|| format!("cannot read the ledger {}", path.display()))?;
-                if line.trim().is_empty() {
-                    continue;
+        let mut unreadable = 0usize;
+        let mut torn = false;
+        // Bytes, not text: a line cut inside a multi-byte character (a
+        // Chinese file name) is one unreadable line, not an unreadable
+        // ledger.
+        let mut reader = BufReader::new(&file);
+        let mut line = Vec::new();
+        for n in 1.. {
+            line.clear();
+            let read = reader
+                .read_until(b'\n', &mut line)
+                .with_context(|| format!("cannot read the ledger {}", path.display()))?;
+            if read == 0 {
+                break;
+            }
+            let text = match line.strip_suffix(b"\n") {
+                Some(text) => text,
+                None => {
+                    torn = true;
+                    &line[..]
                 }
-                match serde_json::from_str::<Entry>(&line) {
-                    Ok(e) if e.status == Status::Uploaded => {
-                        if let Some(hash) = e.media_hash {
-                            done.insert((e.mch_id, e.api, hash));
-                        }
+            };
+            if text.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Entry>(text) {
+                Ok(e) if e.status == Status::Uploaded => {
+                    if let Some(hash) = e.media_hash {
+                        done.insert((e.mch_id, e.api, hash));
                     }
-                    Ok(_) => {}
-                    // A line cut short by a crash: that file is simply not done.
-                    Err(_) => eprintln!(
-                        "wxmedia: {}:{}: ignoring an unreadable ledger line",
-                        path.display(),
-                        n + 1
-                    ),
+                }
+                Ok(_) => {}
+                // A line cut short by a crash or a full disk: that file is
+                // simply not done, and is uploaded again.
+                Err(_) => {
+                    unreadable += 1;
+                    if unreadable <= UNREADABLE_NAMED {
+                        eprintln!(
+                            "wxmedia: {}:{n}: ignoring an unreadable ledger line",
+                            path.display()
+                        );
+                    }
                 }
             }
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot open the ledger {} for appending", path.display()))?;
+        if unreadable > 0 {
+            eprintln!(
+                "wxmedia: {}: {unreadable} unreadable ledger line(s) ignored; their files count as not done",
+                path.display()
+            );
+        }
+        if torn {
+            // The last line has no newline (a write cut short). The next
+            // record must not be glued onto it, or it would be lost too. It
+            // is terminated rather than cut away: the ledger is append-only,
+            // and a record that is whole but for its newline still counts.
+            let mut f = &file;
+            f.write_all(b"\n")
+                .and_then(|()| f.sync_data())
+                .with_context(|| format!("cannot repair the ledger {}", path.display()))?;
+            eprintln!(
+                "wxmedia: {}: the last line was cut off (no newline); terminated it",
+                path.display()
+            );
+        }
         Ok(Ledger {
             file: Mutex::new(file),
             done,
@@ -147,23 +206,36 @@ impl Ledger {
     }
 }
 
+/// The files to upload, in order. Symbolic links named on the command line
+/// are followed; inside a directory, a link to a file is taken, but a link
+/// to a directory is not descended into (and is reported): a link such as
+/// `self -> .` would otherwise take the same files again and again.
 fn collect(paths: &[PathBuf], target: Target) -> anyhow::Result<Vec<PathBuf>> {
     fn walk(dir: &Path, target: Target, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+        let cannot = || format!("cannot read the directory {}", dir.display());
         let mut entries: Vec<_> = std::fs::read_dir(dir)
-            .with_context(|| format!("cannot read the directory {}", dir.display()))?
+            .with_context(cannot)?
             .collect::<Result<_, _>>()
-            .with_context(|| format!("cannot read the directory {}", dir.display()))?;
+            .with_context(cannot)?;
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let path = e.path();
-            if path.is_dir() {
+            // The entry's own type: a symbolic link is not followed here.
+            let file_type = e.file_type().with_context(cannot)?;
+            if file_type.is_dir() {
                 walk(&path, target, out)?;
+            } else if file_type.is_symlink() && path.is_dir() {
+                eprintln!(
+                    "wxmedia: {}: a symbolic link to a directory; not followed",
+                    path.display()
+                );
             } else if path
                 .extension()
                 .and_then(|x| x.to_str())
                 .and_then(wxmedia_proto::MediaKind::from_extension)
                 // Only what this upload takes: images, or videos for v3's
-                // video upload.
+                // video upload. Anything named so that is not a regular
+                // file (a FIFO, a link to a device) is refused when read.
                 .is_some_and(|kind| target.takes(kind))
             {
                 out.push(path);
@@ -223,22 +295,64 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
     };
     let cooldown: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let json = args.conn.json;
-    let results = futures_util::stream::iter(files)
-        .map(|file| {
+    let workers = usize::from(args.concurrency);
+    // Files are read (off the async workers) a few at a time but handed on
+    // in order, so that of two files with the same content the earlier one
+    // is uploaded and the later one reported as its duplicate.
+    let loaded = futures_util::stream::iter(files)
+        .map(|file| async move {
+            let media = crate::upload::load(&file, target).await;
+            (file, media)
+        })
+        .buffered(workers);
+    // Media hash -> the file of this run that uploads it.
+    let mut claimed: HashMap<String, PathBuf> = HashMap::new();
+    let results = loaded
+        .map(|(file, media)| {
+            let step = match media {
+                Err(f) => Step::Refused(f),
+                Ok(media) => {
+                    let hash = media.hash().to_string();
+                    if ledger.is_done(&mch_id, target, &hash) {
+                        Step::Skip
+                    } else if let Some(first) = claimed.get(&hash) {
+                        Step::Duplicate(first.clone())
+                    } else {
+                        claimed.insert(hash.clone(), file.clone());
+                        Step::Upload(media, hash)
+                    }
+                }
+            };
             let (uploader, ledger, cooldown, mch_id) = (
                 uploader.clone(),
                 ledger.clone(),
                 cooldown.clone(),
                 mch_id.clone(),
             );
-            async move { process(&uploader, &ledger, &cooldown, &mch_id, file).await }
+            async move { process(&uploader, &ledger, &cooldown, &mch_id, file, step).await }
         })
-        .buffer_unordered(usize::from(args.concurrency));
+        .buffer_unordered(workers);
     futures_util::pin_mut!(results);
     let mut counts = Counts::default();
+    let line = |text: String| match &progress {
+        Some(bar) => bar.println(text),
+        None => eprintln!("{text}"),
+    };
     while let Some((file, outcome)) = results.next().await {
         match &outcome {
             Outcome::Skipped => counts.skipped += 1,
+            Outcome::Duplicate(first) => {
+                counts.skipped += 1;
+                let same = match (std::fs::canonicalize(&file), std::fs::canonicalize(first)) {
+                    (Ok(a), Ok(b)) if a == b => "the same file",
+                    _ => "the same content",
+                };
+                line(format!(
+                    "wxmedia: skipping {}: {same} as {}, uploaded by this run",
+                    file.display(),
+                    first.display()
+                ));
+            }
             Outcome::Done(result) => {
                 match result {
                     Ok(_) => counts.uploaded += 1,
@@ -247,10 +361,6 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
                         counts.status = report::combine([counts.status, f.exit_code()]);
                     }
                 }
-                let line = |text: String| match &progress {
-                    Some(bar) => bar.println(text),
-                    None => eprintln!("{text}"),
-                };
                 match result {
                     Ok(done) => {
                         if json {
@@ -292,9 +402,24 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
 }
 
 enum Outcome {
+    /// Already uploaded, says the ledger.
     Skipped,
+    /// The same file or content as this earlier file of the run.
+    Duplicate(PathBuf),
     Done(Result<Done, Failure>),
     LedgerFailed(std::io::Error),
+}
+
+/// What to do with one file once it is read.
+enum Step {
+    /// Refused before sending (unreadable, not a regular file, bad media).
+    Refused(Failure),
+    /// Already uploaded, says the ledger.
+    Skip,
+    /// An earlier file of this run has the same content.
+    Duplicate(PathBuf),
+    /// Upload it; the string is its media hash.
+    Upload(Media, String),
 }
 
 async fn process(
@@ -303,23 +428,22 @@ async fn process(
     cooldown: &Mutex<Option<Instant>>,
     mch_id: &str,
     file: PathBuf,
+    step: Step,
 ) -> (PathBuf, Outcome) {
     let name = file.display().to_string();
     let target = uploader.target();
-    let media = match crate::upload::load(&file, target) {
-        Ok(m) => m,
-        Err(f) => {
+    let (media, hash) = match step {
+        Step::Refused(f) => {
             let entry = failed_entry(&name, mch_id, target, None, &f);
             return match ledger.append(&entry) {
                 Ok(()) => (file, Outcome::Done(Err(f))),
                 Err(e) => (file, Outcome::LedgerFailed(e)),
             };
         }
+        Step::Skip => return (file, Outcome::Skipped),
+        Step::Duplicate(first) => return (file, Outcome::Duplicate(first)),
+        Step::Upload(media, hash) => (media, hash),
     };
-    let hash = media.hash().to_string();
-    if ledger.is_done(mch_id, target, &hash) {
-        return (file, Outcome::Skipped);
-    }
     let wait = cooldown
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

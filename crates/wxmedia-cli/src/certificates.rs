@@ -53,7 +53,9 @@ fn prepare(args: &CertificatesArgs) -> anyhow::Result<Uploader> {
         anyhow!("no APIv3 key: pass --api-v3-key-file FILE or set WXMEDIA_API_V3_KEY")
     })?;
     let deadline = args.net.deadline()?;
-    let builder = args.net.apply(builder.api_v3_key(api_v3_key), deadline);
+    let builder = args
+        .net
+        .apply(builder.api_v3_key(api_v3_key.as_str()), deadline);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the directory {}", args.out.display()))?;
     // The target is not used: this client only downloads.

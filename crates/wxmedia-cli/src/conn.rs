@@ -1,5 +1,6 @@
 //! Credentials and connection options shared by `upload`, `batch` and `certificates`, and the transport and API they select.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,6 +11,7 @@ use wxmedia_proto::endpoints::PRIMARY_BASE_URL;
 use wxmedia_proto::v2::SignType;
 use wxmedia_proto::v3::{Api, ApiV3Key, PlatformCertificate};
 use wxmedia_proto::{Media, MediaError, MediaKind};
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::report::{Done, Failure};
 
@@ -54,28 +56,70 @@ pub(crate) struct KeyArgs {
 impl KeyArgs {
     /// Read the key. A single trailing newline (`\n` or `\r\n`) is removed,
     /// because editors add one; any other surrounding whitespace is refused
-    /// by the key's own validation, with a message that says so.
-    pub(crate) fn read(&self) -> anyhow::Result<String> {
+    /// by the key's own validation, with a message that says so. The key
+    /// stays in zeroizing memory from the first byte read.
+    pub(crate) fn read(&self) -> anyhow::Result<Zeroizing<String>> {
         let raw = match &self.api_key_file {
-            Some(path) => std::fs::read_to_string(path)
+            Some(path) => read_secret(path)
                 .with_context(|| format!("cannot read the API key file {}", path.display()))?,
-            None => std::env::var("WXMEDIA_API_KEY").map_err(|_| {
+            None => Zeroizing::new(std::env::var("WXMEDIA_API_KEY").map_err(|_| {
                 anyhow::anyhow!("no API key: pass --api-key-file PATH or set WXMEDIA_API_KEY")
-            })?,
+            })?),
         };
-        let key = strip_newline(&raw);
-        wxmedia_proto::v2::ApiKey::new(key.clone()).context("the API key is not usable")?;
+        let key = strip_newline(raw);
+        wxmedia_proto::v2::ApiKey::new(key.as_str()).context("the API key is not usable")?;
         Ok(key)
     }
 }
 
+/// The most a key file may hold: keys are a few dozen bytes, and a key
+/// path pointing at `/dev/zero` or a huge file must not fill the memory.
+const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// A secret file's text, in zeroizing memory: the buffer is sized from the
+/// file's length up front, so that it is not grown (and its old copies
+/// freed unzeroed) while reading.
+pub(crate) fn read_secret(path: &Path) -> std::io::Result<Zeroizing<String>> {
+    let file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len().min(MAX_SECRET_FILE);
+    let mut bytes = Zeroizing::new(Vec::with_capacity(
+        usize::try_from(len).unwrap_or(0).saturating_add(1),
+    ));
+    file.take(MAX_SECRET_FILE + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("larger than {MAX_SECRET_FILE} bytes; not a key file"),
+        ));
+    }
+    // `from_utf8` keeps the buffer (no copy); on failure it hands it back,
+    // and it is zeroed before the error goes up.
+    match String::from_utf8(std::mem::take(&mut *bytes)) {
+        Ok(text) => Ok(Zeroizing::new(text)),
+        Err(e) => {
+            e.into_bytes().zeroize();
+            Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        }
+    }
+}
+
 /// A secret as read from a file: one trailing newline (`\n` or `\r\n`) is
-/// removed, because editors add one.
-fn strip_newline(raw: &str) -> String {
-    raw.strip_suffix("\r\n")
-        .or_else(|| raw.strip_suffix('\n'))
-        .unwrap_or(raw)
-        .to_owned()
+/// removed, because editors add one. Truncated in place, so no unzeroed
+/// copy is made.
+fn strip_newline(mut raw: Zeroizing<String>) -> Zeroizing<String> {
+    let cut = if raw.ends_with("\r\n") {
+        2
+    } else if raw.ends_with('\n') {
+        1
+    } else {
+        0
+    };
+    let len = raw.len() - cut;
+    raw.truncate(len);
+    raw
 }
 
 /// Which generation of the API.
@@ -139,6 +183,16 @@ impl Target {
         }
     }
 
+    /// The largest file this upload takes, in bytes: files are checked
+    /// against it before they are read.
+    pub(crate) fn max_size(self) -> usize {
+        match self {
+            Target::V2 => wxmedia_proto::media::DEFAULT_MAX_MEDIA_SIZE,
+            Target::V3(Api::Video) => wxmedia_proto::media::DEFAULT_MAX_VIDEO_SIZE,
+            Target::V3(api) => api.default_max_size(),
+        }
+    }
+
     /// Check the bytes as this upload's media, with its size limit.
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
         match self {
@@ -161,18 +215,18 @@ pub(crate) struct V3KeyArgs {
 impl V3KeyArgs {
     /// The key, checked for its length, or `None` when neither the file
     /// nor the environment gives one.
-    pub(crate) fn read(&self) -> anyhow::Result<Option<String>> {
+    pub(crate) fn read(&self) -> anyhow::Result<Option<Zeroizing<String>>> {
         let raw = match &self.api_v3_key_file {
-            Some(path) => std::fs::read_to_string(path)
+            Some(path) => read_secret(path)
                 .with_context(|| format!("cannot read the APIv3 key file {}", path.display()))?,
             None => match std::env::var("WXMEDIA_API_V3_KEY") {
-                Ok(k) if !k.is_empty() => k,
+                Ok(k) if !k.is_empty() => Zeroizing::new(k),
                 _ => return Ok(None),
             },
         };
-        let key = strip_newline(&raw);
+        let key = strip_newline(raw);
         // The core's message says what is wrong (the length), never the key.
-        ApiV3Key::new(&key).context("the APIv3 key is not usable")?;
+        ApiV3Key::new(key.as_str()).context("the APIv3 key is not usable")?;
         Ok(Some(key))
     }
 }
@@ -389,7 +443,8 @@ impl ConnArgs {
         };
         Ok(ClientBuilder::new()
             .mch_id(mch_id)
-            .api_key(key)
+            // The builder copies the key into its own zeroizing string.
+            .api_key(key.as_str())
             .identity(identity)
             .sign_type(self.sign_type.unwrap_or(SignTypeArg::Md5).into()))
     }
@@ -426,7 +481,7 @@ impl ConnArgs {
             builder = builder.platform_certificate_file(cert);
         }
         if let Some(key) = api_v3_key {
-            builder = builder.api_v3_key(key);
+            builder = builder.api_v3_key(key.as_str());
         }
         Ok(builder)
     }
@@ -577,5 +632,29 @@ impl Uploader {
             .webpki_roots(false)
             .add_root_ca_file(pki.ca_cert_path());
         Ok(Uploader::build(transport, builder, Target::V3(api))?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_trailing_newline_is_cut_in_place() {
+        for (raw, key) in [("k\n", "k"), ("k\r\n", "k"), ("k", "k"), ("k\n\n", "k\n")] {
+            assert_eq!(strip_newline(Zeroizing::new(raw.to_owned())).as_str(), key);
+        }
+    }
+
+    #[test]
+    fn a_secret_file_is_read_whole_but_bounded() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let key = dir.path().join("key");
+        std::fs::write(&key, "secret\n").unwrap();
+        assert_eq!(read_secret(&key).unwrap().as_str(), "secret\n");
+        std::fs::write(&key, b"\xff\xfe").unwrap();
+        assert!(read_secret(&key).is_err());
+        let e = read_secret(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("not a key file"), "{e}");
     }
 }

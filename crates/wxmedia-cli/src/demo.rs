@@ -1,6 +1,6 @@
 //! `wxmedia demo [FILE]`: the library end to end in one minute, with no credentials and no network.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -76,31 +76,34 @@ async fn row(uploader: &Uploader, sign_type: &str, media: &Media) -> bool {
     }
 }
 
+/// The user's file, or else the samples, as `target`'s media.
+async fn images(file: Option<&Path>, target: Target) -> Result<Vec<Media>, ExitCode> {
+    match file {
+        Some(path) => match crate::upload::load(path, target).await {
+            Ok(m) => Ok(vec![m]),
+            Err(f) => {
+                eprintln!("wxmedia: {}: {}", path.display(), f.message);
+                Err(ExitCode::from(EXIT_USAGE))
+            }
+        },
+        None => Ok(SAMPLES
+            .iter()
+            .map(|(name, bytes)| {
+                target
+                    .media((*name).to_owned(), bytes.to_vec())
+                    .expect("the samples are valid")
+            })
+            .collect()),
+    }
+}
+
 async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The user's file is checked with each API's own rules, so that a file
     // fit for one upload but not another is reported before anything runs.
-    let images = |target: Target| -> Result<Vec<Media>, ExitCode> {
-        match &args.file {
-            Some(path) => match crate::upload::load(path, target) {
-                Ok(m) => Ok(vec![m]),
-                Err(f) => {
-                    eprintln!("wxmedia: {}: {}", path.display(), f.message);
-                    Err(ExitCode::from(EXIT_USAGE))
-                }
-            },
-            None => Ok(SAMPLES
-                .iter()
-                .map(|(name, bytes)| {
-                    target
-                        .media((*name).to_owned(), bytes.to_vec())
-                        .expect("the samples are valid")
-                })
-                .collect()),
-        }
-    };
+    let file = args.file.as_deref();
     let v3_uploads = [Api::Image, Api::MarketingImage, Api::Video];
     let mut media_v3 = Vec::new();
-    let media_v2 = match images(Target::V2) {
+    let media_v2 = match images(file, Target::V2).await {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
@@ -112,7 +115,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
                     .expect("the sample video is valid"),
             ]
         } else {
-            match images(Target::V3(api)) {
+            match images(file, Target::V3(api)).await {
                 Ok(m) => m,
                 Err(code) => return Ok(code),
             }

@@ -97,6 +97,12 @@ impl Failure {
         Failure::simple("unreadable", e.to_string(), true)
     }
 
+    /// A file refused before it was read (not a regular file, too large):
+    /// a usage failure, since nothing was sent.
+    pub(crate) fn refused(kind: &'static str, message: String) -> Failure {
+        Failure::simple(kind, message, true)
+    }
+
     pub(crate) fn internal(message: String) -> Failure {
         Failure::simple("internal", message, false)
     }

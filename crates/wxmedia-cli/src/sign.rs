@@ -142,10 +142,12 @@ fn read_file(path: &std::path::Path, what: &str) -> Result<Vec<u8>, ExitCode> {
 }
 
 fn key(args: &KeyArgs) -> Result<ApiKey, ExitCode> {
-    args.read().and_then(|k| Ok(ApiKey::new(k)?)).map_err(|e| {
-        eprintln!("wxmedia: {e:#}");
-        ExitCode::from(EXIT_USAGE)
-    })
+    args.read()
+        .and_then(|k| Ok(ApiKey::new(k.as_str())?))
+        .map_err(|e| {
+            eprintln!("wxmedia: {e:#}");
+            ExitCode::from(EXIT_USAGE)
+        })
 }
 
 pub(crate) fn sign(args: SignArgs) -> ExitCode {
@@ -289,7 +291,8 @@ fn sign_v3(args: SignArgs) -> ExitCode {
         }
     };
     let key_pem = match read_file(&key_path, "private key") {
-        Ok(k) => k,
+        // Zeroed when dropped, like the key the signer parses from it.
+        Ok(k) => zeroize::Zeroizing::new(k),
         Err(code) => return code,
     };
     // The serial goes into the Authorization header, not into the signed

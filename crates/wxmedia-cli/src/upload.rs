@@ -1,10 +1,13 @@
 //! `wxmedia upload FILE...`: one line per file, quiet on success, precise on failure.
 
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
-use wxmedia_proto::Media;
+use wxmedia_proto::{Media, MediaError};
 
 use crate::conn::{ConnArgs, Target, Uploader};
 use crate::report::{self, Done, EXIT_OK, Failure};
@@ -14,14 +17,21 @@ use crate::report::{self, Done, EXIT_OK, Failure};
 pub(crate) struct UploadArgs {
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
-    /// Files to upload (v2: jpg, jpeg, png, bmp, at most 2 MiB; v3: see --kind).
+    /// Files to upload (v2: jpg, jpeg, png, bmp, at most 2 MiB; v3: see --kind). Regular files only (a symlink to one is fine).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
 }
 
-/// Read and check a file as `target`'s media; nothing is sent when this fails.
-pub(crate) fn load(path: &Path, target: Target) -> Result<Media, Failure> {
-    let bytes = std::fs::read(path).map_err(|e| Failure::unreadable(&e))?;
+/// Read and check a file as `target`'s media; nothing is sent when this
+/// fails. The read runs on tokio's blocking pool: a slow disk or network
+/// file system must not stall the other uploads of a batch.
+pub(crate) async fn load(path: &Path, target: Target) -> Result<Media, Failure> {
+    let owned = path.to_owned();
+    let limit = target.max_size();
+    let bytes = match tokio::task::spawn_blocking(move || read_limited(&owned, limit)).await {
+        Ok(r) => r?,
+        Err(e) => return Err(Failure::internal(format!("file read thread: {e}"))),
+    };
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -29,9 +39,79 @@ pub(crate) fn load(path: &Path, target: Target) -> Result<Media, Failure> {
     target.media(name, bytes).map_err(Failure::media)
 }
 
+/// What a path that is not a regular file is, in the user's words.
+fn not_regular(ft: std::fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if ft.is_char_device() {
+        "a character device"
+    } else if ft.is_block_device() {
+        "a block device"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "not a file"
+    }
+}
+
+/// The bytes of the regular file at `path` (a symlink is followed), at most
+/// `limit` of them. Anything else is refused before a byte is read: a FIFO
+/// would block until a writer comes, `/dev/zero` never ends, and a huge file
+/// would sit whole in memory only to be refused by the size check.
+fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
+    let refuse = |what: &str| {
+        Failure::refused(
+            "unreadable",
+            format!("{what}, not a regular file; nothing was sent"),
+        )
+    };
+    let too_large = |size: u64| {
+        Failure::media(MediaError::TooLarge {
+            size: usize::try_from(size).unwrap_or(usize::MAX),
+            limit,
+        })
+    };
+    // `metadata` follows symlinks: a link to a regular file is that file.
+    let meta = std::fs::metadata(path).map_err(|e| Failure::unreadable(&e))?;
+    if !meta.is_file() {
+        return Err(refuse(not_regular(meta.file_type())));
+    }
+    if meta.len() > limit as u64 {
+        return Err(too_large(meta.len()));
+    }
+    let file = File::open(path).map_err(|e| Failure::unreadable(&e))?;
+    // The path may have been replaced between the two looks: check what was
+    // actually opened. (Were it swapped for a FIFO in that instant, `open`
+    // would wait for a writer, but on this blocking thread only, and the
+    // FIFO is refused here all the same.)
+    let opened = file.metadata().map_err(|e| Failure::unreadable(&e))?;
+    if !opened.is_file() {
+        return Err(refuse(not_regular(opened.file_type())));
+    }
+    if opened.len() > limit as u64 {
+        return Err(too_large(opened.len()));
+    }
+    // At most one byte past the limit: a file that grows while it is read
+    // (a log, a download in progress) is refused without reading it all.
+    let cap = (limit as u64).saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(opened.len().min(cap)).unwrap_or(0));
+    file.take(cap)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::unreadable(&e))?;
+    if bytes.len() > limit {
+        return Err(Failure::refused(
+            "media",
+            format!("grew past the limit of {limit} bytes while being read; nothing was sent"),
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Load then upload one file.
 pub(crate) async fn upload_one(uploader: &Uploader, path: &Path) -> Result<Done, Failure> {
-    let media = load(path, uploader.target())?;
+    let media = load(path, uploader.target()).await?;
     uploader.upload(media).await
 }
 

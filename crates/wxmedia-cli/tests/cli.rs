@@ -535,3 +535,326 @@ fn absurd_timeouts_are_refused_or_mean_no_limit() {
         );
     }
 }
+
+/// Run `c` under a 1 GiB address-space limit (`ulimit -v`) and a deadline,
+/// so that a hostile input the CLI mishandles (a FIFO, `/dev/zero`, a huge
+/// file, a symlink loop) fails the test instead of hanging it or eating the
+/// machine's memory.
+fn bounded(c: &mut Command, deadline: Duration) -> Output {
+    let mut sh = Command::new("sh");
+    sh.arg("-c")
+        .arg("ulimit -v 1048576 && exec \"$@\"")
+        .arg("sh")
+        .arg(c.get_program())
+        .args(c.get_args());
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    let child = sh
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(child.wait_with_output()));
+    match rx.recv_timeout(deadline) {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            // `exec` made the shell the CLI itself: this pid is the CLI.
+            let _ = Command::new("kill").arg("-9").arg(pid.to_string()).status();
+            let out = rx.recv().unwrap().unwrap();
+            panic!("still running after {deadline:?}; stderr: {}", stderr(&out));
+        }
+    }
+}
+
+fn jpeg_variant(tag: &str) -> Vec<u8> {
+    let mut bytes = JPEG.to_vec();
+    bytes.extend_from_slice(tag.as_bytes());
+    bytes
+}
+
+fn summary_line(o: &Output) -> String {
+    stderr(o)
+        .lines()
+        .rfind(|l| l.starts_with("uploaded "))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn batch_a_cut_off_last_ledger_line_is_repaired_and_never_uploads_twice() {
+    let fx = fx();
+    let images = fx.dir.path().join("图片");
+    std::fs::create_dir(&images).unwrap();
+    std::fs::write(images.join("证件照一.jpg"), jpeg_variant("one")).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let batch = || run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+
+    let out = batch();
+    assert_eq!(summary_line(&out), "uploaded 1, skipped 0, failed 0");
+    // The last line loses its newline, as when the disk filled up or the
+    // process was killed in the middle of the write.
+    let mut bytes = std::fs::read(&ledger).unwrap();
+    assert_eq!(bytes.pop(), Some(b'\n'));
+    std::fs::write(&ledger, &bytes).unwrap();
+    // The next record must not be glued onto it...
+    std::fs::write(images.join("证件照二.jpg"), jpeg_variant("two")).unwrap();
+    let repaired = batch();
+    assert_eq!(repaired.status.code(), Some(0), "{}", stderr(&repaired));
+    assert_eq!(summary_line(&repaired), "uploaded 1, skipped 1, failed 0");
+    // ...or the run after that would upload both files again.
+    let out = batch();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 0, skipped 2, failed 0");
+    assert_eq!(fx.server.sim().upload_count(), 2);
+    assert_eq!(ledger_entries(&ledger).len(), 2);
+    assert!(
+        stderr(&repaired).contains("the last line was cut off"),
+        "{}",
+        stderr(&repaired)
+    );
+
+    // Now a cut inside a multi-byte character of the last line's file name.
+    let bytes = std::fs::read(&ledger).unwrap();
+    let zhao = "照".as_bytes();
+    let at = bytes.windows(zhao.len()).rposition(|w| w == zhao).unwrap();
+    std::fs::write(&ledger, &bytes[..at + 1]).unwrap();
+    let out = batch();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("UTF-8"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("1 unreadable ledger line"),
+        "{}",
+        stderr(&out)
+    );
+    // The cut record is lost, so that one file is sent again, once.
+    assert_eq!(summary_line(&out), "uploaded 1, skipped 1, failed 0");
+    let out = batch();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 0, skipped 2, failed 0");
+    assert_eq!(fx.server.sim().upload_count(), 3);
+    // Every whole line is readable; only the torn one is not.
+    let text = std::fs::read(&ledger).unwrap();
+    assert_eq!(text.last(), Some(&b'\n'));
+    let unreadable = text
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .filter(|l| serde_json::from_slice::<Value>(l).is_err())
+        .count();
+    assert_eq!(unreadable, 1);
+}
+
+#[test]
+fn batch_two_runs_on_one_ledger_do_not_upload_twice() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 20);
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    fx.server
+        .sim()
+        .update_faults(|f| f.reply_delay = Duration::from_millis(100));
+    let mut first = fx
+        .cmd("batch")
+        .args(["--concurrency", "2", "--ledger"])
+        .arg(&ledger)
+        .arg(&images)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while ledger_entries(&ledger).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first run made no progress"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = bounded(
+        fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images),
+        Duration::from_secs(30),
+    );
+    assert_eq!(second.status.code(), Some(2), "{}", stderr(&second));
+    assert!(stderr(&second).contains("locked"), "{}", stderr(&second));
+    assert_eq!(stdout(&second), "", "the second run uploaded nothing");
+    loop {
+        if let Some(status) = first.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0));
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the first run did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(fx.server.sim().upload_count(), 20);
+    // The lock ends with its run: the next run goes ahead.
+    let out = run(fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 0, skipped 20, failed 0");
+}
+
+#[test]
+fn batch_uploads_a_file_given_twice_or_copied_once() {
+    let fx = fx();
+    let a = fx.file("a.jpg", &jpeg_variant("a"));
+    let copy = fx.file("copy-of-a.jpg", &jpeg_variant("a"));
+    let b = fx.file("b.jpg", &jpeg_variant("b"));
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let out = run(fx
+        .cmd("batch")
+        .arg("--ledger")
+        .arg(&ledger)
+        .arg(&a)
+        .arg(&a)
+        .arg(&copy)
+        .arg(&b));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(fx.server.sim().upload_count(), 2);
+    assert_eq!(summary_line(&out), "uploaded 2, skipped 2, failed 0");
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "skipping {}: the same file as {}",
+            a.display(),
+            a.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "skipping {}: the same content as {}",
+            copy.display(),
+            a.display()
+        )),
+        "{err}"
+    );
+    assert_eq!(stdout(&out).lines().count(), 2, "one media id per upload");
+}
+
+#[test]
+fn batch_does_not_follow_symlink_loops() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 2);
+    std::os::unix::fs::symlink(".", images.join("self")).unwrap();
+    std::os::unix::fs::symlink(".", images.join("loop")).unwrap();
+    // A link to a file is taken like the file.
+    let outside = fx.file("outside.jpg", &jpeg_variant("outside"));
+    std::os::unix::fs::symlink(&outside, images.join("linked.jpg")).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let out = bounded(
+        fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&images),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 3, skipped 0, failed 0");
+    assert_eq!(fx.server.sim().upload_count(), 3);
+    let err = stderr(&out);
+    for link in ["self", "loop"] {
+        assert!(
+            err.contains(&format!(
+                "{}: a symbolic link to a directory; not followed",
+                images.join(link).display()
+            )),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn upload_and_batch_refuse_fifos_devices_and_huge_files_before_reading() {
+    let fx = fx();
+    let hostile = fx.dir.path().join("hostile");
+    std::fs::create_dir(&hostile).unwrap();
+    let fifo = hostile.join("a.jpg");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // 3 GiB, sparse: nothing is written, and the CLI (under a 1 GiB memory
+    // limit here) must not try to hold it.
+    let huge = hostile.join("huge.jpg");
+    let f = std::fs::File::create(&huge).unwrap();
+    std::io::Write::write_all(&mut &f, JPEG).unwrap();
+    f.set_len(3 << 30).unwrap();
+    drop(f);
+    let zero = hostile.join("zero.jpg");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let dir = fx.dir.path().join("folder.jpg");
+    std::fs::create_dir(&dir).unwrap();
+    let cases = [
+        (
+            &fifo,
+            "unreadable",
+            "a FIFO (named pipe), not a regular file",
+        ),
+        (
+            &zero,
+            "unreadable",
+            "a character device, not a regular file",
+        ),
+        (&dir, "unreadable", "a directory, not a regular file"),
+        (
+            &huge,
+            "media",
+            "media is 3221225472 bytes, over the limit of 2097152 bytes",
+        ),
+    ];
+    for (file, kind, message) in cases {
+        let out = bounded(
+            fx.cmd("upload").arg("--json").arg(file),
+            Duration::from_secs(20),
+        );
+        let what = format!("{}: {}", file.display(), stderr(&out));
+        assert_eq!(out.status.code(), Some(2), "{what}");
+        let v = &json_lines(&out)[0];
+        assert_eq!(v["error"]["kind"], kind, "{what}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(message),
+            "{v}"
+        );
+        assert!(
+            stderr(&out).contains(&format!("{}: {message}", file.display())),
+            "{what}"
+        );
+    }
+    assert_eq!(fx.server.sim().request_count(), 0, "nothing was sent");
+
+    // A symlink to a regular file is that file.
+    let real = fx.file("real.jpg", &jpeg_variant("real"));
+    let link = fx.dir.path().join("link.jpg");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let out = bounded(fx.cmd("upload").arg(&link), Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // In a batch, each is one refused file, and the good files still go.
+    std::fs::write(hostile.join("good.jpg"), jpeg_variant("good")).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let out = bounded(
+        fx.cmd("batch").arg("--ledger").arg(&ledger).arg(&hostile),
+        Duration::from_secs(30),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(summary_line(&out), "uploaded 1, skipped 0, failed 3");
+    assert_eq!(fx.server.sim().upload_count(), 2);
+    let err = stderr(&out);
+    assert!(err.contains("a FIFO (named pipe)"), "{err}");
+    assert!(err.contains("a character device"), "{err}");
+    assert!(err.contains("over the limit of 2097152 bytes"), "{err}");
+}
+
+#[test]
+fn a_key_file_pointing_at_dev_zero_is_refused_without_reading_it_all() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    std::fs::remove_file(fx.key_file()).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", fx.key_file()).unwrap();
+    let out = bounded(fx.cmd("upload").arg(&a), Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a key file"), "{}", stderr(&out));
+    assert_eq!(fx.server.sim().request_count(), 0);
+}
