@@ -138,7 +138,12 @@ fn bench(quick: bool) -> Result<(), String> {
         ],
         &[],
     )?;
-    let target = root().join("target/release");
+    // Run the binaries cargo just built: under CARGO_TARGET_DIR when it is
+    // set, not a stale copy under ./target.
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("release");
     let wxmedia = target.join("wxmedia");
     let mut args = vec![
         "--wxmedia",

@@ -6,10 +6,15 @@
 //! | `surf` | `surf` | async-std, surf 2 with a rustls 0.23 client |
 //! | `blocking` | `blocking` | none, ureq 3 |
 //!
-//! Every module has the same `Client`, built the same way:
+//! Every module has the same `Client`, built the same way. For APIv2:
 //! `Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`,
 //! and `client.upload(media)` gives an [`Uploaded`] (media id, media hash,
-//! sign type) or an [`Error`].
+//! sign type) or an [`Error`]. For APIv3:
+//! `Client::builder().mch_id(..).private_key_file(..).merchant_certificate_file(..)`
+//! with one way to verify replies (`.wechatpay_public_key_file(id, ..)`,
+//! `.platform_certificate_file(..)` or `.api_v3_key(..)`), then
+//! `client.upload_image(media)`, `upload_video` or `upload_marketing_image`
+//! give a [`v3::Uploaded`] (its `id` is the media id or URL).
 //!
 //! Two error types are all a user meets: [`BuildError`] from building a
 //! client or loading an [`Identity`] (nothing was sent), and [`Error`] from
