@@ -1,8 +1,9 @@
 //! The v3 conformance cases, each generic over the transport and each with its own simulator: every endpoint in every verification set-up, forged and stale replies, rotation, refusals, retries, failover, limits.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wxmedia_client::{ClientBuilder, Error};
+use wxmedia_client::{ClientBuilder, Clock, Error, SystemClock};
 use wxmedia_proto::v3::{Api, Uploaded};
 use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
 use wxmedia_sim::{Outcome, Times, V3Signer};
@@ -406,4 +407,29 @@ pub async fn v3_twenty_concurrent_uploads<T: Transport>() {
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 20);
+}
+
+/// A clock this many seconds off the system's, injected into the client.
+#[derive(Debug)]
+struct Skewed(i64);
+
+impl Clock for Skewed {
+    fn unix_time(&self) -> u64 {
+        SystemClock.unix_time().saturating_add_signed(self.0)
+    }
+}
+
+/// The client signs with its own clock: ten minutes fast is refused by
+/// the server (SIGN_ERROR, outside its 300 s window) and not retried; four
+/// minutes slow is inside every window and uploads.
+pub async fn v3_a_skewed_clock_is_refused_and_a_small_skew_passes<T: Transport>() {
+    let sim = sim().await;
+    let fast = build::<T>(v3_builder(&sim, Verify::PublicKey).clock(Arc::new(Skewed(600))));
+    let e = up::<T>(&fast, Api::Image, jpeg("a.jpg")).await.unwrap_err();
+    assert!(e.api_code().is_some_and(ErrorCode::is_sign_error), "{e:?}");
+    assert_eq!(seen(&sim, "/v3/merchant/media/upload"), 1, "not retried");
+    let slow = build::<T>(v3_builder(&sim, Verify::PublicKey).clock(Arc::new(Skewed(-240))));
+    up::<T>(&slow, Api::Image, jpeg("b.jpg"))
+        .await
+        .expect("four minutes off is inside the window");
 }

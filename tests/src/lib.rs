@@ -116,7 +116,8 @@ macro_rules! conformance {
             v3_rate_limited_then_success, v3_system_error_then_success, v3_failover_to_the_twin,
             v3_slow_reply_stops_at_the_deadline, v3_hundred_megabyte_reply_is_capped,
             v3_truncated_and_disguised_media_are_refused_unsent,
-            v3_and_v2_clients_keep_to_their_api, v3_twenty_concurrent_uploads);
+            v3_and_v2_clients_keep_to_their_api, v3_twenty_concurrent_uploads,
+            v3_a_skewed_clock_is_refused_and_a_small_skew_passes);
     };
     (@v3 $t:ty; $($case:ident),* $(,)?) => {
         $(
