@@ -12,7 +12,7 @@ use crate::fixtures::{JPEG, PNG, Sim, fast_retries, sim};
 use crate::{Transport, chain_text};
 
 /// The project's tiny MP4 (an ISO-BMFF file: ftyp, free, mdat).
-pub const MP4: &[u8] = include_bytes!("../../fixtures/sample.mp4");
+pub const MP4: &[u8] = include_bytes!("../../crates/wxmedia-sim/samples/sample.mp4");
 
 /// How the client verifies replies.
 #[derive(Debug, Clone, Copy)]

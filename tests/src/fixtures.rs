@@ -9,11 +9,11 @@ use wxmedia_proto::{Media, RetryPolicy};
 use wxmedia_sim::{SimConfig, SimServer};
 
 /// The project's sample images.
-pub const JPEG: &[u8] = include_bytes!("../../fixtures/sample.jpg");
+pub const JPEG: &[u8] = include_bytes!("../../crates/wxmedia-sim/samples/sample.jpg");
 /// PNG sample.
-pub const PNG: &[u8] = include_bytes!("../../fixtures/sample.png");
+pub const PNG: &[u8] = include_bytes!("../../crates/wxmedia-sim/samples/sample.png");
 /// BMP sample.
-pub const BMP: &[u8] = include_bytes!("../../fixtures/sample.bmp");
+pub const BMP: &[u8] = include_bytes!("../../crates/wxmedia-sim/samples/sample.bmp");
 
 /// A running simulator and its state directory.
 pub struct Sim {

@@ -20,10 +20,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_root_ca_file(pki.ca_cert_path())
         .sign_type(SignType::Md5)
         .build()?;
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/sample.jpg"
-    ))?;
+    let bytes = wxmedia_sim::samples::JPEG.to_vec();
     let uploaded = client.upload(Media::new("sample.jpg", bytes)?)?;
     println!("{}", uploaded.media_id);
     Ok(())

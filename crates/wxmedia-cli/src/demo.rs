@@ -9,20 +9,20 @@ use clap::Args;
 use wxmedia_proto::Media;
 use wxmedia_proto::v2::SignType;
 use wxmedia_proto::v3::Api;
-use wxmedia_sim::{SimConfig, SimServer};
+use wxmedia_sim::{SimConfig, SimServer, samples};
 
 use crate::conn::{Target, TransportArg, Uploader};
 use crate::report::{EXIT_FAILED, EXIT_USAGE};
 
-/// Samples made for the project.
+/// Samples made for the project, shipped with the simulator.
 const SAMPLES: [(&str, &[u8]); 3] = [
-    ("sample.jpg", include_bytes!("../../../fixtures/sample.jpg")),
-    ("sample.png", include_bytes!("../../../fixtures/sample.png")),
-    ("sample.bmp", include_bytes!("../../../fixtures/sample.bmp")),
+    ("sample.jpg", samples::JPEG),
+    ("sample.png", samples::PNG),
+    ("sample.bmp", samples::BMP),
 ];
 
 /// The sample video, for v3's video upload.
-const VIDEO: (&str, &[u8]) = ("sample.mp4", include_bytes!("../../../fixtures/sample.mp4"));
+const VIDEO: (&str, &[u8]) = ("sample.mp4", samples::MP4);
 
 const TRANSPORTS: [TransportArg; 3] = [
     TransportArg::Hyper,

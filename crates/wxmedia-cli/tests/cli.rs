@@ -8,8 +8,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 use wxmedia_sim::{SimConfig, SimServer, Times};
 
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
-const PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
+const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
+const PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
 
 struct Fx {
     server: SimServer,

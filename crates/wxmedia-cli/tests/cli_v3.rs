@@ -7,9 +7,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 use wxmedia_sim::{SimConfig, SimServer, V3Signer};
 
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
-const PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
-const MP4: &[u8] = include_bytes!("../../../fixtures/sample.mp4");
+const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
+const PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
+const MP4: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.mp4");
 const VECTORS: &str = include_str!("../../wxmedia-proto/tests/data/v3.json");
 
 fn data(name: &str) -> PathBuf {

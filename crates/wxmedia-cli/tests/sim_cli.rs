@@ -7,7 +7,7 @@ use serde_json::Value;
 use wxmedia_proto::MediaHash;
 use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
 
 fn start(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, Value) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wxmedia"))

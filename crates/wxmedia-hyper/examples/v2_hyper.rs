@@ -19,10 +19,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_root_ca_file(pki.ca_cert_path())
         .sign_type(SignType::HmacSha256)
         .build()?;
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/sample.jpg"
-    ))?;
+    let bytes = wxmedia_sim::samples::JPEG.to_vec();
     let uploaded = client.upload(Media::new("sample.jpg", bytes)?).await?;
     println!("{}", uploaded.media_id);
     Ok(())

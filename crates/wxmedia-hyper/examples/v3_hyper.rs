@@ -21,26 +21,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .endpoint(server.endpoint())
         .add_root_ca_file(pki.ca_cert_path())
         .build()?;
-    let fixture = |name: &str| {
-        std::fs::read(format!(
-            "{}/../../fixtures/{name}",
-            env!("CARGO_MANIFEST_DIR")
-        ))
-    };
+    use wxmedia_sim::samples;
     let image = Media::with_max_size(
         "id-front.jpg",
-        fixture("sample.jpg")?,
+        samples::JPEG.to_vec(),
         Api::Image.default_max_size(),
     )?;
     println!("image      {}", client.upload_image(image).await?.id);
     println!(
         "video      {}",
         client
-            .upload_video(Media::video("clip.mp4", fixture("sample.mp4")?)?)
+            .upload_video(Media::video("clip.mp4", samples::MP4.to_vec())?)
             .await?
             .id
     );
-    let logo = Media::new("logo.png", fixture("sample.png")?)?;
+    let logo = Media::new("logo.png", samples::PNG.to_vec())?;
     println!(
         "marketing  {}",
         client.upload_marketing_image(logo).await?.id

@@ -808,9 +808,9 @@ mod tests {
         \xFF\xFF\xFF\0";
 
     // The real samples, made for the project: 24×16 each.
-    const SAMPLE_JPG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
-    const SAMPLE_PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
-    const SAMPLE_BMP: &[u8] = include_bytes!("../../../fixtures/sample.bmp");
+    const SAMPLE_JPG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
+    const SAMPLE_PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
+    const SAMPLE_BMP: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.bmp");
 
     /// A video of `kind` as far as sniffing goes: its magic, then padding.
     fn video(kind: MediaKind) -> Vec<u8> {

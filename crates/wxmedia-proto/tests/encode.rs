@@ -18,7 +18,7 @@ fn root() -> PathBuf {
 }
 
 fn upload(file: &str, sign_type: SignType) -> UploadV2 {
-    let bytes = std::fs::read(root().join("../../fixtures").join(file)).unwrap();
+    let bytes = std::fs::read(root().join("../wxmedia-sim/samples").join(file)).unwrap();
     let media = Media::new(file, Bytes::from(bytes)).unwrap();
     UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, sign_type)
 }
@@ -116,7 +116,8 @@ fn v3_golden_cases() -> Vec<(&'static str, Api, &'static str)> {
 }
 
 fn v3_request(api: Api, file: &str) -> http::Request<Body> {
-    let bytes = Bytes::from(std::fs::read(root().join("../../fixtures").join(file)).unwrap());
+    let bytes =
+        Bytes::from(std::fs::read(root().join("../wxmedia-sim/samples").join(file)).unwrap());
     let media = match api {
         Api::Video => Media::video(file, bytes).unwrap(),
         _ => Media::new(file, bytes).unwrap(),
@@ -154,7 +155,7 @@ fn v3_requests_carry_meta_then_the_shared_file() {
     assert_eq!(req.headers()["wechatpay-serial"], "F5765756002FDD77");
     let auth = req.headers()["authorization"].to_str().unwrap();
     assert!(auth.starts_with("WECHATPAY2-SHA256-RSA2048 mchid=\"1900000109\",nonce_str=\"593BEC0C930BF1AFEB40B4A08C8FB242\",timestamp=\"1700000000\",serial_no=\"F5765756002FDD77\",signature=\""));
-    let jpeg = std::fs::read(root().join("../../fixtures/sample.jpg")).unwrap();
+    let jpeg = std::fs::read(root().join("../wxmedia-sim/samples/sample.jpg")).unwrap();
     let body = req.body().to_bytes();
     let text = String::from_utf8_lossy(&body);
     let meta_at = text.find("name=\"meta\"").unwrap();
@@ -182,14 +183,14 @@ fn v3_requests_carry_meta_then_the_shared_file() {
 /// A file the API does not take, or one over its limit, is refused unsent.
 #[test]
 fn v3_refuses_media_the_api_does_not_take() {
-    let bytes = std::fs::read(root().join("../../fixtures/sample.jpg")).unwrap();
+    let bytes = std::fs::read(root().join("../wxmedia-sim/samples/sample.jpg")).unwrap();
     let media = Media::new("sample.jpg", Bytes::from(bytes)).unwrap();
     let e = UploadV3::new(Api::Video, v3_merchant(), media.clone()).unwrap_err();
     assert!(e.is_input_error(), "{e}");
     let e = UploadV3::with_max_size(Api::Image, v3_merchant(), media.clone(), 10).unwrap_err();
     assert!(matches!(e, Error::Media(_)), "{e}");
     assert!(UploadV3::new(Api::MarketingImage, v3_merchant(), media).is_ok());
-    let mp4 = std::fs::read(root().join("../../fixtures/sample.mp4")).unwrap();
+    let mp4 = std::fs::read(root().join("../wxmedia-sim/samples/sample.mp4")).unwrap();
     let video = Media::video("clip.mp4", Bytes::from(mp4)).unwrap();
     assert!(UploadV3::new(Api::Image, v3_merchant(), video.clone()).is_err());
     assert!(UploadV3::new(Api::MarketingImage, v3_merchant(), video.clone()).is_err());

@@ -17,7 +17,7 @@ const KEY: &[u8] = include_bytes!("data/v3_key.pem");
 const CERT: &[u8] = include_bytes!("data/v3_cert.pem");
 const PUBLIC_KEY: &[u8] = include_bytes!("data/v3_public_key.pem");
 const OTHER_PUBLIC_KEY: &[u8] = include_bytes!("data/v3_other_public_key.pem");
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
 const SERIAL: &str = "F5765756002FDD77";
 
 /// Signs replies as WeChat Pay would, with the vector key (which is the

@@ -107,6 +107,7 @@ mod handler;
 mod inputs;
 mod multipart;
 mod pki;
+pub mod samples;
 mod server;
 mod v2;
 mod v3;

@@ -11,7 +11,7 @@ use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 use wxmedia_proto::{Error, ErrorCode, MediaHash};
 use wxmedia_sim::{Outcome, SimConfig, SimServer, Times};
 
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
 
 struct Fixture {
     server: SimServer,

@@ -11,9 +11,9 @@ use wxmedia_sim::{Inputs, Outcome, PeerIdentity, Simulator, Times};
 
 const MCH: &str = "1900000109";
 const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
-const PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
-const BMP: &[u8] = include_bytes!("../../../fixtures/sample.bmp");
+const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
+const PNG: &[u8] = include_bytes!("../samples/sample.png");
+const BMP: &[u8] = include_bytes!("../samples/sample.bmp");
 
 fn sim() -> Simulator {
     Simulator::new(MCH, ApiKey::new(KEY).unwrap())

@@ -18,7 +18,7 @@ use wxmedia_sim::{DevPki, Outcome, PeerIdentity, SimConfig, SimServer, Simulator
 
 const MCH: &str = "1900000109";
 const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
 
 fn sim() -> Simulator {
     Simulator::new(MCH, ApiKey::new(KEY).unwrap())

@@ -20,9 +20,9 @@ use wxmedia_sim::{
 
 const MCH: &str = "1900000109";
 const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
-const PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
-const BMP: &[u8] = include_bytes!("../../../fixtures/sample.bmp");
+const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
+const PNG: &[u8] = include_bytes!("../samples/sample.png");
+const BMP: &[u8] = include_bytes!("../samples/sample.bmp");
 /// Not a real video: the server judges videos by their suffix only.
 const MP4: &[u8] = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom";
 const NOW: u64 = 1_700_000_000;

@@ -14,9 +14,9 @@ use wxmedia_sim::{DevPki, Faults, Inputs, Outcome, Simulator, Times, V3Config, V
 
 const MCH: &str = "1900000109";
 const NOW: u64 = 1_700_000_000;
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
-const PNG: &[u8] = include_bytes!("../../../fixtures/sample.png");
-const MP4: &[u8] = include_bytes!("../../../fixtures/sample.mp4");
+const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
+const PNG: &[u8] = include_bytes!("../samples/sample.png");
+const MP4: &[u8] = include_bytes!("../samples/sample.mp4");
 
 struct Fx {
     dir: tempfile::TempDir,

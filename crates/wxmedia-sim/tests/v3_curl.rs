@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use tempfile::TempDir;
 use wxmedia_sim::{Outcome, SimConfig, SimServer, V3Signer};
 
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
 
 async fn run(program: &str, args: &[&str]) -> Output {
     let out = tokio::process::Command::new(program)

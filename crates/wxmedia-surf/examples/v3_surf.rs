@@ -22,10 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .endpoint(server.endpoint())
         .add_root_ca_file(pki.ca_cert_path())
         .build()?;
-    let bytes = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/sample.jpg"
-    ))?;
+    let bytes = wxmedia_sim::samples::JPEG.to_vec();
     let media = Media::with_max_size("id-front.jpg", bytes, Api::Image.default_max_size())?;
     let uploaded = async_std::task::block_on(client.upload_image(media))?;
     println!(

@@ -9,7 +9,7 @@ use wxmedia_tls::ConnectFailure;
 
 use super::*;
 
-const JPEG: &[u8] = include_bytes!("../../../fixtures/sample.jpg");
+const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
 
 /// A simulator with its state directory and runtime. Fields drop in order:
 /// the server stops before its runtime goes.

@@ -77,7 +77,7 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 pub(crate) fn sample() -> Media {
-    let jpeg = Bytes::from_static(include_bytes!("../../../../fixtures/sample.jpg"));
+    let jpeg = Bytes::from_static(wxmedia_sim::samples::JPEG);
     Media::new("sample.jpg", jpeg).expect("the fixture is a valid JPEG")
 }
 

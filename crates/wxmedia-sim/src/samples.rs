@@ -1,0 +1,10 @@
+//! Small, valid sample media made for the project, for tests and demos that need a real file.
+
+/// A 24×16 baseline JPEG.
+pub const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
+/// A 24×16 PNG.
+pub const PNG: &[u8] = include_bytes!("../samples/sample.png");
+/// A 24×16 24-bit BMP.
+pub const BMP: &[u8] = include_bytes!("../samples/sample.bmp");
+/// A minimal MP4 (an `ftyp` box, a `free` box and a 32-byte `mdat`), accepted by v3's video upload.
+pub const MP4: &[u8] = include_bytes!("../samples/sample.mp4");
