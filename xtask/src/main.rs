@@ -5,6 +5,7 @@ use std::process::{Command, ExitCode};
 
 mod deny;
 mod fuzz;
+mod package;
 mod tidy;
 
 const HELP: &str = "\
@@ -12,10 +13,14 @@ cargo xtask <task>
 
 tasks:
   ci                  everything CI runs: fmt, clippy, tests, docs, golden, tidy,
-                      deny, fuzz smoke
+                      deny, package, man, fuzz smoke
   golden --check      compare encoder output with tests/golden (default)
   golden --bless      rewrite the golden files from the encoder
+  package             manifests complete, rust-version true, and `cargo package`
+                      (builds each published crate from its tarball)
   tidy                file headers, the sans-IO rules of wxmedia-proto, TLS stack
+  man                 man pages for the wxmedia command into target/man
+                      (`man -l target/man/wxmedia.1`)
   bench [--quick]     benchmarks: Markdown table + target/bench/summary.json
   deny                cargo-deny (installed when missing), offline advisories
   fuzz list | run <target> [--secs N] | smoke | tmin <target> <file>
@@ -32,6 +37,8 @@ fn main() -> ExitCode {
         ["tidy"] => tidy::run(&root()),
         ["fuzz", rest @ ..] => fuzz::run(&root(), rest),
         ["deny"] => deny::run(&root()),
+        ["package"] => package::run(&root()),
+        ["man"] => man(),
         ["bench"] => bench(false),
         ["bench", "--quick"] => bench(true),
         [] | ["help"] | ["--help"] | ["-h"] => {
@@ -119,6 +126,8 @@ fn ci() -> Result<(), String> {
     golden(false)?;
     tidy::run(&root())?;
     deny::run(&root())?;
+    package::run(&root())?;
+    man()?;
     fuzz::run(&root(), &["smoke"])?;
     eprintln!("xtask ci: all steps passed in {:.0?}", started.elapsed());
     Ok(())
@@ -160,6 +169,26 @@ fn bench(quick: bool) -> Result<(), String> {
             .to_str()
             .ok_or("non-UTF-8 path")?,
         &args,
+        &[],
+    )
+}
+
+/// The man pages come from the command's own definition (clap_mangen), so
+/// they say what `--help` says; the binary writes them.
+fn man() -> Result<(), String> {
+    let out = root().join("target/man");
+    run(
+        "cargo",
+        &[
+            "run",
+            "--quiet",
+            "--locked",
+            "-p",
+            "wxmedia-cli",
+            "--",
+            "generate-man",
+            out.to_str().ok_or("non-UTF-8 path")?,
+        ],
         &[],
     )
 }

@@ -22,6 +22,8 @@
 //! [`Error::is_retryable`], [`Error::is_rate_limited`],
 //! [`Error::is_input_error`], [`Error::api_code`].
 #![forbid(unsafe_code)]
+// docs.rs documents every feature and badges what each one gates.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use wxmedia_client::{
     BuildError, ClientBuilder, Error, Identity, Timeouts, TransportErrorKind,
