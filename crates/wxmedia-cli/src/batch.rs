@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{BufRead, BufReader, IsTerminal, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -281,18 +281,7 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
         Ok(l) => Arc::new(l),
         Err(e) => return usage(e),
     };
-    let progress = if std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(files.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{bar:40} {pos}/{len} {elapsed_precise} eta {eta} {msg}",
-            )
-            .expect("a valid template"),
-        );
-        Some(bar)
-    } else {
-        None
-    };
+    let progress = crate::progress::bar(files.len());
     let cooldown: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
     let json = args.conn.json;
     let workers = usize::from(args.concurrency);
@@ -361,16 +350,11 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
                         counts.status = report::combine([counts.status, f.exit_code()]);
                     }
                 }
-                match result {
-                    Ok(done) => {
-                        if json {
-                            report::print_outcome(&file, result, target, true);
-                        } else {
-                            println!("{}", done.id());
-                        }
-                        line(format!("uploaded {} {}", file.display(), done.id()));
-                    }
-                    Err(_) => report::print_outcome(&file, result, target, json),
+                crate::progress::print_above(progress.as_ref(), || {
+                    report::print_outcome(&file, result, target, json)
+                });
+                if let Ok(done) = result {
+                    line(format!("uploaded {} {}", file.display(), done.id()));
                 }
             }
             Outcome::LedgerFailed(e) => {

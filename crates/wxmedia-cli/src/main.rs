@@ -8,7 +8,9 @@ mod batch;
 mod certificates;
 mod conn;
 mod demo;
+mod progress;
 mod report;
+mod shell;
 mod sign;
 mod sim;
 mod upload;
@@ -16,7 +18,7 @@ mod upload;
 /// Upload media to WeChat Pay (微信支付), check signatures, or simulate the endpoint.
 #[derive(Debug, Parser)]
 #[command(name = "wxmedia", version, about, propagate_version = true)]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -37,6 +39,11 @@ enum Command {
     Sim(sim::SimArgs),
     /// Upload samples through every transport and API to an in-process simulator.
     Demo(demo::DemoArgs),
+    /// Print a completion script for bash, zsh, fish or PowerShell (e.g. `wxmedia completions bash > ~/.local/share/bash-completion/completions/wxmedia`).
+    Completions(shell::CompletionsArgs),
+    /// Write the man pages into a directory (run by `cargo xtask man`).
+    #[command(hide = true)]
+    GenerateMan(shell::ManArgs),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +72,8 @@ fn main() -> ExitCode {
         Command::Batch(args) => runtime().block_on(batch::run(args)),
         Command::Certificates(args) => runtime().block_on(certificates::run(args)),
         Command::Demo(args) => runtime().block_on(demo::run(args)),
+        Command::Completions(args) => shell::completions(args),
+        Command::GenerateMan(args) => shell::man(args),
     }
 }
 

@@ -124,12 +124,25 @@ pub(crate) async fn run(args: UploadArgs) -> ExitCode {
         }
     };
     let mut status = EXIT_OK;
+    // Many files take a while: a bar on a terminal, nothing when piped.
+    let bar = crate::progress::bar(args.files.len());
     for file in &args.files {
+        if let Some(bar) = &bar {
+            bar.set_message(file.display().to_string());
+        }
         let result = upload_one(&uploader, file).await;
-        report::print_outcome(file, &result, uploader.target(), args.conn.json);
+        crate::progress::print_above(bar.as_ref(), || {
+            report::print_outcome(file, &result, uploader.target(), args.conn.json)
+        });
         if let Err(f) = &result {
             status = report::combine([status, f.exit_code()]);
         }
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    }
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
     }
     ExitCode::from(status)
 }
