@@ -3,14 +3,14 @@
 //! `cargo run -p wxmedia-proto --example embed_rustls`; docs/EMBEDDING.md states the contract.
 mod support;
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
+use rustls::ClientConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use support::Result;
 use wxmedia_proto::{AttemptEnd, Body, Connectivity, Driver, Endpoints};
@@ -18,17 +18,14 @@ use wxmedia_proto::{Operation, RetryPolicy, Step};
 
 const ATTEMPT: Duration = Duration::from_secs(10); // connect, and each socket read or write
 const DEADLINE: Duration = Duration::from_secs(30); // the whole operation, retries included
+const HEAD_MAX: u64 = 64 * 1024; // the status line and headers of a reply
 
 /// How an attempt failed, and why (boxed: `AttemptEnd::Reply` is large).
 type Failed = Box<(AttemptEnd, Box<dyn std::error::Error + Send + Sync>)>;
 
 /// One operation to its end: the core decides everything; this loop owns the
 /// clock, the randomness, the socket and the sleeping.
-fn drive<O: Operation>(
-    tls: &Arc<rustls::ClientConfig>,
-    eps: &mut Endpoints,
-    op: O,
-) -> Result<O::Output> {
+fn drive<O: Operation>(tls: &Arc<ClientConfig>, eps: &mut Endpoints, op: O) -> Result<O::Output> {
     let (limit, started) = (op.reply_limit(), Instant::now());
     let mut driver = Driver::new(op, RetryPolicy::default(), started);
     loop {
@@ -50,148 +47,131 @@ fn drive<O: Operation>(
     }
 }
 
-/// Tag an error with how the attempt ended, for `map_err`.
-fn ended<E: Into<Box<dyn std::error::Error + Send + Sync>>>(
-    end: AttemptEnd,
-) -> impl FnOnce(E) -> Failed {
-    move |e| Box::new((end, e.into()))
+/// What an I/O error means to the core: a refused certificate ends the
+/// upload, a timeout or a broken connection is retried.
+fn failed(e: io::Error) -> Failed {
+    let end = match e.kind() {
+        _ if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => AttemptEnd::TlsFailed,
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => AttemptEnd::TimedOut,
+        _ => AttemptEnd::Broken,
+    };
+    Box::new((end, e.into()))
 }
 
-/// One attempt: connect, handshake, write the head and then the body's
-/// segments in order, read the reply within `limit`.
+/// One attempt: connect, write the head and then the body's segments in
+/// order (rustls handshakes on the first write), read the reply within `limit`.
 fn exchange(
-    tls: &Arc<rustls::ClientConfig>,
+    tls: &Arc<ClientConfig>,
     req: Request<Body>,
     limit: usize,
 ) -> Result<AttemptEnd, Failed> {
+    let uri = req.uri();
     let (host, port) = (
-        req.uri().host().unwrap_or_default(),
-        req.uri().port_u16().unwrap_or(443),
+        uri.host().unwrap_or_default(),
+        uri.port_u16().unwrap_or(443),
     );
-    let addr = (host, port)
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or("cannot resolve the host");
-    let addr = addr.map_err(ended(AttemptEnd::ConnectFailed(Connectivity::DnsFailure)))?;
-    let refused = AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout); // counts toward failover
-    let tcp = TcpStream::connect_timeout(&addr, ATTEMPT).map_err(ended(refused))?;
+    // A host that cannot be resolved or reached counts toward failover to the twin.
+    let unreachable =
+        |how| move |e: io::Error| Box::new((AttemptEnd::ConnectFailed(how), e.into()));
+    let dns = unreachable(Connectivity::DnsFailure);
+    let addr = (host, port).to_socket_addrs().map_err(dns)?.next();
+    let addr = addr.ok_or_else(|| dns(io::ErrorKind::NotFound.into()))?;
+    let tcp = TcpStream::connect_timeout(&addr, ATTEMPT)
+        .map_err(unreachable(Connectivity::ConnectTimeout))?;
     tcp.set_read_timeout(Some(ATTEMPT))
         .and(tcp.set_write_timeout(Some(ATTEMPT)))
-        .map_err(ended(AttemptEnd::Broken))?;
-    let name = ServerName::try_from(host.to_owned()).map_err(ended(AttemptEnd::TlsFailed))?;
-    let conn =
-        rustls::ClientConnection::new(tls.clone(), name).map_err(ended(AttemptEnd::TlsFailed))?;
-    let mut tls = rustls::StreamOwned::new(conn, tcp);
-    // Handshake on its own, so that a refused certificate (give up) is told
-    // apart from a connection that broke later (retry).
-    while tls.conn.is_handshaking() {
-        tls.conn
-            .complete_io(&mut tls.sock)
-            .map_err(ended(AttemptEnd::TlsFailed))?;
-    }
-    let io_end = |e: io::Error| match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-            Box::new((AttemptEnd::TimedOut, e.into()))
-        }
-        _ => Box::new((AttemptEnd::Broken, e.into())),
-    };
+        .map_err(failed)?;
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| Box::new((AttemptEnd::TlsFailed, e.into())))?;
+    let conn = rustls::ClientConnection::new(tls.clone(), name)
+        .map_err(|e| Box::new((AttemptEnd::TlsFailed, e.into())))?;
+    let mut stream = rustls::StreamOwned::new(conn, tcp);
     // HTTP/1.1 needs Host; the core gives every other header, Content-Length
-    // included. One request per connection keeps the reading simple.
-    let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    // included. One request per connection: the reply ends where the stream does.
     let mut head = format!(
-        "{} {target} HTTP/1.1\r\nhost: {host}:{port}\r\nconnection: close\r\n",
-        req.method()
+        "{} {} HTTP/1.1\r\nhost: {host}:{port}\r\nconnection: close\r\n",
+        req.method(),
+        uri.path()
     );
     for (name, value) in req.headers() {
-        head += &format!(
-            "{name}: {}\r\n",
-            value.to_str().map_err(ended(AttemptEnd::Broken))?
-        );
+        head += &format!("{name}: {}\r\n", String::from_utf8_lossy(value.as_bytes()));
     }
-    tls.write_all(format!("{head}\r\n").as_bytes())
-        .map_err(io_end)?;
+    stream
+        .write_all(format!("{head}\r\n").as_bytes())
+        .map_err(failed)?;
     for segment in req.body().segments() {
-        // The media segment is the caller's buffer: written, never copied.
-        tls.write_all(segment).map_err(io_end)?;
+        stream.write_all(segment).map_err(failed)?; // the media segment: the caller's buffer, never copied
     }
-    tls.flush().map_err(io_end)?;
-    read_reply(BufReader::new(tls), limit).map_err(io_end)
+    stream.flush().map_err(failed)?;
+    // At most the cap plus room for the head: never read what will be refused.
+    let mut reply = Vec::new();
+    (&mut stream)
+        .take(limit as u64 + HEAD_MAX)
+        .read_to_end(&mut reply)
+        .map_err(failed)?;
+    parse_reply(&reply, limit).map_err(|e| Box::new((AttemptEnd::Broken, e)))
 }
 
-/// The status line and headers (64 KiB at most), then a Content-Length body
-/// of at most `limit` bytes.
-fn read_reply(mut r: impl BufRead, limit: usize) -> io::Result<AttemptEnd> {
-    let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, what.to_owned());
-    let (mut head, mut line) = ((&mut r).take(64 * 1024), String::new());
-    head.read_line(&mut line)?;
-    let status = line
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse::<u16>().ok())
-        .ok_or_else(|| bad("no status line"))?;
-    let mut reply = Response::builder().status(status);
-    loop {
-        line.clear();
-        if head.read_line(&mut line)? == 0 || line.trim_end().is_empty() {
-            break;
-        }
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| bad("malformed header"))?;
-        reply = reply.header(name.trim(), value.trim());
+/// httparse reads the head; the body must be exactly Content-Length bytes
+/// (fewer is a reply cut short) and at most `limit`.
+fn parse_reply(reply: &[u8], limit: usize) -> Result<AttemptEnd> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut head = httparse::Response::new(&mut headers);
+    let httparse::Status::Complete(body_at) = head.parse(reply)? else {
+        return Err("the reply ended inside its head".into());
+    };
+    let mut response = Response::builder().status(head.code.unwrap_or_default());
+    for h in head.headers.iter() {
+        response = response.header(h.name, h.value);
     }
-    let length = reply
-        .headers_ref()
-        .and_then(|h| h.get("content-length")?.to_str().ok()?.parse().ok());
-    let length: usize =
-        length.ok_or_else(|| bad("this client reads Content-Length bodies only"))?;
-    if length > limit {
-        return Ok(AttemptEnd::ReplyTooLarge); // stop at the cap: never read what will be refused
+    let length = head
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"));
+    let length: usize = std::str::from_utf8(length.ok_or("no Content-Length")?.value)?.parse()?;
+    match &reply[body_at..] {
+        _ if length > limit => Ok(AttemptEnd::ReplyTooLarge),
+        body if body.len() == length => Ok(AttemptEnd::Reply(
+            response.body(Bytes::copy_from_slice(body))?,
+        )),
+        _ => Err("the reply body is not Content-Length long".into()),
     }
-    let mut body = vec![0; length];
-    r.read_exact(&mut body)?; // a reply cut short is a broken connection
-    reply
-        .body(Bytes::from(body))
-        .map(AttemptEnd::Reply)
-        .map_err(|_| bad("malformed header"))
 }
 
-/// TLS trusting only `ca`; with `identity` (v2) it presents the merchant's certificate.
-fn tls_config(ca: &Path, identity: Option<(&Path, &Path)>) -> Result<Arc<rustls::ClientConfig>> {
+/// TLS trusting only the simulator's CA, presenting the merchant's
+/// certificate when given one (v2's mutual TLS; v3 signs its requests instead).
+fn tls_config(pki: &wxmedia_sim::DevPki, mtls: bool) -> Result<Arc<ClientConfig>> {
     let mut roots = rustls::RootCertStore::empty();
-    roots.add_parsable_certificates(CertificateDer::pem_file_iter(ca)?.flatten());
+    roots.add_parsable_certificates(CertificateDer::pem_file_iter(pki.ca_cert_path())?.flatten());
     // Name the provider: when a build has several, rustls will not pick one.
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()?;
+    let config =
+        ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions()?;
     let config = config.with_root_certificates(roots);
-    Ok(Arc::new(match identity {
-        Some((cert, key)) => {
-            let chain = CertificateDer::pem_file_iter(cert)?.collect::<Result<_, _>>()?;
-            config.with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(key)?)?
-        }
-        None => config.with_no_client_auth(),
+    Ok(Arc::new(if mtls {
+        let chain =
+            CertificateDer::pem_file_iter(pki.client_cert_path())?.collect::<Result<_, _>>()?;
+        config.with_client_auth_cert(chain, PrivateKeyDer::from_pem_file(pki.client_key_path())?)?
+    } else {
+        config.with_no_client_auth()
     }))
 }
 
-/// A v2 upload (mutual TLS) and a v3 one (no client certificate) of the same
-/// image. An application keeps one TLS config and one `Endpoints` per client
-/// and shares them between uploads: failover is learned per client.
+/// A v2 and a v3 upload of the same image. An application keeps one TLS
+/// config and one `Endpoints` per client and shares them between uploads.
 fn upload_both(server: &wxmedia_sim::SimServer) -> Result<(String, String)> {
-    let (pki, media) = (server.pki(), support::sample());
-    let (ca, identity) = (
-        pki.ca_cert_path(),
-        (pki.client_cert_path(), pki.client_key_path()),
-    );
-    let tls = tls_config(&ca, Some((&identity.0, &identity.1)))?;
-    let op = support::upload_v2(server, media.clone())?;
-    let v2 = drive(&tls, &mut Endpoints::new(server.endpoint(), None), op)?;
-    let op = support::upload_v3(server, media)?;
+    let (pki, media, eps) = (server.pki(), support::sample(), || {
+        Endpoints::new(server.endpoint(), None)
+    });
+    let v2 = drive(
+        &tls_config(pki, true)?,
+        &mut eps(),
+        support::upload_v2(server, media.clone())?,
+    )?;
     let v3 = drive(
-        &tls_config(&ca, None)?,
-        &mut Endpoints::new(server.endpoint(), None),
-        op,
+        &tls_config(pki, false)?,
+        &mut eps(),
+        support::upload_v3(server, media)?,
     )?;
     Ok((v2.media_id, v3.id))
 }
