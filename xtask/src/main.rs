@@ -12,7 +12,8 @@ const HELP: &str = "\
 cargo xtask <task>
 
 tasks:
-  ci                  everything CI runs: fmt, clippy, tests, docs, golden, tidy,
+  ci                  everything CI runs: fmt, clippy, tests (conformance on both
+                      crypto providers), docs, golden, tidy,
                       deny, package, man, fuzz smoke
   golden --check      compare encoder output with tests/golden (default)
   golden --bless      rewrite the golden files from the encoder
@@ -111,6 +112,7 @@ fn ci() -> Result<(), String> {
         &[],
     )?;
     run("cargo", &["test", "--workspace", "--locked"], &[])?;
+    providers()?;
     run(
         "cargo",
         &["doc", "--workspace", "--no-deps", "--locked"],
@@ -171,6 +173,60 @@ fn bench(quick: bool) -> Result<(), String> {
         &args,
         &[],
     )
+}
+
+/// The workspace tests run on ring, the default provider. The conformance
+/// suite runs again on aws-lc-rs, the facade builds on it with every
+/// transport, and turning both providers on must fail with our message.
+fn providers() -> Result<(), String> {
+    run(
+        "cargo",
+        &[
+            "test",
+            "--locked",
+            "-p",
+            "wxmedia-tests",
+            "--no-default-features",
+            "--features",
+            "aws-lc-rs",
+        ],
+        &[],
+    )?;
+    run(
+        "cargo",
+        &[
+            "check",
+            "--locked",
+            "-p",
+            "wxmedia",
+            "--no-default-features",
+            "--features",
+            "hyper,surf,blocking,aws-lc-rs",
+        ],
+        &[],
+    )?;
+    let both = [
+        "check",
+        "--locked",
+        "-p",
+        "wxmedia-tls",
+        "--features",
+        "aws-lc-rs",
+    ];
+    eprintln!("$ cargo {} (must fail)", both.join(" "));
+    let out = Command::new("cargo")
+        .args(both)
+        .current_dir(root())
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() || !stderr.contains("enable exactly one crypto provider") {
+        return Err(format!(
+            "both crypto providers on should fail with our message, got {}:\n{stderr}",
+            out.status
+        ));
+    }
+    Ok(())
 }
 
 /// The man pages come from the command's own definition (clap_mangen), so

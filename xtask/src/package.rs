@@ -164,11 +164,8 @@ fn check_manifests(root: &Path) -> Result<(), String> {
                 problems.push(format!("{name}: no `{field}`"));
             }
         }
-        let docs_rs = &pkg["metadata"]["docs"]["rs"];
-        if docs_rs["all-features"] != Value::Bool(true) {
-            problems.push(format!(
-                "{name}: no `[package.metadata.docs.rs] all-features = true`"
-            ));
+        if let Some(problem) = docs_rs_problem(pkg) {
+            problems.push(format!("{name}: {problem}"));
         }
         if let Some(readme) = pkg["readme"].as_str() {
             let manifest = Path::new(pkg["manifest_path"].as_str().unwrap_or_default());
@@ -185,6 +182,43 @@ fn check_manifests(root: &Path) -> Result<(), String> {
     } else {
         Err(format!("package metadata:\n  {}", problems.join("\n  ")))
     }
+}
+
+/// docs.rs must document every feature: `all-features = true`, or, where
+/// the crate has the two crypto providers (which exclude each other), a
+/// `features` list that with the defaults covers every feature but
+/// `aws-lc-rs`.
+fn docs_rs_problem(pkg: &Value) -> Option<String> {
+    let docs_rs = &pkg["metadata"]["docs"]["rs"];
+    let features = pkg["features"].as_object().cloned().unwrap_or_default();
+    let exclusive = features.contains_key("ring") && features.contains_key("aws-lc-rs");
+    if docs_rs["all-features"] == Value::Bool(true) {
+        return exclusive.then(|| {
+            "`all-features = true` turns on both crypto providers, a compile error".to_owned()
+        });
+    }
+    if docs_rs.is_null() {
+        return Some("no `[package.metadata.docs.rs]`".to_owned());
+    }
+    let listed: Vec<&str> = docs_rs["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let defaults: Vec<&str> = features
+        .get("default")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    let missing: Vec<&String> = features
+        .keys()
+        .filter(|f| *f != "default" && !(exclusive && *f == "aws-lc-rs"))
+        .filter(|f| !listed.contains(&f.as_str()) && !defaults.contains(&f.as_str()))
+        .collect();
+    (!missing.is_empty()).then(|| format!("docs.rs would not document the features {missing:?}"))
 }
 
 /// The declared `rust-version` is only true if CI builds with it: the

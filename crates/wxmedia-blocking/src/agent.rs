@@ -5,15 +5,16 @@ use wxmedia_client::{BuildError, Settings};
 use wxmedia_tls::rustls::pki_types as rustls_pki;
 use zeroize::Zeroizing;
 
-/// Idle connections kept for reuse (per host and in all): enough for a
-/// client shared by a few dozen threads.
-const MAX_IDLE: usize = 64;
+/// Idle connections kept for reuse (per host and in all): one per thread
+/// of a client shared by up to 256 threads; beyond the pool every upload
+/// pays a new TLS handshake.
+const MAX_IDLE: usize = 256;
 
 /// A ureq agent configured from `settings`.
 pub(crate) fn agent(settings: &Settings) -> Result<ureq::Agent, BuildError> {
     let mut tls = TlsConfig::builder()
         .provider(TlsProvider::Rustls)
-        .unversioned_rustls_crypto_provider(wxmedia_tls::provider());
+        .unversioned_rustls_crypto_provider(settings.tls.crypto_provider().clone());
     if let Some(identity) = &settings.identity {
         let chain: Vec<Certificate<'static>> = identity
             .chain()
@@ -50,7 +51,7 @@ pub(crate) fn agent(settings: &Settings) -> Result<ureq::Agent, BuildError> {
             .map(|c| Certificate::from_der(c.as_ref()).to_owned()),
     );
     let tls = tls.root_certs(RootCerts::new_with_certs(&roots)).build();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .tls_config(tls)
         .https_only(true)
         .http_status_as_error(false)
@@ -63,9 +64,14 @@ pub(crate) fn agent(settings: &Settings) -> Result<ureq::Agent, BuildError> {
         // (with an RSA client certificate) on most uploads.
         .max_idle_connections(MAX_IDLE)
         .max_idle_connections_per_host(MAX_IDLE)
-        .build()
-        .into();
-    Ok(agent)
+        .build();
+    // ureq's own connector chain (TCP, then rustls) with a resolver that
+    // does not start a thread per request (see `resolver`).
+    Ok(ureq::Agent::with_parts(
+        config,
+        ureq::unversioned::transport::DefaultConnector::new(),
+        crate::resolver::CachingResolver::default(),
+    ))
 }
 
 /// The key as PEM text, held in zeroizing strings: it is the merchant's

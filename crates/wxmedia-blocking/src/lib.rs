@@ -21,6 +21,7 @@
 #![forbid(unsafe_code)]
 
 mod agent;
+mod resolver;
 mod segments;
 
 use std::future::Future;

@@ -169,6 +169,7 @@ pub struct ClientBuilder<C> {
     reply_limit: usize,
     v3: V3Builder,
     clock: Option<Arc<dyn Clock>>,
+    provider: Option<Arc<wxmedia_tls::rustls::crypto::CryptoProvider>>,
     client: PhantomData<fn() -> C>,
 }
 
@@ -313,6 +314,7 @@ impl<C> Default for ClientBuilder<C> {
             reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
             v3: V3Builder::default(),
             clock: None,
+            provider: None,
             client: PhantomData,
         }
     }
@@ -358,6 +360,18 @@ impl<C> ClientBuilder<C> {
     /// Trust this certificate as well.
     pub fn add_root_certificate(mut self, cert: CertificateDer<'static>) -> Self {
         self.roots.extra.push(cert);
+        self
+    }
+
+    /// The rustls crypto provider for this client's connections instead of
+    /// the one the `ring` or `aws-lc-rs` feature chose
+    /// ([`wxmedia_tls::provider`]): a FIPS build of aws-lc-rs, say, or a
+    /// provider with fewer cipher suites.
+    pub fn crypto_provider(
+        mut self,
+        provider: Arc<wxmedia_tls::rustls::crypto::CryptoProvider>,
+    ) -> Self {
+        self.provider = Some(provider);
         self
     }
 
@@ -533,7 +547,8 @@ impl<C> ClientBuilder<C> {
         for file in &self.ca_files {
             roots.extra.extend(read_ca_file(file)?);
         }
-        let tls = client_config(identity.as_ref(), &roots)?;
+        let provider = self.provider.unwrap_or_else(wxmedia_tls::provider);
+        let tls = client_config(identity.as_ref(), &roots, provider)?;
         let primary = self.endpoint.unwrap_or_else(|| PRIMARY_BASE_URL.to_owned());
         let twin = match self.backup {
             Some(backup) => backup,

@@ -24,12 +24,12 @@ use http_types::headers::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http_types::url::{Host, Url};
 use http_types::{Body, Request, Response};
 
-use crate::segments::SegmentReader;
-
 /// Idle connections kept per host; more are closed. A client shared by
 /// many tasks needs one per task in flight, or each upload beyond the pool
-/// pays a new TLS handshake (with an RSA client certificate).
-const MAX_IDLE_PER_HOST: usize = 64;
+/// pays a new TLS handshake (with an RSA client certificate): at 64, 256
+/// concurrent uploads handshook on three of four. Idle ones are closed
+/// after the idle timeout all the same.
+const MAX_IDLE_PER_HOST: usize = 256;
 
 /// Idle connections older than this are closed rather than reused, as
 /// hyper's pool does: servers drop idle connections sooner or later.
@@ -41,11 +41,18 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// limit and ureq at 64 KiB.
 const MAX_HEAD: usize = 64 * 1024;
 
-/// The request body again, for resending on a fresh connection when a
-/// pooled one failed before a byte of the request was written. Carried as
-/// a request extension because an `http_types::Body` cannot be read twice.
+/// The request body as the core's segments, carried as a request extension
+/// beside the `http_types::Body` (which can be read only once, and only
+/// through a generic reader). The connector writes these directly, and
+/// again on a fresh connection when a pooled one failed before a byte of
+/// the request was written.
 #[derive(Debug, Clone)]
-pub(crate) struct Replay(pub(crate) Vec<Bytes>);
+pub(crate) struct Segments(pub(crate) Vec<Bytes>);
+
+/// Segments smaller than this are copied into one buffer with the head
+/// (fewer TLS records and writes); larger ones, the media, are written
+/// from the caller's memory as they are.
+const COALESCE_BELOW: usize = 16 * 1024;
 
 /// A failure to connect (TCP or TLS), as opposed to a failure after
 /// connecting. Travels through surf inside its error, where the upload
@@ -435,6 +442,7 @@ impl Connector {
         key: &str,
         stream: TlsStream<TcpStream>,
         request: Request,
+        segments: Option<&[Bytes]>,
     ) -> Result<Response, Failed> {
         let state = Arc::new(ConnState {
             pool: Arc::clone(&self.pool),
@@ -448,7 +456,11 @@ impl Connector {
             state: Arc::clone(&state),
             head: HeadLimit::default(),
         };
-        let mut response = match async_h1::connect(conn, request).await {
+        let sent = match segments {
+            Some(segments) => write_then_decode(conn, &request, segments).await,
+            None => async_h1::connect(conn, request).await,
+        };
+        let mut response = match sent {
             Ok(r) => r,
             Err(error) => {
                 return Err(Failed {
@@ -473,6 +485,75 @@ impl Connector {
         response.set_body(Body::from_reader(tracked, len));
         Ok(response)
     }
+}
+
+/// Write the request head and then the body's segments straight to the
+/// connection, and let async-h1 decode the reply. async-h1's own encoder
+/// would pull the body through `futures_lite::io::copy`, 8 KiB at a time,
+/// copying every byte of the media once more and cutting it into as many
+/// writes; here the media leaves from the caller's buffer in one write.
+/// The head is what async-h1 would write: the request line, `host` (with
+/// the URL's port when it has one) and the headers, with `content-length`
+/// from the segments.
+async fn write_then_decode(
+    mut conn: Conn,
+    request: &Request,
+    segments: &[Bytes],
+) -> Result<Response, http_types::Error> {
+    use async_std::io::WriteExt;
+
+    let len: usize = segments.iter().map(Bytes::len).sum();
+    // Small segments (the multipart framing, the v3 meta) ride with the
+    // head; each large one is written from where it is.
+    let mut pending = request_head(request, len)?;
+    for segment in segments {
+        if segment.len() < COALESCE_BELOW {
+            pending.extend_from_slice(segment);
+            continue;
+        }
+        if !pending.is_empty() {
+            conn.write_all(&pending).await?;
+            pending.clear();
+        }
+        conn.write_all(segment).await?;
+    }
+    if !pending.is_empty() {
+        conn.write_all(&pending).await?;
+    }
+    conn.flush().await?;
+    async_h1::client::decode(conn).await
+}
+
+/// The request line and headers, as async-h1 would write them for a body
+/// of `len` bytes.
+fn request_head(request: &Request, len: usize) -> io::Result<Vec<u8>> {
+    use std::io::Write as _;
+
+    let url = request.url();
+    let mut head = Vec::with_capacity(512);
+    write!(head, "{} {}", request.method(), url.path())?;
+    if let Some(query) = url.query() {
+        write!(head, "?{query}")?;
+    }
+    head.extend_from_slice(b" HTTP/1.1\r\n");
+    if request.header(http_types::headers::HOST).is_none() {
+        let host = url.host_str().unwrap_or_default();
+        match url.port() {
+            Some(port) => write!(head, "host: {host}:{port}\r\n")?,
+            None => write!(head, "host: {host}\r\n")?,
+        }
+    }
+    for (name, values) in request.iter() {
+        // The length is the segments'; the body is never chunked.
+        if *name == CONTENT_LENGTH || *name == TRANSFER_ENCODING {
+            continue;
+        }
+        for value in values.iter() {
+            write!(head, "{name}: {value}\r\n")?;
+        }
+    }
+    write!(head, "content-length: {len}\r\n\r\n")?;
+    Ok(head)
 }
 
 /// A failed exchange and how far it got.
@@ -512,18 +593,13 @@ fn pool_key(url: &Url) -> String {
 impl HttpClient for Connector {
     async fn send(&self, mut request: Request) -> Result<Response, http_types::Error> {
         let key = pool_key(request.url());
-        let replay = request.ext_mut().remove::<Replay>();
+        let segments = request.ext_mut().remove::<Segments>();
+        let segments = segments.as_ref().map(|Segments(s)| &s[..]);
         if let Some(stream) = self.pool.take(&key) {
-            // `clone` keeps method, URL and headers and drops the body,
-            // which the replay segments give back.
-            let spare = replay.map(|Replay(segments)| {
-                let mut spare = request.clone();
-                let reader = SegmentReader::new(segments);
-                let len = reader.remaining();
-                spare.set_body(Body::from_reader(reader, Some(len)));
-                spare
-            });
-            match (self.exchange(&key, stream, request).await, spare) {
+            // Without segments (a request that did not come from our
+            // transport) the body can be read once only: no second try.
+            let spare = segments.map(|_| request.clone());
+            match (self.exchange(&key, stream, request, segments).await, spare) {
                 (Ok(response), _) => return Ok(response),
                 // The pooled connection failed before a byte of the request
                 // left: the server has nothing, so it goes on a fresh
@@ -551,7 +627,7 @@ impl HttpClient for Connector {
             .connect(request.url())
             .await
             .map_err(|e| http_types::Error::from(ConnectFailed(e)))?;
-        self.exchange(&key, stream, request)
+        self.exchange(&key, stream, request, segments)
             .await
             .map_err(|failed| failed.error)
     }

@@ -6,7 +6,7 @@ use http_types::headers::{HeaderName, HeaderValue};
 use wxmedia_client::{Sent, TransportErrorKind};
 use wxmedia_tls::ConnectFailure;
 
-use crate::connector::{ConnectFailed, Replay};
+use crate::connector::{ConnectFailed, Segments};
 use crate::segments::SegmentReader;
 
 /// The core's request as an `http_types` one: every header copied, the
@@ -38,7 +38,7 @@ pub(crate) fn to_http_types(
             .map_err(into_io)?;
         out.insert_header(header, &values[..]);
     }
-    out.ext_mut().insert(Replay(segments));
+    out.ext_mut().insert(Segments(segments));
     Ok(out)
 }
 

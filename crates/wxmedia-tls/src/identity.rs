@@ -230,10 +230,20 @@ fn read(path: &Path) -> Result<Vec<u8>, Error> {
     })
 }
 
-/// The crypto provider every wxmedia TLS connection uses: ring, chosen
-/// explicitly so that no process-wide default is needed.
+/// The crypto provider of every wxmedia TLS connection unless a client is
+/// given another: ring with the `ring` feature (the default), aws-lc-rs
+/// with `aws-lc-rs`. Named explicitly, so that no process-wide default is
+/// needed and a build that has both providers still knows which is ours.
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    #[cfg(feature = "ring")]
+    let provider = rustls::crypto::ring::default_provider();
+    #[cfg(all(feature = "aws-lc-rs", not(feature = "ring")))]
+    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    // Without a provider the crate's compile_error! says why; this only
+    // keeps that message the sole error.
+    #[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+    let provider: CryptoProvider = unreachable!("no crypto provider feature");
+    Arc::new(provider)
 }
 
 /// Read every certificate of a PEM file (extra trusted roots).

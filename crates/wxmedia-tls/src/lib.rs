@@ -5,8 +5,9 @@
 //!   id, legacy RC2/3DES encryption included), and checks that key and
 //!   certificate match and that the certificate is valid today. Errors name
 //!   the file and what is wrong with it.
-//! * [`client_config`] builds a rustls client configuration with the ring
-//!   provider, TLS 1.2 and 1.3, the webpki roots plus any extra CA files (how
+//! * [`client_config`] builds a rustls client configuration with the
+//!   crypto provider of the `ring` (default) or `aws-lc-rs` feature, or one
+//!   given at run time, TLS 1.2 and 1.3, the webpki roots plus any extra CA files (how
 //!   tests trust the simulator), and the client certificate.
 //! * [`classify_connect_error`] sorts a transport's connect error into
 //!   TLS, DNS or unreachable, alike for every transport.
@@ -14,6 +15,19 @@
 //! Settings, the builder and the upload loop live in `wxmedia-client`;
 //! its `BuildError` is this crate's [`Error`].
 #![forbid(unsafe_code)]
+
+// One provider, chosen at build time: with both, which one a connection used
+// would depend on feature unification somewhere else in the build.
+#[cfg(all(feature = "ring", feature = "aws-lc-rs"))]
+compile_error!(
+    "wxmedia: the features `ring` and `aws-lc-rs` are both on; enable exactly one crypto provider. \
+     To use aws-lc-rs, turn the default features off: \
+     `wxmedia = { version = \"0.1\", default-features = false, features = [\"hyper\", \"aws-lc-rs\"] }`"
+);
+#[cfg(not(any(feature = "ring", feature = "aws-lc-rs")))]
+compile_error!(
+    "wxmedia: no crypto provider; enable the feature `ring` (the default) or `aws-lc-rs`"
+);
 
 mod identity;
 
@@ -121,10 +135,11 @@ impl Default for Roots {
 
 /// A rustls client configuration presenting `identity` (v2 needs one; v3
 /// authenticates by signature and connects without), trusting `roots`,
-/// with the ring provider, TLS 1.2+ and ALPN `http/1.1`.
+/// with `provider` (normally [`provider()`]), TLS 1.2+ and ALPN `http/1.1`.
 pub fn client_config(
     identity: Option<&Identity>,
     roots: &Roots,
+    provider: Arc<rustls::crypto::CryptoProvider>,
 ) -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut store = rustls::RootCertStore::empty();
     if roots.webpki {
@@ -136,7 +151,7 @@ pub fn client_config(
     if store.is_empty() {
         return Err(Error::Settings("no trusted roots".to_owned()));
     }
-    let builder = rustls::ClientConfig::builder_with_provider(provider())
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_root_certificates(store);
     let mut config = match identity {

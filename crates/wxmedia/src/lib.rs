@@ -6,6 +6,11 @@
 //! | `surf` | `surf` | async-std, surf 2 with a rustls 0.23 client |
 //! | `blocking` | `blocking` | none, ureq 3 |
 //!
+//! The TLS crypto provider is a feature too: `ring` (default) or
+//! `aws-lc-rs`, exactly one (a compile error otherwise; turn default
+//! features off to switch). [`ClientBuilder::crypto_provider`] overrides it
+//! for one client.
+//!
 //! Every module has the same `Client`, built the same way. For APIv2:
 //! `Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`,
 //! and `client.upload(media)` gives an [`Uploaded`] (media id, media hash,
