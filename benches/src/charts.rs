@@ -99,8 +99,9 @@ fn draw_scaling(scaling: &Value, path: &Path, quick: &str) -> Result<(), String>
         .margin(16)
         .x_label_area_size(56)
         .y_label_area_size(80)
-        // x is log2 of the concurrency, so 1, 4, 16, 64, 256 are evenly spaced.
-        .build_cartesian_2d(-0.3f64..8.3f64, 0f64..top * 1.15)
+        // x is log2 of the concurrency, so 1, 4, 16, 64, 256 are evenly
+        // spaced; headroom above the highest point keeps the legend clear.
+        .build_cartesian_2d(-0.3f64..8.3f64, 0f64..top * 1.35)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -172,7 +173,7 @@ fn draw_e2e(e2e: &Value, clients: &[&str], title: &str, path: &Path) -> Result<(
         .x_label_area_size(70)
         .y_label_area_size(80)
         // Headroom above the tallest bar for the legend in the corner.
-        .build_cartesian_2d(0f64..CELLS.len() as f64, 0f64..top * 1.45)
+        .build_cartesian_2d(0f64..CELLS.len() as f64, 0f64..top * 1.6)
         .map_err(err)?;
     chart
         .configure_mesh()
