@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use wxmedia_bench::distinct_media;
 
 use crate::e2e::start_sim;
-use crate::{KEY, KIB, MCH, Opts};
+use crate::{KEY, KIB, MCH, Opts, median};
 
 const FILE_KIB: usize = 200;
 
@@ -147,25 +147,43 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         std::fs::remove_file(&ledger).expect("remove the ledger");
         (n as f64 / wall, cpu.map(|c| c * 1000.0 / n as f64))
     };
-    // The default is run as a user runs it, without --concurrency; the
-    // sweep gives the flag, and reuses the default's run for its value.
-    let (default_rate, default_cpu) = run("default", None);
-    let mut by = serde_json::Map::new();
-    let mut rows = Vec::new();
-    for &c in sweep {
-        let (rate, cpu) = if c == default {
-            (default_rate, default_cpu)
-        } else {
-            run(&c.to_string(), Some(c))
-        };
-        by.insert(c.to_string(), json!(rate));
-        rows.push((c, rate, cpu));
+    // The concurrencies measured: the default (run as a user runs it,
+    // without --concurrency) first, then the sweep, which reuses the
+    // default's run for its value.
+    let mut levels: Vec<(u16, Option<u16>)> = vec![(default, None)];
+    levels.extend(
+        sweep
+            .iter()
+            .filter(|&&c| c != default)
+            .map(|&c| (c, Some(c))),
+    );
+    let rounds = if opts.quick { 1 } else { 3 };
+    // [level] = per-round (uploads/s, CPU ms per upload).
+    let mut results: Vec<Vec<(f64, Option<f64>)>> = vec![Vec::new(); levels.len()];
+    for _ in 0..rounds {
+        for (i, &(c, flag)) in levels.iter().enumerate() {
+            results[i].push(run(&c.to_string(), flag));
+        }
     }
-    if !sweep.contains(&default) {
-        by.insert(default.to_string(), json!(default_rate));
-        rows.push((default, default_rate, default_cpu));
-        rows.sort_by_key(|r| r.0);
-    }
+    let mut rows: Vec<(u16, f64, Option<f64>)> = levels
+        .iter()
+        .zip(&results)
+        .map(|(&(c, _), r)| {
+            let rate = median(r.iter().map(|x| x.0).collect());
+            let cpu = r
+                .iter()
+                .map(|x| x.1)
+                .collect::<Option<Vec<f64>>>()
+                .map(median);
+            (c, rate, cpu)
+        })
+        .collect();
+    let (default_rate, default_cpu) = (rows[0].1, rows[0].2);
+    rows.sort_by_key(|r| r.0);
+    let by: serde_json::Map<String, Value> = rows
+        .iter()
+        .map(|&(c, rate, _)| (c.to_string(), json!(rate)))
+        .collect();
     let (best_c, best) = rows
         .iter()
         .map(|&(c, rate, _)| (c, rate))
@@ -181,10 +199,11 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         "cpu_ms_per_upload_by_concurrency": rows.iter().map(|&(c, _, cpu)| (c.to_string(), json!(cpu))).collect::<serde_json::Map<_, _>>(),
         "files": n,
         "file_kib": FILE_KIB,
+        "rounds": rounds,
         "ledger_fs": ledger_fs,
     });
     md.push_str(&format!(
-        "\n## Batch: `wxmedia batch` over {n} distinct {FILE_KIB} KiB JPEGs (v2, hyper)\n\nOne process per run, a fresh ledger each time (synced once per file, on {ledger_fs}), against a separate `wxmedia sim`. Wall time includes the process's start; CPU is the batch process's user + system time.\n\n| --concurrency | uploads/s | CPU/upload |\n|---|---|---|\n"
+        "\n## Batch: `wxmedia batch` over {n} distinct {FILE_KIB} KiB JPEGs (v2, hyper)\n\nOne process per run, a fresh ledger each time (synced once per file, on {ledger_fs}), against a separate `wxmedia sim`; median of {rounds} round(s). Wall time includes the process's start; CPU is the batch process's user + system time.\n\n| --concurrency | uploads/s | CPU/upload |\n|---|---|---|\n"
     ));
     for (c, rate, cpu) in rows {
         let mark = if c == default { " (default)" } else { "" };
