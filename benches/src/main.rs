@@ -1,26 +1,29 @@
-//! `cargo xtask bench [--quick]`: every number of docs/BENCHMARKS.md, printed as Markdown and written to target/bench/summary.json.
+//! `cargo xtask bench [--quick]`: every number of docs/BENCHMARKS.md, printed as Markdown, written to target/bench/summary.json, and drawn as SVG charts.
+
+// The binary's parts; the fixtures and the charts are the library's.
+mod batch;
+mod e2e;
+mod micro_v3;
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use bytes::Bytes;
-use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
 use wxmedia_bench::{reply_fixture, sample_media};
 use wxmedia_proto::v2::{Credentials, SignType, StringToSign, UploadV2};
 use wxmedia_proto::{Boundary, Env, Media, Operation};
-use wxmedia_tls::Identity;
 
 /// Counts every byte allocated, so the encode bench can say how much it
 /// allocates beyond the media.
 struct Counting;
 
-static ALLOCATED: AtomicU64 = AtomicU64::new(0);
+pub(crate) static ALLOCATED: AtomicU64 = AtomicU64::new(0);
 
 // SAFETY: every method forwards to the system allocator unchanged; the only
 // addition is a relaxed counter, which cannot affect memory safety.
@@ -45,15 +48,34 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const KIB: usize = 1024;
-const MIB: usize = 1024 * 1024;
-const MCH: &str = "1900000109";
-const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
+pub(crate) const KIB: usize = 1024;
+pub(crate) const MIB: usize = 1024 * 1024;
+pub(crate) const MCH: &str = "1900000109";
+pub(crate) const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
 
-struct Opts {
-    quick: bool,
-    wxmedia: PathBuf,
+pub(crate) struct Opts {
+    pub(crate) quick: bool,
+    pub(crate) wxmedia: PathBuf,
     out: PathBuf,
+    /// Where the SVG charts go: `--charts DIR`, else the output directory
+    /// (so that a quick run does not overwrite the committed charts).
+    charts: Option<PathBuf>,
+}
+
+/// When the run started, for the phase times on stderr and in the summary.
+static STARTED: OnceLock<Instant> = OnceLock::new();
+static PHASES: std::sync::Mutex<Vec<(String, f64)>> = std::sync::Mutex::new(Vec::new());
+
+/// Note on stderr that a phase ended, and how long it took: the runtime
+/// estimate of a full run comes from these.
+pub(crate) fn phase(name: &str) {
+    let now = STARTED.get_or_init(Instant::now).elapsed().as_secs_f64();
+    let mut phases = PHASES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let last = phases.last().map_or(0.0, |p| p.1);
+    eprintln!("[{now:7.1} s] {name} done ({:.1} s)", now - last);
+    phases.push((name.to_owned(), now));
 }
 
 fn main() {
@@ -61,11 +83,13 @@ fn main() {
     let mut quick = false;
     let mut wxmedia = PathBuf::from("target/release/wxmedia");
     let mut out = PathBuf::from("target/bench");
+    let mut charts = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--wxmedia" => wxmedia = args.next().expect("--wxmedia PATH").into(),
             "--out" => out = args.next().expect("--out DIR").into(),
+            "--charts" => charts = Some(args.next().expect("--charts DIR").into()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -73,15 +97,41 @@ fn main() {
         quick,
         wxmedia,
         out,
+        charts,
     };
+    STARTED.get_or_init(Instant::now);
     std::fs::create_dir_all(&opts.out).expect("output directory");
     let mut summary = json!({ "quick": quick, "machine": machine() });
     let mut md = String::new();
 
     micro(&opts, &mut summary, &mut md);
-    e2e(&opts, &mut summary, &mut md);
+    phase("micro v2");
+    micro_v3::run(&opts, &mut summary, &mut md);
+    phase("micro v3");
+    e2e::run(&opts, &mut summary, &mut md);
     memory(&opts, &mut summary, &mut md);
+    phase("memory");
+    batch::run(&opts, &mut summary, &mut md);
+    phase("batch");
 
+    let charts = opts.charts.clone().unwrap_or_else(|| opts.out.clone());
+    let drawn = wxmedia_bench::charts::draw_all(&summary, &charts)
+        .unwrap_or_else(|e| panic!("cannot draw the charts: {e}"));
+    md.push_str("\n## Charts\n\n");
+    for path in &drawn {
+        md.push_str(&format!("- {}\n", path.display()));
+    }
+    summary["phase_seconds"] = PHASES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .scan(0.0, |last, (name, at)| {
+            let took = at - *last;
+            *last = *at;
+            Some((name.clone(), json!(took)))
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into();
     let path = opts.out.join("summary.json");
     std::fs::write(&path, serde_json::to_string_pretty(&summary).expect("json"))
         .expect("write summary");
@@ -104,13 +154,13 @@ fn machine() -> Value {
     json!({ "cpu": model, "cpus": cpus, "os": std::env::consts::OS })
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).expect("no NaN"));
     v[v.len() / 2]
 }
 
 /// Nanoseconds per call of `f`, timed over `iters` calls.
-fn time_ns(iters: u32, mut f: impl FnMut()) -> f64 {
+pub(crate) fn time_ns(iters: u32, mut f: impl FnMut()) -> f64 {
     let t = Instant::now();
     for _ in 0..iters {
         f();
@@ -207,427 +257,111 @@ fn micro(opts: &Opts, summary: &mut Value, md: &mut String) {
     ));
 }
 
-/// A `wxmedia sim` process: the server's CPU is not counted as the client's.
-struct SimProcess {
-    child: Child,
-    ready: Value,
-    _state: tempfile::TempDir,
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_sim(opts: &Opts) -> SimProcess {
-    let state = tempfile::TempDir::new().expect("temp dir");
-    let mut child = Command::new(&opts.wxmedia)
-        .args(["sim", "--mch-id", MCH, "--api-key", KEY, "--state"])
-        .arg(state.path())
-        .env("WXMEDIA_LOG", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", opts.wxmedia.display()));
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().expect("piped"))
-        .read_line(&mut line)
-        .expect("ready line");
-    let ready: Value = serde_json::from_str(&line).expect("ready JSON");
-    SimProcess {
-        child,
-        ready,
-        _state: state,
-    }
-}
-
-/// CPU time of this process and of its waited-for children, in seconds.
-fn cpu_seconds() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+/// CPU time (user + system) of this process and of its waited-for
+/// children, in seconds.
+///
+/// This process's comes from `CLOCK_PROCESS_CPUTIME_ID`, in nanoseconds and
+/// counting threads that have ended (the blocking workers): the clock ticks
+/// of `/proc/self/stat` (10 ms) would quantise a 10 KiB upload's ~0.1 ms of
+/// CPU to ±25% even over 400 uploads. Children (curl, ~10 ms each) are read
+/// from `/proc/self/stat`, where ticks are fine enough.
+pub(crate) fn cpu_seconds() -> (f64, f64) {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    let own = t.tv_sec as f64 + t.tv_nsec as f64 / 1e9;
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("/proc/self/stat");
     let after = stat.rsplit(')').next().unwrap_or("");
     let f: Vec<f64> = after
         .split_whitespace()
         .map(|x| x.parse().unwrap_or(0.0))
         .collect();
-    // Fields 14-17 of stat(5), counted from the state field (index 0 here = field 3).
+    // cutime and cstime, fields 16-17 of stat(5), counted from the state
+    // field (index 0 here = field 3).
+    assert!(f.len() > 14, "/proc/self/stat has too few fields: {stat}");
     let tick = 100.0; // USER_HZ on Linux.
-    if f.len() < 15 {
-        return (0.0, 0.0);
-    }
-    ((f[11] + f[12]) / tick, (f[13] + f[14]) / tick)
+    (own, (f[13] + f[14]) / tick)
 }
 
-#[derive(Clone, Copy, PartialEq)]
-enum ClientKind {
-    Hyper,
-    Surf,
-    Blocking,
-    Reqwest,
-    ReqwestRing,
-    Curl,
-}
-
-impl ClientKind {
-    fn name(self) -> &'static str {
-        match self {
-            ClientKind::Hyper => "hyper",
-            ClientKind::Surf => "surf",
-            ClientKind::Blocking => "blocking",
-            ClientKind::Reqwest => "reqwest_baseline",
-            ClientKind::ReqwestRing => "reqwest_baseline_ring",
-            ClientKind::Curl => "curl",
-        }
-    }
-}
-
-struct Clients {
-    hyper: wxmedia_hyper::Client,
-    surf: wxmedia_surf::Client,
-    blocking: wxmedia_blocking::Client,
-    reqwest: reqwest::Client,
-    reqwest_ring: reqwest::Client,
-    ready: Value,
-    dir: tempfile::TempDir,
-}
-
-fn clients(ready: &Value) -> Clients {
-    let s = |k: &str| ready[k].as_str().expect("ready field").to_owned();
-    let identity = Identity::from_pem_files(s("client_cert"), s("client_key")).expect("identity");
-    macro_rules! build {
-        ($c:ty) => {
-            <$c>::builder()
-                .mch_id(MCH)
-                .api_key(KEY)
-                .identity(identity.clone())
-                .endpoint(s("endpoint"))
-                .webpki_roots(false)
-                .add_root_ca_file(s("ca_cert"))
-                .build()
-                .expect("client")
-        };
-    }
-    let mut pem = std::fs::read(s("client_cert")).expect("cert");
-    pem.extend(std::fs::read(s("client_key")).expect("key"));
-    let reqwest = reqwest::Client::builder()
-        .identity(reqwest::Identity::from_pem(&pem).expect("reqwest identity"))
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(&std::fs::read(s("ca_cert")).expect("ca")).expect("ca"),
-        )
-        .build()
-        .expect("reqwest client");
-    // The same baseline on our TLS configuration (ring, same roots and
-    // identity), to separate the HTTP client from the crypto provider.
-    let settings = wxmedia_hyper::ClientBuilder::<wxmedia_hyper::Client>::new()
-        .mch_id(MCH)
-        .api_key(KEY)
-        .identity(identity.clone())
-        .endpoint(s("endpoint"))
-        .webpki_roots(false)
-        .add_root_ca_file(s("ca_cert"))
-        .settings()
-        .expect("settings");
-    let reqwest_ring = reqwest::Client::builder()
-        .tls_backend_preconfigured((*settings.tls).clone())
-        .build()
-        .expect("reqwest client on ring");
-    Clients {
-        reqwest_ring,
-        hyper: build!(wxmedia_hyper::Client),
-        surf: build!(wxmedia_surf::Client),
-        blocking: build!(wxmedia_blocking::Client),
-        reqwest,
-        ready: ready.clone(),
-        dir: tempfile::TempDir::new().expect("temp dir"),
-    }
-}
-
-/// The baseline a Rust developer writes by hand today: md-5, a sign string
-/// built with format!, reqwest's multipart form, and a substring check of
-/// the reply (no signature verification: that is what such code does).
-async fn reqwest_upload(client: &reqwest::Client, endpoint: &str, data: &Bytes) {
-    let hash: String = Md5::digest(&data[..])
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let to_sign = format!("mch_id={MCH}&media_hash={hash}&key={KEY}");
-    let sign: String = Md5::digest(to_sign.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02X}"))
-        .collect();
-    let form = reqwest::multipart::Form::new()
-        .text("mch_id", MCH)
-        .text("media_hash", hash)
-        .text("sign", sign)
-        .part(
-            "media",
-            reqwest::multipart::Part::bytes(data.to_vec())
-                .file_name("a.jpg")
-                .mime_str("image/jpeg")
-                .expect("mime"),
-        );
-    let text = client
-        .post(format!("{endpoint}/secapi/mch/uploadmedia"))
-        .multipart(form)
-        .send()
-        .await
-        .expect("sent")
-        .text()
-        .await
-        .expect("reply");
-    assert!(
-        text.contains("<media_id>"),
-        "baseline upload failed: {text}"
-    );
-}
-
-fn curl_upload(c: &Clients, file: &Path, hash: &str, sign: &str) {
-    let s = |k: &str| c.ready[k].as_str().expect("ready field").to_owned();
-    let out = Command::new("curl")
-        .args([
-            "-sS",
-            "--cacert",
-            &s("ca_cert"),
-            "--cert",
-            &s("client_cert"),
-            "--key",
-            &s("client_key"),
-        ])
-        .args([
-            "-F",
-            &format!("mch_id={MCH}"),
-            "-F",
-            &format!("media_hash={hash}"),
-            "-F",
-            &format!("sign={sign}"),
-        ])
-        .arg("-F")
-        .arg(format!("media=@{}", file.display()))
-        .arg(format!("{}/secapi/mch/uploadmedia", s("endpoint")))
-        .output()
-        .expect("curl runs");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("<media_id>"),
-        "curl upload failed"
-    );
-}
-
-/// Uploads per second and client CPU milliseconds per upload.
-fn run_e2e(
-    rt: &tokio::runtime::Runtime,
-    c: &Clients,
-    kind: ClientKind,
-    data: &Bytes,
-    concurrency: usize,
-    n: usize,
-) -> (f64, f64) {
-    let file = c.dir.path().join(format!("m{}.jpg", data.len()));
-    std::fs::write(&file, data).expect("media file");
-    let hash = wxmedia_proto::MediaHash::of(data).to_string();
-    let sign = StringToSign::new([("mch_id", MCH), ("media_hash", hash.as_str())])
-        .sign(
-            &wxmedia_proto::v2::ApiKey::new(KEY).expect("key"),
-            SignType::Md5,
-        )
-        .to_string();
-    let endpoint = c.ready["endpoint"].as_str().expect("endpoint").to_owned();
-    let (cpu0, child0) = cpu_seconds();
-    let started = Instant::now();
-    match kind {
-        ClientKind::Hyper | ClientKind::Surf | ClientKind::Reqwest | ClientKind::ReqwestRing => rt
-            .block_on(async {
-                let mut s = futures_util::stream::iter(0..n)
-                    .map(|_| async {
-                        if kind == ClientKind::Hyper {
-                            c.hyper
-                                .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
-                                .await
-                                .expect("upload");
-                        } else if kind == ClientKind::Surf {
-                            // surf's I/O runs on async-std's reactor; awaiting it here is fine.
-                            c.surf
-                                .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
-                                .await
-                                .expect("upload");
-                        } else if kind == ClientKind::ReqwestRing {
-                            reqwest_upload(&c.reqwest_ring, &endpoint, data).await;
-                        } else {
-                            reqwest_upload(&c.reqwest, &endpoint, data).await;
-                        }
-                    })
-                    .buffer_unordered(concurrency);
-                while s.next().await.is_some() {}
-            }),
-        ClientKind::Blocking | ClientKind::Curl => std::thread::scope(|scope| {
-            for w in 0..concurrency {
-                let count = n / concurrency + usize::from(w < n % concurrency);
-                let (file, hash, sign) = (&file, &hash, &sign);
-                scope.spawn(move || {
-                    for _ in 0..count {
-                        if kind == ClientKind::Blocking {
-                            c.blocking
-                                .upload(Media::new("a.jpg", Bytes::clone(data)).expect("media"))
-                                .expect("upload");
-                        } else {
-                            curl_upload(c, file, hash, sign);
-                        }
-                    }
-                });
-            }
-        }),
-    }
-    let wall = started.elapsed().as_secs_f64();
-    let (cpu1, child1) = cpu_seconds();
-    let cpu = (cpu1 - cpu0) + (child1 - child0);
-    (n as f64 / wall, cpu * 1000.0 / n as f64)
-}
-
-fn e2e(opts: &Opts, summary: &mut Value, md: &mut String) {
-    let sim = start_sim(opts);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let c = clients(&sim.ready);
-    let small = sample_media(10 * KIB);
-    let large = sample_media(2 * MIB);
-    let (n_small, n_large) = if opts.quick { (40, 10) } else { (400, 60) };
-    let all = [
-        ClientKind::Hyper,
-        ClientKind::Surf,
-        ClientKind::Blocking,
-        ClientKind::Reqwest,
-        ClientKind::ReqwestRing,
-        ClientKind::Curl,
-    ];
-    // Warm the connection pools and the simulator, with both sizes: the
-    // simulator's heap grows on its first 2 MiB bodies, which would
-    // otherwise be charged to whichever client goes first.
-    for kind in all {
-        run_e2e(&rt, &c, kind, &small, 2, 4);
-        run_e2e(&rt, &c, kind, &large, 2, 4);
-    }
-    md.push_str("\n## End to end over loopback mutual TLS (simulator in a separate process)\n\nMedian of the rounds; the order of the clients rotates from round to round.\n\n| client | 10 KiB c=1 | 10 KiB c=16 | 2 MiB c=1 | 2 MiB c=16 | CPU/upload 10 KiB c=1 | CPU/upload 2 MiB c=1 |\n|---|---|---|---|---|---|---|\n");
-    let rounds = if opts.quick { 1 } else { 3 };
-    // results[client][config] = per-round (uploads/s, cpu ms) pairs.
-    let mut results: Vec<Vec<Vec<(f64, f64)>>> = vec![vec![Vec::new(); 4]; all.len()];
-    for round in 0..rounds {
-        for k in 0..all.len() {
-            let index = (k + round) % all.len();
-            let kind = all[index];
-            // curl starts a process per upload: fewer of them keep the run short.
-            let scale = if kind == ClientKind::Curl { 4 } else { 1 };
-            let configs = [
-                (&small, 1, n_small / scale),
-                (&small, 16, n_small / scale),
-                (&large, 1, (n_large / scale).max(4)),
-                (&large, 16, (n_large / scale).max(16)),
-            ];
-            for (slot, (data, conc, n)) in configs.into_iter().enumerate() {
-                results[index][slot].push(run_e2e(&rt, &c, kind, data, conc, n));
-            }
-        }
-    }
-    let mut e2e = serde_json::Map::new();
-    for (index, kind) in all.iter().enumerate() {
-        let rate = |slot: usize| median(results[index][slot].iter().map(|r| r.0).collect());
-        let cpu = |slot: usize| median(results[index][slot].iter().map(|r| r.1).collect());
-        let (s1, s16, l1, l16) = (rate(0), rate(1), rate(2), rate(3));
-        let (cs1, cl1) = (cpu(0), cpu(2));
-        md.push_str(&format!(
-            "| {} | {s1:.0}/s | {s16:.0}/s | {l1:.1}/s | {l16:.1}/s | {cs1:.2} ms | {cl1:.2} ms |\n",
-            kind.name()
-        ));
-        e2e.insert(
-            kind.name().into(),
-            json!({
-                "uploads_per_s_10kib": s1, "uploads_per_s_2mib": l1,
-                "uploads_per_s_10kib_c16": s16, "uploads_per_s_2mib_c16": l16,
-                "cpu_ms_per_upload_10kib": cs1, "cpu_ms_per_upload_2mib": cl1,
-                "rounds": rounds,
-            }),
-        );
-    }
-    summary["e2e"] = Value::Object(e2e);
-    md.push_str(
-        "\n## Scaling: hyper, 10 KiB, by concurrency\n\n| concurrency | uploads/s |\n|---|---|\n",
-    );
-    let levels: &[usize] = if opts.quick {
-        &[1, 4, 16]
-    } else {
-        &[1, 4, 16, 64]
-    };
-    let mut scaling = serde_json::Map::new();
-    for &level in levels {
-        let (rate, _) = run_e2e(
-            &rt,
-            &c,
-            ClientKind::Hyper,
-            &small,
-            level,
-            n_small.max(level * 4),
-        );
-        md.push_str(&format!("| {level} | {rate:.0} |\n"));
-        scaling.insert(level.to_string(), json!(rate));
-    }
-    summary["scaling_e2e_hyper_10kib"] = Value::Object(scaling);
-    drop(sim);
-}
-
-/// Peak RSS of `wxmedia upload` (through /usr/bin/time) for 2 MiB and 10 KiB.
+/// Peak RSS of `wxmedia upload` (through /usr/bin/time) for 2 MiB and 10
+/// KiB, v2 and v3 image uploads; the difference is what the media costs.
 fn memory(opts: &Opts, summary: &mut Value, md: &mut String) {
     if !Path::new("/usr/bin/time").exists() {
         summary["peak_rss_kib"] = Value::Null;
+        summary["peak_rss_v3_kib"] = Value::Null;
         md.push_str("\n(peak RSS not measured: /usr/bin/time is missing)\n");
         return;
     }
-    let sim = start_sim(opts);
+    let sim = e2e::start_sim(opts);
     let dir = tempfile::TempDir::new().expect("temp dir");
     let key = dir.path().join("key");
     std::fs::write(&key, KEY).expect("key file");
-    let s = |k: &str| sim.ready[k].as_str().expect("ready field").to_owned();
-    let peak = |size: usize| {
-        let file = dir.path().join(format!("m{size}.jpg"));
-        std::fs::write(&file, sample_media(size)).expect("media");
-        let runs: Vec<f64> = (0..3)
-            .map(|_| {
-                let out = Command::new("/usr/bin/time")
-                    .args(["-f", "%M"])
-                    .arg(&opts.wxmedia)
-                    .args(["upload", "--mch-id", MCH, "--api-key-file"])
-                    .arg(&key)
-                    .args([
-                        "--cert",
-                        &s("client_cert"),
-                        "--cert-key",
-                        &s("client_key"),
-                        "--ca",
-                        &s("ca_cert"),
-                    ])
-                    .args(["--endpoint", &s("endpoint")])
-                    .arg(&file)
-                    .output()
-                    .expect("upload runs");
-                assert!(
-                    out.status.success(),
-                    "upload failed: {}",
+    let s = |k: &str| sim.field(k);
+    let v2_args = vec![
+        "--mch-id".to_owned(),
+        MCH.into(),
+        "--api-key-file".into(),
+        key.display().to_string(),
+        "--cert".into(),
+        s("client_cert"),
+        "--cert-key".into(),
+        s("client_key"),
+    ];
+    // v3 as the README's command line has it: the merchant key signs, the
+    // certificate gives the serial, the WeChat Pay public key verifies.
+    let v3_args = vec![
+        "--api".to_owned(),
+        "v3".into(),
+        "--kind".into(),
+        "image".into(),
+        "--mch-id".into(),
+        MCH.into(),
+        "--private-key".into(),
+        s("client_key"),
+        "--cert".into(),
+        s("client_cert"),
+        "--wechatpay-public-key".into(),
+        s("wechatpay_public_key"),
+        "--wechatpay-public-key-id".into(),
+        s("wechatpay_public_key_id"),
+    ];
+    md.push_str("\n## Memory: peak RSS of `wxmedia upload`\n\n| API | 2 MiB file | 10 KiB file | difference | the media itself |\n|---|---|---|---|---|\n");
+    for (api, args, summary_key) in [
+        ("v2", v2_args, "peak_rss_kib"),
+        ("v3 image", v3_args, "peak_rss_v3_kib"),
+    ] {
+        let peak = |size: usize| {
+            let file = dir.path().join(format!("m{size}.jpg"));
+            std::fs::write(&file, sample_media(size)).expect("media");
+            let runs: Vec<f64> = (0..3)
+                .map(|_| {
+                    let out = Command::new("/usr/bin/time")
+                        .args(["-f", "%M"])
+                        .arg(&opts.wxmedia)
+                        .arg("upload")
+                        .args(&args)
+                        .args(["--ca", &s("ca_cert"), "--endpoint", &s("endpoint")])
+                        .arg(&file)
+                        .output()
+                        .expect("upload runs");
+                    assert!(
+                        out.status.success(),
+                        "{api} upload failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
                     String::from_utf8_lossy(&out.stderr)
-                );
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .and_then(|l| l.trim().parse().ok())
-                    .expect("%M")
-            })
-            .collect();
-        median(runs)
-    };
-    let (large, small) = (peak(2 * MIB), peak(10 * KIB));
-    let diff = large - small;
-    summary["peak_rss_kib"] =
-        json!({ "2mib": large, "10kib": small, "difference": diff, "media_kib": 2048 });
-    md.push_str(&format!(
-        "\n## Memory: peak RSS of `wxmedia upload`\n\n| 2 MiB file | 10 KiB file | difference | the media itself |\n|---|---|---|---|\n| {large:.0} KiB | {small:.0} KiB | {diff:.0} KiB | 2048 KiB |\n"
-    ));
+                        .lines()
+                        .last()
+                        .and_then(|l| l.trim().parse().ok())
+                        .expect("%M")
+                })
+                .collect();
+            median(runs)
+        };
+        let (large, small) = (peak(2 * MIB), peak(10 * KIB));
+        let diff = large - small;
+        summary[summary_key] =
+            json!({ "2mib": large, "10kib": small, "difference": diff, "media_kib": 2048 });
+        md.push_str(&format!(
+            "| {api} | {large:.0} KiB | {small:.0} KiB | {diff:.0} KiB | 2048 KiB |\n"
+        ));
+    }
 }

@@ -22,7 +22,8 @@ tasks:
   tidy                file headers, the sans-IO rules of wxmedia-proto, TLS stack
   man                 man pages for the wxmedia command into target/man
                       (`man -l target/man/wxmedia.1`)
-  bench [--quick]     benchmarks: Markdown table + target/bench/summary.json
+  bench [--quick]     benchmarks: Markdown table + target/bench/summary.json,
+                      SVG charts into docs/bench (with --quick: target/bench)
   deny                cargo-deny (installed when missing), offline advisories
   fuzz list | run <target> [--secs N] | smoke | tmin <target> <file>
                       cargo-fuzz (installed when missing) with our corpora
@@ -163,7 +164,11 @@ fn bench(quick: bool) -> Result<(), String> {
         "target/bench",
     ];
     if quick {
+        // The charts of a quick run stay in target/bench beside its
+        // summary, so that they do not overwrite the committed ones.
         args.push("--quick");
+    } else {
+        args.extend(["--charts", "docs/bench"]);
     }
     run(
         target

@@ -1,0 +1,213 @@
+//! `wxmedia batch` throughput: N distinct 200 KiB JPEGs through the command line against a separate simulator, at its default concurrency and a sweep.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use wxmedia_bench::distinct_media;
+
+use crate::e2e::start_sim;
+use crate::{KEY, KIB, MCH, Opts, median};
+
+const FILE_KIB: usize = 200;
+
+/// The default of `--concurrency`, as `wxmedia batch --help` states it.
+fn default_concurrency(opts: &Opts) -> u16 {
+    let out = Command::new(&opts.wxmedia)
+        .args(["batch", "--help"])
+        .output()
+        .expect("wxmedia batch --help runs");
+    let help = String::from_utf8_lossy(&out.stdout);
+    // clap prints the flag's line, its description, then `[default: N]`.
+    let after = help
+        .split("--concurrency")
+        .nth(1)
+        .expect("batch --help documents --concurrency");
+    after
+        .split("[default: ")
+        .nth(1)
+        .and_then(|rest| rest.split(']').next())
+        .and_then(|n| n.trim().parse().ok())
+        .expect("--concurrency has a [default: N]")
+}
+
+/// The file system type of the mount holding `path` (the ledger is synced
+/// once per file, so its file system decides part of the rate).
+fn fs_type(path: &Path) -> String {
+    let path = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
+    mounts
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() > 2 && path.starts_with(f[1])).then(|| (f[1].len(), f[2].to_owned()))
+        })
+        .max()
+        .map_or_else(|| "unknown".to_owned(), |(_, t)| t)
+}
+
+/// One batch run with a fresh ledger: wall seconds and CPU seconds of the
+/// process (user + system, from /usr/bin/time), or None for CPU when
+/// /usr/bin/time is missing.
+fn run_once(
+    opts: &Opts,
+    sim_args: &[String],
+    media: &Path,
+    ledger: &Path,
+    concurrency: Option<u16>,
+    n: usize,
+) -> (f64, Option<f64>) {
+    let dir = ledger.parent().expect("ledger in a directory");
+    let times = dir.join("time.txt");
+    let timed = Path::new("/usr/bin/time").exists();
+    let mut cmd = if timed {
+        let mut c = Command::new("/usr/bin/time");
+        c.arg("-o").arg(&times).args(["-f", "%e %U %S"]);
+        c.arg(&opts.wxmedia);
+        c
+    } else {
+        Command::new(&opts.wxmedia)
+    };
+    cmd.arg("batch").args(sim_args).arg("--ledger").arg(ledger);
+    if let Some(c) = concurrency {
+        cmd.args(["--concurrency", &c.to_string()]);
+    }
+    cmd.arg(media);
+    let started = Instant::now();
+    let out = cmd.output().expect("wxmedia batch runs");
+    let wall = started.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "wxmedia batch failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = std::fs::read_to_string(ledger).expect("the ledger");
+    let uploaded = lines
+        .lines()
+        .filter(|l| l.contains("\"status\":\"uploaded\""))
+        .count();
+    assert_eq!(
+        (lines.lines().count(), uploaded),
+        (n, n),
+        "the ledger must have one uploaded line per file"
+    );
+    let cpu = timed.then(|| {
+        let t = std::fs::read_to_string(&times).expect("/usr/bin/time's output");
+        let f: Vec<f64> = t
+            .split_whitespace()
+            .map(|x| x.parse().expect("a number of seconds"))
+            .collect();
+        assert_eq!(f.len(), 3, "%e %U %S: {t}");
+        f[1] + f[2]
+    });
+    (wall, cpu)
+}
+
+pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
+    let n: usize = if opts.quick { 200 } else { 1000 };
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let media = dir.path().join("media");
+    std::fs::create_dir(&media).expect("media dir");
+    for i in 0..n {
+        std::fs::write(
+            media.join(format!("f{i:05}.jpg")),
+            distinct_media(FILE_KIB * KIB, i as u64),
+        )
+        .expect("media file");
+    }
+    let sim = start_sim(opts);
+    let key = dir.path().join("apiv2.key");
+    std::fs::write(&key, KEY).expect("key file");
+    let sim_args: Vec<String> = vec![
+        "--mch-id".into(),
+        MCH.into(),
+        "--api-key-file".into(),
+        key.display().to_string(),
+        "--cert".into(),
+        sim.field("client_cert"),
+        "--cert-key".into(),
+        sim.field("client_key"),
+        "--ca".into(),
+        sim.field("ca_cert"),
+        "--endpoint".into(),
+        sim.field("endpoint"),
+    ];
+    let default = default_concurrency(opts);
+    let sweep: &[u16] = if opts.quick {
+        &[1, 4, 16, 64]
+    } else {
+        &[1, 2, 4, 8, 16, 32, 64]
+    };
+    let ledger_fs = fs_type(dir.path());
+    let run = |label: &str, concurrency: Option<u16>| {
+        let ledger = dir.path().join(format!("ledger-{label}.jsonl"));
+        let (wall, cpu) = run_once(opts, &sim_args, &media, &ledger, concurrency, n);
+        std::fs::remove_file(&ledger).expect("remove the ledger");
+        (n as f64 / wall, cpu.map(|c| c * 1000.0 / n as f64))
+    };
+    // The concurrencies measured: the default (run as a user runs it,
+    // without --concurrency) first, then the sweep, which reuses the
+    // default's run for its value.
+    let mut levels: Vec<(u16, Option<u16>)> = vec![(default, None)];
+    levels.extend(
+        sweep
+            .iter()
+            .filter(|&&c| c != default)
+            .map(|&c| (c, Some(c))),
+    );
+    let rounds = if opts.quick { 1 } else { 3 };
+    // [level] = per-round (uploads/s, CPU ms per upload).
+    let mut results: Vec<Vec<(f64, Option<f64>)>> = vec![Vec::new(); levels.len()];
+    for _ in 0..rounds {
+        for (i, &(c, flag)) in levels.iter().enumerate() {
+            results[i].push(run(&c.to_string(), flag));
+        }
+    }
+    let mut rows: Vec<(u16, f64, Option<f64>)> = levels
+        .iter()
+        .zip(&results)
+        .map(|(&(c, _), r)| {
+            let rate = median(r.iter().map(|x| x.0).collect());
+            let cpu = r
+                .iter()
+                .map(|x| x.1)
+                .collect::<Option<Vec<f64>>>()
+                .map(median);
+            (c, rate, cpu)
+        })
+        .collect();
+    let (default_rate, default_cpu) = (rows[0].1, rows[0].2);
+    rows.sort_by_key(|r| r.0);
+    let by: serde_json::Map<String, Value> = rows
+        .iter()
+        .map(|&(c, rate, _)| (c.to_string(), json!(rate)))
+        .collect();
+    let (best_c, best) = rows
+        .iter()
+        .map(|&(c, rate, _)| (c, rate))
+        .max_by(|a, b| a.1.partial_cmp(&b.1).expect("no NaN"))
+        .expect("at least one run");
+    summary["batch_uploads_per_s"] = json!({
+        "default_concurrency": default,
+        "default": default_rate,
+        "best": best,
+        "best_concurrency": best_c,
+        "by_concurrency": by,
+        "cpu_ms_per_upload_default": default_cpu,
+        "cpu_ms_per_upload_by_concurrency": rows.iter().map(|&(c, _, cpu)| (c.to_string(), json!(cpu))).collect::<serde_json::Map<_, _>>(),
+        "files": n,
+        "file_kib": FILE_KIB,
+        "rounds": rounds,
+        "ledger_fs": ledger_fs,
+    });
+    md.push_str(&format!(
+        "\n## Batch: `wxmedia batch` over {n} distinct {FILE_KIB} KiB JPEGs (v2, hyper)\n\nOne process per run, a fresh ledger each time (synced once per file, on {ledger_fs}), against a separate `wxmedia sim`; median of {rounds} round(s). Wall time includes the process's start; CPU is the batch process's user + system time.\n\n| --concurrency | uploads/s | CPU/upload |\n|---|---|---|\n"
+    ));
+    for (c, rate, cpu) in rows {
+        let mark = if c == default { " (default)" } else { "" };
+        let cpu = cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} ms"));
+        md.push_str(&format!("| {c}{mark} | {rate:.0}/s | {cpu} |\n"));
+    }
+}
