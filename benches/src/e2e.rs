@@ -456,9 +456,28 @@ fn run_e2e(
         )
         .to_string();
     let (cpu0, child0) = cpu_seconds();
-    let started = Instant::now();
+    let mut started = Instant::now();
     match &e.client {
-        Client::Hyper(_) | Client::Surf(_) | Client::Reqwest(_) => rt.block_on(async {
+        // surf on async-std, as its users run it: its I/O is async-std's
+        // reactor, and awaiting it from tokio would add a wake-up across
+        // runtimes to every read and write.
+        Client::Surf(_) => async_std::task::block_on(async {
+            let mut s = futures_util::stream::iter(0..n)
+                .map(|_| async {
+                    match &e.client {
+                        Client::Surf(s) if e.v3 => {
+                            s.upload_image(media(true, data)).await.expect("upload");
+                        }
+                        Client::Surf(s) => {
+                            s.upload(media(false, data)).await.expect("upload");
+                        }
+                        _ => unreachable!("surf only"),
+                    }
+                })
+                .buffer_unordered(concurrency);
+            while s.next().await.is_some() {}
+        }),
+        Client::Hyper(_) | Client::Reqwest(_) => rt.block_on(async {
             let mut s = futures_util::stream::iter(0..n)
                 .map(|_| async {
                     match &e.client {
@@ -468,42 +487,61 @@ fn run_e2e(
                         Client::Hyper(h) => {
                             h.upload(media(false, data)).await.expect("upload");
                         }
-                        // surf's I/O runs on async-std's reactor; awaiting it here is fine.
-                        Client::Surf(s) if e.v3 => {
-                            s.upload_image(media(true, data)).await.expect("upload");
-                        }
-                        Client::Surf(s) => {
-                            s.upload(media(false, data)).await.expect("upload");
-                        }
                         Client::Reqwest(r) if e.v3 => {
                             reqwest_v3_upload(r, &c.endpoint, &c.baseline_v3, data).await;
                         }
                         Client::Reqwest(r) => reqwest_upload(r, &c.endpoint, data).await,
-                        Client::Blocking(_) | Client::Curl => unreachable!("threads below"),
+                        Client::Surf(_) | Client::Blocking(_) | Client::Curl => {
+                            unreachable!("run above and below")
+                        }
                     }
                 })
                 .buffer_unordered(concurrency);
             while s.next().await.is_some() {}
         }),
-        Client::Blocking(_) | Client::Curl => std::thread::scope(|scope| {
-            for w in 0..concurrency {
-                let count = n / concurrency + usize::from(w < n % concurrency);
-                let (file, hash, sign) = (&file, &hash, &sign);
-                scope.spawn(move || {
-                    for _ in 0..count {
-                        match &e.client {
-                            Client::Blocking(b) if e.v3 => {
-                                b.upload_image(media(true, data)).expect("upload");
-                            }
-                            Client::Blocking(b) => {
-                                b.upload(media(false, data)).expect("upload");
-                            }
-                            _ => curl_upload(&c.ready, file, hash, sign),
+        // Threads as a user's worker pool would run them: started before
+        // the clock (a barrier), each taking the next upload from a shared
+        // counter until n are done. A fixed share per thread made the run
+        // as long as its unluckiest thread: at c=64 each had 8 uploads, and
+        // 64 threads on 2 cores do not get equal turns. The clock starts
+        // when the first worker leaves the barrier, as that worker reads
+        // it: read by this thread, it started late whenever this thread
+        // waited for a core behind the workers (up to 2x too fast at c=256).
+        Client::Blocking(_) | Client::Curl => {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let ready = std::sync::Barrier::new(concurrency);
+            let first = std::sync::Mutex::new(None::<Instant>);
+            std::thread::scope(|scope| {
+                for _ in 0..concurrency {
+                    let (file, hash, sign) = (&file, &hash, &sign);
+                    let (next, ready, first) = (&next, &ready, &first);
+                    scope.spawn(move || {
+                        ready.wait();
+                        let now = Instant::now();
+                        let mut first = first.lock().expect("no panic while held");
+                        if first.is_none_or(|t| now < t) {
+                            *first = Some(now);
                         }
-                    }
-                });
-            }
-        }),
+                        drop(first);
+                        while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
+                            match &e.client {
+                                Client::Blocking(b) if e.v3 => {
+                                    b.upload_image(media(true, data)).expect("upload");
+                                }
+                                Client::Blocking(b) => {
+                                    b.upload(media(false, data)).expect("upload");
+                                }
+                                _ => curl_upload(&c.ready, file, hash, sign),
+                            }
+                        }
+                    });
+                }
+            });
+            started = first
+                .into_inner()
+                .expect("no panic while held")
+                .expect("a worker ran");
+        }
     }
     let wall = started.elapsed().as_secs_f64();
     let (cpu1, child1) = cpu_seconds();
@@ -643,7 +681,7 @@ fn connections_to(port: u16) -> usize {
 }
 
 /// v2, 10 KiB, by concurrency, per transport. Each level is measured warm:
-/// first 2×c uploads at that level (not timed) so that the pool holds c
+/// first the same uploads at that level (not timed) so that the pool holds c
 /// connections, then n = max(n_small, 8×c) timed. The cold cost is the first
 /// c=64 batch of a client built just for it.
 fn scaling(
@@ -688,14 +726,17 @@ fn scaling(
             let e = build(&sim.ready, kind, false, Provider::Ring);
             let before = connections_to(port);
             for (l, &level) in levels.iter().enumerate() {
-                run_e2e(rt, c, &e, &small, level, 2 * level);
+                // The same run untimed first: 2×c uploads left the blocking
+                // client (threads that start one after another) with a
+                // third of c connections, so the timed run paid handshakes.
+                run_e2e(rt, c, &e, &small, level, n_small.max(8 * level));
                 open[index][l] = connections_to(port).saturating_sub(before);
                 warm[index][l].push(run_e2e(rt, c, &e, &small, level, n_small.max(8 * level)).0);
             }
         }
     }
     md.push_str(&format!(
-        "\n### Scaling: v2, 10 KiB, by concurrency (warm pools)\n\nBefore each level the client uploads 2×c files at that level, untimed, so that its pool holds c connections; then max({n_small}, 8×c) uploads are timed. \"cold c=64\" is the first c=64 batch of a client built just for it (every connection a new TLS handshake with an RSA-2048 client certificate). Median of {rounds} round(s).\n\n| transport |"
+        "\n### Scaling: v2, 10 KiB, by concurrency (warm pools)\n\nEach level runs twice, first untimed so that the client's pool holds the connections that level needs, then timed: max({n_small}, 8×c) uploads. \"cold c=64\" is the first c=64 batch of a client built just for it (every connection a new TLS handshake with an RSA-2048 client certificate). Median of {rounds} round(s).\n\n| transport |"
     ));
     for level in &levels {
         md.push_str(&format!(" c={level} |"));

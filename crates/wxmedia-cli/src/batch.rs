@@ -32,8 +32,10 @@ pub(crate) struct BatchArgs {
     /// Append-only JSON-lines ledger: one line per finished file; a rerun skips what succeeded. Locked while a run uses it.
     #[arg(long, value_name = "FILE.jsonl")]
     ledger: PathBuf,
-    /// Uploads in flight at once.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// Uploads in flight at once; each holds its file in memory. A FREQUENCY_LIMITED reply pauses them all.
+    // 16: within about 5% of the best concurrency in every measured run of
+    // docs/BENCHMARKS.md, where the old default of 4 was 10-15% below it.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
 }
 
