@@ -6,76 +6,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
-use wxmedia_sim::{SimConfig, SimServer, Times};
+use wxmedia_sim::Times;
+
+mod common;
+
+use common::{Fx, fx};
 
 const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
 const PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
-
-struct Fx {
-    server: SimServer,
-    dir: TempDir,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn fx() -> Fx {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = TempDir::new().unwrap();
-    let server = rt
-        .block_on(SimServer::start(SimConfig::new(dir.path().join("state"))))
-        .unwrap();
-    let key = dir.path().join("apiv2.key");
-    // A trailing newline, as an editor would leave it: the CLI ignores one.
-    std::fs::write(
-        &key,
-        format!("{}\n", server.sim().api_key().expose_secret()),
-    )
-    .unwrap();
-    Fx {
-        server,
-        dir,
-        _rt: rt,
-    }
-}
-
-impl Fx {
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-
-    fn key_file(&self) -> PathBuf {
-        self.dir.path().join("apiv2.key")
-    }
-
-    /// `wxmedia <sub>` with every credential passed as a flag.
-    fn cmd(&self, sub: &str) -> Command {
-        let pki = self.server.pki();
-        let mut c = Command::new(env!("CARGO_BIN_EXE_wxmedia"));
-        c.arg(sub)
-            .arg("--mch-id")
-            .arg(self.server.sim().mch_id())
-            .arg("--api-key-file")
-            .arg(self.key_file())
-            .arg("--cert")
-            .arg(pki.client_cert_path())
-            .arg("--cert-key")
-            .arg(pki.client_key_path())
-            .arg("--ca")
-            .arg(pki.ca_cert_path())
-            .arg("--endpoint")
-            .arg(self.server.endpoint())
-            .env_remove("WXMEDIA_API_KEY")
-            .env_remove("WXMEDIA_MCH_ID")
-            .env_remove("WXMEDIA_CERT")
-            .env_remove("WXMEDIA_CERT_KEY");
-        c
-    }
-}
 
 fn run(c: &mut Command) -> Output {
     c.output().unwrap()

@@ -5,7 +5,11 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use tempfile::TempDir;
-use wxmedia_sim::{SimConfig, SimServer, V3Signer};
+use wxmedia_sim::V3Signer;
+
+mod common;
+
+use common::{Fx, fx};
 
 const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
 const PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
@@ -18,12 +22,6 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-struct Fx {
-    server: SimServer,
-    dir: TempDir,
-    _rt: tokio::runtime::Runtime,
-}
-
 /// How the CLI is told to verify replies.
 #[derive(Clone, Copy, Debug)]
 enum Verify {
@@ -32,62 +30,20 @@ enum Verify {
     ApiV3Key,
 }
 
-fn fx() -> Fx {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let dir = TempDir::new().unwrap();
-    let server = rt
-        .block_on(SimServer::start(SimConfig::new(dir.path().join("state"))))
-        .unwrap();
-    // A trailing newline, as an editor would leave it: the CLI ignores one.
-    std::fs::write(
-        dir.path().join("apiv3.key"),
-        format!("{}\n", server.v3().keys().api_v3_key()),
-    )
-    .unwrap();
-    Fx {
-        server,
-        dir,
-        _rt: rt,
-    }
+/// The v3 commands, on the shared fixture.
+trait V3 {
+    fn platform_mode(&self);
+    fn merchant(&self, sub: &str) -> Command;
+    fn v3_cmd(&self, sub: &str, verify: Verify) -> Command;
 }
 
-impl Fx {
-    fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
-        let p = self.dir.path().join(name);
-        std::fs::write(&p, bytes).unwrap();
-        p
-    }
-
-    fn v3_key_file(&self) -> PathBuf {
-        self.dir.path().join("apiv3.key")
-    }
-
+impl V3 for Fx {
     /// Sign replies with the platform certificate (the simulator serves
     /// `GET /v3/certificates` only then).
     fn platform_mode(&self) {
         self.server
             .sim()
             .set_v3(self.server.v3().with_signer(V3Signer::PlatformCert));
-    }
-
-    /// `wxmedia` with no credential from the environment.
-    fn bare(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_wxmedia"));
-        for var in [
-            "WXMEDIA_MCH_ID",
-            "WXMEDIA_API_KEY",
-            "WXMEDIA_CERT",
-            "WXMEDIA_CERT_KEY",
-            "WXMEDIA_PRIVATE_KEY",
-            "WXMEDIA_API_V3_KEY",
-        ] {
-            c.env_remove(var);
-        }
-        c
     }
 
     /// `wxmedia <sub> --api v3` with the merchant's key and certificate,
@@ -113,7 +69,7 @@ impl Fx {
     }
 
     /// `wxmedia <sub> --api v3` verifying replies as `verify` says.
-    fn cmd(&self, sub: &str, verify: Verify) -> Command {
+    fn v3_cmd(&self, sub: &str, verify: Verify) -> Command {
         let pki = self.server.pki();
         let mut c = self.merchant(sub);
         match verify {
@@ -154,7 +110,7 @@ fn upload_works_with_each_credentials_setup_and_transport() {
     let a = fx.file("a.jpg", JPEG);
     for transport in ["hyper", "surf", "blocking"] {
         let out = run(fx
-            .cmd("upload", Verify::PublicKey)
+            .v3_cmd("upload", Verify::PublicKey)
             .args(["--transport", transport])
             .arg(&a));
         assert_eq!(out.status.code(), Some(0), "{transport}: {}", stderr(&out));
@@ -164,7 +120,7 @@ fn upload_works_with_each_credentials_setup_and_transport() {
     }
     fx.platform_mode();
     for verify in [Verify::PlatformCert, Verify::ApiV3Key] {
-        let out = run(fx.cmd("upload", verify).arg(&a));
+        let out = run(fx.v3_cmd("upload", verify).arg(&a));
         assert_eq!(out.status.code(), Some(0), "{verify:?}: {}", stderr(&out));
         assert_eq!(stdout(&out).lines().count(), 1);
     }
@@ -205,7 +161,7 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
     ];
     for (kind, file, field) in &cases {
         let out = run(fx
-            .cmd("upload", Verify::PublicKey)
+            .v3_cmd("upload", Verify::PublicKey)
             .args(["--kind", kind, "--json"])
             .arg(file));
         assert_eq!(out.status.code(), Some(0), "{kind}: {}", stderr(&out));
@@ -223,7 +179,7 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
         assert!(v.get("error").is_none());
         // Plain text: the id (or URL) alone.
         let out = run(fx
-            .cmd("upload", Verify::PublicKey)
+            .v3_cmd("upload", Verify::PublicKey)
             .args(["--kind", kind])
             .arg(file));
         assert_eq!(out.status.code(), Some(0));
@@ -251,7 +207,7 @@ fn refused_media_exit_two_and_nothing_is_sent() {
     ];
     for (kind, file) in &cases {
         let out = run(fx
-            .cmd("upload", Verify::PublicKey)
+            .v3_cmd("upload", Verify::PublicKey)
             .args(["--json", "--kind", kind])
             .arg(file));
         let what = format!("{kind} {}: {}", file.display(), stderr(&out));
@@ -347,7 +303,7 @@ fn missing_or_conflicting_flags_are_usage_errors() {
         (
             "certificate and serial",
             Box::new(|fx| {
-                let mut c = fx.cmd("upload", Verify::PublicKey);
+                let mut c = fx.v3_cmd("upload", Verify::PublicKey);
                 c.args(["--serial-no", "1234"]);
                 c
             }),
@@ -356,7 +312,7 @@ fn missing_or_conflicting_flags_are_usage_errors() {
         (
             "a v2 option",
             Box::new(|fx| {
-                let mut c = fx.cmd("upload", Verify::PublicKey);
+                let mut c = fx.v3_cmd("upload", Verify::PublicKey);
                 c.args(["--api-key-file", "/dev/null"]);
                 c
             }),
@@ -394,7 +350,7 @@ fn missing_or_conflicting_flags_are_usage_errors() {
         (
             "--private-key and --cert-key differ",
             Box::new(|fx| {
-                let mut c = fx.cmd("upload", Verify::PublicKey);
+                let mut c = fx.v3_cmd("upload", Verify::PublicKey);
                 c.arg("--cert-key").arg(data("v3_key.pem"));
                 c
             }),
@@ -412,7 +368,7 @@ fn missing_or_conflicting_flags_are_usage_errors() {
         (
             "an unknown kind",
             Box::new(|fx| {
-                let mut c = fx.cmd("upload", Verify::PublicKey);
+                let mut c = fx.v3_cmd("upload", Verify::PublicKey);
                 c.args(["--kind", "gif"]);
                 c
             }),
@@ -488,7 +444,7 @@ fn batch_keys_v2_and_v3_apart_reads_old_ledgers_and_resumes() {
         c
     };
     let v3 = |fx: &Fx, kind: &str| {
-        let mut c = fx.cmd("batch", Verify::PublicKey);
+        let mut c = fx.v3_cmd("batch", Verify::PublicKey);
         c.args(["--kind", kind, "--ledger"])
             .arg(&ledger)
             .arg(&images);
@@ -542,7 +498,7 @@ fn certificates_are_written_and_a_wrong_apiv3_key_exits_one() {
     fx.platform_mode();
     let out_dir = fx.dir.path().join("certs");
     let out = run(fx
-        .cmd("certificates", Verify::ApiV3Key)
+        .v3_cmd("certificates", Verify::ApiV3Key)
         .arg("--out")
         .arg(&out_dir));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -572,7 +528,7 @@ fn certificates_are_written_and_a_wrong_apiv3_key_exits_one() {
     let wrong = "0123456789abcdefWRONGkey89abcdef";
     std::fs::write(fx.v3_key_file(), wrong).unwrap();
     let out = run(fx
-        .cmd("certificates", Verify::ApiV3Key)
+        .v3_cmd("certificates", Verify::ApiV3Key)
         .arg("--out")
         .arg(fx.dir.path().join("certs2")));
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

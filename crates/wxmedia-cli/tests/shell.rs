@@ -4,7 +4,11 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use tempfile::TempDir;
-use wxmedia_sim::{SimConfig, SimServer, samples};
+use wxmedia_sim::samples;
+
+mod common;
+
+use common::{Fx, fx};
 
 fn wxmedia() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wxmedia"))
@@ -178,49 +182,11 @@ fn help_is_coloured_on_a_terminal_unless_no_color() {
     assert!(!text(&ok(&mut help).stdout).contains(ESC));
 }
 
-struct Sim {
-    server: SimServer,
-    dir: TempDir,
-    _rt: tokio::runtime::Runtime,
-}
-
-fn sim() -> Sim {
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let dir = TempDir::new().unwrap();
-    let server = rt
-        .block_on(SimServer::start(SimConfig::new(dir.path().join("state"))))
-        .unwrap();
-    std::fs::write(
-        dir.path().join("apiv2.key"),
-        server.sim().api_key().expose_secret(),
-    )
-    .unwrap();
-    Sim {
-        server,
-        dir,
-        _rt: rt,
-    }
-}
-
 /// `wxmedia upload` of `n` distinct JPEGs (a comment segment makes each unique).
-fn upload_many(sim: &Sim, n: usize) -> Command {
-    let pki = sim.server.pki();
-    let mut c = wxmedia();
-    c.arg("upload")
-        .arg("--mch-id")
-        .arg(sim.server.sim().mch_id())
-        .arg("--api-key-file")
-        .arg(sim.dir.path().join("apiv2.key"))
-        .arg("--cert")
-        .arg(pki.client_cert_path())
-        .arg("--cert-key")
-        .arg(pki.client_key_path())
-        .arg("--ca")
-        .arg(pki.ca_cert_path())
-        .arg("--endpoint")
-        .arg(sim.server.endpoint());
+fn upload_many(fx: &Fx, n: usize) -> Command {
+    let mut c = fx.cmd("upload");
     for i in 0..n {
-        c.arg(jpeg(sim.dir.path(), i));
+        c.arg(jpeg(fx.dir.path(), i));
     }
     c
 }
@@ -239,8 +205,8 @@ fn jpeg(dir: &Path, i: usize) -> std::path::PathBuf {
 
 #[test]
 fn upload_of_many_files_shows_progress_on_a_terminal_only() {
-    let sim = sim();
-    let mut upload = upload_many(&sim, 3);
+    let fx = fx();
+    let mut upload = upload_many(&fx, 3);
 
     // Piped: exactly one media id per line, nothing on stderr.
     let piped = ok(&mut upload);
