@@ -203,6 +203,15 @@ fn build(ready: &Value, kind: Kind, v3: bool, provider: Provider) -> Entry {
     }
 }
 
+/// hyper, surf and blocking on ring (the default build), then on aws-lc-rs.
+fn ours(ready: &Value, v3: bool) -> Vec<Entry> {
+    [Provider::Ring, Provider::AwsLcRs]
+        .into_iter()
+        .flat_map(|p| [Kind::Hyper, Kind::Surf, Kind::Blocking].map(|k| (k, p)))
+        .map(|(kind, provider)| build(ready, kind, v3, provider))
+        .collect()
+}
+
 /// The v2 clients: ours, the reqwest baseline on its own TLS (aws-lc-rs)
 /// and on ours (ring), and curl.
 fn v2_entries(ready: &Value) -> Vec<Entry> {
@@ -232,13 +241,8 @@ fn v2_entries(ready: &Value) -> Vec<Entry> {
         .tls_backend_preconfigured((*settings.tls).clone())
         .build()
         .expect("reqwest client on ring");
-    vec![
-        build(ready, Kind::Hyper, false, Provider::Ring),
-        build(ready, Kind::Surf, false, Provider::Ring),
-        build(ready, Kind::Blocking, false, Provider::Ring),
-        build(ready, Kind::Hyper, false, Provider::AwsLcRs),
-        build(ready, Kind::Surf, false, Provider::AwsLcRs),
-        build(ready, Kind::Blocking, false, Provider::AwsLcRs),
+    let mut entries = ours(ready, false);
+    entries.extend([
         Entry {
             name: "reqwest_baseline",
             v3: false,
@@ -254,7 +258,8 @@ fn v2_entries(ready: &Value) -> Vec<Entry> {
             v3: false,
             client: Client::Curl,
         },
-    ]
+    ]);
+    entries
 }
 
 /// The v3 clients: ours, and the reqwest baseline with the settings of the
@@ -268,19 +273,13 @@ fn v3_entries(ready: &Value) -> Vec<Entry> {
         )
         .build()
         .expect("reqwest client");
-    vec![
-        build(ready, Kind::Hyper, true, Provider::Ring),
-        build(ready, Kind::Surf, true, Provider::Ring),
-        build(ready, Kind::Blocking, true, Provider::Ring),
-        build(ready, Kind::Hyper, true, Provider::AwsLcRs),
-        build(ready, Kind::Surf, true, Provider::AwsLcRs),
-        build(ready, Kind::Blocking, true, Provider::AwsLcRs),
-        Entry {
-            name: "reqwest_baseline",
-            v3: true,
-            client: Client::Reqwest(reqwest),
-        },
-    ]
+    let mut entries = ours(ready, true);
+    entries.extend([Entry {
+        name: "reqwest_baseline",
+        v3: true,
+        client: Client::Reqwest(reqwest),
+    }]);
+    entries
 }
 
 /// The v2 baseline a Rust developer writes by hand today: md-5, a sign

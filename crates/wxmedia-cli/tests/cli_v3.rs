@@ -60,11 +60,8 @@ impl V3 for Fx {
             .arg("--private-key")
             .arg(pki.client_key_path())
             .arg("--cert")
-            .arg(pki.client_cert_path())
-            .arg("--ca")
-            .arg(pki.ca_cert_path())
-            .arg("--endpoint")
-            .arg(self.server.endpoint());
+            .arg(pki.client_cert_path());
+        self.server_flags(&mut c);
         c
     }
 

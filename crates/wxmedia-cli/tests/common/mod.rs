@@ -82,11 +82,16 @@ impl Fx {
             .arg("--cert")
             .arg(pki.client_cert_path())
             .arg("--cert-key")
-            .arg(pki.client_key_path())
-            .arg("--ca")
-            .arg(pki.ca_cert_path())
+            .arg(pki.client_key_path());
+        self.server_flags(&mut c);
+        c
+    }
+
+    /// `--ca` and `--endpoint`: where the simulator is and whom to trust.
+    pub(crate) fn server_flags(&self, c: &mut Command) {
+        c.arg("--ca")
+            .arg(self.server.pki().ca_cert_path())
             .arg("--endpoint")
             .arg(self.server.endpoint());
-        c
     }
 }
