@@ -29,7 +29,7 @@ fn encode_signed_upload(bencher: divan::Bencher<'_, '_>, size: usize) {
         .counter(divan::counter::BytesCount::new(size))
         .bench(|| {
             let media = Media::new("a.jpg", Bytes::clone(&data)).unwrap();
-            let up = UploadV2::new(creds.clone(), media, SignType::HmacSha256);
+            let up = UploadV2::new(creds.clone(), media, SignType::HmacSha256).unwrap();
             up.encode(&env).unwrap()
         });
 }

@@ -1,13 +1,13 @@
 //! `wxmedia batch` throughput: N distinct 200 KiB JPEGs through the command line against a separate simulator, at its default concurrency and a sweep.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use serde_json::{Value, json};
 use wxmedia_bench::distinct_media;
 
-use crate::e2e::start_sim;
+use crate::e2e::{SimProcess, start_sim};
 use crate::{KEY, KIB, MCH, Opts, median};
 
 const FILE_KIB: usize = 200;
@@ -105,10 +105,56 @@ fn run_once(
     (wall, cpu)
 }
 
+/// One row of the table: concurrency, median uploads/s, median CPU ms
+/// per upload (None without /usr/bin/time).
+type Row = (u16, f64, Option<f64>);
+
+/// What a batch bench measured, for the summary and the table.
+struct Report {
+    n: usize,
+    rounds: usize,
+    ledger_fs: String,
+    default: u16,
+    /// The default's figures, as run without `--concurrency`.
+    default_rate: f64,
+    default_cpu: Option<f64>,
+    /// Every level, by concurrency.
+    rows: Vec<Row>,
+}
+
+/// `wxmedia batch` at its default concurrency and over a sweep, as the
+/// summary's `batch_uploads_per_s` and a table.
 pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
     let n: usize = if opts.quick { 200 } else { 1000 };
     let dir = tempfile::TempDir::new().expect("temp dir");
-    let media = dir.path().join("media");
+    let media = write_media(dir.path(), n);
+    let sim = start_sim(opts);
+    let sim_args = sim_args(&sim, dir.path());
+    let default = default_concurrency(opts);
+    let ledger_fs = fs_type(dir.path());
+    let levels = levels(opts, default);
+    let rounds = if opts.quick { 1 } else { 3 };
+    let results = measure(opts, &sim_args, dir.path(), &media, &levels, n, rounds);
+    let mut rows = medians(&levels, &results);
+    let (default_rate, default_cpu) = (rows[0].1, rows[0].2);
+    rows.sort_by_key(|r| r.0);
+    let report = Report {
+        n,
+        rounds,
+        ledger_fs,
+        default,
+        default_rate,
+        default_cpu,
+        rows,
+    };
+    summary["batch_uploads_per_s"] = report.json();
+    report.markdown(md);
+}
+
+/// `n` distinct JPEGs in `dir/media`: distinct, as `wxmedia batch` skips
+/// a content it has seen in the run.
+fn write_media(dir: &Path, n: usize) -> PathBuf {
+    let media = dir.join("media");
     std::fs::create_dir(&media).expect("media dir");
     for i in 0..n {
         std::fs::write(
@@ -117,10 +163,15 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         )
         .expect("media file");
     }
-    let sim = start_sim(opts);
-    let key = dir.path().join("apiv2.key");
+    media
+}
+
+/// The command line's v2 credentials and the simulator's endpoint; the
+/// API key goes in a file in `dir`, as a user keeps it.
+fn sim_args(sim: &SimProcess, dir: &Path) -> Vec<String> {
+    let key = dir.join("apiv2.key");
     std::fs::write(&key, KEY).expect("key file");
-    let sim_args: Vec<String> = vec![
+    vec![
         "--mch-id".into(),
         MCH.into(),
         "--api-key-file".into(),
@@ -133,23 +184,18 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         sim.field("ca_cert"),
         "--endpoint".into(),
         sim.field("endpoint"),
-    ];
-    let default = default_concurrency(opts);
+    ]
+}
+
+/// The concurrencies measured, each with the `--concurrency` it is run
+/// with: the default (run as a user runs it, without --concurrency) first,
+/// then the sweep, which reuses the default's run for its value.
+fn levels(opts: &Opts, default: u16) -> Vec<(u16, Option<u16>)> {
     let sweep: &[u16] = if opts.quick {
         &[1, 4, 16, 64]
     } else {
         &[1, 2, 4, 8, 16, 32, 64]
     };
-    let ledger_fs = fs_type(dir.path());
-    let run = |label: &str, concurrency: Option<u16>| {
-        let ledger = dir.path().join(format!("ledger-{label}.jsonl"));
-        let (wall, cpu) = run_once(opts, &sim_args, &media, &ledger, concurrency, n);
-        std::fs::remove_file(&ledger).expect("remove the ledger");
-        (n as f64 / wall, cpu.map(|c| c * 1000.0 / n as f64))
-    };
-    // The concurrencies measured: the default (run as a user runs it,
-    // without --concurrency) first, then the sweep, which reuses the
-    // default's run for its value.
     let mut levels: Vec<(u16, Option<u16>)> = vec![(default, None)];
     levels.extend(
         sweep
@@ -157,17 +203,41 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
             .filter(|&&c| c != default)
             .map(|&c| (c, Some(c))),
     );
-    let rounds = if opts.quick { 1 } else { 3 };
-    // [level] = per-round (uploads/s, CPU ms per upload).
+    levels
+}
+
+/// [level] = per-round (uploads/s, CPU ms per upload), every level once
+/// per round.
+fn measure(
+    opts: &Opts,
+    sim_args: &[String],
+    dir: &Path,
+    media: &Path,
+    levels: &[(u16, Option<u16>)],
+    n: usize,
+    rounds: usize,
+) -> Vec<Vec<(f64, Option<f64>)>> {
+    let run = |label: &str, concurrency: Option<u16>| {
+        let ledger = dir.join(format!("ledger-{label}.jsonl"));
+        let (wall, cpu) = run_once(opts, sim_args, media, &ledger, concurrency, n);
+        std::fs::remove_file(&ledger).expect("remove the ledger");
+        (n as f64 / wall, cpu.map(|c| c * 1000.0 / n as f64))
+    };
     let mut results: Vec<Vec<(f64, Option<f64>)>> = vec![Vec::new(); levels.len()];
     for _ in 0..rounds {
         for (i, &(c, flag)) in levels.iter().enumerate() {
             results[i].push(run(&c.to_string(), flag));
         }
     }
-    let mut rows: Vec<(u16, f64, Option<f64>)> = levels
+    results
+}
+
+/// The median of each level's rounds, in the order of `levels`; CPU only
+/// when every round measured it.
+fn medians(levels: &[(u16, Option<u16>)], results: &[Vec<(f64, Option<f64>)>]) -> Vec<Row> {
+    levels
         .iter()
-        .zip(&results)
+        .zip(results)
         .map(|(&(c, _), r)| {
             let rate = median(r.iter().map(|x| x.0).collect());
             let cpu = r
@@ -177,37 +247,45 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
                 .map(median);
             (c, rate, cpu)
         })
-        .collect();
-    let (default_rate, default_cpu) = (rows[0].1, rows[0].2);
-    rows.sort_by_key(|r| r.0);
-    let by: serde_json::Map<String, Value> = rows
-        .iter()
-        .map(|&(c, rate, _)| (c.to_string(), json!(rate)))
-        .collect();
-    let (best_c, best) = rows
-        .iter()
-        .map(|&(c, rate, _)| (c, rate))
-        .max_by(|a, b| a.1.partial_cmp(&b.1).expect("no NaN"))
-        .expect("at least one run");
-    summary["batch_uploads_per_s"] = json!({
-        "default_concurrency": default,
-        "default": default_rate,
-        "best": best,
-        "best_concurrency": best_c,
-        "by_concurrency": by,
-        "cpu_ms_per_upload_default": default_cpu,
-        "cpu_ms_per_upload_by_concurrency": rows.iter().map(|&(c, _, cpu)| (c.to_string(), json!(cpu))).collect::<serde_json::Map<_, _>>(),
-        "files": n,
-        "file_kib": FILE_KIB,
-        "rounds": rounds,
-        "ledger_fs": ledger_fs,
-    });
-    md.push_str(&format!(
-        "\n## Batch: `wxmedia batch` over {n} distinct {FILE_KIB} KiB JPEGs (v2, hyper)\n\nOne process per run, a fresh ledger each time (synced once per file, on {ledger_fs}), against a separate `wxmedia sim`; median of {rounds} round(s). Wall time includes the process's start; CPU is the batch process's user + system time.\n\n| --concurrency | uploads/s | CPU/upload |\n|---|---|---|\n"
-    ));
-    for (c, rate, cpu) in rows {
-        let mark = if c == default { " (default)" } else { "" };
-        let cpu = cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} ms"));
-        md.push_str(&format!("| {c}{mark} | {rate:.0}/s | {cpu} |\n"));
+        .collect()
+}
+
+impl Report {
+    fn json(&self) -> Value {
+        let rows = &self.rows;
+        let by: serde_json::Map<String, Value> = rows
+            .iter()
+            .map(|&(c, rate, _)| (c.to_string(), json!(rate)))
+            .collect();
+        let (best_c, best) = rows
+            .iter()
+            .map(|&(c, rate, _)| (c, rate))
+            .max_by(|a, b| a.1.partial_cmp(&b.1).expect("no NaN"))
+            .expect("at least one run");
+        json!({
+            "default_concurrency": self.default,
+            "default": self.default_rate,
+            "best": best,
+            "best_concurrency": best_c,
+            "by_concurrency": by,
+            "cpu_ms_per_upload_default": self.default_cpu,
+            "cpu_ms_per_upload_by_concurrency": rows.iter().map(|&(c, _, cpu)| (c.to_string(), json!(cpu))).collect::<serde_json::Map<_, _>>(),
+            "files": self.n,
+            "file_kib": FILE_KIB,
+            "rounds": self.rounds,
+            "ledger_fs": self.ledger_fs,
+        })
+    }
+
+    fn markdown(&self, md: &mut String) {
+        let (n, rounds, ledger_fs, default) = (self.n, self.rounds, &self.ledger_fs, self.default);
+        md.push_str(&format!(
+            "\n## Batch: `wxmedia batch` over {n} distinct {FILE_KIB} KiB JPEGs (v2, hyper)\n\nOne process per run, a fresh ledger each time (synced once per file, on {ledger_fs}), against a separate `wxmedia sim`; median of {rounds} round(s). Wall time includes the process's start; CPU is the batch process's user + system time.\n\n| --concurrency | uploads/s | CPU/upload |\n|---|---|---|\n"
+        ));
+        for &(c, rate, cpu) in &self.rows {
+            let mark = if c == default { " (default)" } else { "" };
+            let cpu = cpu.map_or_else(|| "n/a".to_owned(), |c| format!("{c:.2} ms"));
+            md.push_str(&format!("| {c}{mark} | {rate:.0}/s | {cpu} |\n"));
+        }
     }
 }

@@ -9,6 +9,8 @@
 
 use std::path::{Path, PathBuf};
 
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use serde_json::Value;
@@ -162,26 +164,17 @@ fn draw_scaling(scaling: &Value, path: &Path, quick: &str) -> Result<(), String>
     root.present().map_err(err)
 }
 
+/// The chart [`draw_e2e`] draws on: cells along x, ratios along y.
+type E2eChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
 /// Grouped bars: for each cell, each client's uploads/s divided by the
 /// reqwest baseline's in the same cell (10 KiB and 2 MiB rates differ by
 /// about 50x, so ratios share one axis where rates could not), with a
 /// dashed line at 1.0 and the baseline's own rate under each group.
 fn draw_e2e(e2e: &Value, clients: &[&str], title: &str, path: &Path) -> Result<(), String> {
     let base = &e2e["reqwest_baseline"];
-    let mut ratios = Vec::new();
-    let mut top: f64 = 1.0;
-    for client in clients {
-        let mut row = Vec::new();
-        for (field, label) in CELLS {
-            let (Some(rate), Some(b)) = (e2e[*client][field].as_f64(), base[field].as_f64()) else {
-                return Err(format!("the summary has no {label} figure for {client}"));
-            };
-            let r = rate / b;
-            top = top.max(r);
-            row.push(r);
-        }
-        ratios.push(row);
-    }
+    let (ratios, top) = ratios_to_baseline(e2e, clients)?;
     let root = SVGBackend::new(path, (1280, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let mut chart = ChartBuilder::on(&root)
@@ -203,8 +196,56 @@ fn draw_e2e(e2e: &Value, clients: &[&str], title: &str, path: &Path) -> Result<(
         .light_line_style(WHITE.mix(0.0))
         .draw()
         .map_err(err)?;
+    draw_bars(&mut chart, clients, &ratios)?;
+    chart
+        .draw_series(std::iter::once(PathElement::new(
+            vec![(0.0, 1.0), (CELLS.len() as f64, 1.0)],
+            BLACK.stroke_width(2),
+        )))
+        .map_err(err)?
+        .label("reqwest_baseline = 1.0")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
+    draw_cell_labels(&root, &chart, base)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 15))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// [client][cell] = the client's uploads/s over the baseline's, and the
+/// largest of them (at least 1.0, so the baseline's line is on the chart).
+fn ratios_to_baseline(e2e: &Value, clients: &[&str]) -> Result<(Vec<Vec<f64>>, f64), String> {
+    let base = &e2e["reqwest_baseline"];
+    let mut ratios = Vec::new();
+    let mut top: f64 = 1.0;
+    for client in clients {
+        let mut row = Vec::new();
+        for (field, label) in CELLS {
+            let (Some(rate), Some(b)) = (e2e[*client][field].as_f64(), base[field].as_f64()) else {
+                return Err(format!("the summary has no {label} figure for {client}"));
+            };
+            let r = rate / b;
+            top = top.max(r);
+            row.push(r);
+        }
+        ratios.push(row);
+    }
+    Ok((ratios, top))
+}
+
+/// One bar per client in each cell's group, each with its legend entry.
+fn draw_bars(
+    chart: &mut E2eChart<'_, '_>,
+    clients: &[&str],
+    ratios: &[Vec<f64>],
+) -> Result<(), String> {
     let width = 0.8 / clients.len() as f64;
-    for (j, (client, row)) in clients.iter().zip(&ratios).enumerate() {
+    for (j, (client, row)) in clients.iter().zip(ratios).enumerate() {
         let color = COLORS[j];
         chart
             .draw_series(row.iter().enumerate().map(|(cell, &r)| {
@@ -229,15 +270,16 @@ fn draw_e2e(e2e: &Value, clients: &[&str], title: &str, path: &Path) -> Result<(
             }))
             .map_err(err)?;
     }
-    chart
-        .draw_series(std::iter::once(PathElement::new(
-            vec![(0.0, 1.0), (CELLS.len() as f64, 1.0)],
-            BLACK.stroke_width(2),
-        )))
-        .map_err(err)?
-        .label("reqwest_baseline = 1.0")
-        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], BLACK.stroke_width(2)));
-    // Cell names and the baseline's rate under each group, in pixels.
+    Ok(())
+}
+
+/// Cell names and the baseline's rate under each group, in pixels: the x
+/// axis has no labels of its own, as its coordinates are not cells.
+fn draw_cell_labels(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    chart: &E2eChart<'_, '_>,
+    base: &Value,
+) -> Result<(), String> {
     let label_style = (FONT, 15)
         .into_font()
         .color(&BLACK)
@@ -263,15 +305,7 @@ fn draw_e2e(e2e: &Value, clients: &[&str], title: &str, path: &Path) -> Result<(
         ))
         .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 15))
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -182,14 +182,9 @@ impl Default for V3Fixture {
     }
 }
 
-/// `data` as a v3 image: the image API's 5 MiB limit, not v2's 2 MiB.
+/// `data` as a v3 image (the upload checks the image API's 5 MiB limit).
 pub fn v3_image(data: &Bytes) -> Media {
-    Media::with_max_size(
-        "a.jpg",
-        Bytes::clone(data),
-        wxmedia_proto::v3::Api::Image.default_max_size(),
-    )
-    .expect("a valid v3 image")
+    Media::new("a.jpg", Bytes::clone(data)).expect("a valid v3 image")
 }
 
 #[cfg(test)]

@@ -170,12 +170,19 @@ pub(crate) fn time_ns(iters: u32, mut f: impl FnMut()) -> f64 {
 
 fn encode_once(data: &Bytes, creds: &Credentials, env: &Env) {
     let media = Media::new("a.jpg", Bytes::clone(data)).expect("valid media");
-    let up = UploadV2::new(creds.clone(), media, SignType::HmacSha256);
+    let up = UploadV2::new(creds.clone(), media, SignType::HmacSha256).expect("within the limit");
     std::hint::black_box(up.encode(env).expect("encodes"));
 }
 
 fn micro(opts: &Opts, summary: &mut Value, md: &mut String) {
     let runs = if opts.quick { 7 } else { 21 };
+    encode_table(runs, summary, md);
+    decode_table(runs, summary, md);
+}
+
+/// Encode against the MD5 floor at four sizes: the timings, their slope
+/// per byte, and the bytes allocated beyond the media.
+fn encode_table(runs: usize, summary: &mut Value, md: &mut String) {
     let creds = Credentials::new(MCH, KEY).expect("valid");
     let env = Env::new("https://127.0.0.1:1", Boundary::from_random([7; 16])).expect("valid");
     md.push_str("## Encode against the MD5 floor (in process)\n\n| media | MD5 only | full signed upload | ratio | extra bytes allocated |\n|---|---|---|---|---|\n");
@@ -188,22 +195,10 @@ fn micro(opts: &Opts, summary: &mut Value, md: &mut String) {
         ("2mib", 2 * MIB),
     ] {
         let data = sample_media(size);
-        let iters = (8 * MIB / size).clamp(4, 2000) as u32;
-        let (mut md5s, mut encs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
-            // Interleaved so that both see the same machine noise.
-            let m = time_ns(iters, || {
-                std::hint::black_box(Md5::digest(&data[..]));
-            });
-            let e = time_ns(iters, || encode_once(&data, &creds, &env));
-            md5s.push(m);
-            encs.push(e);
-            ratios.push(e / m);
-        }
+        let (m, e, r) = time_encode(runs, &data, &creds, &env);
         let before = ALLOCATED.load(Ordering::Relaxed);
         encode_once(&data, &creds, &env);
         let extra = ALLOCATED.load(Ordering::Relaxed) - before;
-        let (m, e, r) = (median(md5s), median(encs), median(ratios));
         slopes.push(json!({ "bytes": size, "md5_ns_per_byte": m / size as f64, "encode_ns_per_byte": e / size as f64 }));
         md.push_str(&format!(
             "| {label} | {:.1} µs | {:.1} µs | {r:.3} | {extra} B |\n",
@@ -224,7 +219,27 @@ fn micro(opts: &Opts, summary: &mut Value, md: &mut String) {
     }
     summary["encode"] = Value::Object(per_size);
     summary["scaling_encode"] = json!(slopes);
+}
 
+/// Medians of MD5's time, the encode's, and their ratio, in ns.
+fn time_encode(runs: usize, data: &Bytes, creds: &Credentials, env: &Env) -> (f64, f64, f64) {
+    let iters = (8 * MIB / data.len()).clamp(4, 2000) as u32;
+    let (mut md5s, mut encs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        // Interleaved so that both see the same machine noise.
+        let m = time_ns(iters, || {
+            std::hint::black_box(Md5::digest(&data[..]));
+        });
+        let e = time_ns(iters, || encode_once(data, creds, env));
+        md5s.push(m);
+        encs.push(e);
+        ratios.push(e / m);
+    }
+    (median(md5s), median(encs), median(ratios))
+}
+
+/// Decode + verify of a signed reply against signing its canonical string.
+fn decode_table(runs: usize, summary: &mut Value, md: &mut String) {
     let (body, key) = reply_fixture();
     let fields = wxmedia_proto::v2::xml::Fields::parse(&body).expect("parses");
     let (mut dec, mut sig, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
@@ -294,8 +309,33 @@ fn memory(opts: &Opts, summary: &mut Value, md: &mut String) {
     let dir = tempfile::TempDir::new().expect("temp dir");
     let key = dir.path().join("key");
     std::fs::write(&key, KEY).expect("key file");
+    md.push_str("\n## Memory: peak RSS of `wxmedia upload`\n\n| API | 2 MiB file | 10 KiB file | difference | the media itself |\n|---|---|---|---|---|\n");
+    for (api, args, summary_key) in [
+        ("v2", v2_upload_args(&sim, &key), "peak_rss_kib"),
+        ("v3 image", v3_upload_args(&sim), "peak_rss_v3_kib"),
+    ] {
+        let run = Upload {
+            opts,
+            sim: &sim,
+            dir: dir.path(),
+            api,
+            args: &args,
+        };
+        let (large, small) = (run.peak_rss(2 * MIB), run.peak_rss(10 * KIB));
+        let diff = large - small;
+        summary[summary_key] =
+            json!({ "2mib": large, "10kib": small, "difference": diff, "media_kib": 2048 });
+        md.push_str(&format!(
+            "| {api} | {large:.0} KiB | {small:.0} KiB | {diff:.0} KiB | 2048 KiB |\n"
+        ));
+    }
+}
+
+/// `wxmedia upload`'s v2 credentials: the API key from `key`, the
+/// simulator's client certificate.
+fn v2_upload_args(sim: &e2e::SimProcess, key: &Path) -> Vec<String> {
     let s = |k: &str| sim.field(k);
-    let v2_args = vec![
+    vec![
         "--mch-id".to_owned(),
         MCH.into(),
         "--api-key-file".into(),
@@ -304,10 +344,14 @@ fn memory(opts: &Opts, summary: &mut Value, md: &mut String) {
         s("client_cert"),
         "--cert-key".into(),
         s("client_key"),
-    ];
-    // v3 as the README's command line has it: the merchant key signs, the
-    // certificate gives the serial, the WeChat Pay public key verifies.
-    let v3_args = vec![
+    ]
+}
+
+/// v3 as the README's command line has it: the merchant key signs, the
+/// certificate gives the serial, the WeChat Pay public key verifies.
+fn v3_upload_args(sim: &e2e::SimProcess) -> Vec<String> {
+    let s = |k: &str| sim.field(k);
+    vec![
         "--api".to_owned(),
         "v3".into(),
         "--kind".into(),
@@ -322,46 +366,49 @@ fn memory(opts: &Opts, summary: &mut Value, md: &mut String) {
         s("wechatpay_public_key"),
         "--wechatpay-public-key-id".into(),
         s("wechatpay_public_key_id"),
-    ];
-    md.push_str("\n## Memory: peak RSS of `wxmedia upload`\n\n| API | 2 MiB file | 10 KiB file | difference | the media itself |\n|---|---|---|---|---|\n");
-    for (api, args, summary_key) in [
-        ("v2", v2_args, "peak_rss_kib"),
-        ("v3 image", v3_args, "peak_rss_v3_kib"),
-    ] {
-        let peak = |size: usize| {
-            let file = dir.path().join(format!("m{size}.jpg"));
-            std::fs::write(&file, sample_media(size)).expect("media");
-            let runs: Vec<f64> = (0..3)
-                .map(|_| {
-                    let out = Command::new("/usr/bin/time")
-                        .args(["-f", "%M"])
-                        .arg(&opts.wxmedia)
-                        .arg("upload")
-                        .args(&args)
-                        .args(["--ca", &s("ca_cert"), "--endpoint", &s("endpoint")])
-                        .arg(&file)
-                        .output()
-                        .expect("upload runs");
-                    assert!(
-                        out.status.success(),
-                        "{api} upload failed: {}",
-                        String::from_utf8_lossy(&out.stderr)
-                    );
-                    String::from_utf8_lossy(&out.stderr)
-                        .lines()
-                        .last()
-                        .and_then(|l| l.trim().parse().ok())
-                        .expect("%M")
-                })
-                .collect();
-            median(runs)
-        };
-        let (large, small) = (peak(2 * MIB), peak(10 * KIB));
-        let diff = large - small;
-        summary[summary_key] =
-            json!({ "2mib": large, "10kib": small, "difference": diff, "media_kib": 2048 });
-        md.push_str(&format!(
-            "| {api} | {large:.0} KiB | {small:.0} KiB | {diff:.0} KiB | 2048 KiB |\n"
-        ));
+    ]
+}
+
+/// One API's `wxmedia upload` command against the simulator.
+struct Upload<'a> {
+    opts: &'a Opts,
+    sim: &'a e2e::SimProcess,
+    /// Where the media files are written.
+    dir: &'a Path,
+    api: &'a str,
+    args: &'a [String],
+}
+
+impl Upload<'_> {
+    /// Median peak RSS in KiB of three uploads of a `size`-byte file.
+    fn peak_rss(&self, size: usize) -> f64 {
+        let file = self.dir.join(format!("m{size}.jpg"));
+        std::fs::write(&file, sample_media(size)).expect("media");
+        let runs: Vec<f64> = (0..3).map(|_| self.peak_rss_once(&file)).collect();
+        median(runs)
+    }
+
+    /// The peak RSS /usr/bin/time reports (`%M`, KiB) for one upload.
+    fn peak_rss_once(&self, file: &Path) -> f64 {
+        let (api, s) = (self.api, |k: &str| self.sim.field(k));
+        let out = Command::new("/usr/bin/time")
+            .args(["-f", "%M"])
+            .arg(&self.opts.wxmedia)
+            .arg("upload")
+            .args(self.args)
+            .args(["--ca", &s("ca_cert"), "--endpoint", &s("endpoint")])
+            .arg(file)
+            .output()
+            .expect("upload runs");
+        assert!(
+            out.status.success(),
+            "{api} upload failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr)
+            .lines()
+            .last()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("%M")
     }
 }

@@ -28,60 +28,25 @@ fn encode_once(fx: &V3Fixture, data: &Bytes, env: &Env) -> http::Request<wxmedia
     up.encode(env).expect("encodes")
 }
 
+/// The v3 encode and decode tables, and their figures in the summary.
 pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
     let runs = if opts.quick { 7 } else { 21 };
     let fx = V3Fixture::new();
     let env = env();
+    encode_table(runs, &fx, &env, summary, md);
+    decode_table(runs, &fx, &env, summary, md);
+}
+
+/// Encode against its floor, 10 KiB and 2 MiB: the timings, the bytes
+/// allocated beyond the media, and whether the media was shared.
+fn encode_table(runs: usize, fx: &V3Fixture, env: &Env, summary: &mut Value, md: &mut String) {
     let rng = ring::rand::SystemRandom::new();
     md.push_str("\n## v3 encode against its floor (in process)\n\n| media | SHA-256 + one RSA-2048 signature | full signed v3 upload | ratio | extra bytes allocated | media shared, not copied |\n|---|---|---|---|---|---|\n");
     let mut per_size = serde_json::Map::new();
     for (label, size) in [("10kib", 10 * KIB), ("2mib", 2 * MIB)] {
         let data = sample_media(size);
-        // The message the real request signs, made once: the floor is the
-        // two operations that cannot be avoided, not building their inputs.
-        let meta = UploadV3::new(Api::Image, fx.merchant.clone(), v3_image(&data))
-            .expect("upload")
-            .meta()
-            .clone();
-        let message = wxmedia_proto::v3::auth::message(
-            "POST",
-            Api::Image.path(),
-            NOW,
-            env.nonce().as_str(),
-            &meta,
-        );
-        let mut signature = vec![0; fx.key_pair.public().modulus_len()];
-        // About 20 ms per timing: an RSA-2048 signature costs about a
-        // millisecond here, so far fewer iterations than v2's encode.
-        let iters = if size > MIB { 8 } else { 20 };
-        let (mut floors, mut encs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-        for _ in 0..runs {
-            // Interleaved so that both see the same machine noise.
-            let f = time_ns(iters, || {
-                std::hint::black_box(Sha256::digest(&data[..]));
-                fx.key_pair
-                    .sign(&RSA_PKCS1_SHA256, &rng, &message, &mut signature)
-                    .expect("signs");
-                std::hint::black_box(&signature);
-            });
-            let e = time_ns(iters, || {
-                std::hint::black_box(encode_once(&fx, &data, &env));
-            });
-            floors.push(f);
-            encs.push(e);
-            ratios.push(e / f);
-        }
-        let before = ALLOCATED.load(std::sync::atomic::Ordering::Relaxed);
-        let request = encode_once(&fx, &data, &env);
-        let extra = ALLOCATED.load(std::sync::atomic::Ordering::Relaxed) - before;
-        // The file part must be the caller's bytes, shared by pointer.
-        let shared = request
-            .body()
-            .segments()
-            .iter()
-            .any(|s| s.as_ptr() == data.as_ptr() && s.len() == data.len());
-        drop(request);
-        let (f, e, r) = (median(floors), median(encs), median(ratios));
+        let (f, e, r) = time_encode(runs, fx, env, &rng, &data);
+        let (extra, shared) = encode_allocations(fx, env, &data);
         md.push_str(&format!(
             "| {label} | {:.1} µs | {:.1} µs | {r:.3} | {extra} B | {} |\n",
             f / 1000.0,
@@ -98,7 +63,70 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         }
     }
     summary["encode_v3"] = Value::Object(per_size);
+}
 
+/// Medians of the floor's time, the encode's, and their ratio, in ns.
+fn time_encode(
+    runs: usize,
+    fx: &V3Fixture,
+    env: &Env,
+    rng: &ring::rand::SystemRandom,
+    data: &Bytes,
+) -> (f64, f64, f64) {
+    // The message the real request signs, made once: the floor is the
+    // two operations that cannot be avoided, not building their inputs.
+    let meta = UploadV3::new(Api::Image, fx.merchant.clone(), v3_image(data))
+        .expect("upload")
+        .meta()
+        .clone();
+    let message = wxmedia_proto::v3::auth::message(
+        "POST",
+        Api::Image.path(),
+        NOW,
+        env.nonce().as_str(),
+        &meta,
+    );
+    let mut signature = vec![0; fx.key_pair.public().modulus_len()];
+    // About 20 ms per timing: an RSA-2048 signature costs about a
+    // millisecond here, so far fewer iterations than v2's encode.
+    let iters = if data.len() > MIB { 8 } else { 20 };
+    let (mut floors, mut encs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        // Interleaved so that both see the same machine noise.
+        let f = time_ns(iters, || {
+            std::hint::black_box(Sha256::digest(&data[..]));
+            fx.key_pair
+                .sign(&RSA_PKCS1_SHA256, rng, &message, &mut signature)
+                .expect("signs");
+            std::hint::black_box(&signature);
+        });
+        let e = time_ns(iters, || {
+            std::hint::black_box(encode_once(fx, data, env));
+        });
+        floors.push(f);
+        encs.push(e);
+        ratios.push(e / f);
+    }
+    (median(floors), median(encs), median(ratios))
+}
+
+/// Bytes one encode allocates, and whether the request's file part is the
+/// caller's bytes, shared by pointer.
+fn encode_allocations(fx: &V3Fixture, env: &Env, data: &Bytes) -> (u64, bool) {
+    let before = ALLOCATED.load(std::sync::atomic::Ordering::Relaxed);
+    let request = encode_once(fx, data, env);
+    let extra = ALLOCATED.load(std::sync::atomic::Ordering::Relaxed) - before;
+    let shared = request
+        .body()
+        .segments()
+        .iter()
+        .any(|s| s.as_ptr() == data.as_ptr() && s.len() == data.len());
+    drop(request);
+    (extra, shared)
+}
+
+/// Decode + verify of a signed reply against one RSA verification.
+fn decode_table(runs: usize, fx: &V3Fixture, env: &Env, summary: &mut Value, md: &mut String) {
     let up = UploadV3::new(
         Api::Image,
         fx.merchant.clone(),
@@ -115,7 +143,7 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         let d = time_ns(500, || {
             let mut reply = http::Response::new(Bytes::clone(&body));
             *reply.headers_mut() = headers.clone();
-            std::hint::black_box(up.decode(&env, reply).expect("verifies"));
+            std::hint::black_box(up.decode(env, reply).expect("verifies"));
         });
         let v = time_ns(500, || {
             public_key.verify(&message, &signature).expect("verifies");

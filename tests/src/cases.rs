@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use wxmedia_client::{BuildError, ClientBuilder, Error};
+use wxmedia_client::{BuildError, Error, V2Builder};
 use wxmedia_proto::v2::{SignType, Uploaded};
 use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
 use wxmedia_sim::Times;
@@ -12,18 +12,18 @@ use crate::{Transport, chain_text};
 
 type Result<T> = std::result::Result<T, Error>;
 
-fn build<T: Transport>(b: ClientBuilder<T::Client>) -> T::Client {
+fn build<T: Transport>(b: V2Builder<T::V2>) -> T::V2 {
     match b.build() {
         Ok(c) => c,
         Err(e) => panic!("{}: the client builds: {e:?}", T::NAME),
     }
 }
 
-async fn upload<T: Transport>(client: &T::Client, media: Media) -> Result<Uploaded> {
+async fn upload<T: Transport>(client: &T::V2, media: Media) -> Result<Uploaded> {
     T::upload(client, media).await
 }
 
-fn client<T: Transport>(sim: &Sim) -> T::Client {
+fn client<T: Transport>(sim: &Sim) -> T::V2 {
     build::<T>(builder(sim))
 }
 
@@ -76,10 +76,10 @@ pub async fn every_error_code_is_typed<T: Transport>() {
     let c = build::<T>(builder(&sim).retry_policy(wxmedia_proto::RetryPolicy::none()));
     for (code, typed, retryable) in [
         ("INVALID_REQUEST", ErrorCode::InvalidRequest, false),
-        ("SIGNERROR", ErrorCode::SignError, false),
+        ("SIGNERROR", ErrorCode::SignErrorV2, false),
         ("PARAM_ERROR", ErrorCode::ParamError, false),
-        ("FREQUENCY_LIMITED", ErrorCode::FrequencyLimited, true),
-        ("SYSTEMERROR", ErrorCode::SystemError, true),
+        ("FREQUENCY_LIMITED", ErrorCode::FrequencyLimitedV2, true),
+        ("SYSTEMERROR", ErrorCode::SystemErrorV2, true),
     ] {
         sim.server
             .sim()
@@ -94,7 +94,7 @@ pub async fn every_error_code_is_typed<T: Transport>() {
     let e = upload::<T>(&wrong_key, jpeg("a.jpg"))
         .await
         .expect_err("wrong key");
-    assert_eq!(e.api_code(), Some(&ErrorCode::SignError));
+    assert_eq!(e.api_code(), Some(&ErrorCode::SignErrorV2));
     assert!(!e.is_retryable());
 }
 
@@ -176,7 +176,7 @@ pub async fn system_error_beyond_the_attempt_limit<T: Transport>() {
     let e = upload::<T>(&c, jpeg("a.jpg"))
         .await
         .expect_err("always failing");
-    assert_eq!(e.api_code(), Some(&ErrorCode::SystemError));
+    assert_eq!(e.api_code(), Some(&ErrorCode::SystemErrorV2));
     assert!(e.is_retryable());
     assert_eq!(sim.server.sim().request_count(), 4);
 }
@@ -224,7 +224,7 @@ pub async fn slow_reply_times_out_within_the_deadline<T: Transport>() {
     let started = Instant::now();
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("too slow");
     let took = started.elapsed();
-    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     assert!(took < Duration::from_millis(1000 + 700), "took {took:?}");
 }
 
@@ -291,7 +291,7 @@ pub async fn client_cert_from_another_ca_is_refused<T: Transport>() {
 /// A server certificate the client does not trust: a clear TLS error.
 pub async fn untrusted_server_is_a_tls_error<T: Transport>() {
     let sim = sim().await;
-    let b: ClientBuilder<T::Client> = ClientBuilder::new()
+    let b: V2Builder<T::V2> = V2Builder::new()
         .mch_id(sim.server.sim().mch_id())
         .api_key(sim.server.sim().api_key().expose_secret())
         .identity(fixtures::identity(&sim))
@@ -368,7 +368,7 @@ pub async fn pkcs12_identity_works<T: Transport>() {
 /// Media that fails the client's checks is refused before anything is sent.
 pub async fn media_refused_before_sending<T: Transport>() {
     let sim = sim().await;
-    let _c: T::Client = client::<T>(&sim);
+    let _c: T::V2 = client::<T>(&sim);
     assert!(
         Media::new("a.jpg", PNG).is_err(),
         "a disguised PNG is refused"
@@ -376,8 +376,7 @@ pub async fn media_refused_before_sending<T: Transport>() {
     assert!(Media::new("a.gif", JPEG).is_err());
     assert_eq!(sim.server.sim().request_count(), 0);
     // Input errors from the settings are configuration errors.
-    let bad: std::result::Result<T::Client, _> =
-        builder::<T::Client>(&sim).mch_id("bad id").build();
+    let bad: std::result::Result<T::V2, _> = builder::<T::V2>(&sim).mch_id("bad id").build();
     let e = bad.err().expect("a bad merchant id is refused");
     assert!(matches!(e, BuildError::Proto(_)), "{e:?}");
 }
@@ -415,7 +414,7 @@ pub async fn endless_reply_stops_at_the_deadline<T: Transport>() {
     );
     let started = Instant::now();
     let e = upload::<T>(&c, jpeg("a.jpg")).await.expect_err("endless");
-    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     assert!(
         started.elapsed() < Duration::from_millis(1200 + 700),
         "took {:?}",

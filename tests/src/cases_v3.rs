@@ -3,13 +3,13 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use wxmedia_client::{ClientBuilder, Clock, Error, SystemClock};
-use wxmedia_proto::v3::{Api, Uploaded};
+use wxmedia_client::{Clock, Error, SystemClock, V3Builder};
+use wxmedia_proto::v3::{Api, UploadedMedia};
 use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
 use wxmedia_sim::{Outcome, Times, V3Signer};
 
+use crate::Transport;
 use crate::fixtures::{JPEG, PNG, Sim, fast_retries, sim};
-use crate::{Transport, chain_text};
 
 /// The project's tiny MP4 (an ISO-BMFF file: ftyp, free, mdat).
 pub const MP4: &[u8] = include_bytes!("../../crates/wxmedia-sim/samples/sample.mp4");
@@ -27,10 +27,10 @@ enum Verify {
 
 /// A v3 builder pointed at the simulator: the merchant key and certificate
 /// the simulator issued, verifying replies as `verify` says.
-fn v3_builder<C>(sim: &Sim, verify: Verify) -> ClientBuilder<C> {
+fn v3_builder<C>(sim: &Sim, verify: Verify) -> V3Builder<C> {
     let pki = sim.server.pki();
     let v3 = sim.server.v3();
-    let b = ClientBuilder::new()
+    let b = V3Builder::new()
         .mch_id(sim.server.sim().mch_id())
         .private_key_file(pki.client_key_path())
         .merchant_certificate_file(pki.client_cert_path())
@@ -54,13 +54,13 @@ fn platform_cert_mode(sim: &Sim) {
     sim.server.sim().set_v3(v3);
 }
 
-fn build<T: Transport>(b: ClientBuilder<T::Client>) -> T::Client {
+fn build<T: Transport>(b: V3Builder<T::V3>) -> T::V3 {
     b.build()
         .unwrap_or_else(|e| panic!("{}: the v3 client builds: {e:?}", T::NAME))
 }
 
-async fn up<T: Transport>(c: &T::Client, api: Api, media: Media) -> Result<Uploaded, Error> {
-    T::upload_v3(c, api, media).await
+async fn up<T: Transport>(c: &T::V3, api: Api, media: Media) -> Result<UploadedMedia, Error> {
+    T::upload_to(c, api, media).await
 }
 
 fn jpeg(name: &str) -> Media {
@@ -249,7 +249,7 @@ pub async fn v3_sign_error_shows_both_messages<T: Transport>() {
     let serial = sim.server.v3().keys().merchant_serial_no().to_owned();
     let pki = sim.server.pki();
     let c = build::<T>(
-        ClientBuilder::new()
+        V3Builder::new()
             .mch_id(sim.server.sim().mch_id())
             .private_key_file(other.server.pki().client_key_path())
             .serial_no(serial)
@@ -319,7 +319,7 @@ pub async fn v3_failover_to_the_twin<T: Transport>() {
     up::<T>(&c, Api::Image, jpeg("a.jpg"))
         .await
         .expect("uploaded on the twin");
-    assert_eq!(T::current_endpoint(&c), sim.server.endpoint());
+    assert_eq!(T::current_endpoint_v3(&c), sim.server.endpoint());
 }
 
 /// A reply slower than the limits: a timeout within the deadline.
@@ -335,7 +335,7 @@ pub async fn v3_slow_reply_stops_at_the_deadline<T: Transport>() {
     );
     let started = Instant::now();
     let e = up::<T>(&c, Api::Image, jpeg("a.jpg")).await.unwrap_err();
-    assert!(matches!(e, Error::Timeout(_)), "{e:?}");
+    assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
     assert!(
         started.elapsed() < Duration::from_millis(1700),
         "took {:?}",
@@ -379,16 +379,38 @@ pub async fn v3_truncated_and_disguised_media_are_refused_unsent<T: Transport>()
     assert_eq!(sim.server.sim().request_count(), 0);
 }
 
-/// A v3 client refuses v2 uploads and a v2 client v3 ones, before sending.
-pub async fn v3_and_v2_clients_keep_to_their_api<T: Transport>() {
+/// The upload owns its size limit: a 3 MiB photo made with `Media::new`
+/// goes up as a v3 image (5 MiB), and is refused before sending as a v2
+/// upload and as a v3 marketing image (2 MiB each), saying size and
+/// limit. Which client has which method is checked at compile time (the
+/// `compile_fail` examples of `V2Client` and `V3Client`).
+pub async fn v3_and_v2_clients_keep_to_their_limits<T: Transport>() {
     let sim = sim().await;
+    let mut bytes = JPEG.to_vec();
+    // Zero padding after the end marker keeps the JPEG whole.
+    bytes.resize(3 * 1024 * 1024, 0);
+    let photo = Media::new("id-front.jpg", bytes).expect("no limit in Media::new");
     let v3 = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    let e = T::upload(&v3, jpeg("a.jpg")).await.unwrap_err();
+    let done = T::upload_image(&v3, photo.clone())
+        .await
+        .expect("a 3 MiB v3 image");
+    assert!(!done.media_id.is_empty());
+    assert_eq!(sim.server.sim().request_count(), 1);
+    let e = T::upload_marketing_image(&v3, photo.clone())
+        .await
+        .unwrap_err();
+    assert!(e.is_input_error() && !e.is_retryable(), "{e:?}");
+    let v2 = crate::fixtures::builder::<T::V2>(&sim)
+        .build()
+        .expect("the v2 client builds");
+    let e = T::upload(&v2, photo).await.unwrap_err();
     assert!(e.is_input_error(), "{e:?}");
-    let v2 = build::<T>(crate::fixtures::builder(&sim));
-    let e = up::<T>(&v2, Api::Image, jpeg("a.jpg")).await.unwrap_err();
-    assert!(e.is_input_error() && chain_text(&e).contains("v3"), "{e:?}");
-    assert_eq!(sim.server.sim().request_count(), 0);
+    let text = e.to_string();
+    assert!(
+        text.contains("3145728") && text.contains("2097152"),
+        "{text}"
+    );
+    assert_eq!(sim.server.sim().request_count(), 1, "neither was sent");
 }
 
 /// Twenty concurrent v3 uploads through one client, all distinct ids.

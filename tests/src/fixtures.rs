@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use tempfile::TempDir;
-use wxmedia_client::{ClientBuilder, Identity};
+use wxmedia_client::{Identity, V2Builder};
 use wxmedia_proto::{Media, RetryPolicy};
 use wxmedia_sim::{SimConfig, SimServer};
 
@@ -51,8 +51,8 @@ pub fn identity(sim: &Sim) -> Identity {
 }
 
 /// A builder pointed at the simulator, trusting its CA only, with fast retries.
-pub fn builder<C>(sim: &Sim) -> ClientBuilder<C> {
-    ClientBuilder::new()
+pub fn builder<C>(sim: &Sim) -> V2Builder<C> {
+    V2Builder::new()
         .mch_id(sim.server.sim().mch_id())
         .api_key(sim.server.sim().api_key().expose_secret())
         .identity(identity(sim))

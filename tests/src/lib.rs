@@ -1,9 +1,11 @@
 //! One conformance suite for every wxmedia transport, run against the simulator: written once, instantiated per transport.
 //!
-//! A transport implements [`Transport`] (every async transport already
-//! does, as [`Async`]); `conformance!(MyTransport)` in a test file expands
-//! to one `#[tokio::test]` per case in [`cases`]. Each case starts its own
-//! simulator on its own port.
+//! Every async transport is a [`Transport`] as [`Async`], every blocking
+//! one as [`Blocking`]; `conformance!(Async<Hyper>)` in a test file
+//! expands to one `#[tokio::test]` per case of [`cases`] and
+//! [`cases_v3`]. Each case starts its own simulator on its own port. A
+//! case left out of the macro's lists fails the test
+//! `every_case_is_listed` below.
 #![forbid(unsafe_code)]
 
 pub mod cases;
@@ -14,67 +16,171 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 
-use wxmedia_client::{Error, FromSettings};
+use wxmedia_client::{Error, FromSettings, V2Settings, V3Settings};
 use wxmedia_proto::Media;
 use wxmedia_proto::v2::Uploaded;
-use wxmedia_proto::v3;
+use wxmedia_proto::v3::{self, Api, MediaId, MediaUrl, UploadedMedia};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// What the suite needs of a transport: its client, an upload that can be
-/// awaited on the test runtime, and where the next attempt would go.
+/// What the suite needs of a transport: its two clients, and their calls
+/// as futures the test runtime can await. Written twice, once for the
+/// async clients of any transport ([`Async`]) and once for the blocking
+/// faces of any transport ([`Blocking`]), never per transport.
 pub trait Transport: 'static {
     /// Its name in test output.
     const NAME: &'static str;
-    /// Its client.
-    type Client: FromSettings + Clone + Send + Sync + 'static;
-    /// Upload with it (blocking clients run on a blocking thread).
-    fn upload(client: &Self::Client, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>>;
-    /// A v3 upload with it.
-    fn upload_v3(
-        client: &Self::Client,
-        api: v3::Api,
+    /// Its v2 client.
+    type V2: FromSettings<V2Settings> + Clone + Send + Sync + 'static;
+    /// Its v3 client.
+    type V3: FromSettings<V3Settings> + Clone + Send + Sync + 'static;
+    /// A v2 upload.
+    fn upload(client: &Self::V2, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>>;
+    /// A v3 upload to the API chosen at run time.
+    fn upload_to(
+        client: &Self::V3,
+        api: Api,
         media: Media,
-    ) -> BoxFuture<'static, Result<v3::Uploaded, Error>>;
-    /// Download the platform certificates with it.
+    ) -> BoxFuture<'static, Result<UploadedMedia, Error>>;
+    /// The typed v3 image upload.
+    fn upload_image(client: &Self::V3, media: Media) -> BoxFuture<'static, Result<MediaId, Error>>;
+    /// The typed v3 marketing image upload.
+    fn upload_marketing_image(
+        client: &Self::V3,
+        media: Media,
+    ) -> BoxFuture<'static, Result<MediaUrl, Error>>;
+    /// Download the platform certificates.
     fn download_certificates(
-        client: &Self::Client,
+        client: &Self::V3,
     ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>>;
-    /// The base URL its next attempt would use.
-    fn current_endpoint(client: &Self::Client) -> String;
+    /// The base URL the next v2 attempt would use.
+    fn current_endpoint(client: &Self::V2) -> String;
+    /// The base URL the next v3 attempt would use.
+    fn current_endpoint_v3(client: &Self::V3) -> String;
 }
 
-/// Every async transport, through the one generic client: hyper and surf
+/// Every async transport, through the generic clients: hyper and surf
 /// are `Async<Hyper>` and `Async<Surf>`.
 pub struct Async<T>(PhantomData<T>);
 
+/// Run an async client call as a boxed future.
+fn boxed<C: Clone + Send + 'static, F, R>(
+    client: &C,
+    call: impl FnOnce(C) -> F + Send + 'static,
+) -> BoxFuture<'static, R>
+where
+    F: Future<Output = R> + Send + 'static,
+{
+    let client = client.clone();
+    Box::pin(async move { call(client).await })
+}
+
 impl<T: wxmedia_client::Transport> Transport for Async<T> {
     const NAME: &'static str = T::NAME;
-    type Client = wxmedia_client::Client<T>;
+    type V2 = wxmedia_client::V2Client<T>;
+    type V3 = wxmedia_client::V3Client<T>;
 
-    fn upload(client: &Self::Client, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>> {
-        let client = client.clone();
-        Box::pin(async move { client.upload(media).await })
+    fn upload(client: &Self::V2, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>> {
+        boxed(client, |c| async move { c.upload(media).await })
     }
 
-    fn upload_v3(
-        client: &Self::Client,
-        api: v3::Api,
+    fn upload_to(
+        client: &Self::V3,
+        api: Api,
         media: Media,
-    ) -> BoxFuture<'static, Result<v3::Uploaded, Error>> {
-        let client = client.clone();
-        Box::pin(async move { client.upload_v3(api, media).await })
+    ) -> BoxFuture<'static, Result<UploadedMedia, Error>> {
+        boxed(
+            client,
+            move |c| async move { c.upload_to(api, media).await },
+        )
+    }
+
+    fn upload_image(client: &Self::V3, media: Media) -> BoxFuture<'static, Result<MediaId, Error>> {
+        boxed(client, |c| async move { c.upload_image(media).await })
+    }
+
+    fn upload_marketing_image(
+        client: &Self::V3,
+        media: Media,
+    ) -> BoxFuture<'static, Result<MediaUrl, Error>> {
+        boxed(
+            client,
+            |c| async move { c.upload_marketing_image(media).await },
+        )
     }
 
     fn download_certificates(
-        client: &Self::Client,
+        client: &Self::V3,
     ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>> {
-        let client = client.clone();
-        Box::pin(async move { client.download_certificates().await })
+        boxed(client, |c| async move { c.download_certificates().await })
     }
 
-    fn current_endpoint(client: &Self::Client) -> String {
+    fn current_endpoint(client: &Self::V2) -> String {
+        client.current_endpoint()
+    }
+
+    fn current_endpoint_v3(client: &Self::V3) -> String {
+        client.current_endpoint()
+    }
+}
+
+/// The blocking faces of any blocking transport (ureq's), each call on a
+/// blocking thread of the test runtime, as users of tokio would do.
+pub struct Blocking<T>(PhantomData<T>);
+
+/// Run a blocking client call on a blocking thread.
+fn on_thread<C: Clone + Send + 'static, R: Send + 'static>(
+    client: &C,
+    call: impl FnOnce(C) -> R + Send + 'static,
+) -> BoxFuture<'static, R> {
+    let client = client.clone();
+    Box::pin(async move {
+        tokio::task::spawn_blocking(move || call(client))
+            .await
+            .expect("the upload thread")
+    })
+}
+
+impl<T: wxmedia_client::Transport> Transport for Blocking<T> {
+    const NAME: &'static str = T::NAME;
+    type V2 = wxmedia_client::blocking::V2Client<T>;
+    type V3 = wxmedia_client::blocking::V3Client<T>;
+
+    fn upload(client: &Self::V2, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>> {
+        on_thread(client, |c| c.upload(media))
+    }
+
+    fn upload_to(
+        client: &Self::V3,
+        api: Api,
+        media: Media,
+    ) -> BoxFuture<'static, Result<UploadedMedia, Error>> {
+        on_thread(client, move |c| c.upload_to(api, media))
+    }
+
+    fn upload_image(client: &Self::V3, media: Media) -> BoxFuture<'static, Result<MediaId, Error>> {
+        on_thread(client, |c| c.upload_image(media))
+    }
+
+    fn upload_marketing_image(
+        client: &Self::V3,
+        media: Media,
+    ) -> BoxFuture<'static, Result<MediaUrl, Error>> {
+        on_thread(client, |c| c.upload_marketing_image(media))
+    }
+
+    fn download_certificates(
+        client: &Self::V3,
+    ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>> {
+        on_thread(client, |c| c.download_certificates())
+    }
+
+    fn current_endpoint(client: &Self::V2) -> String {
+        client.current_endpoint()
+    }
+
+    fn current_endpoint_v3(client: &Self::V3) -> String {
         client.current_endpoint()
     }
 }
@@ -116,7 +222,7 @@ macro_rules! conformance {
             v3_rate_limited_then_success, v3_system_error_then_success, v3_failover_to_the_twin,
             v3_slow_reply_stops_at_the_deadline, v3_hundred_megabyte_reply_is_capped,
             v3_truncated_and_disguised_media_are_refused_unsent,
-            v3_and_v2_clients_keep_to_their_api, v3_twenty_concurrent_uploads,
+            v3_and_v2_clients_keep_to_their_limits, v3_twenty_concurrent_uploads,
             v3_a_skewed_clock_is_refused_and_a_small_skew_passes);
     };
     (@v3 $t:ty; $($case:ident),* $(,)?) => {
@@ -135,4 +241,42 @@ macro_rules! conformance {
             }
         )*
     };
+}
+
+#[cfg(test)]
+mod tests {
+    /// The `pub async fn name<T: Transport>` cases of a cases file.
+    fn cases(source: &str) -> Vec<&str> {
+        source
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub async fn "))
+            .filter_map(|l| l.split_once("<T: Transport>").map(|(name, _)| name))
+            .collect()
+    }
+
+    /// The names in the `conformance!` macro's list after `marker`.
+    fn listed<'a>(lib: &'a str, marker: &str) -> Vec<&'a str> {
+        let start = lib.find(marker).expect("the list") + marker.len();
+        let end = start + lib[start..].find(");").expect("the list ends");
+        lib[start..end]
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .collect()
+    }
+
+    #[test]
+    fn every_case_is_listed() {
+        let lib = include_str!("lib.rs");
+        for (file, marker) in [
+            (include_str!("cases.rs"), "(@cases $t;"),
+            (include_str!("cases_v3.rs"), "(@v3 $t;"),
+        ] {
+            let mut written = cases(file);
+            let mut run = listed(lib, marker);
+            assert!(written.len() > 10, "the cases are found: {written:?}");
+            written.sort_unstable();
+            run.sort_unstable();
+            assert_eq!(written, run, "every case written runs, and only those");
+        }
+    }
 }

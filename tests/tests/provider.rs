@@ -3,16 +3,16 @@
 use std::sync::Arc;
 
 use wxmedia_client::Settings;
-use wxmedia_hyper::Client;
+use wxmedia_hyper::V2Client;
 use wxmedia_tests::fixtures::{builder, jpeg, sim};
 use wxmedia_tls::rustls::crypto::CryptoProvider;
 
 fn settings(provider: Option<Arc<CryptoProvider>>, sim: &wxmedia_tests::fixtures::Sim) -> Settings {
-    let mut b = builder::<Client>(sim);
+    let mut b = builder::<V2Client>(sim);
     if let Some(p) = provider {
         b = b.crypto_provider(p);
     }
-    b.settings().expect("valid settings")
+    b.settings().expect("valid settings").0
 }
 
 /// ring's and aws-lc-rs's key providers print as their own names.
@@ -42,7 +42,7 @@ async fn a_provider_given_at_run_time_carries_an_upload() {
     let only = Arc::new(only);
     let s = settings(Some(only.clone()), &sim);
     assert!(Arc::ptr_eq(s.tls.crypto_provider(), &only));
-    let client = builder::<Client>(&sim)
+    let client = builder::<V2Client>(&sim)
         .crypto_provider(only)
         .build()
         .unwrap();

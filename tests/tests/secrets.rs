@@ -33,14 +33,15 @@ async fn the_api_key_never_shows_in_logs_or_errors() {
     let key = sim.server.sim().api_key().expose_secret().to_owned();
     let mut texts = Vec::new();
 
-    let hyper: wxmedia_hyper::Client = builder(&sim).build().unwrap();
-    let blocking: wxmedia_blocking::Client = builder(&sim).build().unwrap();
-    let surf: wxmedia_surf::Client = builder(&sim).build().unwrap();
+    let hyper: wxmedia_hyper::V2Client = builder(&sim).build().unwrap();
+    let blocking: wxmedia_blocking::V2Client = builder(&sim).build().unwrap();
+    let surf: wxmedia_surf::V2Client = builder(&sim).build().unwrap();
     texts.push(format!(
         "{hyper:?} {blocking:?} {:?}",
-        builder::<wxmedia_hyper::Client>(&sim)
+        builder::<wxmedia_hyper::V2Client>(&sim)
     ));
     texts.push(format!("{:?}", hyper.settings()));
+    texts.push(format!("{:?}", hyper.v2_settings()));
 
     // A success, then every kind of failure, through every transport.
     type Fault = fn(&mut wxmedia_sim::Faults);
@@ -72,7 +73,7 @@ async fn the_api_key_never_shows_in_logs_or_errors() {
         }
     }
     // A client holding a wrong key: the server's SIGNERROR must not echo it.
-    let wrong: wxmedia_hyper::Client = builder(&sim)
+    let wrong: wxmedia_hyper::V2Client = builder(&sim)
         .api_key("a-wrong-key-value-42")
         .build()
         .unwrap();

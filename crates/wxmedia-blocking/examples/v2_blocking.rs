@@ -1,6 +1,6 @@
 //! Upload the sample JPEG through wxmedia-blocking to a simulator running on its own thread.
 
-use wxmedia_blocking::{Client, Identity, Media, SignType};
+use wxmedia_blocking::{Identity, Media, SignType, V2Client};
 use wxmedia_sim::{SimConfig, SimServer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -9,7 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = tempfile::TempDir::new()?;
     let server = runtime.block_on(SimServer::start(SimConfig::new(state.path())))?;
     let pki = server.pki();
-    let client = Client::builder()
+    let client = V2Client::builder()
         .mch_id(server.sim().mch_id())
         .api_key(server.sim().api_key().expose_secret())
         .identity(Identity::from_pem_files(

@@ -1,6 +1,6 @@
 //! Upload an image with APIv3 through wxmedia-blocking, downloading the platform certificates with the APIv3 key, to a simulator on its own thread.
 
-use wxmedia_blocking::{Client, Media, v3::Api};
+use wxmedia_blocking::{Media, V3Client};
 use wxmedia_sim::{SimConfig, SimServer, V3Signer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -13,7 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pki = server.pki();
     // With the APIv3 key the client fetches, decrypts, verifies and caches
     // the platform certificates itself, and refreshes them on rotation.
-    let client = Client::builder()
+    let client = V3Client::builder()
         .mch_id(server.sim().mch_id())
         .private_key_file(pki.client_key_path())
         .merchant_certificate_file(pki.client_cert_path())
@@ -22,7 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_root_ca_file(pki.ca_cert_path())
         .build()?;
     let bytes = wxmedia_sim::samples::JPEG.to_vec();
-    let media = Media::with_max_size("id-front.jpg", bytes, Api::Image.default_max_size())?;
-    println!("{}", client.upload_image(media)?.id);
+    // Media::new checks the format; upload_image checks the image limit (5 MiB).
+    let media = Media::new("id-front.jpg", bytes)?;
+    println!("{}", client.upload_image(media)?.media_id);
     Ok(())
 }

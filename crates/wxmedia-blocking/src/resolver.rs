@@ -55,7 +55,21 @@ impl Resolver for CachingResolver {
         }
         // A miss (or an expired answer) is looked up outside the lock:
         // a slow resolver must not hold up requests to other hosts.
-        let addrs = self.inner.resolve(uri, config, timeout)?;
+        let addrs = self
+            .inner
+            .resolve(uri, config, timeout)
+            .map_err(|e| match e {
+                // The system resolver's failure, typed so that it is told
+                // from a refused connection by type, not by its text.
+                ureq::Error::Io(source) => ureq::Error::Io(std::io::Error::new(
+                    source.kind(),
+                    wxmedia_client::DnsError {
+                        host: uri.host().unwrap_or_default().to_owned(),
+                        source,
+                    },
+                )),
+                other => other,
+            })?;
         if let Some(key) = key {
             let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
             // Failures are not kept: the next request asks again.

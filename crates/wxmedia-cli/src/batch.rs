@@ -14,8 +14,9 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use wxmedia_proto::Media;
 
-use crate::conn::{ConnArgs, Target, Uploader};
-use crate::report::{self, Done, EXIT_OK, EXIT_USAGE, Failure};
+use crate::client::Uploader;
+use crate::conn::{ConnArgs, Target};
+use crate::report::{self, CmdError, CmdResult, Done, EXIT_OK, Failure};
 
 /// How long every worker pauses after the server says FREQUENCY_LIMITED
 /// (on top of the client's own backoff, which has already been spent).
@@ -97,6 +98,66 @@ struct Ledger {
 /// How many unreadable lines are named one by one before only their count.
 const UNREADABLE_NAMED: usize = 5;
 
+/// What a ledger holds: the uploads done, how many lines could not be
+/// read, and whether the last line lacks its newline.
+struct LedgerRead {
+    done: HashSet<(String, String, String)>,
+    unreadable: usize,
+    torn: bool,
+}
+
+/// Read every line of the ledger. Bytes, not text: a line cut inside a
+/// multi-byte character (a Chinese file name) is one unreadable line, not
+/// an unreadable ledger.
+fn read_ledger(file: &File, path: &Path) -> anyhow::Result<LedgerRead> {
+    let mut read = LedgerRead {
+        done: HashSet::new(),
+        unreadable: 0,
+        torn: false,
+    };
+    let mut reader = BufReader::new(file);
+    let mut line = Vec::new();
+    for n in 1.. {
+        line.clear();
+        let len = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("cannot read the ledger {}", path.display()))?;
+        if len == 0 {
+            break;
+        }
+        let text = match line.strip_suffix(b"\n") {
+            Some(text) => text,
+            None => {
+                read.torn = true;
+                &line[..]
+            }
+        };
+        if text.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Entry>(text) {
+            Ok(e) if e.status == Status::Uploaded => {
+                if let Some(hash) = e.media_hash {
+                    read.done.insert((e.mch_id, e.api, hash));
+                }
+            }
+            Ok(_) => {}
+            // A line cut short by a crash or a full disk: that file is
+            // simply not done, and is uploaded again.
+            Err(_) => {
+                read.unreadable += 1;
+                if read.unreadable <= UNREADABLE_NAMED {
+                    eprintln!(
+                        "wxmedia: {}:{n}: ignoring an unreadable ledger line",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+    Ok(read)
+}
+
 impl Ledger {
     fn open(path: &Path) -> anyhow::Result<Ledger> {
         let file = OpenOptions::new()
@@ -119,59 +180,15 @@ impl Ledger {
                     .with_context(|| format!("cannot lock the ledger {}", path.display()));
             }
         }
-        let mut done = HashSet::new();
-        let mut unreadable = 0usize;
-        let mut torn = false;
-        // Bytes, not text: a line cut inside a multi-byte character (a
-        // Chinese file name) is one unreadable line, not an unreadable
-        // ledger.
-        let mut reader = BufReader::new(&file);
-        let mut line = Vec::new();
-        for n in 1.. {
-            line.clear();
-            let read = reader
-                .read_until(b'\n', &mut line)
-                .with_context(|| format!("cannot read the ledger {}", path.display()))?;
-            if read == 0 {
-                break;
-            }
-            let text = match line.strip_suffix(b"\n") {
-                Some(text) => text,
-                None => {
-                    torn = true;
-                    &line[..]
-                }
-            };
-            if text.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            match serde_json::from_slice::<Entry>(text) {
-                Ok(e) if e.status == Status::Uploaded => {
-                    if let Some(hash) = e.media_hash {
-                        done.insert((e.mch_id, e.api, hash));
-                    }
-                }
-                Ok(_) => {}
-                // A line cut short by a crash or a full disk: that file is
-                // simply not done, and is uploaded again.
-                Err(_) => {
-                    unreadable += 1;
-                    if unreadable <= UNREADABLE_NAMED {
-                        eprintln!(
-                            "wxmedia: {}:{n}: ignoring an unreadable ledger line",
-                            path.display()
-                        );
-                    }
-                }
-            }
-        }
-        if unreadable > 0 {
+        let read = read_ledger(&file, path)?;
+        if read.unreadable > 0 {
             eprintln!(
-                "wxmedia: {}: {unreadable} unreadable ledger line(s) ignored; their files count as not done",
-                path.display()
+                "wxmedia: {}: {} unreadable ledger line(s) ignored; their files count as not done",
+                path.display(),
+                read.unreadable
             );
         }
-        if torn {
+        if read.torn {
             // The last line has no newline (a write cut short). The next
             // record must not be glued onto it, or it would be lost too. It
             // is terminated rather than cut away: the ledger is append-only,
@@ -187,7 +204,7 @@ impl Ledger {
         }
         Ok(Ledger {
             file: Mutex::new(file),
-            done,
+            done: read.done,
         })
     }
 
@@ -264,28 +281,14 @@ struct Counts {
     status: u8,
 }
 
-pub(crate) async fn run(args: BatchArgs) -> ExitCode {
-    let usage = |e: anyhow::Error| {
-        eprintln!("wxmedia: {e:#}");
-        ExitCode::from(EXIT_USAGE)
-    };
-    let uploader = match args.conn.uploader() {
-        Ok(u) => u,
-        Err(e) => return usage(e),
-    };
+pub(crate) async fn run(args: BatchArgs) -> CmdResult {
+    let uploader = args.conn.uploader()?;
     let mch_id = args.conn.mch_id.clone().unwrap_or_default();
     let target = uploader.target();
-    let files = match collect(&args.paths, target) {
-        Ok(f) => f,
-        Err(e) => return usage(e),
-    };
-    let ledger = match Ledger::open(&args.ledger) {
-        Ok(l) => Arc::new(l),
-        Err(e) => return usage(e),
-    };
+    let files = collect(&args.paths, target)?;
+    let ledger = Arc::new(Ledger::open(&args.ledger)?);
     let progress = crate::progress::bar(files.len());
     let cooldown: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
-    let json = args.conn.json;
     let workers = usize::from(args.concurrency);
     // Files are read (off the async workers) a few at a time but handed on
     // in order, so that of two files with the same content the earlier one
@@ -300,94 +303,135 @@ pub(crate) async fn run(args: BatchArgs) -> ExitCode {
     let mut claimed: HashMap<String, PathBuf> = HashMap::new();
     let results = loaded
         .map(|(file, media)| {
-            let step = match media {
-                Err(f) => Step::Refused(f),
-                Ok(media) => {
-                    let hash = media.hash().to_string();
-                    if ledger.is_done(&mch_id, target, &hash) {
-                        Step::Skip
-                    } else if let Some(first) = claimed.get(&hash) {
-                        Step::Duplicate(first.clone())
-                    } else {
-                        claimed.insert(hash.clone(), file.clone());
-                        Step::Upload(media, hash)
-                    }
-                }
-            };
+            let plan = plan(media, &file, &ledger, &mch_id, target, &mut claimed);
             let (uploader, ledger, cooldown, mch_id) = (
                 uploader.clone(),
                 ledger.clone(),
                 cooldown.clone(),
                 mch_id.clone(),
             );
-            async move { process(&uploader, &ledger, &cooldown, &mch_id, file, step).await }
+            async move { process(&uploader, &ledger, &cooldown, &mch_id, file, plan).await }
         })
         .buffer_unordered(workers);
     futures_util::pin_mut!(results);
-    let mut counts = Counts::default();
-    let line = |text: String| match &progress {
-        Some(bar) => bar.println(text),
-        None => eprintln!("{text}"),
+    let mut report = Report {
+        counts: Counts::default(),
+        progress,
+        target,
+        json: args.conn.json,
     };
     while let Some((file, outcome)) = results.next().await {
-        match &outcome {
-            Outcome::Skipped => counts.skipped += 1,
-            Outcome::Duplicate(first) => {
-                counts.skipped += 1;
-                let same = match (std::fs::canonicalize(&file), std::fs::canonicalize(first)) {
+        report.file(&file, &outcome, &args.ledger)?;
+    }
+    Ok(report.finish())
+}
+
+/// What to do with a file once it is read: refuse it, skip it (done by an
+/// earlier run, or a duplicate within this one), or upload it and claim its
+/// content for this run.
+fn plan(
+    media: Result<Media, Failure>,
+    file: &Path,
+    ledger: &Ledger,
+    mch_id: &str,
+    target: Target,
+    claimed: &mut HashMap<String, PathBuf>,
+) -> Plan {
+    let media = match media {
+        Err(f) => return Plan::Refused(f),
+        Ok(media) => media,
+    };
+    let hash = media.hash().to_string();
+    if ledger.is_done(mch_id, target, &hash) {
+        Plan::Skip
+    } else if let Some(first) = claimed.get(&hash) {
+        Plan::Duplicate(first.clone())
+    } else {
+        claimed.insert(hash.clone(), file.to_owned());
+        Plan::Upload(media, hash)
+    }
+}
+
+/// The run's report as files finish: counts, result lines, the progress bar.
+struct Report {
+    counts: Counts,
+    progress: Option<indicatif::ProgressBar>,
+    target: Target,
+    json: bool,
+}
+
+impl Report {
+    /// A line on stderr that does not tear the bar.
+    fn line(&self, text: String) {
+        match &self.progress {
+            Some(bar) => bar.println(text),
+            None => eprintln!("{text}"),
+        }
+    }
+
+    /// Account for one finished file. A ledger that cannot be written
+    /// stops the run.
+    fn file(&mut self, file: &Path, outcome: &FileOutcome, ledger: &Path) -> Result<(), CmdError> {
+        match outcome {
+            FileOutcome::Skipped => self.counts.skipped += 1,
+            FileOutcome::Duplicate(first) => {
+                self.counts.skipped += 1;
+                let same = match (std::fs::canonicalize(file), std::fs::canonicalize(first)) {
                     (Ok(a), Ok(b)) if a == b => "the same file",
                     _ => "the same content",
                 };
-                line(format!(
+                self.line(format!(
                     "wxmedia: skipping {}: {same} as {}, uploaded by this run",
                     file.display(),
                     first.display()
                 ));
             }
-            Outcome::Done(result) => {
+            FileOutcome::Done(result) => {
                 match result {
-                    Ok(_) => counts.uploaded += 1,
+                    Ok(_) => self.counts.uploaded += 1,
                     Err(f) => {
-                        counts.failed += 1;
-                        counts.status = report::combine([counts.status, f.exit_code()]);
+                        self.counts.failed += 1;
+                        self.counts.status = report::combine([self.counts.status, f.exit_code()]);
                     }
                 }
-                crate::progress::print_above(progress.as_ref(), || {
-                    report::print_outcome(&file, result, target, json)
+                crate::progress::print_above(self.progress.as_ref(), || {
+                    report::print_outcome(file, result, self.target, self.json)
                 });
                 if let Ok(done) = result {
-                    line(format!("uploaded {} {}", file.display(), done.id()));
+                    self.line(format!("uploaded {} {}", file.display(), done.id()));
                 }
             }
-            Outcome::LedgerFailed(e) => {
+            FileOutcome::LedgerFailed(e) => {
                 // The upload may have happened but is not recorded: stop
                 // rather than go on losing track of what was sent.
-                eprintln!(
-                    "wxmedia: cannot write the ledger {}: {e}",
-                    args.ledger.display()
-                );
-                return ExitCode::from(report::EXIT_FAILED);
+                return Err(CmdError::failed(format!(
+                    "cannot write the ledger {}: {e}",
+                    ledger.display()
+                )));
             }
         }
-        if let Some(bar) = &progress {
+        if let Some(bar) = &self.progress {
             bar.inc(1);
         }
+        Ok(())
     }
-    if let Some(bar) = &progress {
-        bar.finish_and_clear();
+
+    /// The summary line and the exit status.
+    fn finish(self) -> ExitCode {
+        if let Some(bar) = &self.progress {
+            bar.finish_and_clear();
+        }
+        let c = &self.counts;
+        eprintln!(
+            "uploaded {}, skipped {}, failed {}",
+            c.uploaded, c.skipped, c.failed
+        );
+        ExitCode::from(if c.failed == 0 { EXIT_OK } else { c.status })
     }
-    eprintln!(
-        "uploaded {}, skipped {}, failed {}",
-        counts.uploaded, counts.skipped, counts.failed
-    );
-    ExitCode::from(if counts.failed == 0 {
-        EXIT_OK
-    } else {
-        counts.status
-    })
 }
 
-enum Outcome {
+/// How one file of the run ended.
+enum FileOutcome {
     /// Already uploaded, says the ledger.
     Skipped,
     /// The same file or content as this earlier file of the run.
@@ -397,7 +441,7 @@ enum Outcome {
 }
 
 /// What to do with one file once it is read.
-enum Step {
+enum Plan {
     /// Refused before sending (unreadable, not a regular file, bad media).
     Refused(Failure),
     /// Already uploaded, says the ledger.
@@ -414,21 +458,21 @@ async fn process(
     cooldown: &Mutex<Option<Instant>>,
     mch_id: &str,
     file: PathBuf,
-    step: Step,
-) -> (PathBuf, Outcome) {
+    plan: Plan,
+) -> (PathBuf, FileOutcome) {
     let name = file.display().to_string();
     let target = uploader.target();
-    let (media, hash) = match step {
-        Step::Refused(f) => {
+    let (media, hash) = match plan {
+        Plan::Refused(f) => {
             let entry = failed_entry(&name, mch_id, target, None, &f);
             return match ledger.append(&entry) {
-                Ok(()) => (file, Outcome::Done(Err(f))),
-                Err(e) => (file, Outcome::LedgerFailed(e)),
+                Ok(()) => (file, FileOutcome::Done(Err(f))),
+                Err(e) => (file, FileOutcome::LedgerFailed(e)),
             };
         }
-        Step::Skip => return (file, Outcome::Skipped),
-        Step::Duplicate(first) => return (file, Outcome::Duplicate(first)),
-        Step::Upload(media, hash) => (media, hash),
+        Plan::Skip => return (file, FileOutcome::Skipped),
+        Plan::Duplicate(first) => return (file, FileOutcome::Duplicate(first)),
+        Plan::Upload(media, hash) => (media, hash),
     };
     let wait = cooldown
         .lock()
@@ -458,11 +502,13 @@ async fn process(
                     entry.sign_type = Some(done.sign_type.as_str().to_owned());
                 }
                 Done::V3(done) => {
-                    if done.api == wxmedia_proto::v3::Api::MarketingImage {
-                        entry.media_url = Some(done.id.clone());
-                    } else {
-                        entry.media_id = Some(done.id.clone());
-                    }
+                    // The core names the result's field: media_id, or
+                    // media_url for a marketing image.
+                    let field = match done.api.reply_field() {
+                        "media_url" => &mut entry.media_url,
+                        _ => &mut entry.media_id,
+                    };
+                    *field = Some(done.id.clone());
                     entry.request_id = done.request_id.clone();
                 }
             }
@@ -477,8 +523,8 @@ async fn process(
         }
     };
     match ledger.append(&entry) {
-        Ok(()) => (file, Outcome::Done(result)),
-        Err(e) => (file, Outcome::LedgerFailed(e)),
+        Ok(()) => (file, FileOutcome::Done(result)),
+        Err(e) => (file, FileOutcome::LedgerFailed(e)),
     }
 }
 

@@ -8,8 +8,9 @@ use anyhow::{Context, anyhow};
 use clap::Args;
 use wxmedia_proto::v3::{Api, PlatformCertificate};
 
-use crate::conn::{NetArgs, Target, Uploader, V3KeyArgs};
-use crate::report::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
+use crate::client::{Configured, Uploader};
+use crate::conn::{NetArgs, V3KeyArgs};
+use crate::report::{CmdError, CmdResult, EXIT_OK};
 
 /// Options of `wxmedia certificates`.
 #[derive(Debug, Args)]
@@ -58,11 +59,10 @@ fn prepare(args: &CertificatesArgs) -> anyhow::Result<Uploader> {
         .apply(builder.api_v3_key(api_v3_key.as_str()), deadline);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the directory {}", args.out.display()))?;
-    // The target is not used: this client only downloads.
+    // The upload kind is not used: this client only downloads.
     Ok(Uploader::build(
         args.net.transport,
-        builder,
-        Target::V3(Api::Image),
+        Configured::V3(builder, Api::Image),
     )?)
 }
 
@@ -89,35 +89,25 @@ fn save(dir: &Path, cert: &PlatformCertificate) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-pub(crate) async fn run(args: CertificatesArgs) -> ExitCode {
-    let client = match prepare(&args) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("wxmedia: {e:#}");
-            return ExitCode::from(EXIT_USAGE);
+pub(crate) async fn run(args: CertificatesArgs) -> CmdResult {
+    let client = prepare(&args)?;
+    let certificates = client.download_certificates().await.map_err(|f| {
+        let request_id = f
+            .request_id
+            .as_deref()
+            .map(|id| format!(" (Request-ID {id})"))
+            .unwrap_or_default();
+        CmdError {
+            status: f.exit_code(),
+            message: format!("certificates: {}{request_id}", f.message),
         }
-    };
-    let certificates = match client.download_certificates().await {
-        Ok(c) => c,
-        Err(f) => {
-            let request_id = f
-                .request_id
-                .as_deref()
-                .map(|id| format!(" (Request-ID {id})"))
-                .unwrap_or_default();
-            eprintln!("wxmedia: certificates: {}{request_id}", f.message);
-            return ExitCode::from(f.exit_code());
-        }
-    };
+    })?;
     for cert in &certificates {
-        if let Err(e) = save(&args.out, cert) {
-            eprintln!("wxmedia: {e:#}");
-            return ExitCode::from(EXIT_FAILED);
-        }
+        save(&args.out, cert).map_err(|e| CmdError::failed(format!("{e:#}")))?;
         println!(
             "{} {} {}",
             cert.serial_no, cert.effective_time, cert.expire_time
         );
     }
-    ExitCode::from(EXIT_OK)
+    Ok(ExitCode::from(EXIT_OK))
 }

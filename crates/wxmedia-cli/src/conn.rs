@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
-use wxmedia_client::{BuildError, ClientBuilder, FromSettings, Identity, Transport};
+use wxmedia_client::{ClientBuilder, Identity, V2Builder, V3Builder};
 use wxmedia_proto::endpoints::PRIMARY_BASE_URL;
 use wxmedia_proto::v2::SignType;
-use wxmedia_proto::v3::{Api, ApiV3Key, PlatformCertificate};
+use wxmedia_proto::v3::{Api, ApiV3Key};
 use wxmedia_proto::{Media, MediaError, MediaKind};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::report::{Done, Failure};
+use crate::client::{Configured, Uploader};
 
 /// How requests are signed, as written on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -44,32 +44,22 @@ pub(crate) enum TransportArg {
     Blocking,
 }
 
-/// The API key: from a file or the environment, never a plain flag value
-/// (it would show in `ps`).
-#[derive(Debug, Args)]
-pub(crate) struct KeyArgs {
-    /// File holding the APIv2 key (one trailing newline is ignored). Default: env WXMEDIA_API_KEY.
-    #[arg(long, value_name = "PATH")]
-    pub(crate) api_key_file: Option<PathBuf>,
-}
-
-impl KeyArgs {
-    /// Read the key. A single trailing newline (`\n` or `\r\n`) is removed,
-    /// because editors add one; any other surrounding whitespace is refused
-    /// by the key's own validation, with a message that says so. The key
-    /// stays in zeroizing memory from the first byte read.
-    pub(crate) fn read(&self) -> anyhow::Result<Zeroizing<String>> {
-        let raw = match &self.api_key_file {
-            Some(path) => read_secret(path)
-                .with_context(|| format!("cannot read the API key file {}", path.display()))?,
-            None => Zeroizing::new(std::env::var("WXMEDIA_API_KEY").map_err(|_| {
-                anyhow::anyhow!("no API key: pass --api-key-file PATH or set WXMEDIA_API_KEY")
-            })?),
-        };
-        let key = strip_newline(raw);
-        wxmedia_proto::v2::ApiKey::new(key.as_str()).context("the API key is not usable")?;
-        Ok(key)
-    }
+/// Read the APIv2 key from `file`, else from env WXMEDIA_API_KEY. A single
+/// trailing newline (`\n` or `\r\n`) is removed, because editors add one;
+/// any other surrounding whitespace is refused by the key's own
+/// validation, with a message that says so. The key stays in zeroizing
+/// memory from the first byte read.
+pub(crate) fn read_api_key(file: Option<&Path>) -> anyhow::Result<Zeroizing<String>> {
+    let raw = match file {
+        Some(path) => read_secret(path)
+            .with_context(|| format!("cannot read the API key file {}", path.display()))?,
+        None => Zeroizing::new(std::env::var("WXMEDIA_API_KEY").map_err(|_| {
+            anyhow::anyhow!("no API key: pass --api-key-file PATH or set WXMEDIA_API_KEY")
+        })?),
+    };
+    let key = strip_newline(raw);
+    wxmedia_proto::v2::ApiKey::new(key.as_str()).context("the API key is not usable")?;
+    Ok(key)
 }
 
 /// The most a key file may hold: keys are a few dozen bytes, and a key
@@ -183,22 +173,22 @@ impl Target {
         }
     }
 
-    /// The largest file this upload takes, in bytes: files are checked
-    /// against it before they are read.
+    /// The largest file this upload takes, in bytes, as the core's upload
+    /// says: files are checked against it before they are read, so that a
+    /// huge file is never read only to be refused.
     pub(crate) fn max_size(self) -> usize {
         match self {
-            Target::V2 => wxmedia_proto::media::DEFAULT_MAX_MEDIA_SIZE,
-            Target::V3(Api::Video) => wxmedia_proto::media::DEFAULT_MAX_VIDEO_SIZE,
+            Target::V2 => wxmedia_proto::v2::MAX_MEDIA_SIZE,
             Target::V3(api) => api.default_max_size(),
         }
     }
 
-    /// Check the bytes as this upload's media, with its size limit.
+    /// Check the bytes as this upload's kind of media (the upload itself
+    /// checks the size again).
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
         match self {
-            Target::V2 => Media::new(name, bytes),
             Target::V3(Api::Video) => Media::video(name, bytes),
-            Target::V3(api) => Media::with_max_size(name, bytes, api.default_max_size()),
+            _ => Media::new(name, bytes),
         }
     }
 }
@@ -213,27 +203,53 @@ pub(crate) struct V3KeyArgs {
 }
 
 impl V3KeyArgs {
-    /// The key, checked for its length, or `None` when neither the file
-    /// nor the environment gives one.
+    /// The key (see [`read_api_v3_key`]).
     pub(crate) fn read(&self) -> anyhow::Result<Option<Zeroizing<String>>> {
-        let raw = match &self.api_v3_key_file {
-            Some(path) => read_secret(path)
-                .with_context(|| format!("cannot read the APIv3 key file {}", path.display()))?,
-            None => match std::env::var("WXMEDIA_API_V3_KEY") {
-                Ok(k) if !k.is_empty() => Zeroizing::new(k),
-                _ => return Ok(None),
-            },
-        };
-        let key = strip_newline(raw);
-        // The core's message says what is wrong (the length), never the key.
-        ApiV3Key::new(key.as_str()).context("the APIv3 key is not usable")?;
-        Ok(Some(key))
+        read_api_v3_key(self.api_v3_key_file.as_deref())
     }
 }
 
-/// v3 credentials beyond the merchant id and certificate, which v2 shares.
+/// The APIv3 key from `file`, else env WXMEDIA_API_V3_KEY, checked for its
+/// length, or `None` when neither gives one.
+fn read_api_v3_key(file: Option<&Path>) -> anyhow::Result<Option<Zeroizing<String>>> {
+    let raw = match file {
+        Some(path) => read_secret(path)
+            .with_context(|| format!("cannot read the APIv3 key file {}", path.display()))?,
+        None => match std::env::var("WXMEDIA_API_V3_KEY") {
+            Ok(k) if !k.is_empty() => Zeroizing::new(k),
+            _ => return Ok(None),
+        },
+    };
+    let key = strip_newline(raw);
+    // The core's message says what is wrong (the length), never the key.
+    ApiV3Key::new(key.as_str()).context("the APIv3 key is not usable")?;
+    Ok(Some(key))
+}
+
+/// The options of APIv2 only. Given with any of [`V3Args`], clap refuses
+/// the command line; given with `--api v3`, [`ConnArgs::target`] does.
 #[derive(Debug, Args)]
+#[group(id = "v2_options", multiple = true, conflicts_with = "v3_options")]
+pub(crate) struct V2Args {
+    /// File holding the APIv2 key (one trailing newline is ignored). Default: env WXMEDIA_API_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) api_key_file: Option<PathBuf>,
+    /// PKCS#12 identity (apiclient_cert.p12); password from WXMEDIA_P12_PASSWORD, default the merchant id.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) p12: Option<PathBuf>,
+    /// v2: how to sign [default: md5].
+    #[arg(long, value_enum)]
+    pub(crate) sign_type: Option<SignTypeArg>,
+}
+
+/// The options of APIv3 only: credentials beyond the merchant id and
+/// certificate (which v2 shares), and the kind of upload.
+#[derive(Debug, Args)]
+#[group(id = "v3_options", multiple = true)]
 pub(crate) struct V3Args {
+    /// v3: which upload [default: image].
+    #[arg(long, value_enum)]
+    pub(crate) kind: Option<KindArg>,
     /// v3: merchant API private key, PEM (apiclient_key.pem); --cert-key means the same. Default: env WXMEDIA_PRIVATE_KEY.
     #[arg(long, value_name = "PEM")]
     pub(crate) private_key: Option<PathBuf>,
@@ -249,8 +265,9 @@ pub(crate) struct V3Args {
     /// v3: verify replies with this platform certificate, PEM (repeatable).
     #[arg(long, value_name = "PEM")]
     pub(crate) platform_cert: Vec<PathBuf>,
-    #[command(flatten)]
-    pub(crate) api_v3_key: V3KeyArgs,
+    /// v3: file holding the APIv3 key (one trailing newline is ignored), to download the platform certificates with. Default: env WXMEDIA_API_V3_KEY.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) api_v3_key_file: Option<PathBuf>,
 }
 
 /// The v3 private key: `--private-key`, else `--cert-key` (the same file
@@ -283,8 +300,8 @@ pub(crate) fn merchant_builder(
     key: PathBuf,
     cert: Option<&Path>,
     serial_no: Option<&str>,
-) -> anyhow::Result<ClientBuilder<()>> {
-    let builder = ClientBuilder::new().mch_id(mch_id).private_key_file(key);
+) -> anyhow::Result<V3Builder<()>> {
+    let builder = V3Builder::new().mch_id(mch_id).private_key_file(key);
     Ok(match (cert, serial_no) {
         (Some(_), Some(_)) => bail!(
             "give the merchant certificate (--cert or WXMEDIA_CERT) or its serial (--serial-no), not both"
@@ -329,11 +346,11 @@ impl NetArgs {
     }
 
     /// Add the endpoints, timeouts and trusted roots to a builder.
-    pub(crate) fn apply(
+    pub(crate) fn apply<A>(
         &self,
-        builder: ClientBuilder<()>,
+        builder: ClientBuilder<A, ()>,
         deadline: Duration,
-    ) -> ClientBuilder<()> {
+    ) -> ClientBuilder<A, ()> {
         // The builder applies the twin rule: the official primary keeps its
         // official twin unless --backup-endpoint says otherwise.
         let mut builder = builder
@@ -357,14 +374,9 @@ pub(crate) struct ConnArgs {
     /// Which API: v2 (the default) or v3.
     #[arg(long, value_enum, default_value = "v2")]
     pub(crate) api: ApiArg,
-    /// v3: which upload [default: image].
-    #[arg(long, value_enum)]
-    pub(crate) kind: Option<KindArg>,
     /// Merchant id.
     #[arg(long, env = "WXMEDIA_MCH_ID", value_name = "ID")]
     pub(crate) mch_id: Option<String>,
-    #[command(flatten)]
-    pub(crate) key: KeyArgs,
     /// Client certificate, PEM (apiclient_cert.pem); for v3 the merchant certificate, whose serial is sent.
     // No clap `requires`: v3 takes --cert with --private-key instead of
     // --cert-key, so the pairing is checked per API in `uploader`.
@@ -373,27 +385,36 @@ pub(crate) struct ConnArgs {
     /// Client key, PEM: PKCS#8 or PKCS#1 (apiclient_key.pem); for v3 the same as --private-key.
     #[arg(long, env = "WXMEDIA_CERT_KEY", value_name = "PEM")]
     pub(crate) cert_key: Option<PathBuf>,
-    /// PKCS#12 identity (apiclient_cert.p12); password from WXMEDIA_P12_PASSWORD, default the merchant id.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) p12: Option<PathBuf>,
+    /// The options of APIv2 only; `None` when none is given.
     #[command(flatten)]
-    pub(crate) v3: V3Args,
+    pub(crate) v2: Option<V2Args>,
+    /// The options of APIv3 only; `None` when none is given.
+    #[command(flatten)]
+    pub(crate) v3: Option<V3Args>,
     #[command(flatten)]
     pub(crate) net: NetArgs,
-    /// v2: how to sign [default: md5].
-    #[arg(long, value_enum)]
-    pub(crate) sign_type: Option<SignTypeArg>,
     /// One JSON object per line instead of plain text.
     #[arg(long)]
     pub(crate) json: bool,
 }
 
 impl ConnArgs {
-    /// What each upload does.
-    pub(crate) fn target(&self) -> Target {
-        match self.api {
-            ApiArg::V2 => Target::V2,
-            ApiArg::V3 => Target::V3(self.kind.unwrap_or(KindArg::Image).into()),
+    /// What each upload does. The other API's options are refused here,
+    /// as a group: clap already refuses v2 and v3 options together, and
+    /// the API is `--api`'s value, which clap's conflicts cannot see.
+    pub(crate) fn target(&self) -> anyhow::Result<Target> {
+        match (self.api, &self.v2, &self.v3) {
+            (ApiArg::V2, _, Some(_)) => bail!(
+                "--kind, --private-key, --serial-no, --wechatpay-public-key, --platform-cert and --api-v3-key-file are APIv3 options: add --api v3"
+            ),
+            (ApiArg::V3, Some(_), _) => bail!(
+                "--api-key-file, --p12 and --sign-type are APIv2 options; with --api v3 give --private-key, --cert or --serial-no, and a way to verify replies"
+            ),
+            (ApiArg::V2, _, _) => Ok(Target::V2),
+            (ApiArg::V3, _, v3) => {
+                let kind = v3.as_ref().and_then(|v3| v3.kind);
+                Ok(Target::V3(kind.unwrap_or(KindArg::Image).into()))
+            }
         }
     }
 
@@ -403,36 +424,21 @@ impl ConnArgs {
         let mch_id = self.mch_id.clone().ok_or_else(|| {
             anyhow::anyhow!("no merchant id: pass --mch-id or set WXMEDIA_MCH_ID")
         })?;
-        let builder = match self.api {
-            ApiArg::V2 => self.v2_builder(mch_id)?,
-            ApiArg::V3 => self.v3_builder(mch_id)?,
-        };
         let deadline = self.net.deadline()?;
-        let builder = self.net.apply(builder, deadline);
-        Ok(Uploader::build(self.net.transport, builder, self.target())?)
+        let configured = match self.target()? {
+            Target::V2 => Configured::V2(self.net.apply(self.v2_builder(mch_id)?, deadline)),
+            Target::V3(api) => {
+                Configured::V3(self.net.apply(self.v3_builder(mch_id)?, deadline), api)
+            }
+        };
+        Ok(Uploader::build(self.net.transport, configured)?)
     }
 
-    fn v2_builder(&self, mch_id: String) -> anyhow::Result<ClientBuilder<()>> {
-        // A v3 flag without --api v3 is most likely a forgotten --api v3:
-        // say so rather than fail later on a missing API key.
-        let v3 = &self.v3;
-        for (given, flag) in [
-            (v3.private_key.is_some(), "--private-key"),
-            (v3.serial_no.is_some(), "--serial-no"),
-            (v3.wechatpay_public_key.is_some(), "--wechatpay-public-key"),
-            (!v3.platform_cert.is_empty(), "--platform-cert"),
-            (v3.api_v3_key.api_v3_key_file.is_some(), "--api-v3-key-file"),
-            (
-                self.kind.is_some_and(|k| k != KindArg::Image),
-                "--kind video or marketing-image",
-            ),
-        ] {
-            if given {
-                bail!("{flag} is an APIv3 option: add --api v3");
-            }
-        }
-        let key = self.key.read()?;
-        let identity = match (&self.cert, &self.cert_key, &self.p12) {
+    fn v2_builder(&self, mch_id: String) -> anyhow::Result<V2Builder<()>> {
+        let v2 = self.v2.as_ref();
+        let key = read_api_key(v2.and_then(|v2| v2.api_key_file.as_deref()))?;
+        let p12 = v2.and_then(|v2| v2.p12.as_ref());
+        let identity = match (&self.cert, &self.cert_key, p12) {
             (Some(cert), Some(key), None) => Identity::from_pem_files(cert, key)?,
             (None, None, Some(p12)) => {
                 let password =
@@ -441,197 +447,47 @@ impl ConnArgs {
             }
             _ => bail!("no client certificate: pass --cert PEM --cert-key PEM, or --p12 FILE"),
         };
-        Ok(ClientBuilder::new()
+        Ok(V2Builder::new()
             .mch_id(mch_id)
             // The builder copies the key into its own zeroizing string.
             .api_key(key.as_str())
             .identity(identity)
-            .sign_type(self.sign_type.unwrap_or(SignTypeArg::Md5).into()))
+            .sign_type(
+                v2.and_then(|v2| v2.sign_type)
+                    .unwrap_or(SignTypeArg::Md5)
+                    .into(),
+            ))
     }
 
-    fn v3_builder(&self, mch_id: String) -> anyhow::Result<ClientBuilder<()>> {
-        // v2's own options would be ignored by a v3 client; refusing them
-        // keeps a mixed-up command line from looking like it worked.
-        for (given, flag) in [
-            (self.key.api_key_file.is_some(), "--api-key-file"),
-            (self.p12.is_some(), "--p12"),
-            (self.sign_type.is_some(), "--sign-type"),
-        ] {
-            if given {
-                bail!(
-                    "{flag} is an APIv2 option; with --api v3 give --private-key, --cert or --serial-no, and a way to verify replies"
-                );
-            }
-        }
-        let v3 = &self.v3;
-        let key = private_key(v3.private_key.as_deref(), self.cert_key.as_deref())?;
-        let mut builder =
-            merchant_builder(mch_id, key, self.cert.as_deref(), v3.serial_no.as_deref())?;
-        let api_v3_key = v3.api_v3_key.read()?;
-        if v3.wechatpay_public_key.is_none() && v3.platform_cert.is_empty() && api_v3_key.is_none()
-        {
+    fn v3_builder(&self, mch_id: String) -> anyhow::Result<V3Builder<()>> {
+        let v3 = self.v3.as_ref();
+        let key = private_key(
+            v3.and_then(|v3| v3.private_key.as_deref()),
+            self.cert_key.as_deref(),
+        )?;
+        let serial_no = v3.and_then(|v3| v3.serial_no.as_deref());
+        let mut builder = merchant_builder(mch_id, key, self.cert.as_deref(), serial_no)?;
+        let api_v3_key = read_api_v3_key(v3.and_then(|v3| v3.api_v3_key_file.as_deref()))?;
+        let public_key = v3.and_then(|v3| {
+            let pem = v3.wechatpay_public_key.as_ref()?;
+            Some((pem, v3.wechatpay_public_key_id.as_ref()?))
+        });
+        let platform_certs = v3.map(|v3| &v3.platform_cert[..]).unwrap_or_default();
+        if public_key.is_none() && platform_certs.is_empty() && api_v3_key.is_none() {
             bail!(
                 "no way to verify replies: pass --wechatpay-public-key PEM --wechatpay-public-key-id ID, --platform-cert PEM, or --api-v3-key-file FILE"
             );
         }
-        if let (Some(pem), Some(id)) = (&v3.wechatpay_public_key, &v3.wechatpay_public_key_id) {
+        if let Some((pem, id)) = public_key {
             builder = builder.wechatpay_public_key_file(id.clone(), pem);
         }
-        for cert in &v3.platform_cert {
+        for cert in platform_certs {
             builder = builder.platform_certificate_file(cert);
         }
         if let Some(key) = api_v3_key {
             builder = builder.api_v3_key(key.as_str());
         }
         Ok(builder)
-    }
-}
-
-/// One of the transports.
-#[derive(Clone, Debug)]
-enum AnyClient {
-    Hyper(wxmedia_hyper::Client),
-    Surf(wxmedia_surf::Client),
-    Blocking(wxmedia_blocking::Client),
-}
-
-/// A client of one of the transports and the upload it does, behind one
-/// async `upload`.
-#[derive(Clone, Debug)]
-pub(crate) struct Uploader {
-    client: AnyClient,
-    target: Target,
-}
-
-/// One upload through the generic client of any async transport.
-async fn send<T: Transport>(
-    client: &wxmedia_client::Client<T>,
-    target: Target,
-    media: Media,
-) -> Result<Done, wxmedia_client::Error> {
-    match target {
-        Target::V2 => client.upload(media).await.map(Done::V2),
-        Target::V3(api) => client.upload_v3(api, media).await.map(Done::V3),
-    }
-}
-
-impl Uploader {
-    /// The transport's name.
-    pub(crate) fn name(&self) -> &'static str {
-        match self.client {
-            AnyClient::Hyper(_) => "hyper",
-            AnyClient::Surf(_) => "surf",
-            AnyClient::Blocking(_) => "blocking",
-        }
-    }
-
-    /// What each upload does.
-    pub(crate) fn target(&self) -> Target {
-        self.target
-    }
-
-    /// A client of the chosen transport from one builder's settings.
-    pub(crate) fn build(
-        transport: TransportArg,
-        builder: ClientBuilder<()>,
-        target: Target,
-    ) -> Result<Uploader, BuildError> {
-        let settings = builder.settings()?;
-        let client = match transport {
-            TransportArg::Hyper => {
-                AnyClient::Hyper(wxmedia_hyper::Client::from_settings(settings)?)
-            }
-            TransportArg::Surf => AnyClient::Surf(wxmedia_surf::Client::from_settings(settings)?),
-            TransportArg::Blocking => {
-                AnyClient::Blocking(wxmedia_blocking::Client::from_settings(settings)?)
-            }
-        };
-        Ok(Uploader { client, target })
-    }
-
-    /// Upload, mapping the error (one type for every transport) into the
-    /// CLI's report.
-    pub(crate) async fn upload(&self, media: Media) -> Result<Done, Failure> {
-        let target = self.target;
-        let result = match &self.client {
-            AnyClient::Hyper(c) => send(c, target, media).await,
-            // surf's I/O runs on async-std's own reactor, so its future can
-            // be awaited from the CLI's tokio runtime.
-            AnyClient::Surf(c) => send(c, target, media).await,
-            AnyClient::Blocking(c) => {
-                let c = c.clone();
-                let upload = move || match target {
-                    Target::V2 => c.upload(media).map(Done::V2),
-                    Target::V3(api) => c.upload_v3(api, media).map(Done::V3),
-                };
-                match tokio::task::spawn_blocking(upload).await {
-                    Ok(r) => r,
-                    Err(e) => return Err(Failure::internal(format!("upload thread: {e}"))),
-                }
-            }
-        };
-        result.map_err(|e| Failure::from_error(&e))
-    }
-
-    /// Download, decrypt and verify the platform certificates (v3, with
-    /// the APIv3 key).
-    pub(crate) async fn download_certificates(&self) -> Result<Vec<PlatformCertificate>, Failure> {
-        let result = match &self.client {
-            AnyClient::Hyper(c) => c.download_certificates().await,
-            AnyClient::Surf(c) => c.download_certificates().await,
-            AnyClient::Blocking(c) => {
-                let c = c.clone();
-                match tokio::task::spawn_blocking(move || c.download_certificates()).await {
-                    Ok(r) => r,
-                    Err(e) => return Err(Failure::internal(format!("download thread: {e}"))),
-                }
-            }
-        };
-        result.map_err(|e| Failure::from_error(&e))
-    }
-}
-
-impl Uploader {
-    /// A v2 client for an in-process simulator (the demo).
-    pub(crate) fn for_simulator(
-        server: &wxmedia_sim::SimServer,
-        transport: TransportArg,
-        sign_type: SignType,
-    ) -> anyhow::Result<Uploader> {
-        let pki = server.pki();
-        let identity = Identity::from_pem_files(pki.client_cert_path(), pki.client_key_path())?;
-        let builder = ClientBuilder::new()
-            .mch_id(server.sim().mch_id())
-            .api_key(server.sim().api_key().expose_secret())
-            .identity(identity)
-            .sign_type(sign_type)
-            .endpoint(server.endpoint())
-            .webpki_roots(false)
-            .add_root_ca_file(pki.ca_cert_path());
-        Ok(Uploader::build(transport, builder, Target::V2)?)
-    }
-
-    /// A v3 client for an in-process simulator (the demo), verifying
-    /// replies with the simulator's WeChat Pay public key.
-    pub(crate) fn for_simulator_v3(
-        server: &wxmedia_sim::SimServer,
-        transport: TransportArg,
-        api: Api,
-    ) -> anyhow::Result<Uploader> {
-        let pki = server.pki();
-        let v3 = server.v3();
-        let builder = ClientBuilder::new()
-            .mch_id(server.sim().mch_id())
-            .private_key_file(pki.client_key_path())
-            .merchant_certificate_file(pki.client_cert_path())
-            .wechatpay_public_key_file(
-                v3.keys().wechatpay_public_key_id(),
-                pki.wechatpay_public_key_path(),
-            )
-            .endpoint(server.endpoint())
-            .webpki_roots(false)
-            .add_root_ca_file(pki.ca_cert_path());
-        Ok(Uploader::build(transport, builder, Target::V3(api))?)
     }
 }
 

@@ -11,8 +11,9 @@ use wxmedia_proto::v2::SignType;
 use wxmedia_proto::v3::Api;
 use wxmedia_sim::{SimConfig, SimServer, samples};
 
-use crate::conn::{Target, TransportArg, Uploader};
-use crate::report::{EXIT_FAILED, EXIT_USAGE};
+use crate::client::Uploader;
+use crate::conn::{Target, TransportArg};
+use crate::report::{CmdError, CmdResult, EXIT_FAILED, EXIT_USAGE};
 
 /// Samples made for the project, shipped with the simulator.
 const SAMPLES: [(&str, &[u8]); 3] = [
@@ -38,14 +39,10 @@ pub(crate) struct DemoArgs {
     file: Option<PathBuf>,
 }
 
-pub(crate) async fn run(args: DemoArgs) -> ExitCode {
-    match demo(args).await {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("wxmedia: {e:#}");
-            ExitCode::from(EXIT_FAILED)
-        }
-    }
+pub(crate) async fn run(args: DemoArgs) -> CmdResult {
+    demo(args)
+        .await
+        .map_err(|e| CmdError::failed(format!("{e:#}")))
 }
 
 /// One row of the table; whether the upload succeeded.

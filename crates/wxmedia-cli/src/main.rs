@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod batch;
 mod certificates;
+mod client;
 mod conn;
 mod demo;
 mod progress;
@@ -61,20 +62,23 @@ fn main() -> ExitCode {
     } else {
         "error"
     });
-    match cli.command {
+    // Every command returns the same result: its exit status, or an error
+    // to print once, here.
+    let result = match cli.command {
         Command::Sign(args) => sign::sign(args),
         Command::Verify(args) => sign::verify(args),
-        Command::Sim(args) => sim::run(args).unwrap_or_else(|e| {
-            eprintln!("wxmedia: {e:#}");
-            ExitCode::from(1)
-        }),
+        Command::Sim(args) => sim::run(args),
         Command::Upload(args) => runtime().block_on(upload::run(args)),
         Command::Batch(args) => runtime().block_on(batch::run(args)),
         Command::Certificates(args) => runtime().block_on(certificates::run(args)),
         Command::Demo(args) => runtime().block_on(demo::run(args)),
         Command::Completions(args) => shell::completions(args),
         Command::GenerateMan(args) => shell::man(args),
-    }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("wxmedia: {}", e.message);
+        ExitCode::from(e.status)
+    })
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -17,6 +17,47 @@ pub(crate) const EXIT_FAILED: u8 = 1;
 /// Exit status: usage error, unreadable file, or media refused before sending.
 pub(crate) const EXIT_USAGE: u8 = 2;
 
+/// How every command ends: `Ok` with its exit status (per-file outcomes
+/// are printed as they happen), or `Err` with what to say and the status,
+/// which `main` prints as `wxmedia: <message>` on stderr.
+pub(crate) type CmdResult = Result<std::process::ExitCode, CmdError>;
+
+/// A command that failed as a whole.
+#[derive(Debug)]
+pub(crate) struct CmdError {
+    /// [`EXIT_USAGE`] or [`EXIT_FAILED`].
+    pub(crate) status: u8,
+    /// What to say. Never contains a secret.
+    pub(crate) message: String,
+}
+
+impl CmdError {
+    /// A usage error: the command line, a file or a setting is at fault
+    /// and nothing was sent.
+    pub(crate) fn usage(message: impl std::fmt::Display) -> CmdError {
+        CmdError {
+            status: EXIT_USAGE,
+            message: message.to_string(),
+        }
+    }
+
+    /// A failure after the work started (a reply refused, a signature
+    /// that does not hold).
+    pub(crate) fn failed(message: impl std::fmt::Display) -> CmdError {
+        CmdError {
+            status: EXIT_FAILED,
+            message: message.to_string(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for CmdError {
+    /// Setting-up errors (`anyhow` with context) are usage errors.
+    fn from(e: anyhow::Error) -> CmdError {
+        CmdError::usage(format!("{e:#}"))
+    }
+}
+
 /// Why one file did not upload, in the terms the CLI reports.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Failure {
@@ -82,8 +123,18 @@ impl Failure {
     pub(crate) fn from_error(e: &Error) -> Failure {
         match e {
             Error::Proto(p) => Failure::proto(p),
-            Error::Timeout(_) => Failure::simple("timeout", chain(e), false),
+            Error::Timeout { .. } => Failure::timeout(e),
             _ => Failure::simple("transport", chain(e), false),
+        }
+    }
+
+    /// A timeout: rate limited still when the deadline cut short the
+    /// retry of a FREQUENCY_LIMITED, so that a batch pauses.
+    fn timeout(e: &Error) -> Failure {
+        Failure {
+            code: e.api_code().map(|c| c.as_str().to_owned()),
+            rate_limited: e.is_rate_limited(),
+            ..Failure::simple("timeout", chain(e), false)
         }
     }
 
@@ -137,7 +188,7 @@ impl Failure {
 #[derive(Debug, Clone)]
 pub(crate) enum Done {
     V2(v2::Uploaded),
-    V3(v3::Uploaded),
+    V3(v3::UploadedMedia),
 }
 
 impl Done {

@@ -7,6 +7,8 @@ use anyhow::Context;
 use clap::{Args, CommandFactory, ValueEnum};
 use clap_complete::Shell;
 
+use crate::report::{CmdError, CmdResult};
+
 /// Options of `wxmedia completions`.
 #[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {
@@ -32,7 +34,7 @@ pub(crate) struct ManArgs {
     out: PathBuf,
 }
 
-pub(crate) fn completions(args: CompletionsArgs) -> ExitCode {
+pub(crate) fn completions(args: CompletionsArgs) -> CmdResult {
     let shell = match args.shell {
         ShellArg::Bash => Shell::Bash,
         ShellArg::Zsh => Shell::Zsh,
@@ -41,22 +43,15 @@ pub(crate) fn completions(args: CompletionsArgs) -> ExitCode {
     };
     let mut cmd = crate::Cli::command();
     clap_complete::generate(shell, &mut cmd, "wxmedia", &mut std::io::stdout());
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn man(args: ManArgs) -> ExitCode {
-    match write_man_pages(&args.out) {
-        Ok(pages) => {
-            for page in pages {
-                println!("{}", page.display());
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("wxmedia: {e:#}");
-            ExitCode::from(crate::report::EXIT_FAILED)
-        }
+pub(crate) fn man(args: ManArgs) -> CmdResult {
+    let pages = write_man_pages(&args.out).map_err(|e| CmdError::failed(format!("{e:#}")))?;
+    for page in pages {
+        println!("{}", page.display());
     }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `wxmedia.1` for the whole command and `wxmedia-upload.1` and so on for

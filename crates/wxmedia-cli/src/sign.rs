@@ -1,7 +1,7 @@
 //! `wxmedia sign` and `wxmedia verify`, for v2 and v3: for people chasing a SIGNERROR or SIGN_ERROR.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use base64::Engine;
@@ -11,8 +11,8 @@ use http::{HeaderMap, HeaderValue};
 use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 use wxmedia_proto::v3::{RsaSigner, Signer, Verifier, auth};
 
-use crate::conn::{ApiArg, KeyArgs, SignTypeArg};
-use crate::report::{EXIT_FAILED, EXIT_USAGE};
+use crate::conn::{ApiArg, SignTypeArg};
+use crate::report::{CmdError, CmdResult};
 
 /// Options of `wxmedia sign`.
 #[derive(Debug, Args)]
@@ -20,11 +20,36 @@ pub(crate) struct SignArgs {
     /// Which API's signature: v2 (the default) or v3.
     #[arg(long, value_enum, default_value = "v2")]
     api: ApiArg,
+    /// The options of v2 only; `None` when none is given.
     #[command(flatten)]
-    key: KeyArgs,
+    v2: Option<SignV2Args>,
+    /// The options of v3 only; `None` when none is given.
+    #[command(flatten)]
+    v3: Option<SignV3Args>,
+    /// Print `{"string_to_sign":"…&key=***","sign":"…"}` (v3: `{"message":…,"signature":…}`).
+    #[arg(long)]
+    json: bool,
+}
+
+/// `wxmedia sign`'s v2 options: clap refuses them with any v3 option.
+#[derive(Debug, Args)]
+#[group(id = "sign_v2", multiple = true, conflicts_with = "sign_v3")]
+struct SignV2Args {
+    /// File holding the APIv2 key (one trailing newline is ignored). Default: env WXMEDIA_API_KEY.
+    #[arg(long, value_name = "PATH")]
+    api_key_file: Option<PathBuf>,
     /// v2: how to sign (required with v2).
     #[arg(long, value_enum)]
     sign_type: Option<SignTypeArg>,
+    /// v2: parameters to sign, as NAME=VALUE (the value may be empty; at least one).
+    #[arg(value_name = "NAME=VALUE")]
+    params: Vec<String>,
+}
+
+/// `wxmedia sign`'s v3 options.
+#[derive(Debug, Args)]
+#[group(id = "sign_v3", multiple = true)]
+struct SignV3Args {
     /// v3: merchant API private key, PEM (apiclient_key.pem); --cert-key means the same. Default: env WXMEDIA_PRIVATE_KEY.
     #[arg(long, value_name = "PEM", alias = "cert-key")]
     private_key: Option<PathBuf>,
@@ -43,12 +68,6 @@ pub(crate) struct SignArgs {
     /// v3: the signed body (for an upload, the meta JSON); empty when absent.
     #[arg(long, value_name = "FILE")]
     body_file: Option<PathBuf>,
-    /// Print `{"string_to_sign":"…&key=***","sign":"…"}` (v3: `{"message":…,"signature":…}`).
-    #[arg(long)]
-    json: bool,
-    /// v2: parameters to sign, as NAME=VALUE (the value may be empty; at least one).
-    #[arg(value_name = "NAME=VALUE")]
-    params: Vec<String>,
 }
 
 /// Options of `wxmedia verify`.
@@ -57,11 +76,33 @@ pub(crate) struct VerifyArgs {
     /// Which API's reply: v2 (the default) or v3.
     #[arg(long, value_enum, default_value = "v2")]
     api: ApiArg,
+    /// The options of v2 only; `None` when none is given.
     #[command(flatten)]
-    key: KeyArgs,
+    v2: Option<VerifyV2Args>,
+    /// The options of v3 only; `None` when none is given.
+    #[command(flatten)]
+    v3: Option<VerifyV3Args>,
+    /// A saved reply body (v2: the XML; v3: the JSON, byte for byte); standard input when absent.
+    #[arg(value_name = "FILE")]
+    file: Option<PathBuf>,
+}
+
+/// `wxmedia verify`'s v2 options: clap refuses them with any v3 option.
+#[derive(Debug, Args)]
+#[group(id = "verify_v2", multiple = true, conflicts_with = "verify_v3")]
+struct VerifyV2Args {
+    /// File holding the APIv2 key (one trailing newline is ignored). Default: env WXMEDIA_API_KEY.
+    #[arg(long, value_name = "PATH")]
+    api_key_file: Option<PathBuf>,
     /// v2: the sign type the request used (required with v2).
     #[arg(long, value_enum)]
     sign_type: Option<SignTypeArg>,
+}
+
+/// `wxmedia verify`'s v3 options.
+#[derive(Debug, Args)]
+#[group(id = "verify_v3", multiple = true)]
+struct VerifyV3Args {
     /// v3: the reply's Wechatpay-Timestamp header.
     #[arg(long, value_name = "T", required_if_eq("api", "v3"))]
     wechatpay_timestamp: Option<String>,
@@ -86,20 +127,22 @@ pub(crate) struct VerifyArgs {
     /// v3: check the 300 s window against this Unix time (when the reply arrived); by default the window is not checked, since a saved reply is older than that.
     #[arg(long, value_name = "T")]
     reply_time: Option<u64>,
-    /// A saved reply body (v2: the XML; v3: the JSON, byte for byte); standard input when absent.
-    #[arg(value_name = "FILE")]
-    file: Option<PathBuf>,
 }
 
-/// Refuse options of the other API: they would be ignored, and a command
-/// line that mixes the two is a mistake worth pointing at.
-fn refuse_others(given: &[(bool, &str)], api: &str) -> Result<(), ExitCode> {
-    match given.iter().find(|(g, _)| *g) {
-        Some((_, flag)) => {
-            eprintln!("wxmedia: {flag} is not an option of --api {api}");
-            Err(ExitCode::from(EXIT_USAGE))
-        }
-        None => Ok(()),
+/// Which API's options a command line may hold. clap refuses v2 and v3
+/// options together; the API itself is `--api`'s value, which clap's
+/// conflicts cannot see, so the options of the other API are refused here,
+/// as a group: they would be ignored, and a command line that mixes the two
+/// is a mistake worth pointing at.
+fn check_api<V2, V3>(api: ApiArg, v2: &Option<V2>, v3: &Option<V3>) -> Result<(), CmdError> {
+    match (api, v2, v3) {
+        (ApiArg::V2, _, Some(_)) => Err(CmdError::usage(
+            "an option of --api v3 was given (--private-key, --method, --url, --wechatpay-…, --platform-cert, …): add --api v3",
+        )),
+        (ApiArg::V3, Some(_), _) => Err(CmdError::usage(
+            "--api-key-file, --sign-type and NAME=VALUE are options of --api v2, not of --api v3",
+        )),
+        _ => Ok(()),
     }
 }
 
@@ -127,66 +170,57 @@ pub(crate) fn escape(bytes: &[u8]) -> String {
     out
 }
 
-/// A required v2 argument is missing.
-fn missing(what: &str) -> ExitCode {
-    eprintln!("wxmedia: {what} is required (with --api v3 other arguments are)");
-    ExitCode::from(EXIT_USAGE)
+/// A required v2 argument is missing. Checked here rather than by clap:
+/// clap's conditions do not see `--api`'s default, and v2 is the default.
+fn missing(what: &str) -> CmdError {
+    CmdError::usage(format!(
+        "{what} is required (with --api v3 other arguments are)"
+    ))
 }
 
 /// A file's bytes, or the reason it could not be read, as a usage error.
-fn read_file(path: &std::path::Path, what: &str) -> Result<Vec<u8>, ExitCode> {
-    std::fs::read(path).map_err(|e| {
-        eprintln!("wxmedia: cannot read the {what} {}: {e}", path.display());
-        ExitCode::from(EXIT_USAGE)
-    })
+fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, CmdError> {
+    std::fs::read(path)
+        .map_err(|e| CmdError::usage(format!("cannot read the {what} {}: {e}", path.display())))
 }
 
-fn key(args: &KeyArgs) -> Result<ApiKey, ExitCode> {
-    args.read()
-        .and_then(|k| Ok(ApiKey::new(k.as_str())?))
-        .map_err(|e| {
-            eprintln!("wxmedia: {e:#}");
-            ExitCode::from(EXIT_USAGE)
-        })
+/// The reply body: the file, or standard input.
+fn read_reply(file: Option<&Path>) -> Result<Vec<u8>, CmdError> {
+    let mut body = Vec::new();
+    let read = match file {
+        Some(path) => std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut body)),
+        None => std::io::stdin().read_to_end(&mut body),
+    };
+    read.map_err(|e| CmdError::usage(format!("cannot read the reply: {e}")))?;
+    Ok(body)
 }
 
-pub(crate) fn sign(args: SignArgs) -> ExitCode {
+/// The APIv2 key from the file or the environment.
+fn key(file: Option<&Path>) -> Result<ApiKey, CmdError> {
+    let key = crate::conn::read_api_key(file)?;
+    Ok(ApiKey::new(key.as_str()).map_err(anyhow::Error::from)?)
+}
+
+pub(crate) fn sign(args: SignArgs) -> CmdResult {
+    check_api(args.api, &args.v2, &args.v3)?;
     if args.api == ApiArg::V3 {
-        return sign_v3(args);
+        let v3 = args.v3.as_ref().expect("clap requires the v3 options");
+        return sign_v3(v3, args.json);
     }
-    if let Err(code) = refuse_others(
-        &[
-            (args.private_key.is_some(), "--private-key"),
-            (args.method.is_some(), "--method"),
-            (args.url.is_some(), "--url"),
-            (args.timestamp.is_some(), "--timestamp"),
-            (args.nonce.is_some(), "--nonce"),
-            (args.body_file.is_some(), "--body-file"),
-        ],
-        "v2",
-    ) {
-        return code;
-    }
-    // Checked here rather than by clap: clap's conditions do not see
-    // `--api`'s default, and v2 is the default.
-    let Some(sign_type) = args.sign_type else {
-        return missing("--sign-type md5|hmac-sha256");
+    let v2 = args.v2.as_ref();
+    let Some(sign_type) = v2.and_then(|v2| v2.sign_type) else {
+        return Err(missing("--sign-type md5|hmac-sha256"));
     };
-    if args.params.is_empty() {
-        return missing("NAME=VALUE...");
+    let params = v2.map(|v2| &v2.params[..]).unwrap_or_default();
+    if params.is_empty() {
+        return Err(missing("NAME=VALUE..."));
     }
-    let key = match key(&args.key) {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
-    let mut pairs = Vec::with_capacity(args.params.len());
-    for p in &args.params {
+    let key = key(v2.and_then(|v2| v2.api_key_file.as_deref()))?;
+    let mut pairs = Vec::with_capacity(params.len());
+    for p in params {
         match p.split_once('=') {
             Some((name, value)) if !name.is_empty() => pairs.push((name, value)),
-            _ => {
-                eprintln!("wxmedia: {p:?} is not NAME=VALUE");
-                return ExitCode::from(EXIT_USAGE);
-            }
+            _ => return Err(CmdError::usage(format!("{p:?} is not NAME=VALUE"))),
         }
     }
     let to_sign = StringToSign::new(pairs);
@@ -198,78 +232,37 @@ pub(crate) fn sign(args: SignArgs) -> ExitCode {
         eprintln!("string to sign: {}", to_sign.redacted());
         println!("{sign}");
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
-pub(crate) fn verify(args: VerifyArgs) -> ExitCode {
+pub(crate) fn verify(args: VerifyArgs) -> CmdResult {
+    check_api(args.api, &args.v2, &args.v3)?;
     if args.api == ApiArg::V3 {
-        return verify_v3(args);
+        let v3 = args.v3.as_ref().expect("clap requires the v3 options");
+        return verify_v3(v3, args.file.as_deref());
     }
-    if let Err(code) = refuse_others(
-        &[
-            (args.wechatpay_timestamp.is_some(), "--wechatpay-timestamp"),
-            (args.wechatpay_nonce.is_some(), "--wechatpay-nonce"),
-            (args.wechatpay_serial.is_some(), "--wechatpay-serial"),
-            (args.wechatpay_signature.is_some(), "--wechatpay-signature"),
-            (
-                args.wechatpay_public_key.is_some(),
-                "--wechatpay-public-key",
-            ),
-            (!args.platform_cert.is_empty(), "--platform-cert"),
-            (args.reply_time.is_some(), "--reply-time"),
-        ],
-        "v2",
-    ) {
-        return code;
-    }
-    let Some(sign_type) = args.sign_type else {
-        return missing("--sign-type md5|hmac-sha256");
+    let v2 = args.v2.as_ref();
+    let Some(sign_type) = v2.and_then(|v2| v2.sign_type) else {
+        return Err(missing("--sign-type md5|hmac-sha256"));
     };
-    let key = match key(&args.key) {
-        Ok(k) => k,
-        Err(code) => return code,
-    };
-    let mut body = Vec::new();
-    let read = match &args.file {
-        Some(path) => std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut body)),
-        None => std::io::stdin().read_to_end(&mut body),
-    };
-    if let Err(e) = read {
-        eprintln!("wxmedia: cannot read the reply: {e}");
-        return ExitCode::from(EXIT_USAGE);
-    }
-    let fields = match wxmedia_proto::v2::xml::Fields::parse(&body) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("wxmedia: not a WeChat Pay XML reply: {e}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+    let key = key(v2.and_then(|v2| v2.api_key_file.as_deref()))?;
+    let body = read_reply(args.file.as_deref())?;
+    let fields = wxmedia_proto::v2::xml::Fields::parse(&body)
+        .map_err(|e| CmdError::usage(format!("not a WeChat Pay XML reply: {e}")))?;
     match wxmedia_proto::v2::reply::verify_fields(&fields, &key, sign_type.into()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
             let signed = StringToSign::new(fields.iter());
-            eprintln!(
-                "wxmedia: the reply's signature {e}; signed string: {}",
+            Err(CmdError::failed(format!(
+                "the reply's signature {e}; signed string: {}",
                 signed.redacted()
-            );
-            ExitCode::from(EXIT_FAILED)
+            )))
         }
     }
 }
 
 /// `wxmedia sign --api v3`: the message a request signs and its signature.
-fn sign_v3(args: SignArgs) -> ExitCode {
-    if let Err(code) = refuse_others(
-        &[
-            (args.key.api_key_file.is_some(), "--api-key-file"),
-            (args.sign_type.is_some(), "--sign-type"),
-            (!args.params.is_empty(), "NAME=VALUE"),
-        ],
-        "v3",
-    ) {
-        return code;
-    }
+fn sign_v3(args: &SignV3Args, json: bool) -> CmdResult {
     let (Some(method), Some(url), Some(timestamp), Some(nonce)) =
         (&args.method, &args.url, args.timestamp, &args.nonce)
     else {
@@ -278,48 +271,27 @@ fn sign_v3(args: SignArgs) -> ExitCode {
     // A full URL would be signed as given and never match what the server
     // signs (the path and query only): refuse it rather than mislead.
     if !url.starts_with('/') {
-        eprintln!(
-            "wxmedia: --url is the path and query, e.g. /v3/merchant/media/upload, not {url:?}"
-        );
-        return ExitCode::from(EXIT_USAGE);
+        return Err(CmdError::usage(format!(
+            "--url is the path and query, e.g. /v3/merchant/media/upload, not {url:?}"
+        )));
     }
-    let key_path = match crate::conn::private_key(args.private_key.as_deref(), None) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("wxmedia: {e:#}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    let key_pem = match read_file(&key_path, "private key") {
-        // Zeroed when dropped, like the key the signer parses from it.
-        Ok(k) => zeroize::Zeroizing::new(k),
-        Err(code) => return code,
-    };
+    let key_path = crate::conn::private_key(args.private_key.as_deref(), None)?;
+    // Zeroed when dropped, like the key the signer parses from it.
+    let key_pem = zeroize::Zeroizing::new(read_file(&key_path, "private key")?);
     // The serial goes into the Authorization header, not into the signed
     // message, and this command prints no header: any valid serial will do.
-    let signer = match RsaSigner::from_pem_and_serial(&key_pem, "0") {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("wxmedia: {}: {e}", key_path.display());
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
+    let signer = RsaSigner::from_pem_and_serial(&key_pem, "0")
+        .map_err(|e| CmdError::usage(format!("{}: {e}", key_path.display())))?;
     let body = match &args.body_file {
-        Some(path) => match read_file(path, "body file") {
-            Ok(b) => b,
-            Err(code) => return code,
-        },
+        Some(path) => read_file(path, "body file")?,
         None => Vec::new(),
     };
     let message = auth::message(method, url, timestamp, nonce, &body);
-    let signature = match signer.sign(&message) {
-        Ok(s) => STANDARD.encode(s),
-        Err(e) => {
-            eprintln!("wxmedia: {e}");
-            return ExitCode::from(EXIT_FAILED);
-        }
-    };
-    if args.json {
+    let signature = signer
+        .sign(&message)
+        .map(|s| STANDARD.encode(s))
+        .map_err(CmdError::failed)?;
+    if json {
         let line = serde_json::json!({
             "message": String::from_utf8_lossy(&message),
             "signature": signature,
@@ -329,56 +301,36 @@ fn sign_v3(args: SignArgs) -> ExitCode {
         println!("{}", escape(&message));
         println!("{signature}");
     }
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The keys a v3 reply may be checked with, from the command line.
+fn verifier(args: &VerifyV3Args) -> Result<Verifier, CmdError> {
+    let mut verifier = Verifier::new();
+    if let (Some(pem), Some(id)) = (&args.wechatpay_public_key, &args.wechatpay_public_key_id) {
+        let bytes = read_file(pem, "public key")?;
+        verifier
+            .add_public_key_pem(id, &bytes)
+            .map_err(|e| CmdError::usage(format!("{}: {e}", pem.display())))?;
+    }
+    for cert in &args.platform_cert {
+        let bytes = read_file(cert, "platform certificate")?;
+        verifier
+            .add_platform_certificate_pem(&bytes)
+            .map_err(|e| CmdError::usage(format!("{}: {e}", cert.display())))?;
+    }
+    if verifier.is_empty() {
+        return Err(CmdError::usage(
+            "nothing to verify with: pass --wechatpay-public-key PEM --wechatpay-public-key-id ID, or --platform-cert PEM",
+        ));
+    }
+    Ok(verifier)
 }
 
 /// `wxmedia verify --api v3`: check a saved reply's `Wechatpay-*` headers.
-fn verify_v3(args: VerifyArgs) -> ExitCode {
-    if let Err(code) = refuse_others(
-        &[
-            (args.key.api_key_file.is_some(), "--api-key-file"),
-            (args.sign_type.is_some(), "--sign-type"),
-        ],
-        "v3",
-    ) {
-        return code;
-    }
-    let usage = |message: String| {
-        eprintln!("wxmedia: {message}");
-        ExitCode::from(EXIT_USAGE)
-    };
-    let mut verifier = Verifier::new();
-    if let (Some(pem), Some(id)) = (&args.wechatpay_public_key, &args.wechatpay_public_key_id) {
-        let bytes = match read_file(pem, "public key") {
-            Ok(b) => b,
-            Err(code) => return code,
-        };
-        if let Err(e) = verifier.add_public_key_pem(id, &bytes) {
-            return usage(format!("{}: {e}", pem.display()));
-        }
-    }
-    for cert in &args.platform_cert {
-        let bytes = match read_file(cert, "platform certificate") {
-            Ok(b) => b,
-            Err(code) => return code,
-        };
-        if let Err(e) = verifier.add_platform_certificate_pem(&bytes) {
-            return usage(format!("{}: {e}", cert.display()));
-        }
-    }
-    if verifier.is_empty() {
-        return usage(
-            "nothing to verify with: pass --wechatpay-public-key PEM --wechatpay-public-key-id ID, or --platform-cert PEM".into(),
-        );
-    }
-    let mut body = Vec::new();
-    let read = match &args.file {
-        Some(path) => std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut body)),
-        None => std::io::stdin().read_to_end(&mut body),
-    };
-    if let Err(e) = read {
-        return usage(format!("cannot read the reply: {e}"));
-    }
+fn verify_v3(args: &VerifyV3Args, file: Option<&Path>) -> CmdResult {
+    let verifier = verifier(args)?;
+    let body = read_reply(file)?;
     let mut headers = HeaderMap::new();
     for (name, value) in [
         ("wechatpay-timestamp", &args.wechatpay_timestamp),
@@ -386,13 +338,9 @@ fn verify_v3(args: VerifyArgs) -> ExitCode {
         ("wechatpay-serial", &args.wechatpay_serial),
         ("wechatpay-signature", &args.wechatpay_signature),
     ] {
-        let value = value.as_deref().unwrap_or_default();
-        match HeaderValue::from_str(value) {
-            Ok(v) => {
-                headers.insert(name, v);
-            }
-            Err(_) => return usage(format!("--{name} is not a valid header value")),
-        }
+        let value = HeaderValue::from_str(value.as_deref().unwrap_or_default())
+            .map_err(|_| CmdError::usage(format!("--{name} is not a valid header value")))?;
+        headers.insert(name, value);
     }
     // Without --reply-time the reply is judged at its own time: the
     // signature is checked, the age is not.
@@ -402,25 +350,18 @@ fn verify_v3(args: VerifyArgs) -> ExitCode {
         .or_else(|| timestamp.parse().ok())
         .unwrap_or_default();
     match verifier.verify(reply_time, &headers, &body) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => Ok(ExitCode::SUCCESS),
         Err(e) => {
+            let nonce = args.wechatpay_nonce.as_deref().unwrap_or_default();
             let mut signed = Vec::new();
-            for part in [
-                timestamp.as_bytes(),
-                args.wechatpay_nonce
-                    .as_deref()
-                    .unwrap_or_default()
-                    .as_bytes(),
-                &body,
-            ] {
+            for part in [timestamp.as_bytes(), nonce.as_bytes(), &body] {
                 signed.extend_from_slice(part);
                 signed.push(b'\n');
             }
-            eprintln!(
-                "wxmedia: the reply's signature {e}; signed message: {}",
+            Err(CmdError::failed(format!(
+                "the reply's signature {e}; signed message: {}",
                 escape(&signed)
-            );
-            ExitCode::from(EXIT_FAILED)
+            )))
         }
     }
 }

@@ -10,6 +10,8 @@ use anyhow::Context;
 use clap::Args;
 use wxmedia_sim::{SimConfig, SimServer, Times, V3Signer};
 
+use crate::report::{CmdError, CmdResult};
+
 /// Options of `wxmedia sim`.
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
@@ -121,12 +123,16 @@ fn parse_probability(s: &str) -> Result<f64, String> {
     }
 }
 
-pub(crate) fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
+pub(crate) fn run(args: SimArgs) -> CmdResult {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(serve(args))
+        .context("cannot start the async runtime");
+    // The simulator's failures (a port in use, a state directory it cannot
+    // write) exit 1: the command line was fine.
+    runtime
+        .and_then(|runtime| runtime.block_on(serve(args)))
+        .map_err(|e| CmdError::failed(format!("{e:#}")))
 }
 
 async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use clap::Args;
 use wxmedia_proto::{Media, MediaError};
 
-use crate::conn::{ConnArgs, Target, Uploader};
-use crate::report::{self, Done, EXIT_OK, Failure};
+use crate::client::Uploader;
+use crate::conn::{ConnArgs, Target};
+use crate::report::{self, CmdResult, Done, EXIT_OK, Failure};
 
 /// Options of `wxmedia upload`.
 #[derive(Debug, Args)]
@@ -115,14 +116,8 @@ pub(crate) async fn upload_one(uploader: &Uploader, path: &Path) -> Result<Done,
     uploader.upload(media).await
 }
 
-pub(crate) async fn run(args: UploadArgs) -> ExitCode {
-    let uploader = match args.conn.uploader() {
-        Ok(u) => u,
-        Err(e) => {
-            eprintln!("wxmedia: {e:#}");
-            return ExitCode::from(report::EXIT_USAGE);
-        }
-    };
+pub(crate) async fn run(args: UploadArgs) -> CmdResult {
+    let uploader = args.conn.uploader()?;
     let mut status = EXIT_OK;
     // Many files take a while: a bar on a terminal, nothing when piped.
     let bar = crate::progress::bar(args.files.len());
@@ -144,5 +139,5 @@ pub(crate) async fn run(args: UploadArgs) -> ExitCode {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    ExitCode::from(status)
+    Ok(ExitCode::from(status))
 }

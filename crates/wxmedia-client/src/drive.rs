@@ -6,20 +6,22 @@ use std::time::{Duration, Instant};
 
 use futures_util::future::{Either, select};
 use tracing::Instrument;
-use wxmedia_proto::{AttemptEnd, AttemptInputs, Connectivity, Driver, Endpoints, Operation, Step};
+use wxmedia_proto::{AttemptEnd, AttemptInputs, Driver, Endpoints, Operation, Step};
 
-use crate::{Error, Sent, Settings, Transport, TransportErrorKind};
+use crate::{Error, Settings, Transport};
 
 /// Run `operation` to its end over `transport`: prepare each attempt with
 /// the core's [`Driver`], let the transport move the bytes within the
-/// attempt's budget, hand the outcome back to the driver, sleep when it
+/// attempt's budget, hand the outcome back to the driver, wait when it
 /// says so, and stop at the deadline.
 ///
 /// This is the whole loop, written once. The transport supplies only
 /// [`Transport::send`] and [`Transport::sleep`]; this function supplies the
 /// monotonic clock, the Unix time (from [`Settings::clock`]), the
 /// randomness (boundary, nonce, jitter), the deadline and the
-/// `wxmedia.attempt` tracing span.
+/// `wxmedia.attempt` tracing span. The error it ends with is the driver's,
+/// with the transport's own error inside; when the deadline cuts a retry
+/// short, [`Error::Timeout`] keeps the cause that was being retried.
 pub async fn drive<T, O>(
     transport: &T,
     settings: &Settings,
@@ -41,6 +43,10 @@ where
         None => Duration::MAX,
     };
     let mut driver = Driver::new(operation, settings.retry, started);
+    // The last failure that was retried, other than a timeout: if time
+    // then runs out, the timeout reports it (a FREQUENCY_LIMITED must not
+    // turn into a bare timeout, or a batch would not pause).
+    let mut retried: Option<Error> = None;
     loop {
         let inputs = attempt_inputs(settings.clock.unix_time());
         let request = driver.prepare(&mut lock(), Instant::now(), inputs)?;
@@ -52,26 +58,9 @@ where
             host = %base,
             transport = T::NAME
         );
-        let exchange = async {
-            // The send future comes first, so a blocking transport's
-            // already-finished exchange wins without the timer ever running.
-            let send = pin!(transport.send(request, limit, budget));
-            let timer = pin!(transport.sleep(budget));
-            match select(send, timer).await {
-                Either::Left((sent, _)) => sent,
-                Either::Right(((), _)) => Sent::TimedOut,
-            }
-        };
-        let sent = exchange.instrument(span.clone()).await;
-        let (end, error) = match sent {
-            Sent::Reply(reply) => (AttemptEnd::Reply(reply), None),
-            Sent::ReplyTooLarge => (AttemptEnd::ReplyTooLarge, None),
-            Sent::TimedOut => (AttemptEnd::TimedOut, Some(Error::Timeout(budget))),
-            Sent::Failed { kind, source } => {
-                (attempt_end(kind), Some(Error::Transport { kind, source }))
-            }
-        };
-        let timed_out = matches!(end, AttemptEnd::TimedOut);
+        let end = exchange(transport, request, limit, budget)
+            .instrument(span.clone())
+            .await;
         let step = driver.finish(
             &mut lock(),
             end,
@@ -79,50 +68,69 @@ where
             settings.clock.unix_time(),
             jitter(),
         );
-        match step {
+        let (after, cause) = match step {
             Step::Done(done) => {
                 span.in_scope(|| tracing::info!(outcome = "done", "exchange done"));
                 return Ok(done);
             }
-            Step::GiveUp(proto) => {
-                let err = match (proto, error) {
-                    (Some(p), _) => Error::Proto(p),
-                    (None, Some(e)) => e,
-                    // Every attempt that ends without a reply carries an
-                    // error above; this is the driver giving up on nothing.
-                    (None, None) => Error::Timeout(budget),
-                };
-                span.in_scope(
-                    || tracing::warn!(outcome = "failed", timed_out, error = %err, "giving up"),
-                );
+            Step::GiveUp(cause) => {
+                let err = with_last(Error::from_attempt(cause, budget), retried);
+                span.in_scope(|| tracing::warn!(outcome = "failed", error = %err, "giving up"));
                 return Err(err);
             }
-            Step::Sleep(delay) => {
-                if delay >= remaining(Instant::now()) {
-                    span.in_scope(|| tracing::warn!(outcome = "deadline", "no time left to retry"));
-                    return Err(Error::Timeout(settings.timeouts.deadline));
-                }
-                let why = error
-                    .map(|e| e.to_string())
-                    .unwrap_or_else(|| "a retryable reply".into());
-                span.in_scope(|| {
-                    tracing::info!(outcome = "retry", delay_ms = delay.as_millis() as u64, error = %why, "retrying");
-                });
-                transport.sleep(delay).await;
-            }
+            Step::Retry { after, cause } => (after, Error::from_attempt(cause, budget)),
+        };
+        if after >= remaining(Instant::now()) {
+            let last = match cause {
+                Error::Timeout { .. } => retried,
+                other => Some(other),
+            };
+            let cut = Error::Timeout {
+                after: settings.timeouts.deadline,
+                last: None,
+            };
+            let err = with_last(cut, last);
+            span.in_scope(
+                || tracing::warn!(outcome = "deadline", error = %err, "no time left to retry"),
+            );
+            return Err(err);
         }
+        let delay_ms = after.as_millis() as u64;
+        span.in_scope(|| tracing::info!(outcome = "retry", delay_ms, error = %cause, "retrying"));
+        if !matches!(cause, Error::Timeout { .. }) {
+            retried = Some(cause);
+        }
+        transport.sleep(after).await;
     }
 }
 
-/// How the core sees a transport failure: DNS and connect failures count
-/// toward failover, a TLS failure ends the upload, a broken connection is
-/// retried.
-fn attempt_end(kind: TransportErrorKind) -> AttemptEnd {
-    match kind {
-        TransportErrorKind::Dns => AttemptEnd::ConnectFailed(Connectivity::DnsFailure),
-        TransportErrorKind::Connect => AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout),
-        TransportErrorKind::Tls => AttemptEnd::TlsFailed,
-        TransportErrorKind::Broken => AttemptEnd::Broken,
+/// One attempt within its budget: the transport's exchange raced against
+/// its timer.
+async fn exchange<T: Transport>(
+    transport: &T,
+    request: http::Request<wxmedia_proto::Body>,
+    limit: usize,
+    budget: Duration,
+) -> crate::Exchange {
+    // The send future comes first, so a blocking transport's
+    // already-finished exchange wins without the timer ever running.
+    let send = pin!(transport.send(request, limit, budget));
+    let timer = pin!(transport.sleep(budget));
+    match select(send, timer).await {
+        Either::Left((end, _)) => end,
+        Either::Right(((), _)) => AttemptEnd::TimedOut,
+    }
+}
+
+/// A timeout that keeps `last`, the failure it cut short; any other
+/// error as it is.
+fn with_last(err: Error, last: Option<Error>) -> Error {
+    match (err, last) {
+        (Error::Timeout { after, last: None }, Some(cause)) => Error::Timeout {
+            after,
+            last: Some(Box::new(cause)),
+        },
+        (err, _) => err,
     }
 }
 

@@ -1,27 +1,31 @@
-//! The client layer of wxmedia, written once for every transport: settings, the builder, the upload loop, and one error type.
+//! The client layer of wxmedia, written once for every transport: settings, the two builders, the two clients, the upload loop, and one error type.
 //!
 //! A transport crate implements [`Transport`] (build from [`Settings`],
 //! send one request and read the capped reply, sleep) and names
-//! `Client<ItsTransport>`; everything else is here:
+//! `V2Client<ItsTransport>` and `V3Client<ItsTransport>`; everything else
+//! is here:
 //!
-//! * [`ClientBuilder`] validates every setting into [`Settings`]; its
-//!   errors are [`BuildError`].
-//! * [`Client`] holds the settings, the transport and the failover state;
-//!   [`Client::upload`] runs the v2 upload, [`Client::execute`] any
-//!   [`Operation`](wxmedia_proto::Operation).
+//! * [`V2Client`] speaks APIv2 (`upload`), [`V3Client`] APIv3
+//!   (`upload_image`, `upload_video`, `upload_marketing_image`,
+//!   `download_certificates`). The API is the type: calling the other
+//!   API's method does not compile.
+//! * [`V2Builder`] and [`V3Builder`] validate every setting; their errors
+//!   are [`BuildError`], each naming the missing credential or the file.
+//! * [`blocking`] is the blocking face of both, for transports that block.
 //! * [`drive`] is the loop around the core's
 //!   [`Driver`](wxmedia_proto::Driver): clock, randomness, deadline,
 //!   retries, failover and tracing.
 //! * [`Error`] is what an upload can end with over any transport: the
 //!   core's error, a transport failure with its concrete source, or a
-//!   timeout, with the predicates callers decide by.
+//!   timeout (with the failure it cut short), with the predicates callers
+//!   decide by.
 //!
 //! ```no_run
 //! # async fn run<T: wxmedia_client::Transport>() -> Result<(), Box<dyn std::error::Error>> {
-//! use wxmedia_client::{Client, Identity};
+//! use wxmedia_client::{Identity, V2Client};
 //! use wxmedia_proto::Media;
 //!
-//! let client: Client<T> = Client::builder()
+//! let client: V2Client<T> = V2Client::builder()
 //!     .mch_id("1900000109")
 //!     .api_key(std::fs::read_to_string("apiv2.key")?.trim())
 //!     .identity(Identity::from_pem_files("apiclient_cert.pem", "apiclient_key.pem")?)
@@ -32,19 +36,25 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod client;
+pub mod blocking;
+mod builder;
 mod drive;
 mod error;
 mod settings;
+mod shared;
 mod transport;
+mod v2;
+mod v3;
 
-pub use client::{CERTIFICATE_REFRESH_INTERVAL, Client};
+pub use builder::{ClientBuilder, V2Builder, V2Options, V3Builder, V3Options};
 pub use drive::drive;
 pub use error::{BoxError, Error, TransportErrorKind};
 pub use settings::{
-    ClientBuilder, Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V3Settings,
+    Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
 };
-pub use transport::{Sent, Transport};
+pub use transport::{DnsError, Exchange, Transport, classify, reply};
+pub use v2::V2Client;
+pub use v3::{CERTIFICATE_REFRESH_INTERVAL, V3Client};
 pub use wxmedia_tls::{Identity, Roots};
 
 /// Everything that can fail before an upload starts: loading the identity,

@@ -1,46 +1,22 @@
-//! What a transport supplies: build itself from the settings, send one request and read the capped reply, sleep.
+//! What a transport supplies (build itself from the settings, send one request and read the capped reply, sleep), and the one typed classification of connect errors.
 
 use std::future::Future;
+use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{Request, Response};
-use wxmedia_proto::Body;
+use http::Request;
+use wxmedia_proto::{AttemptEnd, Body};
 
 use crate::{BoxError, BuildError, Settings, TransportErrorKind};
 
-/// How one exchange ended, as the transport saw it.
-#[derive(Debug)]
-#[non_exhaustive]
-pub enum Sent {
-    /// A whole reply, any status, its body read within the cap.
-    Reply(Response<Bytes>),
-    /// The reply body went past the cap; reading stopped there.
-    ReplyTooLarge,
-    /// The exchange ran past its budget.
-    TimedOut,
-    /// The transport failed, before or after connecting.
-    Failed {
-        /// What kind of failure (decides failover and the error's kind).
-        kind: TransportErrorKind,
-        /// The transport's own error, kept for the caller.
-        source: BoxError,
-    },
-}
+/// How one exchange ended, as a transport reports it: the core's
+/// [`AttemptEnd`] carrying the transport's own error, boxed.
+pub type Exchange = AttemptEnd<BoxError>;
 
-impl Sent {
-    /// A failure of `kind` caused by `source`.
-    pub fn failed(kind: TransportErrorKind, source: impl Into<BoxError>) -> Sent {
-        Sent::Failed {
-            kind,
-            source: source.into(),
-        }
-    }
-}
-
-/// An HTTP stack under [`Client`](crate::Client): it moves bytes and knows
-/// nothing of the protocol. Everything else (which host, which request,
-/// retries, failover, verification, deadlines, logging) is the client's.
+/// An HTTP stack under the clients: it moves bytes and knows nothing of
+/// the protocol. Everything else (which host, which request, retries,
+/// failover, verification, deadlines, logging) is the client's.
 ///
 /// The futures must be `Send` so that uploads can run on multi-threaded
 /// executors. A blocking transport does its work inside `send` and returns
@@ -55,15 +31,123 @@ pub trait Transport: Sized + Send + Sync + 'static {
 
     /// Send `request`, writing its body's segments in order (the media is
     /// shared, not copied), and read the reply body, stopping past `limit`
-    /// bytes. The client races this future against [`Transport::sleep`] of
-    /// `budget`; a transport that blocks must enforce `budget` itself.
+    /// bytes. A failure carries the transport's own error, sorted with
+    /// [`classify`]. The client races this future against
+    /// [`Transport::sleep`] of `budget`; a transport that blocks must
+    /// enforce `budget` itself.
     fn send(
         &self,
         request: Request<Body>,
         limit: usize,
         budget: Duration,
-    ) -> impl Future<Output = Sent> + Send;
+    ) -> impl Future<Output = Exchange> + Send;
 
     /// Wait this long without blocking the runtime.
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send;
+}
+
+/// A host name that did not resolve. Transports resolve names themselves
+/// (or through a resolver of theirs) and wrap the resolver's failure in
+/// this, so that [`classify`] knows a DNS failure by its type.
+#[derive(Debug, thiserror::Error)]
+#[error("DNS lookup of {host} failed: {source}")]
+pub struct DnsError {
+    /// The name looked up.
+    pub host: String,
+    /// The resolver's error.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Sort a transport error by the types in its source chain, never by its
+/// text: a `rustls::Error` is a TLS failure, a [`DnsError`] a DNS failure,
+/// an `io::Error` of a connect kind (refused, unreachable) a
+/// connect failure. Anything else is `otherwise`: the transport knows
+/// whether it had connected.
+pub fn classify(
+    error: &(dyn std::error::Error + 'static),
+    otherwise: TransportErrorKind,
+) -> TransportErrorKind {
+    let mut connect = false;
+    let mut current = Some(error);
+    while let Some(e) = current {
+        // An io::Error's inner error is not always its `source`.
+        let inner = e.downcast_ref::<io::Error>().and_then(io::Error::get_ref);
+        for kind in [kind_of(e), inner.and_then(|i| kind_of(i))]
+            .into_iter()
+            .flatten()
+        {
+            match kind {
+                TransportErrorKind::Connect => connect = true,
+                decisive => return decisive,
+            }
+        }
+        current = e.source();
+    }
+    if connect {
+        TransportErrorKind::Connect
+    } else {
+        otherwise
+    }
+}
+
+/// What one error of a chain says by its type, if anything.
+fn kind_of(e: &(dyn std::error::Error + 'static)) -> Option<TransportErrorKind> {
+    if e.is::<wxmedia_tls::rustls::Error>() {
+        return Some(TransportErrorKind::Tls);
+    }
+    if e.is::<DnsError>() {
+        return Some(TransportErrorKind::Dns);
+    }
+    let io = e.downcast_ref::<io::Error>()?;
+    match io.kind() {
+        io::ErrorKind::ConnectionRefused
+        | io::ErrorKind::HostUnreachable
+        | io::ErrorKind::NetworkUnreachable
+        | io::ErrorKind::AddrNotAvailable => Some(TransportErrorKind::Connect),
+        _ => None,
+    }
+}
+
+/// A whole reply, for transports: status and headers with the body read.
+pub fn reply(parts: http::response::Parts, body: Bytes) -> Exchange {
+    AttemptEnd::Reply(http::Response::from_parts(parts, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connect_errors_are_sorted_by_type() {
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        assert_eq!(
+            classify(&refused, TransportErrorKind::Broken),
+            TransportErrorKind::Connect
+        );
+        let dns = DnsError {
+            host: "nowhere.invalid".into(),
+            source: io::Error::other("no such host"),
+        };
+        // Wrapped in an io::Error, as a connector returns it.
+        let wrapped = io::Error::other(dns);
+        assert_eq!(
+            classify(&wrapped, TransportErrorKind::Connect),
+            TransportErrorKind::Dns
+        );
+        let tls = io::Error::new(
+            io::ErrorKind::InvalidData,
+            wxmedia_tls::rustls::Error::DecryptError,
+        );
+        assert_eq!(
+            classify(&tls, TransportErrorKind::Broken),
+            TransportErrorKind::Tls
+        );
+        // Text that merely looks like a DNS failure is not one.
+        let text = io::Error::other("dns error: failed to lookup address");
+        assert_eq!(
+            classify(&text, TransportErrorKind::Broken),
+            TransportErrorKind::Broken
+        );
+    }
 }

@@ -10,8 +10,10 @@ mod common;
 
 use common::{Never, identity};
 use wxmedia_client::{
-    BuildError, ClientBuilder, Error, Sent, Settings, Transport, TransportErrorKind, drive,
+    BuildError, Error, Exchange, Settings, Transport, TransportErrorKind, V2Builder, V2Settings,
+    drive,
 };
+use wxmedia_proto::AttemptEnd;
 use wxmedia_proto::v2::{ApiKey, SignType, StringToSign, xml};
 use wxmedia_proto::{Endpoints, ErrorCode, Media, RetryPolicy};
 
@@ -19,7 +21,7 @@ const KEY: &str = "0123456789abcdefghijklmnopqrstuv";
 
 /// What the scripted transport does on one send.
 enum Script {
-    Answer(Sent),
+    Answer(Exchange),
     /// Never answers: only the client's timer can end the attempt.
     Hang,
 }
@@ -51,7 +53,7 @@ impl Transport for Scripted {
         request: http::Request<wxmedia_proto::Body>,
         _limit: usize,
         _budget: Duration,
-    ) -> impl Future<Output = Sent> + Send {
+    ) -> impl Future<Output = Exchange> + Send {
         self.seen.lock().unwrap().push(request);
         let next = self.script.lock().unwrap().pop_front();
         async move {
@@ -67,8 +69,8 @@ impl Transport for Scripted {
     }
 }
 
-fn settings(policy: RetryPolicy, attempt: Duration) -> Settings {
-    ClientBuilder::<Never>::new()
+fn settings(policy: RetryPolicy, attempt: Duration) -> (Settings, V2Settings) {
+    V2Builder::<Never>::new()
         .mch_id("1900000109")
         .api_key(KEY)
         .identity(identity("1900000109"))
@@ -89,15 +91,15 @@ fn quick(max_attempts: u32) -> RetryPolicy {
     }
 }
 
-fn reply(fields: &[(&str, &str)]) -> Sent {
+fn reply(fields: &[(&str, &str)]) -> Exchange {
     let sign =
         StringToSign::new(fields.iter().copied()).sign(&ApiKey::new(KEY).unwrap(), SignType::Md5);
     let mut all = fields.to_vec();
     all.push(("sign", sign.as_str()));
-    Sent::Reply(http::Response::new(Bytes::from(xml::write(&all))))
+    AttemptEnd::Reply(http::Response::new(Bytes::from(xml::write(&all))))
 }
 
-fn success() -> Sent {
+fn success() -> Exchange {
     reply(&[
         ("return_code", "SUCCESS"),
         ("result_code", "SUCCESS"),
@@ -105,9 +107,12 @@ fn success() -> Sent {
     ])
 }
 
-fn run(t: &Scripted, s: &Settings) -> Result<wxmedia_proto::v2::Uploaded, Error> {
+fn run(
+    t: &Scripted,
+    (s, v2): &(Settings, V2Settings),
+) -> Result<wxmedia_proto::v2::Uploaded, Error> {
     let media = Media::new("a.jpg", &b"\xFF\xD8\xFF\xD9"[..]).unwrap();
-    let upload = s.upload_v2(media).unwrap();
+    let upload = v2.upload(s, media).unwrap();
     let endpoints = Mutex::new(Endpoints::new(s.primary.clone(), s.twin.clone()));
     futures_executor::block_on(drive(t, s, &endpoints, upload))
 }
@@ -116,7 +121,7 @@ fn run(t: &Scripted, s: &Settings) -> Result<wxmedia_proto::v2::Uploaded, Error>
 fn a_broken_connection_is_retried_with_a_fresh_boundary() {
     let s = settings(quick(3), Duration::from_secs(5));
     let t = Scripted::new(vec![
-        Script::Answer(Sent::failed(TransportErrorKind::Broken, "reset")),
+        Script::Answer(AttemptEnd::failed(TransportErrorKind::Broken, "reset")),
         Script::Answer(success()),
     ]);
     assert_eq!(run(&t, &s).unwrap().media_id, "m-1");
@@ -133,8 +138,8 @@ fn a_broken_connection_is_retried_with_a_fresh_boundary() {
 fn the_last_transport_error_is_reported_with_its_kind_and_source() {
     let s = settings(quick(2), Duration::from_secs(5));
     let t = Scripted::new(vec![
-        Script::Answer(Sent::failed(TransportErrorKind::Broken, "first")),
-        Script::Answer(Sent::failed(TransportErrorKind::Broken, "second")),
+        Script::Answer(AttemptEnd::failed(TransportErrorKind::Broken, "first")),
+        Script::Answer(AttemptEnd::failed(TransportErrorKind::Broken, "second")),
     ]);
     let e = run(&t, &s).unwrap_err();
     assert_eq!(e.transport_kind(), Some(TransportErrorKind::Broken));
@@ -145,7 +150,7 @@ fn the_last_transport_error_is_reported_with_its_kind_and_source() {
 #[test]
 fn a_tls_failure_is_not_retried() {
     let s = settings(quick(3), Duration::from_secs(5));
-    let t = Scripted::new(vec![Script::Answer(Sent::failed(
+    let t = Scripted::new(vec![Script::Answer(AttemptEnd::failed(
         TransportErrorKind::Tls,
         "unknown issuer",
     ))]);
@@ -161,7 +166,7 @@ fn a_hanging_exchange_is_ended_by_the_clients_timer() {
     let started = Instant::now();
     let e = run(&t, &s).unwrap_err();
     assert!(
-        matches!(e, Error::Timeout(d) if d == Duration::from_millis(100)),
+        matches!(e, Error::Timeout { after, last: None } if after == Duration::from_millis(100)),
         "{e:?}"
     );
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -179,12 +184,12 @@ fn api_errors_keep_their_code_and_an_oversized_reply_its_limit() {
     };
     let t = Scripted::new(vec![Script::Answer(limited()), Script::Answer(limited())]);
     let e = run(&t, &s).unwrap_err();
-    assert_eq!(e.api_code(), Some(&ErrorCode::FrequencyLimited));
+    assert_eq!(e.api_code(), Some(&ErrorCode::FrequencyLimitedV2));
     assert!(e.is_rate_limited() && e.is_retryable());
-    let t = Scripted::new(vec![Script::Answer(Sent::ReplyTooLarge)]);
+    let t = Scripted::new(vec![Script::Answer(AttemptEnd::ReplyTooLarge)]);
     let e = run(&t, &s).unwrap_err();
     assert!(
-        matches!(&e, Error::Proto(wxmedia_proto::Error::ReplyTooLarge { limit, .. }) if *limit == s.reply_limit),
+        matches!(&e, Error::Proto(wxmedia_proto::Error::ReplyTooLarge { limit, .. }) if *limit == s.0.reply_limit),
         "{e:?}"
     );
 }
@@ -194,10 +199,63 @@ fn huge_timeouts_do_not_panic() {
     // `Duration::MAX` is the natural way to say "no deadline"; it must not
     // overflow `Instant` arithmetic anywhere in the loop.
     let mut s = settings(quick(2), Duration::MAX);
-    s.timeouts.deadline = Duration::MAX;
+    s.0.timeouts.deadline = Duration::MAX;
     let t = Scripted::new(vec![
-        Script::Answer(Sent::failed(TransportErrorKind::Broken, "reset")),
+        Script::Answer(AttemptEnd::failed(TransportErrorKind::Broken, "reset")),
         Script::Answer(success()),
     ]);
     assert_eq!(run(&t, &s).unwrap().media_id, "m-1");
+}
+
+#[test]
+fn a_deadline_that_cuts_a_rate_limited_retry_still_says_rate_limited() {
+    // The server asks for a pause longer than the time left: the retry is
+    // never made, and the error must still say why it was wanted, so that
+    // a batch pauses its other uploads.
+    let policy = RetryPolicy {
+        rate_limited_delay: Duration::from_secs(5),
+        total_budget: Duration::from_secs(60),
+        ..quick(3)
+    };
+    let (mut s, v2) = settings(policy, Duration::from_secs(1));
+    s.timeouts.deadline = Duration::from_millis(500);
+    let t = Scripted::new(vec![Script::Answer(reply(&[
+        ("return_code", "SUCCESS"),
+        ("result_code", "FAIL"),
+        ("err_code", "FREQUENCY_LIMITED"),
+    ]))]);
+    let started = Instant::now();
+    let e = run(&t, &(s, v2)).unwrap_err();
+    assert!(
+        matches!(&e, Error::Timeout { after, last: Some(_) } if *after == Duration::from_millis(500)),
+        "{e:?}"
+    );
+    assert!(e.is_rate_limited(), "{e}");
+    assert_eq!(e.api_code(), Some(&ErrorCode::FrequencyLimitedV2));
+    assert!(e.to_string().contains("FREQUENCY_LIMITED"), "{e}");
+    assert_eq!(t.seen.lock().unwrap().len(), 1, "no retry was sent");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "it did not wait"
+    );
+}
+
+#[test]
+fn an_attempt_cut_by_the_deadline_after_a_rate_limit_still_says_rate_limited() {
+    // FREQUENCY_LIMITED, a short pause, then the retry hangs until the
+    // deadline ends it: the timeout reports the rate limit it was retrying.
+    let (mut s, v2) = settings(quick(3), Duration::from_secs(5));
+    s.timeouts.deadline = Duration::from_millis(300);
+    let t = Scripted::new(vec![
+        Script::Answer(reply(&[
+            ("return_code", "SUCCESS"),
+            ("result_code", "FAIL"),
+            ("err_code", "FREQUENCY_LIMITED"),
+        ])),
+        Script::Hang,
+    ]);
+    let e = run(&t, &(s, v2)).unwrap_err();
+    assert!(matches!(&e, Error::Timeout { last: Some(_), .. }), "{e:?}");
+    assert!(e.is_rate_limited() && e.is_retryable(), "{e}");
+    assert_eq!(t.seen.lock().unwrap().len(), 2);
 }

@@ -1,6 +1,6 @@
 //! Upload the sample JPEG through wxmedia-hyper to a simulator started in this process.
 
-use wxmedia_hyper::{Client, Identity, Media, SignType};
+use wxmedia_hyper::{Identity, Media, SignType, V2Client};
 use wxmedia_sim::{SimConfig, SimServer};
 
 #[tokio::main]
@@ -8,7 +8,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = tempfile::TempDir::new()?;
     let server = SimServer::start(SimConfig::new(state.path())).await?;
     let pki = server.pki();
-    let client = Client::builder()
+    let client = V2Client::builder()
         .mch_id(server.sim().mch_id())
         .api_key(server.sim().api_key().expose_secret())
         .identity(Identity::from_pem_files(

@@ -1,6 +1,6 @@
 //! Upload an image, a video and a marketing image with APIv3 through wxmedia-hyper, to a simulator started in this process.
 
-use wxmedia_hyper::{Client, Media, v3::Api};
+use wxmedia_hyper::{Media, V3Client};
 use wxmedia_sim::{SimConfig, SimServer};
 
 #[tokio::main]
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (pki, keys) = (server.pki(), server.v3());
     // v3 credentials: the merchant key and certificate, and WeChat Pay's
     // public key to verify replies with. No client certificate, no APIv2 key.
-    let client = Client::builder()
+    let client = V3Client::builder()
         .mch_id(server.sim().mch_id())
         .private_key_file(pki.client_key_path())
         .merchant_certificate_file(pki.client_cert_path())
@@ -22,23 +22,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_root_ca_file(pki.ca_cert_path())
         .build()?;
     use wxmedia_sim::samples;
-    let image = Media::with_max_size(
-        "id-front.jpg",
-        samples::JPEG.to_vec(),
-        Api::Image.default_max_size(),
-    )?;
-    println!("image      {}", client.upload_image(image).await?.id);
+    // Media::new checks the format; each upload checks its own size limit.
+    let image = Media::new("id-front.jpg", samples::JPEG.to_vec())?;
+    println!("image      {}", client.upload_image(image).await?.media_id);
     println!(
         "video      {}",
         client
             .upload_video(Media::video("clip.mp4", samples::MP4.to_vec())?)
             .await?
-            .id
+            .media_id
     );
     let logo = Media::new("logo.png", samples::PNG.to_vec())?;
     println!(
         "marketing  {}",
-        client.upload_marketing_image(logo).await?.id
+        client.upload_marketing_image(logo).await?.media_url
     );
     Ok(())
 }

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 use http::{Request, Response};
 use support::Result;
-use wxmedia_proto::{AttemptEnd, Body, Connectivity, Driver, Endpoints};
-use wxmedia_proto::{Operation, RetryPolicy, Step};
+use wxmedia_proto::{AttemptEnd, Body, Driver, Endpoints};
+use wxmedia_proto::{Operation, RetryPolicy, Step, TransportErrorKind};
 
 const ATTEMPT: Duration = Duration::from_secs(10); // one attempt, connect to last reply byte
 const DEADLINE: Duration = Duration::from_secs(30); // the whole operation, retries included
@@ -26,20 +26,15 @@ async fn drive<O: Operation>(
     loop {
         let (inputs, jitter) = support::fresh_inputs()?; // time and randomness: ours to supply
         let request = driver.prepare(eps, Instant::now(), inputs)?;
-        // Keep reqwest's error: the core cannot hold it and answers `GiveUp(None)`.
-        let (end, error) = match exchange(client, request, limit).await {
-            Ok(end) => (end, None),
-            Err(e) => (attempt_end(&e), Some(e.into())),
-        };
+        let end = exchange(client, request, limit)
+            .await
+            .unwrap_or_else(failed);
         match driver.finish(eps, end, Instant::now(), support::unix_now(), jitter) {
             Step::Done(output) => return Ok(output),
-            Step::GiveUp(core) => {
-                return Err(core.map(Into::into).or(error).unwrap_or("gave up".into()));
+            Step::Retry { after, .. } if started.elapsed() + after < DEADLINE => {
+                tokio::time::sleep(after).await
             }
-            Step::Sleep(d) if started.elapsed() + d < DEADLINE => tokio::time::sleep(d).await,
-            Step::Sleep(_) => {
-                return Err(format!("no time left for a retry within {DEADLINE:?}").into());
-            }
+            Step::Retry { cause, .. } | Step::GiveUp(cause) => return Err(cause.into()),
         }
     }
 }
@@ -50,7 +45,7 @@ async fn exchange(
     client: &reqwest::Client,
     req: Request<Body>,
     limit: usize,
-) -> reqwest::Result<AttemptEnd> {
+) -> reqwest::Result<AttemptEnd<reqwest::Error>> {
     // reqwest (without its `stream` feature) takes the body as one buffer, so
     // this copies the segments once per attempt; the headers, Content-Length
     // included, are the core's as they are.
@@ -73,21 +68,23 @@ async fn exchange(
     Ok(AttemptEnd::Reply(response))
 }
 
-/// What a reqwest error means to the core: a refused certificate ends the
-/// upload, a connect failure counts toward failover, the rest is retried.
-fn attempt_end(e: &reqwest::Error) -> AttemptEnd {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+/// What a reqwest error means to the core, by its types: a refused
+/// certificate ends the upload, a connect failure counts toward failover,
+/// the rest is retried. The error itself travels on to the caller.
+fn failed(e: reqwest::Error) -> AttemptEnd<reqwest::Error> {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    let mut tls = false;
     while let Some(s) = source {
-        if s.is::<rustls::Error>() {
-            return AttemptEnd::TlsFailed;
-        }
+        tls |= s.is::<rustls::Error>();
         source = s.source();
     }
-    match () {
-        _ if e.is_timeout() => AttemptEnd::TimedOut,
-        _ if e.is_connect() => AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout),
-        _ => AttemptEnd::Broken,
-    }
+    let kind = match () {
+        _ if tls => TransportErrorKind::Tls,
+        _ if e.is_timeout() => return AttemptEnd::TimedOut,
+        _ if e.is_connect() => TransportErrorKind::Connect,
+        _ => TransportErrorKind::Broken,
+    };
+    AttemptEnd::failed(kind, e)
 }
 
 /// A v2 and a v3 upload of the same image. One reqwest client and one

@@ -13,15 +13,17 @@ use http::{Request, Response};
 use rustls::ClientConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, pem::PemObject};
 use support::Result;
-use wxmedia_proto::{AttemptEnd, Body, Connectivity, Driver, Endpoints};
-use wxmedia_proto::{Operation, RetryPolicy, Step};
+use wxmedia_proto::{AttemptEnd, Body, Driver, Endpoints};
+use wxmedia_proto::{Operation, RetryPolicy, Step, TransportErrorKind};
 
 const ATTEMPT: Duration = Duration::from_secs(10); // connect, and each socket read or write
 const DEADLINE: Duration = Duration::from_secs(30); // the whole operation, retries included
 const HEAD_MAX: u64 = 64 * 1024; // the status line and headers of a reply
 
-/// How an attempt failed, and why (boxed: `AttemptEnd::Reply` is large).
-type Failed = Box<(AttemptEnd, Box<dyn std::error::Error + Send + Sync>)>;
+/// How an attempt ended, carrying our own error type (here `io::Error`).
+type End = AttemptEnd<io::Error>;
+/// An attempt that failed part way (boxed: `AttemptEnd::Reply` is large).
+type Failed = Box<End>;
 
 /// One operation to its end: the core decides everything; this loop owns the
 /// clock, the randomness, the socket and the sleeping.
@@ -31,18 +33,13 @@ fn drive<O: Operation>(tls: &Arc<ClientConfig>, eps: &mut Endpoints, op: O) -> R
     loop {
         let (inputs, jitter) = support::fresh_inputs()?; // time and randomness: ours to supply
         let request = driver.prepare(eps, Instant::now(), inputs)?;
-        // Keep our own error: the core cannot hold it and answers `GiveUp(None)`.
-        let (end, error) = exchange(tls, request, limit)
-            .map_or_else(|failed| (failed.0, Some(failed.1)), |end| (end, None));
+        let end = exchange(tls, request, limit).unwrap_or_else(|failed| *failed);
         match driver.finish(eps, end, Instant::now(), support::unix_now(), jitter) {
             Step::Done(output) => return Ok(output),
-            Step::GiveUp(core) => {
-                return Err(core.map(Into::into).or(error).unwrap_or("gave up".into()));
+            Step::Retry { after, .. } if started.elapsed() + after < DEADLINE => {
+                std::thread::sleep(after)
             }
-            Step::Sleep(d) if started.elapsed() + d < DEADLINE => std::thread::sleep(d),
-            Step::Sleep(_) => {
-                return Err(format!("no time left for a retry within {DEADLINE:?}").into());
-            }
+            Step::Retry { cause, .. } | Step::GiveUp(cause) => return Err(cause.into()),
         }
     }
 }
@@ -50,41 +47,38 @@ fn drive<O: Operation>(tls: &Arc<ClientConfig>, eps: &mut Endpoints, op: O) -> R
 /// What an I/O error means to the core: a refused certificate ends the
 /// upload, a timeout or a broken connection is retried.
 fn failed(e: io::Error) -> Failed {
-    let end = match e.kind() {
-        _ if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => AttemptEnd::TlsFailed,
+    Box::new(match e.kind() {
+        _ if e.get_ref().is_some_and(|inner| inner.is::<rustls::Error>()) => {
+            AttemptEnd::failed(TransportErrorKind::Tls, e)
+        }
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => AttemptEnd::TimedOut,
-        _ => AttemptEnd::Broken,
-    };
-    Box::new((end, e.into()))
+        _ => AttemptEnd::failed(TransportErrorKind::Broken, e),
+    })
 }
 
 /// One attempt: connect, write the head and then the body's segments in
 /// order (rustls handshakes on the first write), read the reply within `limit`.
-fn exchange(
-    tls: &Arc<ClientConfig>,
-    req: Request<Body>,
-    limit: usize,
-) -> Result<AttemptEnd, Failed> {
+fn exchange(tls: &Arc<ClientConfig>, req: Request<Body>, limit: usize) -> Result<End, Failed> {
     let uri = req.uri();
     let (host, port) = (
         uri.host().unwrap_or_default(),
         uri.port_u16().unwrap_or(443),
     );
     // A host that cannot be resolved or reached counts toward failover to the twin.
-    let unreachable =
-        |how| move |e: io::Error| Box::new((AttemptEnd::ConnectFailed(how), e.into()));
-    let dns = unreachable(Connectivity::DnsFailure);
+    let unreachable = |kind| move |e: io::Error| Box::new(AttemptEnd::failed(kind, e));
+    let dns = unreachable(TransportErrorKind::Dns);
     let addr = (host, port).to_socket_addrs().map_err(dns)?.next();
     let addr = addr.ok_or_else(|| dns(io::ErrorKind::NotFound.into()))?;
     let tcp = TcpStream::connect_timeout(&addr, ATTEMPT)
-        .map_err(unreachable(Connectivity::ConnectTimeout))?;
+        .map_err(unreachable(TransportErrorKind::Connect))?;
     tcp.set_read_timeout(Some(ATTEMPT))
         .and(tcp.set_write_timeout(Some(ATTEMPT)))
         .map_err(failed)?;
-    let name = ServerName::try_from(host.to_owned())
-        .map_err(|e| Box::new((AttemptEnd::TlsFailed, e.into())))?;
+    let tls_failed = |e: io::Error| Box::new(AttemptEnd::failed(TransportErrorKind::Tls, e));
+    let name =
+        ServerName::try_from(host.to_owned()).map_err(|e| tls_failed(io::Error::other(e)))?;
     let conn = rustls::ClientConnection::new(tls.clone(), name)
-        .map_err(|e| Box::new((AttemptEnd::TlsFailed, e.into())))?;
+        .map_err(|e| tls_failed(io::Error::other(e)))?;
     let mut stream = rustls::StreamOwned::new(conn, tcp);
     // HTTP/1.1 needs Host; the core gives every other header, Content-Length
     // included. One request per connection: the reply ends where the stream does.
@@ -109,12 +103,12 @@ fn exchange(
         .take(limit as u64 + HEAD_MAX)
         .read_to_end(&mut reply)
         .map_err(failed)?;
-    parse_reply(&reply, limit).map_err(|e| Box::new((AttemptEnd::Broken, e)))
+    parse_reply(&reply, limit).map_err(|e| failed(io::Error::new(io::ErrorKind::InvalidData, e)))
 }
 
 /// httparse reads the head; the body must be exactly Content-Length bytes
 /// (fewer is a reply cut short) and at most `limit`.
-fn parse_reply(reply: &[u8], limit: usize) -> Result<AttemptEnd> {
+fn parse_reply(reply: &[u8], limit: usize) -> Result<End> {
     let mut headers = [httparse::EMPTY_HEADER; 32];
     let mut head = httparse::Response::new(&mut headers);
     let httparse::Status::Complete(body_at) = head.parse(reply)? else {

@@ -2,46 +2,29 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http::{Request, Response};
+use http::Request;
 
 use crate::{
-    Body, Boundary, Connectivity, Decision, Endpoints, Env, Error, Failure, Nonce, Operation,
-    RetryPolicy,
+    AttemptEnd, AttemptError, Body, Boundary, Connectivity, Decision, Endpoints, Env, Error, Nonce,
+    Operation, RetryPolicy, TransportErrorKind,
 };
 
-/// How one attempt ended, as the transport saw it.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum AttemptEnd {
-    /// A complete reply (any status): status, headers, and the body read
-    /// within the cap.
-    Reply(Response<Bytes>),
-    /// The reply body went past [`Operation::reply_limit`]; reading stopped there.
-    ReplyTooLarge,
-    /// The host could not be reached: DNS failure, refused, connect timeout
-    /// or failed handshake. Which one decides failover.
-    ConnectFailed(Connectivity),
-    /// The TLS handshake failed (untrusted server, refused client
-    /// certificate). Retrying cannot fix a certificate, so the driver gives up.
-    TlsFailed,
-    /// The attempt ran out of time after connecting.
-    TimedOut,
-    /// The connection broke after the request was sent.
-    Broken,
-}
-
-/// What the transport does next.
+/// What the caller does next, and why.
 #[derive(Debug)]
 #[must_use]
-pub enum Step<T> {
+pub enum Step<T, E> {
     /// The operation succeeded and the reply verified.
     Done(T),
-    /// Sleep this long, then call [`Driver::prepare`] again.
-    Sleep(Duration),
-    /// Stop. `Some` carries the protocol error to report; `None` means
-    /// "report the transport error you saw", which the core cannot hold.
-    GiveUp(Option<Error>),
+    /// Wait `after`, then call [`Driver::prepare`] again. `cause` is the
+    /// failure being retried: report it if the deadline ends the wait.
+    Retry {
+        /// How long to wait.
+        after: Duration,
+        /// Why the attempt failed.
+        cause: AttemptError<E>,
+    },
+    /// Stop and report this error.
+    GiveUp(AttemptError<E>),
 }
 
 /// The clock and randomness of one attempt, drawn by the caller (the core
@@ -65,10 +48,11 @@ pub struct AttemptInputs {
 ///    attempt, aimed at the host `endpoints` chooses
 ///    ([`Driver::base_url`] says which).
 /// 3. Send it; read the reply within [`Operation::reply_limit`]; turn what
-///    happened into an [`AttemptEnd`].
+///    happened into an [`AttemptEnd`], carrying the transport's own error.
 /// 4. `finish(endpoints, end, now, unix_time, jitter)` records
 ///    connectivity for failover, decodes a reply, and returns a [`Step`]:
-///    done, sleep then go to 2, or give up.
+///    done, retry after a delay (then go to 2), or give up; the last two
+///    carry the error.
 #[derive(Debug, Clone)]
 pub struct Driver<O> {
     operation: O,
@@ -129,24 +113,20 @@ impl<O: Operation> Driver<O> {
     /// comes next. `unix_time` is when the reply arrived (replies are
     /// judged against it, see [`Env::reply_time`]); `jitter` is a random
     /// number in `[0, 1)`.
-    pub fn finish(
+    pub fn finish<E>(
         &mut self,
         endpoints: &mut Endpoints,
-        end: AttemptEnd,
+        end: AttemptEnd<E>,
         now: Instant,
         unix_time: u64,
         jitter: f64,
-    ) -> Step<O::Output> {
+    ) -> Step<O::Output, E> {
         let Some(env) = &self.env else {
             // finish without prepare is a caller bug; say so rather than panic.
-            return Step::GiveUp(Some(Error::input(
-                "driver",
-                "finish was called before prepare",
-            )));
+            return Step::GiveUp(Error::input("driver", "finish was called before prepare").into());
         };
         let base_url = env.base_url();
-        let elapsed = now.saturating_duration_since(self.started);
-        let (failure_error, failure) = match end {
+        let failure = match end {
             AttemptEnd::Reply(reply) => {
                 endpoints.record(base_url, Connectivity::Reached, now);
                 match self
@@ -154,38 +134,41 @@ impl<O: Operation> Driver<O> {
                     .decode(&env.clone().received_at(unix_time), reply)
                 {
                     Ok(done) => return Step::Done(done),
-                    Err(e) => (Some(e), None),
+                    Err(e) => AttemptError::Proto(e),
                 }
             }
             AttemptEnd::ReplyTooLarge => {
                 endpoints.record(base_url, Connectivity::Reached, now);
                 let limit = self.operation.reply_limit();
-                (
-                    Some(Error::ReplyTooLarge {
-                        size: limit.saturating_add(1),
-                        limit,
-                    }),
-                    None,
-                )
+                AttemptError::Proto(Error::ReplyTooLarge {
+                    size: limit.saturating_add(1),
+                    limit,
+                })
             }
-            AttemptEnd::ConnectFailed(c) => {
-                endpoints.record(base_url, c, now);
-                (None, Some(Failure::Connect))
+            AttemptEnd::TimedOut => AttemptError::TimedOut,
+            AttemptEnd::Failed { kind, error } => {
+                // DNS and connect failures count toward failover; a TLS
+                // failure or a broken connection says nothing about
+                // whether the host can be reached.
+                match kind {
+                    TransportErrorKind::Dns => {
+                        endpoints.record(base_url, Connectivity::DnsFailure, now);
+                    }
+                    TransportErrorKind::Connect => {
+                        endpoints.record(base_url, Connectivity::ConnectTimeout, now);
+                    }
+                    _ => {}
+                }
+                AttemptError::Transport { kind, error }
             }
-            AttemptEnd::TlsFailed => return Step::GiveUp(None),
-            AttemptEnd::TimedOut => (None, Some(Failure::Timeout)),
-            AttemptEnd::Broken => (None, Some(Failure::Connection)),
         };
-        let decision = match (&failure_error, failure) {
-            (Some(e), _) => self
-                .policy
-                .decide(self.attempts, &Failure::Reply(e), elapsed, jitter),
-            (None, Some(f)) => self.policy.decide(self.attempts, &f, elapsed, jitter),
-            (None, None) => Decision::Stop,
-        };
-        match decision {
-            Decision::RetryAfter(d) => Step::Sleep(d),
-            Decision::Stop => Step::GiveUp(failure_error),
+        let elapsed = now.saturating_duration_since(self.started);
+        match self.policy.decide(self.attempts, &failure, elapsed, jitter) {
+            Decision::RetryAfter(after) => Step::Retry {
+                after,
+                cause: failure,
+            },
+            Decision::Stop => Step::GiveUp(failure),
         }
     }
 }
@@ -195,10 +178,12 @@ mod tests {
     use super::*;
     use crate::v2::{ApiKey, Credentials, SignType, StringToSign, UploadV2, Uploaded, xml};
     use crate::{Media, Operation};
+    use bytes::Bytes;
+    use http::Response;
 
     fn upload() -> UploadV2 {
         let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xD9")).unwrap();
-        UploadV2::new(Credentials::new("1", "key").unwrap(), media, SignType::Md5)
+        UploadV2::new(Credentials::new("1", "key").unwrap(), media, SignType::Md5).unwrap()
     }
 
     fn inputs(n: u8) -> AttemptInputs {
@@ -209,7 +194,9 @@ mod tests {
         }
     }
 
-    fn reply(fields: &[(&str, &str)]) -> AttemptEnd {
+    type End = AttemptEnd<std::io::Error>;
+
+    fn reply(fields: &[(&str, &str)]) -> End {
         let sign = StringToSign::new(fields.iter().copied())
             .sign(&ApiKey::new("key").unwrap(), SignType::Md5);
         let mut all = fields.to_vec();
@@ -217,7 +204,7 @@ mod tests {
         AttemptEnd::Reply(Response::new(Bytes::from(xml::write(&all))))
     }
 
-    fn system_error() -> AttemptEnd {
+    fn system_error() -> End {
         reply(&[
             ("return_code", "SUCCESS"),
             ("result_code", "FAIL"),
@@ -225,7 +212,11 @@ mod tests {
         ])
     }
 
-    fn finish(d: &mut Driver<UploadV2>, eps: &mut Endpoints, end: AttemptEnd) -> Step<Uploaded> {
+    fn finish(
+        d: &mut Driver<UploadV2>,
+        eps: &mut Endpoints,
+        end: End,
+    ) -> Step<Uploaded, std::io::Error> {
         d.finish(eps, end, Instant::now(), 1_700_000_000, 0.5)
     }
 
@@ -237,7 +228,7 @@ mod tests {
         d.prepare(&mut eps, t0, inputs(0)).unwrap();
         assert!(matches!(
             finish(&mut d, &mut eps, system_error()),
-            Step::Sleep(_)
+            Step::Retry { cause: AttemptError::Proto(ref e), .. } if e.is_retryable()
         ));
         d.prepare(&mut eps, t0, inputs(1)).unwrap();
         let ok = reply(&[
@@ -261,11 +252,11 @@ mod tests {
             d.prepare(&mut eps, t0, inputs(0)).unwrap();
             assert!(matches!(
                 finish(&mut d, &mut eps, system_error()),
-                Step::Sleep(_)
+                Step::Retry { .. }
             ));
         }
         d.prepare(&mut eps, t0, inputs(0)).unwrap();
-        let Step::GiveUp(Some(e)) = finish(&mut d, &mut eps, system_error()) else {
+        let Step::GiveUp(AttemptError::Proto(e)) = finish(&mut d, &mut eps, system_error()) else {
             panic!()
         };
         assert!(e.is_retryable());
@@ -284,14 +275,76 @@ mod tests {
         for _ in 0..3 {
             d.prepare(&mut eps, t0, inputs(0)).unwrap();
             assert_eq!(d.base_url(), Some("https://p"));
-            let end = AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout);
-            assert!(matches!(finish(&mut d, &mut eps, end), Step::Sleep(_)));
+            assert!(matches!(
+                finish(&mut d, &mut eps, refused()),
+                Step::Retry {
+                    cause: AttemptError::Transport {
+                        kind: TransportErrorKind::Connect,
+                        ..
+                    },
+                    ..
+                }
+            ));
         }
         let req = d.prepare(&mut eps, t0, inputs(0)).unwrap();
         assert_eq!(d.base_url(), Some("https://twin"));
         assert_eq!(req.uri(), "https://twin/secapi/mch/uploadmedia");
-        let end = AttemptEnd::ConnectFailed(Connectivity::ConnectTimeout);
-        assert!(matches!(finish(&mut d, &mut eps, end), Step::GiveUp(None)));
+        // The transport's own error comes back, as it was given.
+        let Step::GiveUp(AttemptError::Transport { kind, error }) =
+            finish(&mut d, &mut eps, refused())
+        else {
+            panic!("gives up with the transport error")
+        };
+        assert_eq!(kind, TransportErrorKind::Connect);
+        assert_eq!(error.kind(), std::io::ErrorKind::ConnectionRefused);
+    }
+
+    fn refused() -> End {
+        AttemptEnd::failed(
+            TransportErrorKind::Connect,
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        )
+    }
+
+    #[test]
+    fn a_tls_failure_is_not_retried_and_keeps_its_error() {
+        let t0 = Instant::now();
+        let mut eps = Endpoints::new("https://p", None);
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
+        d.prepare(&mut eps, t0, inputs(0)).unwrap();
+        let end = AttemptEnd::failed(TransportErrorKind::Tls, std::io::Error::other("bad cert"));
+        let Step::GiveUp(AttemptError::Transport { kind, error }) = finish(&mut d, &mut eps, end)
+        else {
+            panic!("a TLS failure ends the upload")
+        };
+        assert_eq!(kind, TransportErrorKind::Tls);
+        assert_eq!(error.to_string(), "bad cert");
+    }
+
+    #[test]
+    fn a_retry_names_its_cause() {
+        let t0 = Instant::now();
+        let mut eps = Endpoints::new("https://p", None);
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
+        d.prepare(&mut eps, t0, inputs(0)).unwrap();
+        let limited = reply(&[
+            ("return_code", "SUCCESS"),
+            ("result_code", "FAIL"),
+            ("err_code", "FREQUENCY_LIMITED"),
+        ]);
+        let Step::Retry { after, cause } = finish(&mut d, &mut eps, limited) else {
+            panic!("FREQUENCY_LIMITED is retried")
+        };
+        assert!(cause.is_rate_limited());
+        assert!(after >= RetryPolicy::default().rate_limited_delay);
+        d.prepare(&mut eps, t0, inputs(1)).unwrap();
+        assert!(matches!(
+            finish(&mut d, &mut eps, AttemptEnd::TimedOut),
+            Step::Retry {
+                cause: AttemptError::TimedOut,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -303,7 +356,7 @@ mod tests {
         let step = finish(&mut d, &mut eps, AttemptEnd::ReplyTooLarge);
         assert!(matches!(
             step,
-            Step::GiveUp(Some(Error::ReplyTooLarge { .. }))
+            Step::GiveUp(AttemptError::Proto(Error::ReplyTooLarge { .. }))
         ));
     }
 
@@ -356,8 +409,8 @@ mod tests {
             .header("x-probe", "1")
             .body(Bytes::new())
             .unwrap();
-        let Step::Done((sent, received, nonce)) =
-            d.finish(&mut eps, AttemptEnd::Reply(reply), t0, 1_700_000_042, 0.5)
+        let end: End = AttemptEnd::Reply(reply);
+        let Step::Done((sent, received, nonce)) = d.finish(&mut eps, end, t0, 1_700_000_042, 0.5)
         else {
             panic!("the probe decodes")
         };
@@ -370,10 +423,11 @@ mod tests {
     fn finish_before_prepare_is_an_error_not_a_panic() {
         let mut eps = Endpoints::new("https://p", None);
         let mut d = Driver::new(Probe, RetryPolicy::default(), Instant::now());
-        let step = d.finish(&mut eps, AttemptEnd::Broken, Instant::now(), 0, 0.5);
+        let end: End = AttemptEnd::TimedOut;
+        let step = d.finish(&mut eps, end, Instant::now(), 0, 0.5);
         assert!(matches!(
             step,
-            Step::GiveUp(Some(Error::InvalidInput { .. }))
+            Step::GiveUp(AttemptError::Proto(Error::InvalidInput { .. }))
         ));
     }
 }

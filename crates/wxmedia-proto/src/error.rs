@@ -307,6 +307,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An API error with no reply behind it (no status, request id or
+    /// body): for tests of code that handles these errors.
+    pub fn new(layer: Layer, code: Option<ErrorCode>, message: impl Into<String>) -> ApiError {
+        ApiError::v2(layer, code, message.into(), Bytes::new())
+    }
+
     /// An error of a v2 reply (HTTP 200, no request id).
     pub(crate) fn v2(layer: Layer, code: Option<ErrorCode>, message: String, body: Bytes) -> Self {
         ApiError {
@@ -333,34 +339,39 @@ impl ApiError {
 /// Unknown codes are kept as data rather than refused.
 ///
 /// v2 and v3 spell some codes differently (`SIGNERROR` / `SIGN_ERROR`,
-/// `SYSTEMERROR` / `SYSTEM_ERROR`); each spelling has its own variant, so
-/// that [`ErrorCode::as_str`] gives back exactly what the server wrote, and
-/// the predicates ([`ErrorCode::is_retryable`],
-/// [`ErrorCode::is_rate_limited`]) treat the spellings alike.
+/// `SYSTEMERROR` / `SYSTEM_ERROR`, `FREQUENCY_LIMITED` / `RATE_LIMITED`);
+/// each spelling has its own variant, so that [`ErrorCode::as_str`] gives
+/// back exactly what the server wrote, and the predicates
+/// ([`ErrorCode::is_retryable`], [`ErrorCode::is_rate_limited`],
+/// [`ErrorCode::is_sign_error`]) treat the spellings alike. The naming
+/// rule: a code of one API only ends in `V2` or `V3`; a code both APIs
+/// send (`INVALID_REQUEST`, `PARAM_ERROR`) has no suffix.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// Wrong method, bad XML, certificate problem or no permission.
+    /// `INVALID_REQUEST`: wrong method, bad XML, certificate problem or no
+    /// permission.
     InvalidRequest,
-    /// The request signature did not verify on the server.
-    SignError,
-    /// A parameter is wrong (image format, size, hash, merchant id...).
+    /// v2 `SIGNERROR`: the request signature did not verify on the server.
+    SignErrorV2,
+    /// `PARAM_ERROR`: a parameter is wrong (image format, size, hash,
+    /// merchant id...).
     ParamError,
-    /// Too many requests: slow down and retry.
-    FrequencyLimited,
-    /// Server-side failure: retry later.
-    SystemError,
+    /// v2 `FREQUENCY_LIMITED`: too many requests, slow down and retry.
+    FrequencyLimitedV2,
+    /// v2 `SYSTEMERROR`: server-side failure, retry later.
+    SystemErrorV2,
     /// v3 `SIGN_ERROR` (HTTP 401): the request signature did not verify.
     SignErrorV3,
     /// v3 `SYSTEM_ERROR` (HTTP 500): server-side failure, retry later.
     SystemErrorV3,
     /// v3 `RATE_LIMITED` (HTTP 429): too many requests, slow down and retry.
-    RateLimited,
+    RateLimitedV3,
     /// v3 `NO_AUTH` (HTTP 403): the merchant may not call this API.
-    NoAuth,
+    NoAuthV3,
     /// v3 `RESOURCE_NOT_EXISTS` (HTTP 404), e.g. platform certificates for a
     /// merchant in public-key mode.
-    ResourceNotExists,
+    ResourceNotExistsV3,
     /// A code this library does not know.
     Other(String),
 }
@@ -370,15 +381,15 @@ impl ErrorCode {
     pub fn parse(code: &str) -> ErrorCode {
         match code {
             "INVALID_REQUEST" => ErrorCode::InvalidRequest,
-            "SIGNERROR" => ErrorCode::SignError,
+            "SIGNERROR" => ErrorCode::SignErrorV2,
             "PARAM_ERROR" => ErrorCode::ParamError,
-            "FREQUENCY_LIMITED" => ErrorCode::FrequencyLimited,
-            "SYSTEMERROR" => ErrorCode::SystemError,
+            "FREQUENCY_LIMITED" => ErrorCode::FrequencyLimitedV2,
+            "SYSTEMERROR" => ErrorCode::SystemErrorV2,
             "SIGN_ERROR" => ErrorCode::SignErrorV3,
             "SYSTEM_ERROR" => ErrorCode::SystemErrorV3,
-            "RATE_LIMITED" => ErrorCode::RateLimited,
-            "NO_AUTH" => ErrorCode::NoAuth,
-            "RESOURCE_NOT_EXISTS" => ErrorCode::ResourceNotExists,
+            "RATE_LIMITED" => ErrorCode::RateLimitedV3,
+            "NO_AUTH" => ErrorCode::NoAuthV3,
+            "RESOURCE_NOT_EXISTS" => ErrorCode::ResourceNotExistsV3,
             other => ErrorCode::Other(other.to_owned()),
         }
     }
@@ -387,15 +398,15 @@ impl ErrorCode {
     pub fn as_str(&self) -> &str {
         match self {
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
-            ErrorCode::SignError => "SIGNERROR",
+            ErrorCode::SignErrorV2 => "SIGNERROR",
             ErrorCode::ParamError => "PARAM_ERROR",
-            ErrorCode::FrequencyLimited => "FREQUENCY_LIMITED",
-            ErrorCode::SystemError => "SYSTEMERROR",
+            ErrorCode::FrequencyLimitedV2 => "FREQUENCY_LIMITED",
+            ErrorCode::SystemErrorV2 => "SYSTEMERROR",
             ErrorCode::SignErrorV3 => "SIGN_ERROR",
             ErrorCode::SystemErrorV3 => "SYSTEM_ERROR",
-            ErrorCode::RateLimited => "RATE_LIMITED",
-            ErrorCode::NoAuth => "NO_AUTH",
-            ErrorCode::ResourceNotExists => "RESOURCE_NOT_EXISTS",
+            ErrorCode::RateLimitedV3 => "RATE_LIMITED",
+            ErrorCode::NoAuthV3 => "NO_AUTH",
+            ErrorCode::ResourceNotExistsV3 => "RESOURCE_NOT_EXISTS",
             ErrorCode::Other(s) => s,
         }
     }
@@ -403,17 +414,21 @@ impl ErrorCode {
     /// Whether a retry can help: rate limits and server-side failures, in
     /// either spelling.
     pub fn is_retryable(&self) -> bool {
-        self.is_rate_limited() || matches!(self, ErrorCode::SystemError | ErrorCode::SystemErrorV3)
+        self.is_rate_limited()
+            || matches!(self, ErrorCode::SystemErrorV2 | ErrorCode::SystemErrorV3)
     }
 
     /// Whether the server asked us to slow down, in either spelling.
     pub fn is_rate_limited(&self) -> bool {
-        matches!(self, ErrorCode::FrequencyLimited | ErrorCode::RateLimited)
+        matches!(
+            self,
+            ErrorCode::FrequencyLimitedV2 | ErrorCode::RateLimitedV3
+        )
     }
 
     /// Whether the server refused the request's signature, in either spelling.
     pub fn is_sign_error(&self) -> bool {
-        matches!(self, ErrorCode::SignError | ErrorCode::SignErrorV3)
+        matches!(self, ErrorCode::SignErrorV2 | ErrorCode::SignErrorV3)
     }
 
     /// Whether this looks like an error code (upper-case ASCII letters,

@@ -72,14 +72,15 @@
 //! 3. Send the request's segments in order; read the reply body up to
 //!    [`Operation::reply_limit`] bytes (stop reading at the cap).
 //! 4. Describe how it ended as an [`AttemptEnd`]: a whole
-//!    `http::Response<Bytes>`, a reply over the cap, a connect, TLS,
-//!    timeout or broken-connection failure.
+//!    `http::Response<Bytes>`, a reply over the cap, a timeout, or a
+//!    transport failure of a [`TransportErrorKind`] carrying the
+//!    transport's own error.
 //! 5. Call [`Driver::finish`] with it and the time. It records
 //!    connectivity for failover, calls [`Operation::decode`] on a reply and
 //!    asks [`RetryPolicy::decide`] about failures.
-//! 6. Act on the [`Step`]: `Done` is a verified result; `Sleep` means wait,
-//!    then go to 2; `GiveUp` reports the core's error, or the transport's
-//!    own when the core has none.
+//! 6. Act on the [`Step`]: `Done` is a verified result; `Retry` says how
+//!    long to wait and why (its cause, an [`AttemptError`]), then go to 2;
+//!    `GiveUp` carries the error to report, the transport's own included.
 //!
 //! # Example: the exact bytes of a request
 //!
@@ -90,7 +91,7 @@
 //!
 //! let credentials = Credentials::new("1000000000", "192006250b4c09247ec02edce69f6a2d")?;
 //! let media = Media::new("a.jpg", Bytes::from_static(b"\xFF\xD8\xFF\xD9"))?;
-//! let upload = UploadV2::new(credentials, media, SignType::Md5);
+//! let upload = UploadV2::new(credentials, media, SignType::Md5)?;
 //! let env = Env::new("https://api.mch.weixin.qq.com", Boundary::new("B")?)?;
 //! let request = upload.encode(&env)?;
 //!
@@ -181,6 +182,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attempt;
+mod body_reader;
 pub mod driver;
 pub mod endpoints;
 pub mod env;
@@ -196,7 +199,9 @@ pub mod retry;
 pub mod v2;
 pub mod v3;
 
-pub use driver::{AttemptEnd, AttemptInputs, Driver, Step};
+pub use attempt::{AttemptEnd, AttemptError, TransportErrorKind};
+pub use body_reader::SegmentReader;
+pub use driver::{AttemptInputs, Driver, Step};
 pub use endpoints::{Connectivity, Endpoints};
 pub use env::{Env, Nonce};
 pub use error::{ApiError, DecodeError, Error, ErrorCode, Layer, MediaError, SignatureError};
@@ -204,4 +209,4 @@ pub use mch_id::MchId;
 pub use media::{Media, MediaHash, MediaKind};
 pub use multipart::{Body, Boundary};
 pub use operation::Operation;
-pub use retry::{Decision, Failure, RetryPolicy};
+pub use retry::{Decision, RetryPolicy};

@@ -1,4 +1,4 @@
-//! Upload media: content sniffing, size and filename checks, and the hashes each API asks for (MD5 for v2, SHA-256 for v3), computed on demand.
+//! Upload media: content sniffing, wholeness and filename checks, and the hashes each API asks for (MD5 for v2, SHA-256 for v3), computed on demand.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -9,14 +9,12 @@ use sha2::Sha256;
 
 use crate::error::MediaError;
 
-/// The default size limit of images: 2 MiB. The seed says "不超过2M"; the
-/// server is the real judge of the exact byte count, so the limit is
-/// configurable.
-pub const DEFAULT_MAX_MEDIA_SIZE: usize = 2 * 1024 * 1024;
+mod bmp;
+mod jpeg;
+mod png;
+mod walk;
 
-/// The default size limit of videos: 5 MiB, what v3's `video_upload`
-/// documents ("≤ 5 MB"); configurable for the same reason as images.
-pub const DEFAULT_MAX_VIDEO_SIZE: usize = 5 * 1024 * 1024;
+use walk::Truncated;
 
 /// Longest file name accepted, in bytes.
 pub const MAX_FILENAME_LEN: usize = 256;
@@ -255,11 +253,14 @@ impl fmt::Display for MediaHash {
 /// shared pointer: one allocation fewer per upload, and nothing on the hot
 /// path clones a `Media` before hashing.
 ///
-/// [`Media::new`] and [`Media::with_max_size`] take images only (JPEG,
-/// PNG, BMP), as v2 and v3's image upload do; [`Media::video`] and
-/// [`Media::video_with_max_size`] take videos only, for v3's
+/// [`Media::new`] takes images only (JPEG, PNG, BMP), as v2 and v3's
+/// image uploads do; [`Media::video`] takes videos only, for v3's
 /// `video_upload`. Each refuses the other family's extensions and content,
 /// so a media cannot reach the wrong endpoint.
+///
+/// A `Media` has no size limit of its own: the limit belongs to the
+/// upload it is given to (v2 2 MiB, a v3 image 5 MiB, ...), which refuses
+/// it before anything is sent with [`MediaError::TooLarge`].
 ///
 /// # Cut-short files
 ///
@@ -354,26 +355,18 @@ enum Family {
 }
 
 impl Media {
-    /// Validate the image `content` named `filename`, with the default
-    /// 2 MiB limit. Videos are refused (see [`Media::video`]).
+    /// Validate the image `content` named `filename`: format, extension,
+    /// wholeness. Videos are refused (see [`Media::video`]). The size is
+    /// the upload's to judge.
     pub fn new(
         filename: impl Into<String>,
         content: impl Into<Bytes>,
     ) -> Result<Media, MediaError> {
-        Media::with_max_size(filename, content, DEFAULT_MAX_MEDIA_SIZE)
-    }
-
-    /// Validate an image with a custom size limit in bytes.
-    pub fn with_max_size(
-        filename: impl Into<String>,
-        content: impl Into<Bytes>,
-        max_size: usize,
-    ) -> Result<Media, MediaError> {
-        Media::build(filename.into(), content.into(), max_size, Family::Image)
+        Media::build(filename.into(), content.into(), Family::Image)
     }
 
     /// Validate the video `content` named `filename` (for v3's
-    /// `video_upload`), with the default 5 MiB limit. Images are refused.
+    /// `video_upload`). Images are refused.
     ///
     /// MP4, MOV, M4V and F4V are one container whose `ftyp` brand varies
     /// by encoder (an MP4 may say `isom`, `mp42`, `avc1`…), so a file with
@@ -384,24 +377,10 @@ impl Media {
         filename: impl Into<String>,
         content: impl Into<Bytes>,
     ) -> Result<Media, MediaError> {
-        Media::video_with_max_size(filename, content, DEFAULT_MAX_VIDEO_SIZE)
+        Media::build(filename.into(), content.into(), Family::Video)
     }
 
-    /// Validate a video with a custom size limit in bytes.
-    pub fn video_with_max_size(
-        filename: impl Into<String>,
-        content: impl Into<Bytes>,
-        max_size: usize,
-    ) -> Result<Media, MediaError> {
-        Media::build(filename.into(), content.into(), max_size, Family::Video)
-    }
-
-    fn build(
-        filename: String,
-        content: Bytes,
-        max_size: usize,
-        family: Family,
-    ) -> Result<Media, MediaError> {
+    fn build(filename: String, content: Bytes, family: Family) -> Result<Media, MediaError> {
         let in_family = |k: &MediaKind| match family {
             Family::Image => k.is_image(),
             Family::Video => k.is_video(),
@@ -420,12 +399,6 @@ impl Media {
             })?;
         if content.is_empty() {
             return Err(MediaError::Empty);
-        }
-        if content.len() > max_size {
-            return Err(MediaError::TooLarge {
-                size: content.len(),
-                limit: max_size,
-            });
         }
         let detected = MediaKind::sniff(&content)
             .filter(in_family)
@@ -539,231 +512,6 @@ impl fmt::Debug for Media {
 /// The PNG file signature.
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
-/// The walk of an image ran out of bytes before its end marker.
-#[derive(Debug, PartialEq, Eq)]
-struct Truncated;
-
-/// What a completeness check finds: the dimensions when the header gives
-/// them, or that the end is missing.
-type Walk = Result<Option<(u32, u32)>, Truncated>;
-
-fn be16(c: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes(c.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn be32(c: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(c.get(at..at + 4)?.try_into().ok()?))
-}
-
-fn le16(c: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(c.get(at..at + 2)?.try_into().ok()?))
-}
-
-fn le32(c: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(c.get(at..at + 4)?.try_into().ok()?))
-}
-
-/// The JPEG walk (rules on [`Media`]).
-mod jpeg {
-    use super::{Truncated, Walk, be16};
-
-    const EOI: u8 = 0xD9;
-    const SOS: u8 = 0xDA;
-
-    /// Start-of-frame markers, whose segment holds the dimensions: `C0`–`CF`
-    /// except DHT (`C4`), JPG (`C8`) and DAC (`CC`).
-    fn is_sof(marker: u8) -> bool {
-        matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC)
-    }
-
-    /// Markers that stand alone, without a length field: TEM, RST0–7, SOI.
-    /// `00` is not a marker; outside a scan it is a stray byte.
-    fn is_standalone(marker: u8) -> bool {
-        matches!(marker, 0x00 | 0x01 | 0xD0..=0xD8)
-    }
-
-    /// Walk from just after SOI to EOI; `c` starts with `FF D8`.
-    pub(super) fn check(c: &[u8]) -> Walk {
-        let mut dims = None;
-        let mut at = 2;
-        loop {
-            // The next marker: its FF (stray bytes before it are skipped),
-            // then any FF fill bytes, then the marker code.
-            at += memchr::memchr(0xFF, &c[at..]).ok_or(Truncated)?;
-            while c.get(at + 1) == Some(&0xFF) {
-                at += 1;
-            }
-            let marker = *c.get(at + 1).ok_or(Truncated)?;
-            at += 2;
-            if marker == EOI {
-                return Ok(dims);
-            }
-            if is_standalone(marker) {
-                continue;
-            }
-            // The length counts itself but not the marker; a bogus length
-            // under 2 is stepped over as if it were 2, so the walk always
-            // moves forward.
-            let len = usize::from(be16(c, at).ok_or(Truncated)?).max(2);
-            let end = at
-                .checked_add(len)
-                .filter(|&e| e <= c.len())
-                .ok_or(Truncated)?;
-            if is_sof(marker) && dims.is_none() {
-                // Precision (1 byte), height, width; a height of 0 is
-                // given later by DNL, so the header does not say.
-                let height = be16(c, at + 3).filter(|_| len >= 7);
-                let width = be16(c, at + 5).filter(|_| len >= 7);
-                if let (Some(h), Some(w)) = (height, width) {
-                    dims = (h > 0 && w > 0).then(|| (u32::from(w), u32::from(h)));
-                }
-            }
-            at = end;
-            if marker == SOS {
-                return if has_eoi(&c[at..]) {
-                    Ok(dims)
-                } else {
-                    Err(Truncated)
-                };
-            }
-        }
-    }
-
-    /// Whether `FF D9` occurs in what follows the first scan header.
-    ///
-    /// Entropy-coded data cannot contain it (an `FF` there is followed by
-    /// `00` or a restart code, or is a fill byte before a marker), and the
-    /// table and scan headers between progressive scans do not in practice
-    /// (only a comment or application segment placed there could, and
-    /// encoders write none), so a pair found there is the EOI or lies
-    /// after it. Searching from the end finds a whole file's EOI in
-    /// its last bytes: the data of a scan, nearly all of a photo, is not
-    /// read, which keeps the check out of the encode-versus-MD5 budget of
-    /// `docs/BENCHMARKS.md` (a forward pass over a 2 MiB scan costs ~3 %
-    /// of its MD5).
-    fn has_eoi(rest: &[u8]) -> bool {
-        let mut end = rest.len();
-        while let Some(i) = memchr::memrchr(EOI, &rest[..end]) {
-            if i > 0 && rest[i - 1] == 0xFF {
-                return true;
-            }
-            end = i;
-        }
-        false
-    }
-}
-
-/// The PNG chunk walk (rules on [`Media`]).
-mod png {
-    use super::{Truncated, Walk, be32};
-
-    /// Walk the chunks after the signature up to a whole `IEND`; `c`
-    /// starts with the signature.
-    pub(super) fn check(c: &[u8]) -> Walk {
-        let mut dims = None;
-        let mut at = 8;
-        loop {
-            let len = be32(c, at).ok_or(Truncated)?;
-            let kind = c.get(at + 4..at + 8).ok_or(Truncated)?;
-            // Length, type, data, CRC; u64 so that a huge length cannot
-            // wrap on 32-bit targets.
-            let end = at as u64 + 12 + u64::from(len);
-            if end > c.len() as u64 {
-                return Err(Truncated);
-            }
-            if at == 8 && kind == b"IHDR" && len >= 8 {
-                let (w, h) = (be32(c, at + 8), be32(c, at + 12));
-                if let (Some(w), Some(h)) = (w, h) {
-                    dims = (w > 0 && h > 0).then_some((w, h));
-                }
-            }
-            if kind == b"IEND" {
-                return Ok(dims);
-            }
-            // `end` fits in usize: it is at most `c.len()`.
-            at = end as usize;
-        }
-    }
-}
-
-/// The BMP header checks (rules on [`Media`]).
-mod bmp {
-    use super::{Truncated, Walk, le16, le32};
-
-    /// The file header: `BM`, file size, two reserved words, pixel offset.
-    const FILE_HEADER: usize = 14;
-
-    /// Check the headers against the length; `c` starts with `BM`.
-    pub(super) fn check(c: &[u8]) -> Walk {
-        let len = c.len() as u64;
-        let declared = le32(c, 2).ok_or(Truncated)?;
-        let offset = le32(c, 10).ok_or(Truncated)?;
-        let dib = le32(c, FILE_HEADER).ok_or(Truncated)?;
-        if u64::from(declared) > len || FILE_HEADER as u64 + u64::from(dib) > len {
-            return Err(Truncated);
-        }
-        // (width, height, bits per pixel, uncompressed rows?) by header
-        // size: BITMAPCOREHEADER has 16-bit fields; the others 32-bit, a
-        // negative height meaning top-down rows.
-        let header = match dib {
-            12 => {
-                let w = le16(c, 18).ok_or(Truncated)?;
-                let h = le16(c, 20).ok_or(Truncated)?;
-                let bpp = le16(c, 24).ok_or(Truncated)?;
-                Some((i64::from(w), i64::from(h), bpp, true))
-            }
-            16.. => {
-                let w = le32(c, 18).ok_or(Truncated)? as i32;
-                let h = le32(c, 22).ok_or(Truncated)? as i32;
-                let bpp = le16(c, 28).ok_or(Truncated)?;
-                // OS/2's 16-byte header has no compression field.
-                let compression = if dib >= 20 {
-                    le32(c, 30).ok_or(Truncated)?
-                } else {
-                    0
-                };
-                Some((
-                    i64::from(w),
-                    i64::from(h),
-                    bpp,
-                    matches!(compression, 0 | 3 | 6),
-                ))
-            }
-            _ => None,
-        };
-        let Some((width, height, bpp, uncompressed)) = header else {
-            // An unknown header: only the offset can be checked.
-            return if u64::from(offset) < len {
-                Ok(None)
-            } else {
-                Err(Truncated)
-            };
-        };
-        let rows = height.unsigned_abs();
-        let fits = if uncompressed && width >= 0 {
-            // Rows are padded to 4 bytes; a size too large to compute is
-            // certainly not in the file.
-            let stride = (width.unsigned_abs() * u64::from(bpp)).div_ceil(32) * 4;
-            stride
-                .checked_mul(rows)
-                .and_then(|size| size.checked_add(u64::from(offset)))
-                .is_some_and(|end| end <= len)
-        } else {
-            // Compressed data has no size to compute: it must at least
-            // start within the file.
-            u64::from(offset) < len
-        };
-        if !fits {
-            return Err(Truncated);
-        }
-        let dims = u32::try_from(width)
-            .ok()
-            .zip(u32::try_from(rows).ok())
-            .filter(|&(w, h)| w > 0 && h > 0);
-        Ok(dims)
-    }
-}
-
 fn extension(filename: &str) -> &str {
     match filename.rfind('.') {
         Some(dot) if dot + 1 < filename.len() => &filename[dot + 1..],
@@ -871,47 +619,15 @@ mod tests {
     }
 
     #[test]
-    fn refuses_content_over_the_limit() {
-        // Zero padding after EOI keeps the JPEG whole (see the rules).
+    fn media_has_no_size_limit_of_its_own() {
+        // Zero padding after EOI keeps the JPEG whole (see the rules); the
+        // limit is the upload's (v2/upload.rs, v3/upload.rs test it).
         let mut big = JPEG.to_vec();
-        big.resize(DEFAULT_MAX_MEDIA_SIZE + 1, 0);
-        assert_eq!(
-            Media::new("a.jpg", big).unwrap_err(),
-            MediaError::TooLarge {
-                size: DEFAULT_MAX_MEDIA_SIZE + 1,
-                limit: DEFAULT_MAX_MEDIA_SIZE
-            }
-        );
-        // Exactly at the limit is fine, and the limit is configurable.
-        let mut at = JPEG.to_vec();
-        at.resize(DEFAULT_MAX_MEDIA_SIZE, 0);
-        assert!(Media::new("a.jpg", at).is_ok());
-        assert!(matches!(
-            Media::with_max_size("a.jpg", JPEG.to_vec(), 3),
-            Err(MediaError::TooLarge { size: 4, limit: 3 })
-        ));
-    }
-
-    #[test]
-    fn videos_have_their_own_limit_of_five_mib() {
-        let mut at = video(MediaKind::Mp4);
-        at.resize(DEFAULT_MAX_VIDEO_SIZE, 0);
-        assert!(Media::video("a.mp4", at.clone()).is_ok());
-        at.push(0);
-        assert_eq!(
-            Media::video("a.mp4", at).unwrap_err(),
-            MediaError::TooLarge {
-                size: DEFAULT_MAX_VIDEO_SIZE + 1,
-                limit: DEFAULT_MAX_VIDEO_SIZE
-            }
-        );
-        assert!(matches!(
-            Media::video_with_max_size("a.mp4", video(MediaKind::Mp4), 63),
-            Err(MediaError::TooLarge {
-                size: 64,
-                limit: 63
-            })
-        ));
+        big.resize(6 * 1024 * 1024, 0);
+        assert_eq!(Media::new("a.jpg", big).unwrap().len(), 6 * 1024 * 1024);
+        let mut clip = video(MediaKind::Mp4);
+        clip.resize(6 * 1024 * 1024, 0);
+        assert!(Media::video("a.mp4", clip).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@ use http::{Request, Response};
 use crate::{Body, Env, Error};
 
 /// One API call, independent of how its bytes travel: the v2 upload is one
-/// (v3 uploads will be others). [`Driver`](crate::Driver) runs any
+/// and the v3 uploads and certificate download are others. [`Driver`](crate::Driver) runs any
 /// operation through attempts, retries and failover, and so does every
 /// transport built on it.
 ///

@@ -2,32 +2,7 @@
 
 use std::time::Duration;
 
-use crate::Error;
-
-/// Why an attempt failed, as a transport saw it.
-#[derive(Debug, Clone, Copy)]
-#[non_exhaustive]
-pub enum Failure<'a> {
-    /// Could not connect (DNS, refused, connect timeout, TLS handshake).
-    Connect,
-    /// The attempt ran past its timeout.
-    Timeout,
-    /// The connection broke after the request was sent (reset, truncated reply).
-    Connection,
-    /// A complete reply was decoded into an error.
-    Reply(&'a Error),
-}
-
-impl Failure<'_> {
-    /// Whether sending again can help. Uploads are safe to repeat: the
-    /// worst case is a second, unused `media_id`.
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            Failure::Connect | Failure::Timeout | Failure::Connection => true,
-            Failure::Reply(e) => e.is_retryable(),
-        }
-    }
-}
+use crate::AttemptError;
 
 /// What to do after a failed attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,13 +54,15 @@ impl RetryPolicy {
     }
 
     /// Decide after attempt number `attempt` (1-based) failed with
-    /// `failure`, `elapsed` after the first attempt started. `jitter` is a
+    /// `failure`, `elapsed` after the first attempt started. What can be
+    /// retried is [`AttemptError::is_retryable`], so that the driver and
+    /// the errors' predicates agree. `jitter` is a
     /// random number in `[0, 1)` from the caller; the delay is scaled into
     /// `[delay/2, delay)` so that clients spread out.
-    pub fn decide(
+    pub fn decide<E>(
         &self,
         attempt: u32,
-        failure: &Failure<'_>,
+        failure: &AttemptError<E>,
         elapsed: Duration,
         jitter: f64,
     ) -> Decision {
@@ -103,11 +80,7 @@ impl RetryPolicy {
             0.0
         };
         let mut delay = raw.mul_f64(0.5 + jitter / 2.0);
-        let rate_limited = matches!(
-            failure,
-            Failure::Reply(e) if e.is_rate_limited()
-        );
-        if rate_limited {
+        if failure.is_rate_limited() {
             delay = delay.max(self.rate_limited_delay);
         }
         match elapsed.checked_add(delay) {
@@ -120,16 +93,25 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ApiError, ErrorCode, Layer};
+    use crate::{ApiError, Error, ErrorCode, Layer, TransportErrorKind};
     use bytes::Bytes;
 
-    fn api(code: ErrorCode) -> Error {
-        Error::Api(ApiError::v2(
+    type Failure = AttemptError<std::io::Error>;
+
+    fn api(code: ErrorCode) -> Failure {
+        AttemptError::Proto(Error::Api(ApiError::v2(
             Layer::Result,
             Some(code),
             String::new(),
             Bytes::new(),
-        ))
+        )))
+    }
+
+    fn connect() -> Failure {
+        AttemptError::Transport {
+            kind: TransportErrorKind::Connect,
+            error: std::io::ErrorKind::ConnectionRefused.into(),
+        }
     }
 
     #[test]
@@ -139,7 +121,7 @@ mod tests {
             total_budget: Duration::from_secs(600),
             ..RetryPolicy::default()
         };
-        let d = |n| match p.decide(n, &Failure::Connect, Duration::ZERO, 0.999_999) {
+        let d = |n| match p.decide(n, &connect(), Duration::ZERO, 0.999_999) {
             Decision::RetryAfter(d) => d,
             Decision::Stop => panic!("stopped at {n}"),
         };
@@ -148,7 +130,7 @@ mod tests {
         assert!(d(9) <= Duration::from_secs(5));
         // Jitter 0 halves the delay.
         assert_eq!(
-            p.decide(1, &Failure::Connect, Duration::ZERO, 0.0),
+            p.decide(1, &connect(), Duration::ZERO, 0.0),
             Decision::RetryAfter(Duration::from_millis(100))
         );
     }
@@ -157,37 +139,37 @@ mod tests {
     fn stops_on_non_retryable_errors() {
         let p = RetryPolicy::default();
         for code in [
-            ErrorCode::SignError,
+            ErrorCode::SignErrorV2,
             ErrorCode::ParamError,
             ErrorCode::InvalidRequest,
         ] {
-            let e = api(code);
-            assert_eq!(
-                p.decide(1, &Failure::Reply(&e), Duration::ZERO, 0.5),
-                Decision::Stop
-            );
+            assert_eq!(p.decide(1, &api(code), Duration::ZERO, 0.5), Decision::Stop);
         }
-        let sig = Error::Signature {
+        let sig: Failure = AttemptError::Proto(Error::Signature {
             kind: crate::SignatureError::Mismatch,
             body: Bytes::new(),
+        });
+        assert_eq!(p.decide(1, &sig, Duration::ZERO, 0.5), Decision::Stop);
+        // A TLS failure cannot be fixed by sending again.
+        let tls: Failure = AttemptError::Transport {
+            kind: TransportErrorKind::Tls,
+            error: std::io::Error::other("bad certificate"),
         };
-        assert_eq!(
-            p.decide(1, &Failure::Reply(&sig), Duration::ZERO, 0.5),
-            Decision::Stop
-        );
+        assert!(!tls.is_retryable());
+        assert_eq!(p.decide(1, &tls, Duration::ZERO, 0.5), Decision::Stop);
     }
 
     #[test]
     fn retries_retryable_codes_and_waits_longer_when_rate_limited() {
         let p = RetryPolicy::default();
-        let sys = api(ErrorCode::SystemError);
+        let sys = api(ErrorCode::SystemErrorV2);
         assert!(matches!(
-            p.decide(1, &Failure::Reply(&sys), Duration::ZERO, 0.5),
+            p.decide(1, &sys, Duration::ZERO, 0.5),
             Decision::RetryAfter(_)
         ));
-        let freq = api(ErrorCode::FrequencyLimited);
+        let freq = api(ErrorCode::FrequencyLimitedV2);
         assert_eq!(
-            p.decide(1, &Failure::Reply(&freq), Duration::ZERO, 0.5),
+            p.decide(1, &freq, Duration::ZERO, 0.5),
             Decision::RetryAfter(Duration::from_secs(1))
         );
     }
@@ -196,15 +178,15 @@ mod tests {
     fn stops_at_max_attempts_and_budget() {
         let p = RetryPolicy::default();
         assert_eq!(
-            p.decide(3, &Failure::Timeout, Duration::ZERO, 0.5),
+            p.decide(3, &Failure::TimedOut, Duration::ZERO, 0.5),
             Decision::Stop
         );
         assert_eq!(
-            p.decide(1, &Failure::Timeout, Duration::from_secs(30), 0.5),
+            p.decide(1, &Failure::TimedOut, Duration::from_secs(30), 0.5),
             Decision::Stop
         );
         assert_eq!(
-            RetryPolicy::none().decide(1, &Failure::Connect, Duration::ZERO, 0.5),
+            RetryPolicy::none().decide(1, &connect(), Duration::ZERO, 0.5),
             Decision::Stop
         );
     }

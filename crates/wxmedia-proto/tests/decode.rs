@@ -170,10 +170,10 @@ fn the_seed_example_with_its_placeholder_sign_does_not_verify() {
 
 const CODES: [(&str, ErrorCode, bool); 5] = [
     ("INVALID_REQUEST", ErrorCode::InvalidRequest, false),
-    ("SIGNERROR", ErrorCode::SignError, false),
+    ("SIGNERROR", ErrorCode::SignErrorV2, false),
     ("PARAM_ERROR", ErrorCode::ParamError, false),
-    ("FREQUENCY_LIMITED", ErrorCode::FrequencyLimited, true),
-    ("SYSTEMERROR", ErrorCode::SystemError, true),
+    ("FREQUENCY_LIMITED", ErrorCode::FrequencyLimitedV2, true),
+    ("SYSTEMERROR", ErrorCode::SystemErrorV2, true),
 ];
 
 #[test]
@@ -232,8 +232,8 @@ fn every_code_at_the_return_layer() {
 #[test]
 fn return_layer_messages_of_the_seed_map_to_codes() {
     for (msg, code) in [
-        ("签名错误", Some(ErrorCode::SignError)),
-        ("操作过快，请稍后重试", Some(ErrorCode::FrequencyLimited)),
+        ("签名错误", Some(ErrorCode::SignErrorV2)),
+        ("操作过快，请稍后重试", Some(ErrorCode::FrequencyLimitedV2)),
         ("参数格式校验错误", None),
     ] {
         let body = Bytes::from(xml::write(&[("return_code", "FAIL"), ("return_msg", msg)]));

@@ -20,7 +20,7 @@ fn root() -> PathBuf {
 fn upload(file: &str, sign_type: SignType) -> UploadV2 {
     let bytes = std::fs::read(root().join("../wxmedia-sim/samples").join(file)).unwrap();
     let media = Media::new(file, Bytes::from(bytes)).unwrap();
-    UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, sign_type)
+    UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, sign_type).unwrap()
 }
 
 fn env() -> Env {
@@ -209,7 +209,7 @@ fn media_segment_shares_the_callers_buffer() {
     // SOI, EOI, then bytes after the end, which a whole JPEG may carry.
     let content = Bytes::from(vec![0xFF, 0xD8, 0xFF, 0xD9, 1, 2, 3, 4]);
     let media = Media::new("a.jpg", content.clone()).unwrap();
-    let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5);
+    let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5).unwrap();
     for _ in 0..2 {
         // Encoding again, as a retry does, shares it again.
         let req = up.encode(&env()).unwrap();
@@ -297,7 +297,7 @@ fn a_boundary_inside_the_media_is_refused() {
     content.extend_from_slice(b"--B");
     content.extend_from_slice(&[0xFF, 0xD9]);
     let media = Media::new("a.jpg", content).unwrap();
-    let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5);
+    let up = UploadV2::new(Credentials::new(MCH_ID, KEY).unwrap(), media, SignType::Md5).unwrap();
     let env = Env::new("https://h", Boundary::new("B").unwrap()).unwrap();
     assert!(matches!(up.encode(&env), Err(Error::BoundaryInMedia)));
 }

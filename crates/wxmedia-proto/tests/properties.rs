@@ -107,7 +107,7 @@ proptest! {
             Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
         };
         let sign_type = if hmac { SignType::HmacSha256 } else { SignType::Md5 };
-        let up = UploadV2::new(Credentials::new(mch_id.clone(), "k3y").unwrap(), media, sign_type);
+        let up = UploadV2::new(Credentials::new(mch_id.clone(), "k3y").unwrap(), media, sign_type).unwrap();
         let env = Env::new("https://127.0.0.1:1", Boundary::new(boundary.clone()).unwrap()).unwrap();
         let req = match up.encode(&env) {
             Ok(r) => r,
@@ -144,7 +144,7 @@ proptest! {
             Err(MediaError::BadFilename { .. }) => return Ok(()),
             Err(e) => return Err(TestCaseError::fail(format!("{e}"))),
         };
-        let up = UploadV2::new(Credentials::new("1", "k").unwrap(), media, SignType::Md5);
+        let up = UploadV2::new(Credentials::new("1", "k").unwrap(), media, SignType::Md5).unwrap();
         let env = Env::new("https://h", Boundary::new("b0").unwrap()).unwrap();
         let parts = parse_multipart(up.encode(&env).unwrap().into_body().into_segments(), "b0");
         prop_assert_eq!(parts.last().unwrap().filename.as_deref(), Some("media.jpg"));

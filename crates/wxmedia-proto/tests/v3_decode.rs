@@ -6,7 +6,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
-use wxmedia_proto::v3::{Api, Merchant, RsaSigner, Signer, UploadV3, Uploaded, Verifier};
+use wxmedia_proto::v3::{Api, Merchant, RsaSigner, Signer, UploadV3, UploadedMedia, Verifier};
 use wxmedia_proto::{
     Boundary, DecodeError, Env, Error, ErrorCode, Layer, MchId, Media, Nonce, Operation,
     SignatureError,
@@ -71,7 +71,7 @@ fn signed(body: &str, ts: u64, serial: &str) -> Response<Bytes> {
 
 const OK: &str = r#"{"media_id":"6uqyGjGrCf2GtyXP8bxrbuH9-aAoTjH-rKeSl3Lf4_So6kdkQu4w8BYVP3bzLtvR38lxt4PjtCDXsQpzqge_hQEovHzOhsLleGFQVRF-U_0"}"#;
 
-fn signature_error(r: Result<Uploaded, Error>) -> SignatureError {
+fn signature_error(r: Result<UploadedMedia, Error>) -> SignatureError {
     match r {
         Err(Error::Signature { kind, body }) => {
             assert!(!body.is_empty(), "the body is kept");

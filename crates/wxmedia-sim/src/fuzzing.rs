@@ -1,5 +1,8 @@
 //! Entry points for the fuzz targets and regression replays of the simulator; not a public API.
 
+use std::panic::RefUnwindSafe;
+use std::path::{Path, PathBuf};
+
 use bytes::Bytes;
 use http::{Method, Request};
 use wxmedia_proto::v2::{ApiKey, Credentials, SignType, UploadV2};
@@ -35,7 +38,8 @@ pub fn multipart_roundtrip(data: &[u8]) {
     } else {
         SignType::HmacSha256
     };
-    let up = UploadV2::new(Credentials::new(MCH, KEY).expect("valid"), media, sign_type);
+    let up = UploadV2::new(Credentials::new(MCH, KEY).expect("valid"), media, sign_type)
+        .expect("the fuzzed media is within the limit");
     let env = Env::new("https://127.0.0.1:1", boundary.clone()).expect("valid");
     let request = match up.encode(&env) {
         Ok(r) => r,
@@ -126,6 +130,49 @@ pub fn sim_handle(data: &[u8]) {
         .expect("every reply has a return_code");
     assert!(code == "SUCCESS" || code == "FAIL");
     assert_eq!(sim.request_count(), 1, "every request is recorded");
+}
+
+/// Replay the committed inputs of the fuzz target `target` through
+/// `check`: its seed corpus (`corpus/<target>`) and minimized crashes
+/// (`regressions/<target>`) under `fuzz_dir`, so that stable test runs
+/// keep every input the fuzzer ever needed. Panics naming the first file
+/// that breaks an invariant, and when the target has no committed input
+/// at all: a renamed directory must not make the replay pass vacuously.
+///
+/// Shared by the replays of wxmedia-proto's and the simulator's targets;
+/// it lives here rather than in wxmedia-proto, which does no I/O.
+pub fn replay_committed(fuzz_dir: &Path, target: &str, check: impl Fn(&[u8]) + RefUnwindSafe) {
+    let all = committed_inputs(fuzz_dir, target);
+    assert!(!all.is_empty(), "no committed inputs for {target}");
+    for (path, data) in all {
+        let result = std::panic::catch_unwind(|| check(&data));
+        assert!(
+            result.is_ok(),
+            "{target}: {} breaks an invariant",
+            path.display()
+        );
+    }
+}
+
+/// Every file of `corpus/<target>` and `regressions/<target>` under
+/// `fuzz_dir` with its bytes; a directory that is not there has none.
+/// `.gitkeep` only keeps an empty directory in git.
+fn committed_inputs(fuzz_dir: &Path, target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for dir in ["corpus", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(fuzz_dir.join(dir).join(target)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if path.is_file() && path.file_name().is_some_and(|n| n != ".gitkeep") {
+                let data =
+                    std::fs::read(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
+                out.push((path, data));
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

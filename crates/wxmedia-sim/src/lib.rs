@@ -20,6 +20,11 @@
 //!   the v3 signing identity, its serial the `serial_no` v3 requests name).
 //!   The CA is name-constrained to those loopback names; what is on disk is
 //!   checked on every load and reissued when it does not fit.
+//!   The RSA keys (merchant, platform, WeChat Pay public key) come from a
+//!   pool of public development keys shipped in the crate's `dev-keys/`,
+//!   since ring cannot generate RSA keys; never use them for a real
+//!   merchant. The CA, the server key and every certificate are still made
+//!   for each state directory.
 //! * The log ([`Simulator::received`]) keeps the last requests as bounded
 //!   summaries; [`Simulator::counts`] counts them all. The server bounds
 //!   body time, connections and form parts (see [`SimConfig`]).

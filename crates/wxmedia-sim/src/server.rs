@@ -18,7 +18,7 @@ use wxmedia_proto::v2::ApiKey;
 
 use crate::SimError;
 use crate::faults::Faults;
-use crate::handler::{PeerIdentity, Simulator};
+use crate::handler::{PeerIdentity, Simulator, TransportFaults};
 use crate::pki::{DevPki, V3Keys, V3Signer, subject_cn};
 use crate::v3::{V3_MAX_IMAGE_SIZE, V3Config};
 
@@ -419,29 +419,12 @@ async fn respond(
     limits: Limits,
 ) -> Result<Response<ReplyBody>, BoxError> {
     let (parts, body) = req.into_parts();
-    // hyper times the head only: without this a client that stops sending
-    // the body would hold the connection and its buffered bytes forever.
-    let collected = tokio::time::timeout(
-        limits.body_read_timeout,
-        Limited::new(body, limits.body).collect(),
-    )
-    .await;
-    let body = match collected {
-        Ok(Ok(collected)) => collected.to_bytes(),
-        Ok(Err(e)) => {
-            tracing::info!(error = %e, "request body refused");
-            return Err(e);
-        }
-        Err(_) => {
-            tracing::info!(timeout = ?limits.body_read_timeout, "request body timed out");
-            return Err("request body timed out".into());
-        }
-    };
+    let body = read_body(body, limits).await?;
     let mut req = Request::from_parts(parts, body);
     if let Some(identity) = identity {
         req.extensions_mut().insert(identity);
     }
-    let crate::handler::TransportFaults {
+    let TransportFaults {
         delay,
         drop_it,
         truncate,
@@ -465,61 +448,101 @@ async fn respond(
     }
     let (parts, body) = response.into_parts();
     if let Some(size) = huge {
-        tracing::info!(size, "fault: streaming a huge reply");
-        let chunk = Bytes::from(vec![b' '; 64 * 1024]);
-        let chunks = size / chunk.len() as u64;
-        let rest = (size % chunk.len() as u64) as usize;
-        let head = futures_util::stream::iter(
-            (0..chunks).map(move |_| Ok::<_, BoxError>(Frame::data(chunk.clone()))),
-        );
-        let tail = futures_util::stream::iter(
-            (rest > 0).then(|| Ok::<_, BoxError>(Frame::data(Bytes::from(vec![b' '; rest])))),
-        );
-        let mut response = Response::from_parts(
-            parts,
-            StreamBody::new(futures_util::StreamExt::chain(head, tail)).boxed(),
-        );
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_LENGTH, size.into());
-        return Ok(response);
+        return Ok(huge_reply(parts, size));
     }
     if endless {
-        tracing::info!("fault: a reply that never ends");
-        let drip = futures_util::stream::unfold((), |()| async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            Some((
-                Ok::<_, BoxError>(Frame::data(Bytes::from_static(b"<xml>"))),
-                (),
-            ))
-        });
-        let mut response = Response::from_parts(parts, StreamBody::new(drip).boxed());
-        response.headers_mut().remove(http::header::CONTENT_LENGTH);
-        return Ok(response);
+        return Ok(endless_reply(parts));
     }
     if truncate {
-        tracing::info!("fault: truncating the reply");
-        let half = body.slice(..body.len() / 2);
-        let first = futures_util::stream::once(async move { Ok::<_, BoxError>(Frame::data(half)) });
-        // Pause before failing so that hyper flushes the head and the first
-        // half: otherwise the client would see an empty reply instead.
-        let fail = futures_util::stream::once(async {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            Err::<Frame<Bytes>, BoxError>("fault: reply truncated".into())
-        });
-        let mut response = Response::from_parts(
-            parts,
-            StreamBody::new(futures_util::StreamExt::chain(first, fail)).boxed(),
-        );
-        response
-            .headers_mut()
-            .insert(http::header::CONTENT_LENGTH, body.len().into());
-        return Ok(response);
+        return Ok(truncated_reply(parts, body));
     }
     let full = Full::new(body)
         .map_err(|never: Infallible| match never {})
         .boxed();
     Ok(Response::from_parts(parts, full))
+}
+
+/// The whole request body, within the size and time limits.
+async fn read_body(body: Incoming, limits: Limits) -> Result<Bytes, BoxError> {
+    // hyper times the head only: without this a client that stops sending
+    // the body would hold the connection and its buffered bytes forever.
+    let collected = tokio::time::timeout(
+        limits.body_read_timeout,
+        Limited::new(body, limits.body).collect(),
+    )
+    .await;
+    match collected {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) => {
+            tracing::info!(error = %e, "request body refused");
+            Err(e)
+        }
+        Err(_) => {
+            tracing::info!(timeout = ?limits.body_read_timeout, "request body timed out");
+            Err("request body timed out".into())
+        }
+    }
+}
+
+/// The `huge_reply` fault: the reply's head with `size` bytes of spaces
+/// streamed after it, never held in memory at once.
+fn huge_reply(parts: http::response::Parts, size: u64) -> Response<ReplyBody> {
+    tracing::info!(size, "fault: streaming a huge reply");
+    let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+    let chunks = size / chunk.len() as u64;
+    let rest = (size % chunk.len() as u64) as usize;
+    let head = futures_util::stream::iter(
+        (0..chunks).map(move |_| Ok::<_, BoxError>(Frame::data(chunk.clone()))),
+    );
+    let tail = futures_util::stream::iter(
+        (rest > 0).then(|| Ok::<_, BoxError>(Frame::data(Bytes::from(vec![b' '; rest])))),
+    );
+    let mut response = Response::from_parts(
+        parts,
+        StreamBody::new(futures_util::StreamExt::chain(head, tail)).boxed(),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_LENGTH, size.into());
+    response
+}
+
+/// The `endless_reply` fault: the reply's head, then a few bytes every
+/// 100 ms for as long as the client reads.
+fn endless_reply(parts: http::response::Parts) -> Response<ReplyBody> {
+    tracing::info!("fault: a reply that never ends");
+    let drip = futures_util::stream::unfold((), |()| async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some((
+            Ok::<_, BoxError>(Frame::data(Bytes::from_static(b"<xml>"))),
+            (),
+        ))
+    });
+    let mut response = Response::from_parts(parts, StreamBody::new(drip).boxed());
+    response.headers_mut().remove(http::header::CONTENT_LENGTH);
+    response
+}
+
+/// The `truncate_reply` fault: the full Content-Length announced, half the
+/// body sent, then the connection broken.
+fn truncated_reply(parts: http::response::Parts, body: Bytes) -> Response<ReplyBody> {
+    tracing::info!("fault: truncating the reply");
+    let half = body.slice(..body.len() / 2);
+    let first = futures_util::stream::once(async move { Ok::<_, BoxError>(Frame::data(half)) });
+    // Pause before failing so that hyper flushes the head and the first
+    // half: otherwise the client would see an empty reply instead.
+    let fail = futures_util::stream::once(async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        Err::<Frame<Bytes>, BoxError>("fault: reply truncated".into())
+    });
+    let mut response = Response::from_parts(
+        parts,
+        StreamBody::new(futures_util::StreamExt::chain(first, fail)).boxed(),
+    );
+    response
+        .headers_mut()
+        .insert(http::header::CONTENT_LENGTH, body.len().into());
+    response
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ pub(crate) fn handle(
     }
 }
 
+/// The decision chain of the real endpoint, in the order `docs/TESTING.md`
+/// lists.
 fn decide(
     sim: &Simulator,
     req: &Request<Bytes>,
@@ -85,16 +87,41 @@ fn decide(
     if record.peer_cn.is_none() {
         return unsigned(INVALID_REQUEST, "获取客户端证书序列号失败");
     }
+    let media = match read_parts(req, record) {
+        Ok(Some(media)) => media,
+        // The same verdict as a missing field: the checks below never see
+        // a request without its media.
+        Ok(None) => return unsigned(PARAM_ERROR, PARAM_WRONG),
+        Err(refused) => return refused,
+    };
+    let sign_type = match authenticate(sim, record) {
+        Ok(sign_type) => sign_type,
+        Err(refused) => return refused,
+    };
+    // From here the request is authenticated: answers are signed.
+    match authenticated_refusal(sim, inputs, &media, record) {
+        Some((code, message)) => Decision::Refuse(Refusal {
+            code,
+            message,
+            signed_as: Some(sign_type),
+        }),
+        None => Decision::Upload(sign_type),
+    }
+}
+
+/// Read the form into the record: the media part's summary, and every
+/// other part as a text field. Returns the media, if there was one.
+fn read_parts(req: &Request<Bytes>, record: &mut Received) -> Result<Option<Bytes>, Decision> {
     let parts = match parse_form(req.headers(), req.body()) {
         Ok(parts) => parts,
         // Reported by the community: a quoted boundary is refused. More
         // parts than any real upload has is a field problem too, the same
         // verdict as a repeated field.
         Err(FormError::QuotedBoundary | FormError::TooManyParts) => {
-            return unsigned(PARAM_ERROR, PARAM_WRONG);
+            return Err(unsigned(PARAM_ERROR, PARAM_WRONG));
         }
         Err(FormError::NoContentType | FormError::NoBoundary | FormError::Malformed) => {
-            return unsigned(INVALID_REQUEST, BAD_FORMAT);
+            return Err(unsigned(INVALID_REQUEST, BAD_FORMAT));
         }
     };
     let mut media: Option<Bytes> = None;
@@ -104,7 +131,7 @@ fn decide(
     for part in parts {
         if part.name == "media" {
             if part.rfc2231_filename || media.is_some() {
-                return unsigned(PARAM_ERROR, PARAM_WRONG);
+                return Err(unsigned(PARAM_ERROR, PARAM_WRONG));
             }
             record.filename = part.filename;
             record.content_type = part.content_type;
@@ -113,60 +140,73 @@ fn decide(
             media = Some(part.data);
         } else {
             let Ok(value) = String::from_utf8(part.data.to_vec()) else {
-                return unsigned(PARAM_ERROR, PARAM_WRONG);
+                return Err(unsigned(PARAM_ERROR, PARAM_WRONG));
             };
             if !names.insert(part.name.clone()) {
-                return unsigned(PARAM_ERROR, PARAM_WRONG);
+                return Err(unsigned(PARAM_ERROR, PARAM_WRONG));
             }
             record.fields.push((part.name, value));
         }
     }
+    Ok(media)
+}
+
+/// Check the recorded fields as the endpoint does before it trusts a
+/// request: all present, this merchant (by field and by certificate), a
+/// known sign type and a sign that verifies. Returns the sign type, which
+/// the signed answers then use.
+fn authenticate(sim: &Simulator, record: &Received) -> Result<SignType, Decision> {
     let get = |name: &str| record.field(name).filter(|v| !v.is_empty());
-    let (Some(mch_id), Some(media_hash), Some(sign), Some(media)) =
-        (get("mch_id"), get("media_hash"), get("sign"), media)
+    let (Some(mch_id), Some(_), Some(sign)) = (get("mch_id"), get("media_hash"), get("sign"))
     else {
-        return unsigned(PARAM_ERROR, PARAM_WRONG);
+        return Err(unsigned(PARAM_ERROR, PARAM_WRONG));
     };
     if mch_id != sim.mch_id() || record.peer_cn.as_deref() != Some(mch_id) {
-        return unsigned(PARAM_ERROR, "商户号mchid有误，请检查后重试");
+        return Err(unsigned(PARAM_ERROR, "商户号mchid有误，请检查后重试"));
     }
     let sign_type = match get("sign_type") {
         None | Some("MD5") => SignType::Md5,
         Some("HMAC-SHA256") => SignType::HmacSha256,
-        Some(_) => return unsigned(SIGNERROR, "签名校验失败，请检查后重试"),
+        Some(_) => return Err(unsigned(SIGNERROR, "签名校验失败，请检查后重试")),
     };
     let to_sign = StringToSign::new(record.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())));
     if !to_sign.verify(sim.api_key(), sign_type, sign) {
-        return unsigned(SIGNERROR, "签名校验失败，请检查后重试");
+        return Err(unsigned(SIGNERROR, "签名校验失败，请检查后重试"));
     }
-    // From here the request is authenticated: answers are signed.
-    let signed = |code: &str, message: &'static str| {
-        Decision::Refuse(Refusal {
-            code: code.to_owned(),
-            message,
-            signed_as: Some(sign_type),
-        })
-    };
+    Ok(sign_type)
+}
+
+/// The refusals only an authenticated request can get, as code and
+/// message: the operator's switches first (they must not be used up by
+/// requests refused earlier), then the media checks.
+fn authenticated_refusal(
+    sim: &Simulator,
+    inputs: &Inputs,
+    media: &[u8],
+    record: &Received,
+) -> Option<(String, &'static str)> {
     if let Some(code) = sim.take_forced_error() {
-        return signed(&code, "模拟错误");
+        return Some((code, "模拟错误"));
     }
     if let Some(fault) = sim.take_injected_fault(inputs) {
-        return match fault {
-            Injected::RateLimited => signed("FREQUENCY_LIMITED", "操作过快，请稍后重试"),
-            Injected::SystemError => signed("SYSTEMERROR", "上传图片失败，请稍后重试"),
-        };
+        return Some(match fault {
+            Injected::RateLimited => ("FREQUENCY_LIMITED".to_owned(), "操作过快，请稍后重试"),
+            Injected::SystemError => ("SYSTEMERROR".to_owned(), "上传图片失败，请稍后重试"),
+        });
     }
+    let refused = |message| Some((PARAM_ERROR.to_owned(), message));
     if media.len() > sim.max_media_size() {
-        return signed(PARAM_ERROR, "图片大小不能超过2M，请检查后重新提交");
+        return refused("图片大小不能超过2M，请检查后重新提交");
     }
     // Images only: `sniff` knows v3's video formats too.
-    if !MediaKind::sniff(&media).is_some_and(MediaKind::is_image) {
-        return signed(PARAM_ERROR, "图片格式不正确，请检查后重新提交");
+    if !MediaKind::sniff(media).is_some_and(MediaKind::is_image) {
+        return refused("图片格式不正确，请检查后重新提交");
     }
-    if record.media_md5.as_deref() != Some(media_hash) {
-        return signed(PARAM_ERROR, "图片Hash值有误，请检查后重新提交");
+    // `authenticate` saw that the hash field is there and not empty.
+    if record.media_md5.as_deref() != record.field("media_hash") {
+        return refused("图片Hash值有误，请检查后重新提交");
     }
-    Decision::Upload(sign_type)
+    None
 }
 
 fn success(sim: &Simulator, media_id: &str, sign_type: SignType) -> Response<Bytes> {

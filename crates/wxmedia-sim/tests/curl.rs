@@ -150,7 +150,7 @@ async fn each_refusal_is_produced_over_tls() {
         .await;
     assert_eq!(
         code_of(fx.decode(&out, SignType::Md5)),
-        ErrorCode::SignError
+        ErrorCode::SignErrorV2
     );
 
     // Unknown sign type.
@@ -169,7 +169,7 @@ async fn each_refusal_is_produced_over_tls() {
         .await;
     assert_eq!(
         code_of(fx.decode(&out, SignType::Md5)),
-        ErrorCode::SignError
+        ErrorCode::SignErrorV2
     );
 
     // Hash of other bytes.

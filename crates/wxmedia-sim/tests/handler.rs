@@ -21,7 +21,7 @@ fn sim() -> Simulator {
 
 fn upload(name: &str, content: &[u8], st: SignType) -> UploadV2 {
     let media = Media::new(name, Bytes::copy_from_slice(content)).unwrap();
-    UploadV2::new(Credentials::new(MCH, KEY).unwrap(), media, st)
+    UploadV2::new(Credentials::new(MCH, KEY).unwrap(), media, st).unwrap()
 }
 
 /// The request a client would send, as the server hands it to the handler.
@@ -242,7 +242,8 @@ fn unknown_merchant_and_certificate_mismatch_are_param_errors() {
         Credentials::new("1900000999", KEY).unwrap(),
         Media::new("a.jpg", Bytes::from_static(JPEG)).unwrap(),
         SignType::Md5,
-    );
+    )
+    .unwrap();
     assert_refused(
         sim().handle(request(&up, Some("1900000999"))),
         SignType::Md5,
@@ -305,12 +306,15 @@ fn content_that_is_not_an_image_is_a_param_error() {
 fn media_over_two_mib_is_a_param_error() {
     let mut big = JPEG.to_vec();
     big.resize(2 * 1024 * 1024 + 1, 0);
-    let media = Media::with_max_size("a.jpg", big, usize::MAX).unwrap();
-    let up = UploadV2::new(
+    // The client refuses this itself; lift its limit to see the server's.
+    let media = Media::new("a.jpg", big).unwrap();
+    let up = UploadV2::with_max_size(
         Credentials::new(MCH, KEY).unwrap(),
         media,
         SignType::HmacSha256,
-    );
+        usize::MAX,
+    )
+    .unwrap();
     assert_refused(
         sim().handle(request(&up, Some(MCH))),
         SignType::HmacSha256,
@@ -333,11 +337,12 @@ fn a_bad_sign_or_unknown_sign_type_is_a_signerror() {
         Credentials::new(MCH, "not-the-merchants-key").unwrap(),
         Media::new("a.jpg", Bytes::from_static(JPEG)).unwrap(),
         SignType::Md5,
-    );
+    )
+    .unwrap();
     assert_refused(
         sim().handle(request(&up, Some(MCH))),
         SignType::Md5,
-        ErrorCode::SignError,
+        ErrorCode::SignErrorV2,
         "签名",
     );
     let hash = md5(JPEG);
@@ -360,7 +365,7 @@ fn a_bad_sign_or_unknown_sign_type_is_a_signerror() {
     assert_refused(
         sim().handle(req),
         SignType::Md5,
-        ErrorCode::SignError,
+        ErrorCode::SignErrorV2,
         "签名",
     );
 }
@@ -418,7 +423,7 @@ fn rate_limit_answers_frequency_limited_beyond_the_limit() {
     assert!(results[0].is_ok() && results[1].is_ok());
     for r in &results[2..] {
         let e = r.as_ref().unwrap_err();
-        assert_eq!(e.api_code(), Some(&ErrorCode::FrequencyLimited));
+        assert_eq!(e.api_code(), Some(&ErrorCode::FrequencyLimitedV2));
         assert!(e.is_retryable());
     }
 }
@@ -432,7 +437,7 @@ fn system_error_probability_one_always_fails() {
         assert_refused(
             sim.handle(request(&up, Some(MCH))),
             SignType::Md5,
-            ErrorCode::SystemError,
+            ErrorCode::SystemErrorV2,
             "上传图片失败",
         );
     }
@@ -604,7 +609,7 @@ fn the_rate_limit_window_runs_on_the_input_clock() {
     };
     assert!(at(t0).is_ok());
     let limited = at(t0 + Duration::from_millis(999)).unwrap_err();
-    assert_eq!(limited.api_code(), Some(&ErrorCode::FrequencyLimited));
+    assert_eq!(limited.api_code(), Some(&ErrorCode::FrequencyLimitedV2));
     // However long the test really took, one input second later is a new
     // window.
     assert!(at(t0 + Duration::from_secs(1)).is_ok());
@@ -623,7 +628,7 @@ fn the_system_error_probability_draw_comes_from_the_random_input() {
         assert_refused(
             sim.handle_with(request(&up, Some(MCH)), &inputs([0; 64])),
             SignType::Md5,
-            ErrorCode::SystemError,
+            ErrorCode::SystemErrorV2,
             "上传图片失败",
         );
         // All-one bytes draw just under 1, above 0.5.

@@ -73,6 +73,31 @@ fn api_code(r: Result<String, Error>) -> ErrorCode {
     r.unwrap_err().api_code().cloned().expect("an API error")
 }
 
+/// Wait until `done` holds, checking every few milliseconds, so that a
+/// test waits as long as the machine needs and no longer; fails naming
+/// `what` once `within` has passed.
+async fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !done() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// Check every few milliseconds for `window` that `happened` does not
+/// hold, failing with `what` the moment it does.
+async fn never_within(window: Duration, what: &str, mut happened: impl FnMut() -> bool) {
+    let end = tokio::time::Instant::now() + window;
+    while tokio::time::Instant::now() < end {
+        assert!(!happened(), "{what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(!happened(), "{what}");
+}
+
 /// `n` text parts, each with a name of its own: what made the old
 /// duplicate check quadratic.
 fn many_unique_fields(n: usize) -> Vec<(String, String)> {
@@ -110,7 +135,7 @@ fn a_form_with_forty_thousand_parts_is_refused_after_the_part_limit() {
     let (parts, body) = resp.into_parts();
     assert_eq!(
         api_code(decode(parts.status, body, sim.api_key())),
-        ErrorCode::SignError
+        ErrorCode::SignErrorV2
     );
 }
 
@@ -198,8 +223,14 @@ async fn huge_forms_do_not_starve_a_normal_upload() {
     };
     let normal = async {
         // Let the hostile requests arrive and reach the handler first: the
-        // unfixed simulator then held its one worker for half a minute.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // unfixed simulator then held its one worker for half a minute, so
+        // that they are not logged within curl's 20 s there.
+        wait_until(
+            Duration::from_secs(20),
+            "the simulator logging the three huge forms",
+            || server.sim().request_count() >= 3,
+        )
+        .await;
         curl_upload(&server, dir.path(), "10").await
     };
     let (a, a2, b, ok) = tokio::join!(hostile(v2.clone()), hostile(v2), hostile(v3), normal);
@@ -318,6 +349,15 @@ fn the_log_capacity_is_configurable_and_counts_cover_every_outcome() {
 /// A TLS connection to the simulator that trusts its CA and presents no
 /// client certificate (v3 needs none).
 async fn tls_connect(server: &SimServer) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let tcp = TcpStream::connect(server.addr()).await.unwrap();
+    tls_handshake(server, tcp).await
+}
+
+/// The TLS handshake of [`tls_connect`] over a connection already made.
+async fn tls_handshake(
+    server: &SimServer,
+    tcp: TcpStream,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(server.pki().ca_cert_pem().as_bytes()) {
         roots.add(cert.unwrap()).unwrap();
@@ -329,7 +369,6 @@ async fn tls_connect(server: &SimServer) -> tokio_rustls::client::TlsStream<TcpS
     .unwrap()
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let tcp = TcpStream::connect(server.addr()).await.unwrap();
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(ServerName::try_from("127.0.0.1").unwrap(), tcp)
         .await
@@ -376,10 +415,13 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
         TcpStream::connect(server.addr()).await.unwrap(),
     ];
     let server = Arc::new(server);
+    let (connected, in_backlog) = tokio::sync::oneshot::channel();
     let third = tokio::spawn({
         let server = server.clone();
         async move {
-            let mut tls = tls_connect(&server).await;
+            let tcp = TcpStream::connect(server.addr()).await.unwrap();
+            let _ = connected.send(());
+            let mut tls = tls_handshake(&server, tcp).await;
             tls.write_all(b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 .await
                 .unwrap();
@@ -388,11 +430,21 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
             reply
         }
     });
-    tokio::time::sleep(Duration::from_millis(1000)).await;
-    assert!(
-        !third.is_finished(),
-        "a third connection was served at once"
-    );
+    // From its TCP handshake on, a server without the cap would serve the
+    // third connection at once: watch it from then, not from the spawn.
+    tokio::time::timeout(Duration::from_secs(10), in_backlog)
+        .await
+        .expect("the third connection did not reach the server within 10 s")
+        .unwrap();
+    // That it is not served can only be watched for a while; it fails as
+    // soon as it is, and the window stays well below the 10 s handshake
+    // timeout that would free the idle connections' slots.
+    never_within(
+        Duration::from_secs(1),
+        "a third connection was served at once",
+        || third.is_finished(),
+    )
+    .await;
     drop(idle);
     let reply = tokio::time::timeout(Duration::from_secs(10), third)
         .await

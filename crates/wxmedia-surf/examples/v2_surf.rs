@@ -1,7 +1,7 @@
 //! Upload the sample JPEG through wxmedia-surf to a simulator started in this process.
 
 use wxmedia_sim::{SimConfig, SimServer};
-use wxmedia_surf::{Client, Identity, Media, SignType};
+use wxmedia_surf::{Identity, Media, SignType, V2Client};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The simulator is a tokio server; the client runs on async-std. Each
@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let state = tempfile::TempDir::new()?;
     let server = runtime.block_on(SimServer::start(SimConfig::new(state.path())))?;
     let pki = server.pki();
-    let client = Client::builder()
+    let client = V2Client::builder()
         .mch_id(server.sim().mch_id())
         .api_key(server.sim().api_key().expose_secret())
         .identity(Identity::from_pem_files(

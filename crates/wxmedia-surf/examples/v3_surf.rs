@@ -1,7 +1,7 @@
 //! Upload an image with APIv3 through wxmedia-surf, verifying replies with the platform certificate, to a simulator started in this process.
 
 use wxmedia_sim::{SimConfig, SimServer, V3Signer};
-use wxmedia_surf::{Client, Media, v3::Api};
+use wxmedia_surf::{Media, V3Client};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The simulator is a tokio server; the client runs on async-std.
@@ -14,7 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     config.v3_signer = V3Signer::PlatformCert; // an older merchant: platform certificates
     let server = runtime.block_on(SimServer::start(config))?;
     let pki = server.pki();
-    let client = Client::builder()
+    let client = V3Client::builder()
         .mch_id(server.sim().mch_id())
         .private_key_file(pki.client_key_path())
         .merchant_certificate_file(pki.client_cert_path())
@@ -23,11 +23,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_root_ca_file(pki.ca_cert_path())
         .build()?;
     let bytes = wxmedia_sim::samples::JPEG.to_vec();
-    let media = Media::with_max_size("id-front.jpg", bytes, Api::Image.default_max_size())?;
+    // Media::new checks the format; upload_image checks the image limit (5 MiB).
+    let media = Media::new("id-front.jpg", bytes)?;
     let uploaded = async_std::task::block_on(client.upload_image(media))?;
     println!(
         "{} (request {})",
-        uploaded.id,
+        uploaded.media_id,
         uploaded.request_id.unwrap_or_default()
     );
     Ok(())

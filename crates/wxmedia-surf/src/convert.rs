@@ -3,11 +3,10 @@
 use std::io;
 
 use http_types::headers::{HeaderName, HeaderValue};
-use wxmedia_client::{Sent, TransportErrorKind};
-use wxmedia_tls::ConnectFailure;
+use wxmedia_client::{Exchange, TransportErrorKind, classify};
+use wxmedia_proto::AttemptEnd;
 
 use crate::connector::{ConnectFailed, Segments};
-use crate::segments::SegmentReader;
 
 /// The core's request as an `http_types` one: every header copied, the
 /// body streamed from the segments, and the segments kept aside (shared,
@@ -22,10 +21,13 @@ pub(crate) fn to_http_types(
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
     let mut out = http_types::Request::new(method, url);
     let segments = body.into_segments();
-    let reader = SegmentReader::new(segments.clone());
+    let reader = wxmedia_proto::SegmentReader::new(segments.clone());
     let len = reader.remaining();
     // The body first: setting it adds a default Content-Type that the
     // core's headers below then replace.
+    // The core's reader is synchronous and never waits: `AllowStdIo`
+    // makes it the async reader http_types takes, as it is.
+    let reader = futures_util::io::AllowStdIo::new(reader);
     out.set_body(http_types::Body::from_reader(reader, Some(len)));
     for name in parts.headers.keys() {
         let header: HeaderName = name.as_str().parse().map_err(into_io)?;
@@ -42,18 +44,15 @@ pub(crate) fn to_http_types(
     Ok(out)
 }
 
-/// Sort a surf error into how the attempt ended.
-pub(crate) fn classify(e: surf::Error) -> Sent {
+/// Sort a surf error into how the attempt ended, by its types: a failure
+/// of our connector is a connect failure unless its chain says TLS or DNS.
+pub(crate) fn failed(e: surf::Error) -> Exchange {
     match e.downcast::<ConnectFailed>() {
         Ok(ConnectFailed(io)) => {
-            let kind = match wxmedia_tls::classify_connect_error(&io) {
-                ConnectFailure::Tls => TransportErrorKind::Tls,
-                ConnectFailure::Dns => TransportErrorKind::Dns,
-                _ => TransportErrorKind::Connect,
-            };
-            Sent::failed(kind, io)
+            let kind = classify(&io, TransportErrorKind::Connect);
+            AttemptEnd::failed(kind, io)
         }
-        Err(e) => Sent::failed(TransportErrorKind::Broken, into_io(e)),
+        Err(e) => AttemptEnd::failed(TransportErrorKind::Broken, into_io(e)),
     }
 }
 

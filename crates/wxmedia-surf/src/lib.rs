@@ -1,4 +1,4 @@
-//! WeChat Pay media uploads over surf 2 on async-std, with surf's backend replaced by async-h1 on futures-rustls (rustls 0.23, ring).
+//! WeChat Pay media uploads over surf 2 on async-std, with surf's backend replaced by async-h1 on futures-rustls (rustls 0.23).
 //!
 //! This crate is only a [`Transport`](wxmedia_client::Transport): it
 //! connects, streams the request's segments, and reads the reply up to the
@@ -13,9 +13,9 @@
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! use wxmedia_surf::{Client, Identity, Media, SignType};
+//! use wxmedia_surf::{Identity, Media, SignType, V2Client};
 //!
-//! let client = Client::builder()
+//! let client = V2Client::builder()
 //!     .mch_id("1900000109")
 //!     .api_key(std::fs::read_to_string("apiv2.key")?.trim())
 //!     .identity(Identity::from_pem_files("apiclient_cert.pem", "apiclient_key.pem")?)
@@ -28,9 +28,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod conn;
 mod connector;
 mod convert;
-mod segments;
+mod pool;
 #[cfg(test)]
 mod tests;
 
@@ -41,18 +42,24 @@ use std::time::Duration;
 
 use async_std::io::ReadExt;
 use bytes::Bytes;
-use wxmedia_client::{Sent, Settings, TransportErrorKind};
+use wxmedia_client::{Exchange, Settings, TransportErrorKind};
+use wxmedia_proto::AttemptEnd;
 
-use crate::connector::{Connector, Pool};
-use crate::convert::{classify, to_http_types};
+use crate::connector::Connector;
+use crate::convert::{failed, to_http_types};
+use crate::pool::Pool;
 
-pub use wxmedia_client::{BuildError, ClientBuilder, Error, Identity, Timeouts};
+pub use wxmedia_client::{BuildError, Error, Identity, Timeouts, V2Builder, V3Builder};
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
 pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v3};
 
-/// An upload client over surf. Cheap to clone; clones share the
+/// An APIv2 client over surf. Cheap to clone; clones share the
 /// connection pool and the failover state.
-pub type Client = wxmedia_client::Client<Surf>;
+pub type V2Client = wxmedia_client::V2Client<Surf>;
+
+/// An APIv3 client over surf. Cheap to clone; clones share the
+/// connection pool, the failover state and the platform certificates.
+pub type V3Client = wxmedia_client::V3Client<Surf>;
 
 /// The surf transport: surf over this crate's async-h1 + futures-rustls
 /// backend and its pool.
@@ -99,22 +106,22 @@ impl wxmedia_client::Transport for Surf {
         request: http::Request<wxmedia_proto::Body>,
         limit: usize,
         _budget: Duration,
-    ) -> Sent {
+    ) -> Exchange {
         let request = match to_http_types(request) {
             Ok(r) => r,
-            Err(e) => return Sent::failed(TransportErrorKind::Broken, e),
+            Err(e) => return AttemptEnd::failed(TransportErrorKind::Broken, e),
         };
         let mut response = match self.http.send(request).await {
             Ok(r) => r,
-            Err(e) => return classify(e),
+            Err(e) => return failed(e),
         };
         let Ok(status) = http::StatusCode::from_u16(response.status().into()) else {
             let e = io::Error::new(io::ErrorKind::InvalidData, "invalid HTTP status");
-            return Sent::failed(TransportErrorKind::Broken, e);
+            return AttemptEnd::failed(TransportErrorKind::Broken, e);
         };
         // A declared length over the cap is refused without reading.
         if response.len().is_some_and(|n| n > limit) {
-            return Sent::ReplyTooLarge;
+            return AttemptEnd::ReplyTooLarge;
         }
         let mut reply = http::Response::builder().status(status);
         for (name, values) in response.iter() {
@@ -128,10 +135,10 @@ impl wxmedia_client::Transport for Surf {
         // One byte past the cap tells "too large" from "exactly the cap".
         let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
         if let Err(e) = (&mut body).take(cap).read_to_end(&mut buf).await {
-            return Sent::failed(TransportErrorKind::Broken, e);
+            return AttemptEnd::failed(TransportErrorKind::Broken, e);
         }
         if buf.len() > limit {
-            return Sent::ReplyTooLarge;
+            return AttemptEnd::ReplyTooLarge;
         }
         // A body that ends before its Content-Length is a connection
         // closed mid-reply: never hand half a reply to the decoder.
@@ -145,11 +152,11 @@ impl wxmedia_client::Transport for Surf {
                     buf.len()
                 ),
             );
-            return Sent::failed(TransportErrorKind::Broken, e);
+            return AttemptEnd::failed(TransportErrorKind::Broken, e);
         }
         match reply.body(Bytes::from(buf)) {
-            Ok(reply) => Sent::Reply(reply),
-            Err(e) => Sent::failed(TransportErrorKind::Broken, e),
+            Ok(reply) => AttemptEnd::Reply(reply),
+            Err(e) => AttemptEnd::failed(TransportErrorKind::Broken, e),
         }
     }
 

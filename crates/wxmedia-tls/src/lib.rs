@@ -9,8 +9,6 @@
 //!   crypto provider of the `ring` (default) or `aws-lc-rs` feature, or one
 //!   given at run time, TLS 1.2 and 1.3, the webpki roots plus any extra CA files (how
 //!   tests trust the simulator), and the client certificate.
-//! * [`classify_connect_error`] sorts a transport's connect error into
-//!   TLS, DNS or unreachable, alike for every transport.
 //!
 //! Settings, the builder and the upload loop live in `wxmedia-client`;
 //! its `BuildError` is this crate's [`Error`].
@@ -160,46 +158,4 @@ pub fn client_config(
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
-}
-
-/// What kind of failure a transport's connect error is, found by walking
-/// its source chain. Shared by the transports so that they classify alike.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum ConnectFailure {
-    /// The TLS handshake failed (a `rustls::Error` in the chain).
-    Tls,
-    /// The name did not resolve.
-    Dns,
-    /// Timed out, refused, reset or unreachable.
-    Unreachable,
-}
-
-/// Classify a connect error. DNS failures are recognised by the messages
-/// of hyper-util's and the standard library's resolvers, since neither
-/// gives them a type of their own.
-pub fn classify_connect_error(err: &(dyn std::error::Error + 'static)) -> ConnectFailure {
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    let mut dns = false;
-    while let Some(e) = current {
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return ConnectFailure::Tls;
-        }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
-            && let Some(inner) = io.get_ref()
-            && inner.downcast_ref::<rustls::Error>().is_some()
-        {
-            return ConnectFailure::Tls;
-        }
-        let text = e.to_string();
-        if text.contains("dns error") || text.contains("failed to lookup address") {
-            dns = true;
-        }
-        current = e.source();
-    }
-    if dns {
-        ConnectFailure::Dns
-    } else {
-        ConnectFailure::Unreachable
-    }
 }

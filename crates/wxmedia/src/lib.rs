@@ -11,49 +11,72 @@
 //! features off to switch). [`ClientBuilder::crypto_provider`] overrides it
 //! for one client.
 //!
-//! Every module has the same `Client`, built the same way. For APIv2:
-//! `Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`,
-//! and `client.upload(media)` gives an [`Uploaded`] (media id, media hash,
-//! sign type) or an [`Error`]. For APIv3:
-//! `Client::builder().mch_id(..).private_key_file(..).merchant_certificate_file(..)`
-//! with one way to verify replies (`.wechatpay_public_key_file(id, ..)`,
-//! `.platform_certificate_file(..)` or `.api_v3_key(..)`), then
-//! `client.upload_image(media)`, `upload_video` or `upload_marketing_image`
-//! give a [`v3::Uploaded`] (its `id` is the media id or URL).
+//! Every module has the same two clients, built the same way; the API
+//! generation is the type, so calling the other API's method does not
+//! compile.
 //!
-//! Two error types are all a user meets: [`BuildError`] from building a
-//! client or loading an [`Identity`] (nothing was sent), and [`Error`] from
-//! an upload, the same for every transport. Decide with its predicates:
-//! [`Error::is_retryable`], [`Error::is_rate_limited`],
-//! [`Error::is_input_error`], [`Error::api_code`].
+//! * APIv2: `V2Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`,
+//!   then `client.upload(media)` gives an [`Uploaded`] (`media_id`,
+//!   `media_hash`, `sign_type`).
+//! * APIv3: `V3Client::builder().mch_id(..).private_key_file(..).merchant_certificate_file(..)`
+//!   with one or more ways to verify replies
+//!   (`.wechatpay_public_key_file(id, ..)`, `.platform_certificate_file(..)`,
+//!   `.api_v3_key(..)`), then `client.upload_image(media)` or
+//!   `upload_video` give a [`v3::MediaId`] (`media_id`),
+//!   `upload_marketing_image` a [`v3::MediaUrl`] (`media_url`), and
+//!   `download_certificates` the platform certificates.
+//!
+//! [`Media::new`] (images) and [`Media::video`] check format, extension and
+//! wholeness; each upload checks its own size limit (v2 2 MiB, v3 image
+//! and video 5 MiB, marketing image 2 MiB) before anything is sent.
+//!
+//! # Errors
+//!
+//! Every error type a user meets is here:
+//!
+//! * [`BuildError`]: building a client or loading an [`Identity`]; nothing
+//!   was sent. It names the missing setting or the file.
+//! * [`Error`]: an upload, the same for every transport. Decide with its
+//!   predicates: [`Error::is_retryable`], [`Error::is_rate_limited`],
+//!   [`Error::is_input_error`], [`Error::api_code`] (an [`ErrorCode`]),
+//!   [`Error::signature_error`] (a [`SignatureError`]),
+//!   [`Error::transport_kind`] (a [`TransportErrorKind`]). Its variants
+//!   hold the rest: [`ProtoError`] (the core's verdict: [`MediaError`],
+//!   [`ApiError`] with its [`Layer`], [`DecodeError`], a signature
+//!   failure), a transport failure with the transport's own error (a
+//!   [`BoxError`], to downcast), or a timeout that keeps the failure it cut
+//!   short.
 #![forbid(unsafe_code)]
 // docs.rs documents every feature and badges what each one gates.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use wxmedia_client::{
-    BuildError, ClientBuilder, Error, Identity, Timeouts, TransportErrorKind,
+    BoxError, BuildError, ClientBuilder, Error, Identity, Timeouts, TransportErrorKind, V2Builder,
+    V3Builder,
 };
 pub use wxmedia_proto as proto;
+pub use wxmedia_proto::Error as ProtoError;
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
 pub use wxmedia_proto::v3;
 pub use wxmedia_proto::{
-    ApiError, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
+    ApiError, DecodeError, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
+    SignatureError,
 };
 
 /// The hyper transport (tokio).
 #[cfg(feature = "hyper")]
 pub mod hyper {
-    pub use wxmedia_hyper::Client;
+    pub use wxmedia_hyper::{Hyper, V2Client, V3Client};
 }
 
 /// The surf transport (async-std).
 #[cfg(feature = "surf")]
 pub mod surf {
-    pub use wxmedia_surf::Client;
+    pub use wxmedia_surf::{Surf, V2Client, V3Client};
 }
 
 /// The blocking transport (no runtime).
 #[cfg(feature = "blocking")]
 pub mod blocking {
-    pub use wxmedia_blocking::Client;
+    pub use wxmedia_blocking::{Ureq, V2Client, V3Client};
 }

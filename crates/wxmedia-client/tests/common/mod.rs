@@ -5,8 +5,8 @@ use wxmedia_client::{BuildError, FromSettings, Identity, Settings};
 /// A client that is never built: the builder's checks run without a transport.
 pub(crate) struct Never;
 
-impl FromSettings for Never {
-    fn from_settings(_: Settings) -> Result<Never, BuildError> {
+impl<A> FromSettings<A> for Never {
+    fn from_settings(_: Settings, _: A) -> Result<Never, BuildError> {
         Ok(Never)
     }
 }

@@ -34,7 +34,7 @@ pub(crate) fn start() -> Result<Sim> {
 pub(crate) fn upload_v2(server: &SimServer, media: Media) -> Result<UploadV2> {
     let sim = server.sim();
     let credentials = Credentials::new(sim.mch_id(), sim.api_key().expose_secret())?;
-    Ok(UploadV2::new(credentials, media, SignType::HmacSha256))
+    Ok(UploadV2::new(credentials, media, SignType::HmacSha256)?)
 }
 
 /// The v3 image upload: requests signed with the merchant's key, replies

@@ -137,11 +137,11 @@ fn code_from_message(message: &str) -> Option<ErrorCode> {
         return Some(ErrorCode::parse(message));
     }
     if message.contains("签名") || message.contains("验签") {
-        Some(ErrorCode::SignError)
+        Some(ErrorCode::SignErrorV2)
     } else if message.contains("操作过快") || message.contains("频率") {
-        Some(ErrorCode::FrequencyLimited)
+        Some(ErrorCode::FrequencyLimitedV2)
     } else if message.contains("系统错误") || message.contains("系统繁忙") {
-        Some(ErrorCode::SystemError)
+        Some(ErrorCode::SystemErrorV2)
     } else {
         None
     }

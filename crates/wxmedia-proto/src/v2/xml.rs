@@ -20,6 +20,69 @@ pub struct Fields {
     fields: Vec<(String, String)>,
 }
 
+/// A document being read: the fields so far, where we are, and the field
+/// open now.
+struct Walk {
+    fields: Vec<(String, String)>,
+    seen: BTreeSet<String>,
+    /// Where we are: before the root, inside it, inside a field, after it.
+    state: State,
+    current: Option<(String, String)>,
+}
+
+impl Walk {
+    /// `<name>`: the root, or a field in it; anything deeper is refused.
+    fn start(&mut self, name: String) -> Result<(), DecodeError> {
+        match self.state {
+            State::BeforeRoot if name == "xml" => self.state = State::InRoot,
+            State::BeforeRoot | State::AfterRoot => return Err(DecodeError::Root),
+            State::InRoot => {
+                self.current = Some((name, String::new()));
+                self.state = State::InField;
+            }
+            State::InField => return Err(DecodeError::Nested(name)),
+        }
+        Ok(())
+    }
+
+    /// `<name/>`: an empty field, or an empty root.
+    fn empty(&mut self, name: String) -> Result<(), DecodeError> {
+        match self.state {
+            State::InRoot => push(&mut self.fields, &mut self.seen, name, String::new())?,
+            State::InField => return Err(DecodeError::Nested(name)),
+            // `<xml/>` has no fields at all.
+            State::BeforeRoot if name == "xml" => self.state = State::AfterRoot,
+            State::BeforeRoot | State::AfterRoot => return Err(DecodeError::Root),
+        }
+        Ok(())
+    }
+
+    /// `</name>`: a field ends (and is kept), or the root does.
+    fn end(&mut self) -> Result<(), DecodeError> {
+        match self.state {
+            State::InField => {
+                let (name, value) = self.current.take().expect("a field is open");
+                push(&mut self.fields, &mut self.seen, name, value)?;
+                self.state = State::InRoot;
+            }
+            State::InRoot => self.state = State::AfterRoot,
+            // The reader checks end names, so this cannot be reached
+            // with a well-formed document; refuse rather than panic.
+            _ => return Err(DecodeError::Syntax("unexpected end tag".into())),
+        }
+        Ok(())
+    }
+
+    /// The value of the open field, for `what` (CDATA, a character
+    /// reference) to be added to; outside a field it is refused.
+    fn field_text(&mut self, what: &str) -> Result<&mut String, DecodeError> {
+        match self.current.as_mut() {
+            Some((_, value)) => Ok(value),
+            None => Err(DecodeError::Syntax(format!("{what} outside a field"))),
+        }
+    }
+}
+
 impl Fields {
     /// Parse a document.
     pub fn parse(body: &[u8]) -> Result<Fields, DecodeError> {
@@ -31,11 +94,12 @@ impl Fields {
             return Err(DecodeError::Syntax("NUL character".into()));
         }
         let mut reader = Reader::from_str(text);
-        let mut fields = Vec::new();
-        let mut seen = BTreeSet::new();
-        // Where we are: before the root, inside it, inside a field, after it.
-        let mut state = State::BeforeRoot;
-        let mut current: Option<(String, String)> = None;
+        let mut walk = Walk {
+            fields: Vec::new(),
+            seen: BTreeSet::new(),
+            state: State::BeforeRoot,
+            current: None,
+        };
         loop {
             let event = reader
                 .read_event()
@@ -43,69 +107,35 @@ impl Fields {
             match event {
                 Event::DocType(_) => return Err(DecodeError::Doctype),
                 Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {
-                    if state == State::InField {
+                    if walk.state == State::InField {
                         return Err(DecodeError::Syntax(
                             "declaration or comment inside a field".into(),
                         ));
                     }
                 }
-                Event::Start(start) => {
-                    let name = start.name().as_ref().to_owned();
-                    match state {
-                        State::BeforeRoot if name == "xml" => state = State::InRoot,
-                        State::BeforeRoot | State::AfterRoot => return Err(DecodeError::Root),
-                        State::InRoot => {
-                            current = Some((name, String::new()));
-                            state = State::InField;
-                        }
-                        State::InField => return Err(DecodeError::Nested(name)),
-                    }
-                }
-                Event::Empty(start) => {
-                    let name = start.name().as_ref().to_owned();
-                    match state {
-                        State::InRoot => push(&mut fields, &mut seen, name, String::new())?,
-                        State::InField => return Err(DecodeError::Nested(name)),
-                        // `<xml/>` has no fields at all.
-                        State::BeforeRoot if name == "xml" => state = State::AfterRoot,
-                        State::BeforeRoot | State::AfterRoot => return Err(DecodeError::Root),
-                    }
-                }
-                Event::End(_) => match state {
-                    State::InField => {
-                        let (name, value) = current.take().expect("a field is open");
-                        push(&mut fields, &mut seen, name, value)?;
-                        state = State::InRoot;
-                    }
-                    State::InRoot => state = State::AfterRoot,
-                    // The reader checks end names, so this cannot be reached
-                    // with a well-formed document; refuse rather than panic.
-                    _ => return Err(DecodeError::Syntax("unexpected end tag".into())),
-                },
+                Event::Start(start) => walk.start(start.name().as_ref().to_owned())?,
+                Event::Empty(start) => walk.empty(start.name().as_ref().to_owned())?,
+                Event::End(_) => walk.end()?,
                 Event::Text(text) => {
                     let content = text.xml10_content();
-                    if let Some((_, value)) = current.as_mut() {
+                    if let Some((_, value)) = walk.current.as_mut() {
                         value.push_str(&content);
                     } else if !content.chars().all(|c| c.is_ascii_whitespace()) {
                         return Err(DecodeError::Syntax("text outside a field".into()));
                     }
                 }
-                Event::CData(data) => match current.as_mut() {
-                    Some((_, value)) => value.push_str(&data.xml10_content()),
-                    None => return Err(DecodeError::Syntax("CDATA outside a field".into())),
-                },
+                Event::CData(data) => walk.field_text("CDATA")?.push_str(&data.xml10_content()),
                 Event::GeneralRef(reference) => {
                     let ch = resolve(&reference)?;
-                    match current.as_mut() {
-                        Some((_, value)) => value.push(ch),
-                        None => return Err(DecodeError::Syntax("text outside a field".into())),
-                    }
+                    walk.field_text("text")?.push(ch);
                 }
                 Event::Eof => break,
             }
         }
-        match state {
-            State::AfterRoot => Ok(Fields { fields }),
+        match walk.state {
+            State::AfterRoot => Ok(Fields {
+                fields: walk.fields,
+            }),
             State::BeforeRoot => Err(DecodeError::Root),
             _ => Err(DecodeError::Syntax(
                 "document ends inside an element".into(),

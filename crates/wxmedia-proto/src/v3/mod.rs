@@ -5,7 +5,7 @@
 //! | [`auth`] | the signed message, the `Authorization` header and its parser |
 //! | [`signer`] | the [`Signer`] trait (a key in an HSM or KMS can sign) and the ring-backed [`RsaSigner`] |
 //! | [`verify`] | [`Verifier`]: the `Wechatpay-*` reply headers, the 300 s window, keys by serial or public key id |
-//! | [`upload`] | [`UploadV3`] for [`Api::Image`], [`Api::Video`] and [`Api::MarketingImage`], with [`Merchant`] and [`Uploaded`] |
+//! | [`upload`] | [`UploadV3`] for [`Api::Image`], [`Api::Video`] and [`Api::MarketingImage`], with [`Merchant`]; results [`UploadedMedia`], [`MediaId`], [`MediaUrl`] |
 //! | [`reply`] | verified JSON bodies, and `{code, message, detail}` errors kept whole |
 //! | [`certificates`] | [`DownloadCertificates`]: `GET /v3/certificates`, AES-256-GCM with the [`ApiV3Key`], verified by the certificates it carries |
 //!
@@ -23,5 +23,5 @@ pub mod verify;
 
 pub use certificates::{ApiV3Key, DownloadCertificates, PlatformCertificate};
 pub use signer::{RsaSigner, Signer};
-pub use upload::{Api, Merchant, UploadV3, Uploaded};
+pub use upload::{Api, MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
 pub use verify::Verifier;

@@ -42,6 +42,15 @@ pub(crate) fn verified_body(
     Ok(body)
 }
 
+/// The reply's `Request-ID` header, which WeChat Pay support asks for:
+/// read here once for successes and errors alike.
+pub(crate) fn request_id(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get("request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
 /// The JSON of a v3 error reply, read leniently: every field optional.
 #[derive(Deserialize)]
 struct ErrorBody {
@@ -88,11 +97,7 @@ fn error_reply(
             None => message.push_str(&format!(" (this client signed {ours:?})")),
         }
     }
-    let request_id = parts
-        .headers
-        .get("request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let request_id = request_id(&parts.headers);
     Error::Api(ApiError {
         layer: Layer::Status,
         code: Some(code),

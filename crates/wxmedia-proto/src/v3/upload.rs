@@ -1,4 +1,4 @@
-//! The three v3 uploads as [`Operation`]s: image, video and marketing image (PROTOCOL.md 2.1 to 2.4).
+//! The v3 uploads as [`Operation`]s: image, video and marketing image (PROTOCOL.md 2.1 to 2.4).
 
 use std::fmt;
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::endpoints::USER_AGENT;
 use crate::multipart::PartWriter;
-use crate::v3::reply::{DEFAULT_REPLY_LIMIT, id_field, verified_body};
+use crate::v3::reply::{DEFAULT_REPLY_LIMIT, id_field, request_id, verified_body};
 use crate::v3::{Signer, Verifier, auth};
 use crate::{Body, Env, Error, MchId, Media, MediaError, MediaKind, Operation};
 
@@ -126,10 +126,12 @@ impl Merchant {
     }
 }
 
-/// A verified v3 upload.
+/// A verified v3 upload of any [`Api`], as [`UploadV3`] yields it: the
+/// result's field name comes from [`Api::reply_field`]. The clients turn
+/// it into [`MediaId`] or [`MediaUrl`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct Uploaded {
+pub struct UploadedMedia {
     /// Which upload it was.
     pub api: Api,
     /// The `media_id` (image, video) or `media_url` (marketing image), as
@@ -140,6 +142,50 @@ pub struct Uploaded {
     pub sha256: String,
     /// The reply's `Request-ID`, which WeChat Pay support asks for.
     pub request_id: Option<String>,
+}
+
+/// A verified image or video upload: its `media_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MediaId {
+    /// The id to use in later API calls (merchant onboarding, ...).
+    pub media_id: String,
+    /// The SHA-256 of the media that was sent, lowercase hex.
+    pub sha256: String,
+    /// The reply's `Request-ID`, which WeChat Pay support asks for.
+    pub request_id: Option<String>,
+}
+
+/// A verified marketing-image upload: its `media_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MediaUrl {
+    /// The URL to put in a coupon's images.
+    pub media_url: String,
+    /// The SHA-256 of the media that was sent, lowercase hex.
+    pub sha256: String,
+    /// The reply's `Request-ID`, which WeChat Pay support asks for.
+    pub request_id: Option<String>,
+}
+
+impl From<UploadedMedia> for MediaId {
+    fn from(u: UploadedMedia) -> MediaId {
+        MediaId {
+            media_id: u.id,
+            sha256: u.sha256,
+            request_id: u.request_id,
+        }
+    }
+}
+
+impl From<UploadedMedia> for MediaUrl {
+    fn from(u: UploadedMedia) -> MediaUrl {
+        MediaUrl {
+            media_url: u.id,
+            sha256: u.sha256,
+            request_id: u.request_id,
+        }
+    }
 }
 
 /// The `meta` part: the file name and its SHA-256, in this order.
@@ -246,7 +292,7 @@ impl UploadV3 {
 }
 
 impl Operation for UploadV3 {
-    type Output = Uploaded;
+    type Output = UploadedMedia;
 
     /// The signed multipart request: part `meta` (JSON, no file name), then
     /// part `file`; `Authorization` signs the meta bytes at the `Env`'s
@@ -282,12 +328,8 @@ impl Operation for UploadV3 {
 
     /// Verify the reply before reading anything from it, then take its
     /// `media_id` or `media_url`.
-    fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<Uploaded, Error> {
-        let request_id = reply
-            .headers()
-            .get("request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+    fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<UploadedMedia, Error> {
+        let request_id = request_id(reply.headers());
         let body = verified_body(
             reply,
             &self.merchant.verifier,
@@ -303,7 +345,7 @@ impl Operation for UploadV3 {
                 )
             },
         )?;
-        Ok(Uploaded {
+        Ok(UploadedMedia {
             api: self.api,
             id: id_field(&body, self.api.reply_field())?,
             sha256: self.media.sha256_hex().to_owned(),

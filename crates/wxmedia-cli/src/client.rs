@@ -1,0 +1,242 @@
+//! The one place the command line picks a transport and an API at run time: a client behind one async `upload`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use wxmedia_client::blocking;
+use wxmedia_client::{BuildError, Error, Transport, V2Builder, V2Client, V3Builder, V3Client};
+use wxmedia_proto::Media;
+use wxmedia_proto::v3::{Api, PlatformCertificate};
+
+use crate::conn::{Target, TransportArg};
+use crate::report::{Done, Failure};
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What the commands do with a client, whatever its transport and API.
+trait Upload: Send + Sync {
+    /// Upload one file as the client's target.
+    fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>>;
+    /// Download the platform certificates (v3).
+    fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>>;
+}
+
+impl<T: Transport> Upload for V2Client<T> {
+    fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
+        Box::pin(async move { V2Client::upload(self, media).await.map(Done::V2) })
+    }
+
+    fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
+        Box::pin(async { unreachable!("the certificates command builds a v3 client") })
+    }
+}
+
+/// A v3 client and the upload it does.
+struct V3<C> {
+    client: C,
+    api: Api,
+}
+
+impl<T: Transport> Upload for V3<V3Client<T>> {
+    fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
+        Box::pin(async move { self.client.upload_to(self.api, media).await.map(Done::V3) })
+    }
+
+    fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
+        Box::pin(self.client.download_certificates())
+    }
+}
+
+/// A blocking client's call on tokio's blocking pool, so that a batch's
+/// other uploads go on meanwhile.
+async fn on_thread<C, R>(
+    client: &C,
+    call: impl FnOnce(C) -> Result<R, Error> + Send + 'static,
+) -> Result<R, Error>
+where
+    C: Clone + Send + 'static,
+    R: Send + 'static,
+{
+    let client = client.clone();
+    match tokio::task::spawn_blocking(move || call(client)).await {
+        Ok(r) => r,
+        // The thread panicked: report it as the transport failing.
+        Err(e) => Err(Error::Transport {
+            kind: wxmedia_client::TransportErrorKind::Broken,
+            source: Box::new(e),
+        }),
+    }
+}
+
+impl<T: Transport> Upload for blocking::V2Client<T> {
+    fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
+        Box::pin(on_thread(self, |c| c.upload(media).map(Done::V2)))
+    }
+
+    fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
+        Box::pin(async { unreachable!("the certificates command builds a v3 client") })
+    }
+}
+
+impl<T: Transport> Upload for V3<blocking::V3Client<T>> {
+    fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
+        let api = self.api;
+        Box::pin(on_thread(&self.client, move |c| {
+            c.upload_to(api, media).map(Done::V3)
+        }))
+    }
+
+    fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
+        Box::pin(on_thread(&self.client, |c| c.download_certificates()))
+    }
+}
+
+/// A client's settings before the transport is chosen.
+pub(crate) enum Configured {
+    V2(V2Builder<()>),
+    V3(V3Builder<()>, Api),
+}
+
+/// A client of the chosen transport and API, and the upload it does.
+#[derive(Clone)]
+pub(crate) struct Uploader {
+    client: Arc<dyn Upload>,
+    transport: TransportArg,
+    target: Target,
+}
+
+impl std::fmt::Debug for Uploader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploader")
+            .field("transport", &self.transport)
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The async clients of transport `T`.
+fn build_async<T: Transport>(configured: Configured) -> Result<Arc<dyn Upload>, BuildError> {
+    Ok(match configured {
+        Configured::V2(b) => Arc::new(b.for_client::<V2Client<T>>().build()?),
+        Configured::V3(b, api) => Arc::new(V3 {
+            client: b.for_client::<V3Client<T>>().build()?,
+            api,
+        }),
+    })
+}
+
+/// The blocking faces of transport `T`.
+fn build_blocking<T: Transport>(configured: Configured) -> Result<Arc<dyn Upload>, BuildError> {
+    Ok(match configured {
+        Configured::V2(b) => Arc::new(b.for_client::<blocking::V2Client<T>>().build()?),
+        Configured::V3(b, api) => Arc::new(V3 {
+            client: b.for_client::<blocking::V3Client<T>>().build()?,
+            api,
+        }),
+    })
+}
+
+impl Uploader {
+    /// A client of `transport` from the settings.
+    pub(crate) fn build(
+        transport: TransportArg,
+        configured: Configured,
+    ) -> Result<Uploader, BuildError> {
+        let target = match &configured {
+            Configured::V2(_) => Target::V2,
+            Configured::V3(_, api) => Target::V3(*api),
+        };
+        let client = match transport {
+            TransportArg::Hyper => build_async::<wxmedia_hyper::Hyper>(configured)?,
+            // surf's I/O runs on async-std's own reactor, so its futures
+            // can be awaited from the CLI's tokio runtime.
+            TransportArg::Surf => build_async::<wxmedia_surf::Surf>(configured)?,
+            TransportArg::Blocking => build_blocking::<wxmedia_blocking::Ureq>(configured)?,
+        };
+        Ok(Uploader {
+            client,
+            transport,
+            target,
+        })
+    }
+
+    /// The transport's name.
+    pub(crate) fn name(&self) -> &'static str {
+        match self.transport {
+            TransportArg::Hyper => "hyper",
+            TransportArg::Surf => "surf",
+            TransportArg::Blocking => "blocking",
+        }
+    }
+
+    /// What each upload does.
+    pub(crate) fn target(&self) -> Target {
+        self.target
+    }
+
+    /// Upload, mapping the error (one type for every transport) into the
+    /// CLI's report.
+    pub(crate) async fn upload(&self, media: Media) -> Result<Done, Failure> {
+        self.client
+            .upload(media)
+            .await
+            .map_err(|e| Failure::from_error(&e))
+    }
+
+    /// Download, decrypt and verify the platform certificates (v3, with
+    /// the APIv3 key).
+    pub(crate) async fn download_certificates(&self) -> Result<Vec<PlatformCertificate>, Failure> {
+        self.client
+            .download_certificates()
+            .await
+            .map_err(|e| Failure::from_error(&e))
+    }
+}
+
+impl Uploader {
+    /// A v2 client for an in-process simulator (the demo).
+    pub(crate) fn for_simulator(
+        server: &wxmedia_sim::SimServer,
+        transport: TransportArg,
+        sign_type: wxmedia_proto::v2::SignType,
+    ) -> anyhow::Result<Uploader> {
+        let pki = server.pki();
+        let identity = wxmedia_client::Identity::from_pem_files(
+            pki.client_cert_path(),
+            pki.client_key_path(),
+        )?;
+        let builder = V2Builder::new()
+            .mch_id(server.sim().mch_id())
+            .api_key(server.sim().api_key().expose_secret())
+            .identity(identity)
+            .sign_type(sign_type)
+            .endpoint(server.endpoint())
+            .webpki_roots(false)
+            .add_root_ca_file(pki.ca_cert_path());
+        Ok(Uploader::build(transport, Configured::V2(builder))?)
+    }
+
+    /// A v3 client for an in-process simulator (the demo), verifying
+    /// replies with the simulator's WeChat Pay public key.
+    pub(crate) fn for_simulator_v3(
+        server: &wxmedia_sim::SimServer,
+        transport: TransportArg,
+        api: Api,
+    ) -> anyhow::Result<Uploader> {
+        let pki = server.pki();
+        let v3 = server.v3();
+        let builder = V3Builder::new()
+            .mch_id(server.sim().mch_id())
+            .private_key_file(pki.client_key_path())
+            .merchant_certificate_file(pki.client_cert_path())
+            .wechatpay_public_key_file(
+                v3.keys().wechatpay_public_key_id(),
+                pki.wechatpay_public_key_path(),
+            )
+            .endpoint(server.endpoint())
+            .webpki_roots(false)
+            .add_root_ca_file(pki.ca_cert_path());
+        Ok(Uploader::build(transport, Configured::V3(builder, api))?)
+    }
+}

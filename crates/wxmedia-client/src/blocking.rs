@@ -1,0 +1,152 @@
+//! The blocking face of both clients, written once for any transport whose futures finish when first polled (ureq's).
+//!
+//! The upload loop is async so that every transport shares it. A blocking
+//! transport does its whole exchange inside [`Transport::send`] and
+//! sleeps when its sleep future is polled, so every future the loop
+//! awaits completes on its first poll and a minimal executor drives it:
+//! these faces run the async client under `futures_executor::block_on`
+//! and block the calling thread. Do not use them with a transport that
+//! needs a runtime (hyper needs tokio's).
+
+use futures_executor::block_on;
+use wxmedia_proto::v2::Uploaded;
+use wxmedia_proto::v3::{Api, MediaId, MediaUrl, PlatformCertificate, UploadedMedia};
+use wxmedia_proto::{Media, Operation};
+
+use crate::{
+    BuildError, Error, FromSettings, Settings, Transport, V2Builder, V2Settings, V3Builder,
+    V3Settings,
+};
+
+/// A blocking APIv2 client: [`crate::V2Client`] over `T` whose methods
+/// block the calling thread. Cheap to clone; clones share the connection
+/// pool and the failover state and can be used from many threads at once.
+pub struct V2Client<T> {
+    inner: crate::V2Client<T>,
+}
+
+/// A blocking APIv3 client: [`crate::V3Client`] over `T` whose methods
+/// block the calling thread.
+pub struct V3Client<T> {
+    inner: crate::V3Client<T>,
+}
+
+// Written out rather than derived: a derive would ask `T: Clone`.
+impl<T> Clone for V2Client<T> {
+    fn clone(&self) -> Self {
+        V2Client {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T> Clone for V3Client<T> {
+    fn clone(&self) -> Self {
+        V3Client {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<T: Transport> std::fmt::Debug for V2Client<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<T: Transport> std::fmt::Debug for V3Client<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl<T: Transport> FromSettings<V2Settings> for V2Client<T> {
+    fn from_settings(settings: Settings, api: V2Settings) -> Result<Self, BuildError> {
+        crate::V2Client::from_settings(settings, api).map(|inner| V2Client { inner })
+    }
+}
+
+impl<T: Transport> FromSettings<V3Settings> for V3Client<T> {
+    fn from_settings(settings: Settings, api: V3Settings) -> Result<Self, BuildError> {
+        crate::V3Client::from_settings(settings, api).map(|inner| V3Client { inner })
+    }
+}
+
+impl<T: Transport> V2Client<T> {
+    /// Start configuring a client.
+    pub fn builder() -> V2Builder<V2Client<T>> {
+        V2Builder::new()
+    }
+
+    fn shared(&self) -> &crate::shared::Shared<T> {
+        self.inner.shared_ref()
+    }
+
+    crate::shared::common_methods!();
+
+    /// The async client underneath.
+    pub fn as_async(&self) -> &crate::V2Client<T> {
+        &self.inner
+    }
+
+    /// Upload one image (see [`crate::V2Client::upload`]). Blocks.
+    pub fn upload(&self, media: Media) -> Result<Uploaded, Error> {
+        block_on(self.inner.upload(media))
+    }
+
+    /// Run any operation of the core (see [`crate::V2Client::execute`]). Blocks.
+    pub fn execute<O: Operation>(&self, operation: O) -> Result<O::Output, Error> {
+        block_on(self.inner.execute(operation))
+    }
+}
+
+impl<T: Transport> V3Client<T> {
+    /// Start configuring a client.
+    pub fn builder() -> V3Builder<V3Client<T>> {
+        V3Builder::new()
+    }
+
+    fn shared(&self) -> &crate::shared::Shared<T> {
+        self.inner.shared_ref()
+    }
+
+    crate::shared::common_methods!();
+
+    /// The async client underneath.
+    pub fn as_async(&self) -> &crate::V3Client<T> {
+        &self.inner
+    }
+
+    /// v3 image upload (see [`crate::V3Client::upload_image`]). Blocks.
+    pub fn upload_image(&self, media: Media) -> Result<MediaId, Error> {
+        block_on(self.inner.upload_image(media))
+    }
+
+    /// v3 video upload (see [`crate::V3Client::upload_video`]). Blocks.
+    pub fn upload_video(&self, media: Media) -> Result<MediaId, Error> {
+        block_on(self.inner.upload_video(media))
+    }
+
+    /// v3 marketing image upload (see
+    /// [`crate::V3Client::upload_marketing_image`]). Blocks.
+    pub fn upload_marketing_image(&self, media: Media) -> Result<MediaUrl, Error> {
+        block_on(self.inner.upload_marketing_image(media))
+    }
+
+    /// Upload to the v3 API chosen at run time (see
+    /// [`crate::V3Client::upload_to`]). Blocks.
+    pub fn upload_to(&self, api: Api, media: Media) -> Result<UploadedMedia, Error> {
+        block_on(self.inner.upload_to(api, media))
+    }
+
+    /// Download the platform certificates with the APIv3 key (see
+    /// [`crate::V3Client::download_certificates`]). Blocks.
+    pub fn download_certificates(&self) -> Result<Vec<PlatformCertificate>, Error> {
+        block_on(self.inner.download_certificates())
+    }
+
+    /// Run any operation of the core (see [`crate::V3Client::execute`]). Blocks.
+    pub fn execute<O: Operation>(&self, operation: O) -> Result<O::Output, Error> {
+        block_on(self.inner.execute(operation))
+    }
+}

@@ -1,0 +1,540 @@
+//! The builders of the two clients: the network settings they share written once, each API's credentials on its own builder.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wxmedia_proto::endpoints::{PRIMARY_BASE_URL, default_twin};
+use wxmedia_proto::v2::{ApiKey, SignType};
+use wxmedia_proto::v3::{ApiV3Key, RsaSigner, Signer, Verifier};
+use wxmedia_proto::{Boundary, Env, MchId, RetryPolicy};
+use wxmedia_tls::rustls::pki_types::CertificateDer;
+use wxmedia_tls::{Identity, Roots, client_config, read_ca_file};
+use zeroize::Zeroizing;
+
+use crate::BuildError as Error;
+use crate::{
+    Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
+};
+
+/// The builder of a client `C` of one API, whose credentials `A` holds:
+/// [`V2Builder`] or [`V3Builder`]. The network settings (endpoints, roots,
+/// time limits, retries) are the same on both.
+///
+/// Problems are reported by `build`, each naming the setting or file.
+pub struct ClientBuilder<A, C> {
+    mch_id: Option<String>,
+    roots: Roots,
+    ca_files: Vec<PathBuf>,
+    endpoint: Option<String>,
+    backup: Option<Option<String>>,
+    timeouts: Timeouts,
+    /// `None` until `retry_policy` is called: the default policy then
+    /// takes its budget from the deadline.
+    retry: Option<RetryPolicy>,
+    reply_limit: usize,
+    clock: Option<Arc<dyn Clock>>,
+    provider: Option<Arc<wxmedia_tls::rustls::crypto::CryptoProvider>>,
+    api: A,
+    client: PhantomData<fn() -> C>,
+}
+
+/// The builder of a v2 client `C`:
+/// `V2Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`.
+pub type V2Builder<C> = ClientBuilder<V2Options, C>;
+
+/// The builder of a v3 client `C`:
+/// `V3Client::builder().mch_id(..).private_key_file(..).merchant_certificate_file(..)`,
+/// one or more ways to verify replies, then `.build()?`.
+pub type V3Builder<C> = ClientBuilder<V3Options, C>;
+
+/// What a [`V2Builder`] was told about the v2 credentials.
+#[derive(Default)]
+pub struct V2Options {
+    api_key: Option<Zeroizing<String>>,
+    identity: Option<Identity>,
+    sign_type: SignType,
+}
+
+impl V2Options {
+    fn build(self) -> Result<(V2Settings, Identity), Error> {
+        let api_key = self
+            .api_key
+            .ok_or_else(|| Error::Settings("the API key is not set".into()))?;
+        let identity = self.identity.ok_or_else(|| {
+            Error::Settings("the client certificate (identity) is not set".into())
+        })?;
+        let v2 = V2Settings {
+            api_key: ApiKey::new(api_key.as_str())?,
+            sign_type: self.sign_type,
+        };
+        Ok((v2, identity))
+    }
+}
+
+/// A PEM given as bytes, or a file to read it from (named in errors).
+#[derive(Clone)]
+enum Pem {
+    Bytes(Zeroizing<Vec<u8>>),
+    File(PathBuf),
+}
+
+impl Pem {
+    fn read(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        match self {
+            Pem::Bytes(b) => Ok(b.clone()),
+            Pem::File(path) => {
+                std::fs::read(path)
+                    .map(Zeroizing::new)
+                    .map_err(|source| Error::Read {
+                        path: path.clone(),
+                        source,
+                    })
+            }
+        }
+    }
+
+    /// The file named in an error about its content, if it is a file.
+    fn context(&self, e: wxmedia_proto::Error) -> Error {
+        match self {
+            Pem::File(path) => Error::Pem {
+                path: path.clone(),
+                reason: e.to_string(),
+            },
+            Pem::Bytes(_) => Error::Proto(e),
+        }
+    }
+}
+
+/// What a [`V3Builder`] was told about the v3 credentials; validated by
+/// `build`.
+#[derive(Clone, Default)]
+pub struct V3Options {
+    private_key: Option<Pem>,
+    signer: Option<Arc<dyn Signer>>,
+    certificate: Option<Pem>,
+    serial_no: Option<String>,
+    public_keys: Vec<(String, Pem)>,
+    platform_certificates: Vec<Pem>,
+    api_v3_key: Option<Zeroizing<String>>,
+}
+
+impl V3Options {
+    fn build(self) -> Result<V3Settings, Error> {
+        let signer: Arc<dyn Signer> = match (self.signer, &self.private_key) {
+            (Some(signer), None) => signer,
+            (Some(_), Some(_)) => {
+                return Err(Error::Settings(
+                    "give the merchant private key or a signer, not both".into(),
+                ));
+            }
+            (None, Some(key)) => {
+                let key_pem = key.read()?;
+                let signer = match (&self.certificate, &self.serial_no) {
+                    (Some(cert), _) => {
+                        let cert_pem = cert.read()?;
+                        RsaSigner::from_pem(&key_pem, &cert_pem).map_err(|e| cert.context(e))?
+                    }
+                    (None, Some(serial)) => RsaSigner::from_pem_and_serial(&key_pem, serial)
+                        .map_err(|e| key.context(e))?,
+                    (None, None) => {
+                        return Err(Error::Settings(
+                            "v3 needs the merchant certificate (apiclient_cert.pem) or its serial number".into(),
+                        ));
+                    }
+                };
+                Arc::new(signer)
+            }
+            (None, None) => {
+                return Err(Error::Settings(
+                    "v3 needs the merchant private key or a signer".into(),
+                ));
+            }
+        };
+        let mut verifier = Verifier::new();
+        for (id, pem) in &self.public_keys {
+            verifier
+                .add_public_key_pem(id, &pem.read()?)
+                .map_err(|e| pem.context(e))?;
+        }
+        for pem in &self.platform_certificates {
+            verifier
+                .add_platform_certificate_pem(&pem.read()?)
+                .map_err(|e| pem.context(e))?;
+        }
+        let api_v3_key = self
+            .api_v3_key
+            .as_ref()
+            .map(|k| ApiV3Key::new(k.as_bytes()))
+            .transpose()?;
+        if verifier.is_empty() && api_v3_key.is_none() {
+            return Err(Error::Settings(
+                "v3 needs a way to verify replies: a WeChat Pay public key with its id, platform certificates, or the APIv3 key".into(),
+            ));
+        }
+        Ok(V3Settings {
+            signer,
+            verifier,
+            api_v3_key,
+        })
+    }
+}
+
+impl<A, C> fmt::Debug for ClientBuilder<A, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The credentials are left out: they are secrets or hold them.
+        f.debug_struct("ClientBuilder")
+            .field("mch_id", &self.mch_id)
+            .field("endpoint", &self.endpoint)
+            .field("timeouts", &self.timeouts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Default, C> Default for ClientBuilder<A, C> {
+    fn default() -> Self {
+        ClientBuilder {
+            mch_id: None,
+            roots: Roots::default(),
+            ca_files: Vec::new(),
+            endpoint: None,
+            backup: None,
+            timeouts: Timeouts::default(),
+            retry: None,
+            reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
+            clock: None,
+            provider: None,
+            api: A::default(),
+            client: PhantomData,
+        }
+    }
+}
+
+impl<A: Default, C> ClientBuilder<A, C> {
+    /// A builder with the defaults: the official hosts, 10 s connect,
+    /// 30 s per attempt, 60 s per upload, 3 attempts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<A, C> ClientBuilder<A, C> {
+    /// The merchant id (required).
+    pub fn mch_id(mut self, id: impl Into<String>) -> Self {
+        self.mch_id = Some(id.into());
+        self
+    }
+
+    /// Trust the certificates of a PEM file as well (e.g. the simulator's CA).
+    pub fn add_root_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ca_files.push(path.into());
+        self
+    }
+
+    /// Trust this certificate as well.
+    pub fn add_root_certificate(mut self, cert: CertificateDer<'static>) -> Self {
+        self.roots.extra.push(cert);
+        self
+    }
+
+    /// The rustls crypto provider for this client's connections instead of
+    /// the one the `ring` or `aws-lc-rs` feature chose
+    /// ([`wxmedia_tls::provider`]): a FIPS build of aws-lc-rs, say, or a
+    /// provider with fewer cipher suites.
+    pub fn crypto_provider(
+        mut self,
+        provider: Arc<wxmedia_tls::rustls::crypto::CryptoProvider>,
+    ) -> Self {
+        self.provider = Some(provider);
+        self
+    }
+
+    /// Whether to trust the webpki (Mozilla) roots; true by default.
+    pub fn webpki_roots(mut self, yes: bool) -> Self {
+        self.roots.webpki = yes;
+        self
+    }
+
+    /// The base URL (default `https://api.mch.weixin.qq.com`). Unless
+    /// [`Self::backup_endpoint`] says otherwise, the official primary keeps
+    /// its official twin and any other host has none
+    /// ([`default_twin`](wxmedia_proto::endpoints::default_twin)).
+    pub fn endpoint(mut self, base_url: impl Into<String>) -> Self {
+        self.endpoint = Some(base_url.into());
+        self
+    }
+
+    /// The host to fail over to, or `None` for no failover; replaces the
+    /// default twin rule.
+    pub fn backup_endpoint(mut self, base_url: Option<String>) -> Self {
+        self.backup = Some(base_url);
+        self
+    }
+
+    /// TCP connect plus TLS handshake limit.
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.timeouts.connect = d;
+        self
+    }
+
+    /// Limit for one attempt.
+    pub fn attempt_timeout(mut self, d: Duration) -> Self {
+        self.timeouts.attempt = d;
+        self
+    }
+
+    /// Limit for a whole upload, retries included.
+    pub fn deadline(mut self, d: Duration) -> Self {
+        self.timeouts.deadline = d;
+        self
+    }
+
+    /// How to retry (default: 3 attempts, backoff from 200 ms to 5 s,
+    /// retries allowed until the deadline). A policy given here keeps its
+    /// own `total_budget`, capped by the deadline.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
+        self
+    }
+
+    /// Cap on reply bodies (default 64 KiB).
+    pub fn reply_limit(mut self, bytes: usize) -> Self {
+        self.reply_limit = bytes;
+        self
+    }
+
+    /// Read the time from this clock instead of the system's (tests).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The same settings for another kind of client: a blocking face, say.
+    pub fn for_client<D>(self) -> ClientBuilder<A, D> {
+        ClientBuilder {
+            mch_id: self.mch_id,
+            roots: self.roots,
+            ca_files: self.ca_files,
+            endpoint: self.endpoint,
+            backup: self.backup,
+            timeouts: self.timeouts,
+            retry: self.retry,
+            reply_limit: self.reply_limit,
+            clock: self.clock,
+            provider: self.provider,
+            api: self.api,
+            client: PhantomData,
+        }
+    }
+
+    /// Validate the network settings; `identity` is the client
+    /// certificate TLS presents (v2's; v3 presents none).
+    fn network(self, identity: Option<Identity>) -> Result<(Settings, A), Error> {
+        let mch_id = self
+            .mch_id
+            .ok_or_else(|| Error::Settings("the merchant id is not set".into()))?;
+        let mch_id = MchId::new(mch_id)?;
+        let mut roots = self.roots;
+        for file in &self.ca_files {
+            roots.extra.extend(read_ca_file(file)?);
+        }
+        let provider = self.provider.unwrap_or_else(wxmedia_tls::provider);
+        let tls = client_config(identity.as_ref(), &roots, provider)?;
+        let primary = self.endpoint.unwrap_or_else(|| PRIMARY_BASE_URL.to_owned());
+        let twin = match self.backup {
+            Some(backup) => backup,
+            None => default_twin(&primary).map(str::to_owned),
+        };
+        let primary = check_url(&primary)?;
+        let twin = twin.as_deref().map(check_url).transpose()?;
+        // Longer limits mean "no limit": they are clamped to a century, so
+        // that no transport or timer adds `Duration::MAX` to an `Instant`.
+        let t = Timeouts {
+            connect: self.timeouts.connect.min(NO_LIMIT),
+            attempt: self.timeouts.attempt.min(NO_LIMIT),
+            deadline: self.timeouts.deadline.min(NO_LIMIT),
+        };
+        if t.connect.is_zero() || t.attempt.is_zero() || t.deadline.is_zero() {
+            return Err(Error::Settings("timeouts must be greater than zero".into()));
+        }
+        // The deadline is what bounds an upload. With the default policy the
+        // retry budget is the deadline itself (a policy budget shorter than
+        // one attempt would forbid retrying a timed-out attempt); a policy
+        // given explicitly keeps its budget, capped by the deadline.
+        let retry = match self.retry {
+            None => RetryPolicy {
+                total_budget: t.deadline,
+                ..RetryPolicy::default()
+            },
+            Some(mut policy) => {
+                policy.total_budget = policy.total_budget.min(t.deadline);
+                policy
+            }
+        };
+        if retry.max_attempts == 0 {
+            return Err(Error::Settings(
+                "the retry policy must allow at least one attempt".into(),
+            ));
+        }
+        let settings = Settings {
+            mch_id,
+            identity,
+            roots,
+            tls,
+            primary,
+            twin,
+            timeouts: t,
+            retry,
+            reply_limit: self.reply_limit,
+            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+        };
+        Ok((settings, self.api))
+    }
+}
+
+impl<C> ClientBuilder<V2Options, C> {
+    /// The APIv2 key (required).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api.api_key = Some(Zeroizing::new(key.into()));
+        self
+    }
+
+    /// The client certificate and key for mutual TLS (required).
+    pub fn identity(mut self, identity: Identity) -> Self {
+        self.api.identity = Some(identity);
+        self
+    }
+
+    /// MD5 (default) or HMAC-SHA256.
+    pub fn sign_type(mut self, sign_type: SignType) -> Self {
+        self.api.sign_type = sign_type;
+        self
+    }
+
+    /// Validate everything: the network settings and the v2 credentials.
+    pub fn settings(mut self) -> Result<(Settings, V2Settings), Error> {
+        // The credentials first, so that a missing one is named before a
+        // network setting is looked at.
+        let (api, identity) = std::mem::take(&mut self.api).build()?;
+        let (settings, _) = self.network(Some(identity))?;
+        Ok((settings, api))
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<C, Error>
+    where
+        C: FromSettings<V2Settings>,
+    {
+        let (settings, api) = self.settings()?;
+        C::from_settings(settings, api)
+    }
+}
+
+impl<C> ClientBuilder<V3Options, C> {
+    /// The merchant's API private key, a PEM file (`apiclient_key.pem`,
+    /// PKCS#8 or PKCS#1).
+    pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.api.private_key = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// The merchant's API private key as PEM bytes.
+    pub fn private_key_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.api.private_key = Some(Pem::Bytes(Zeroizing::new(pem.into())));
+        self
+    }
+
+    /// Sign with this signer (a key in an HSM or a cloud KMS) instead
+    /// of a private key file.
+    pub fn signer(mut self, signer: Arc<dyn Signer>) -> Self {
+        self.api.signer = Some(signer);
+        self
+    }
+
+    /// The merchant API certificate (`apiclient_cert.pem`), from which
+    /// the serial is read and against which the private key is checked.
+    pub fn merchant_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.api.certificate = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// The merchant certificate's serial, as the merchant platform
+    /// shows it, instead of the certificate file.
+    pub fn serial_no(mut self, serial: impl Into<String>) -> Self {
+        self.api.serial_no = Some(serial.into());
+        self
+    }
+
+    /// Verify replies with the WeChat Pay public key `id`
+    /// (`PUB_KEY_ID_…`) in this SPKI PEM file (`pub_key.pem`).
+    pub fn wechatpay_public_key_file(
+        mut self,
+        id: impl Into<String>,
+        path: impl Into<PathBuf>,
+    ) -> Self {
+        self.api
+            .public_keys
+            .push((id.into(), Pem::File(path.into())));
+        self
+    }
+
+    /// Verify replies with the WeChat Pay public key `id` given as PEM.
+    pub fn wechatpay_public_key_pem(
+        mut self,
+        id: impl Into<String>,
+        pem: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.api
+            .public_keys
+            .push((id.into(), Pem::Bytes(Zeroizing::new(pem.into()))));
+        self
+    }
+
+    /// Verify replies with this platform certificate (repeatable: old
+    /// and new during a rotation).
+    pub fn platform_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.api.platform_certificates.push(Pem::File(path.into()));
+        self
+    }
+
+    /// Verify replies with this platform certificate given as PEM.
+    pub fn platform_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.api
+            .platform_certificates
+            .push(Pem::Bytes(Zeroizing::new(pem.into())));
+        self
+    }
+
+    /// The APIv3 key. With it the client downloads the platform
+    /// certificates itself, verifies and caches them, and downloads them
+    /// again when a reply names a serial it does not know (at most once a
+    /// minute).
+    pub fn api_v3_key(mut self, key: impl Into<String>) -> Self {
+        self.api.api_v3_key = Some(Zeroizing::new(key.into()));
+        self
+    }
+
+    /// Validate everything: the network settings and the v3 credentials.
+    pub fn settings(mut self) -> Result<(Settings, V3Settings), Error> {
+        let api = std::mem::take(&mut self.api).build()?;
+        // v3 presents no client certificate.
+        let (settings, _) = self.network(None)?;
+        Ok((settings, api))
+    }
+
+    /// Build the client.
+    pub fn build(self) -> Result<C, Error>
+    where
+        C: FromSettings<V3Settings>,
+    {
+        let (settings, api) = self.settings()?;
+        C::from_settings(settings, api)
+    }
+}
+
+fn check_url(url: &str) -> Result<String, Error> {
+    let env = Env::new(url, Boundary::new("check").expect("a valid boundary"))?;
+    Ok(env.base_url().to_owned())
+}

@@ -1,0 +1,235 @@
+//! The v3 decision chain: form reading, authentication, the operator's switches, then the meta and file checks of each endpoint.
+
+use base64::Engine;
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use wxmedia_proto::MediaKind;
+
+use super::auth::authenticate;
+use super::refusal::{Refusal, param_error, refuse};
+use super::{Endpoint, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_VIDEO_SIZE, V3Config, sha256_hex};
+use crate::handler::{Injected, Received, Simulator};
+use crate::inputs::{Inputs, MEDIA_ID_BYTES};
+use crate::multipart::{FormError, Part, parse_form_lenient};
+use crate::pki::V3Signer;
+
+const VIDEO_SUFFIXES: &[&str] = &[
+    "avi", "wmv", "mpeg", "mp4", "mov", "mkv", "flv", "f4v", "m4v", "rmvb",
+];
+
+/// What a request that passed every check gets.
+pub(super) enum Success {
+    MediaId(String),
+    MediaUrl(String),
+    Certificates,
+}
+
+/// The decision chain, in the order `docs/TESTING.md` lists.
+pub(super) fn decide(
+    sim: &Simulator,
+    v3: &V3Config,
+    endpoint: Endpoint,
+    req: &Request<Bytes>,
+    inputs: &Inputs,
+    record: &mut Received,
+) -> Result<Success, Refusal> {
+    let (meta, file) = if endpoint == Endpoint::Certificates {
+        (None, None)
+    } else {
+        read_form(req, record)?
+    };
+    authenticate(sim, v3, req, inputs, meta.as_deref())?;
+    // From here the request is authenticated.
+    if let Some(refusal) = switched_on_refusal(sim, inputs) {
+        return Err(refusal);
+    }
+    if endpoint == Endpoint::Certificates {
+        return certificates(v3.signer);
+    }
+    let meta = meta.ok_or_else(|| param_error("缺少meta参数"))?;
+    let (filename, sha256) = parse_meta(&meta, record)?;
+    let file = file.ok_or_else(|| param_error("缺少file参数"))?;
+    check_media(v3, endpoint, &filename, &sha256, &file.data)?;
+    let id =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&inputs.random[MEDIA_ID_BYTES]);
+    Ok(match endpoint {
+        Endpoint::MarketingImage => {
+            Success::MediaUrl(format!("https://wxpaylogo.qpic.cn/wxpaylogo/{id}/0"))
+        }
+        _ => Success::MediaId(id),
+    })
+}
+
+/// A refusal the operator switched on (a forced code, the rate limit,
+/// SYSTEM_ERROR), if one fires. Asked only once a request is
+/// authenticated: the real service rate-limits and fails only requests it
+/// has authenticated, and a switch set to fire N times must not be used up
+/// by requests refused earlier.
+fn switched_on_refusal(sim: &Simulator, inputs: &Inputs) -> Option<Refusal> {
+    if let Some(code) = sim.take_forced_error() {
+        let (status, code) = forced(&code);
+        return Some(refuse(status, &code, "模拟错误"));
+    }
+    let fault = sim.take_injected_fault(inputs)?;
+    Some(match fault {
+        Injected::RateLimited => refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "请求过快，请稍后重试",
+        ),
+        Injected::SystemError => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "SYSTEM_ERROR",
+            "系统错误，请稍后重试",
+        ),
+    })
+}
+
+/// `GET /v3/certificates`: merchants on the WeChat Pay public key have no
+/// platform certificate to download, and the real service says so.
+fn certificates(signer: V3Signer) -> Result<Success, Refusal> {
+    match signer {
+        V3Signer::PlatformCert => Ok(Success::Certificates),
+        V3Signer::PublicKey => Err(refuse(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_EXISTS",
+            "无可用的平台证书，请在商户平台-API安全申请使用微信支付公钥",
+        )),
+    }
+}
+
+/// The meta and file parts of an upload, as the server finds them; what
+/// was received goes into the record.
+///
+/// Lenient where real clients differ (no boundary parameter, parts in
+/// either order, part headers in any order, a trailing `;`), strict where
+/// the record says the server is: a quoted boundary, or a meta part with a
+/// `filename`, leaves the server without a meta part, so that its message
+/// has an empty body line and the signature fails. A form with more parts
+/// than `multipart::MAX_PARTS` (32) is refused at once with 400 PARAM_ERROR, before
+/// authentication, as a front end that bounds its work would.
+fn read_form(
+    req: &Request<Bytes>,
+    record: &mut Received,
+) -> Result<(Option<Bytes>, Option<Part>), Refusal> {
+    let parts = match parse_form_lenient(req.headers(), req.body()) {
+        Ok(parts) => parts,
+        Err(FormError::TooManyParts) => return Err(param_error("请求参数过多，请检查后重新提交")),
+        Err(_) => return Ok((None, None)),
+    };
+    let mut meta = None;
+    let mut file: Option<Part> = None;
+    for part in parts {
+        match part.name.as_str() {
+            "meta" if !part.has_filename && meta.is_none() => meta = Some(part.data),
+            "file" if file.is_none() => file = Some(part),
+            _ => {}
+        }
+    }
+    if let Some(m) = &meta {
+        record.meta = Some(String::from_utf8_lossy(m).into_owned());
+    }
+    if let Some(f) = &file {
+        record.filename = f.filename.clone();
+        record.content_type = f.content_type.clone();
+        record.media_len = f.data.len();
+        record.media_sha256 = Some(sha256_hex(&f.data));
+    }
+    Ok((meta, file))
+}
+
+/// The meta JSON's `filename` and `sha256`; its string members go into the
+/// record.
+fn parse_meta(meta: &[u8], record: &mut Received) -> Result<(String, String), Refusal> {
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(meta) else {
+        return Err(param_error("meta格式错误，请检查后重新提交"));
+    };
+    for (k, v) in &map {
+        if let Some(s) = v.as_str() {
+            record.fields.push((k.clone(), s.to_owned()));
+        }
+    }
+    let text = |name: &str| {
+        map.get(name)
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    match (text("filename"), text("sha256")) {
+        (Some(f), Some(s)) => Ok((f, s)),
+        _ => Err(param_error("meta中缺少filename或sha256")),
+    }
+}
+
+/// The file checks: suffix, size, digest, and for images the content.
+fn check_media(
+    v3: &V3Config,
+    endpoint: Endpoint,
+    filename: &str,
+    sha256: &str,
+    data: &[u8],
+) -> Result<(), Refusal> {
+    let suffix = filename
+        .rsplit_once('.')
+        .map(|(_, s)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    let (image_kind, limit) = match endpoint {
+        Endpoint::Image => {
+            // Images only: `from_extension` knows the video suffixes too.
+            let kind = MediaKind::from_extension(&suffix)
+                .filter(|k| k.is_image())
+                .ok_or_else(|| param_error("图片格式不正确，仅支持JPG、JPEG、BMP、PNG"))?;
+            (Some(kind), v3.max_image_size)
+        }
+        Endpoint::MarketingImage => {
+            if !["jpg", "bmp", "png"].contains(&suffix.as_str()) {
+                return Err(param_error("图片格式不正确，仅支持JPG、BMP、PNG"));
+            }
+            (
+                MediaKind::from_extension(&suffix),
+                V3_MAX_MARKETING_IMAGE_SIZE,
+            )
+        }
+        Endpoint::Video => {
+            if !VIDEO_SUFFIXES.contains(&suffix.as_str()) {
+                return Err(param_error(
+                    "视频格式不正确，仅支持avi、wmv、mpeg、mp4、mov、mkv、flv、f4v、m4v、rmvb",
+                ));
+            }
+            (None, V3_MAX_VIDEO_SIZE)
+        }
+        Endpoint::Certificates => unreachable!("certificates carry no file"),
+    };
+    if data.is_empty() || data.len() > limit {
+        return Err(param_error("文件大小不符合要求，请检查后重新提交"));
+    }
+    if !sha256.eq_ignore_ascii_case(&sha256_hex(data)) {
+        return Err(param_error("文件sha256值与meta中的sha256不一致"));
+    }
+    if let Some(kind) = image_kind
+        && MediaKind::sniff(data) != Some(kind)
+    {
+        return Err(param_error("图片内容与文件格式不符，请检查后重新提交"));
+    }
+    Ok(())
+}
+
+/// A forced error code as v3 spells it, with its status. v2's spellings
+/// (`SYSTEMERROR`, `SIGNERROR`) are translated so that one switch serves
+/// both APIs.
+fn forced(code: &str) -> (StatusCode, String) {
+    let code = match code {
+        "SYSTEMERROR" => "SYSTEM_ERROR",
+        "SIGNERROR" => "SIGN_ERROR",
+        other => other,
+    };
+    let status = match code {
+        "SIGN_ERROR" => StatusCode::UNAUTHORIZED,
+        "NO_AUTH" => StatusCode::FORBIDDEN,
+        "RESOURCE_NOT_EXISTS" | "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "FREQUENCY_LIMITED" | "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
+        "SYSTEM_ERROR" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    (status, code.to_owned())
+}
