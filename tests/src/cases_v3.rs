@@ -455,3 +455,21 @@ pub async fn v3_a_skewed_clock_is_refused_and_a_small_skew_passes<T: Transport>(
         .await
         .expect("four minutes off is inside the window");
 }
+
+/// v3 replies without `Date`, and with a Latin-1 header value, verify and
+/// are accepted on the first request: neither header is signed.
+pub async fn v3_replies_without_date_or_with_latin1_headers_are_accepted_once<T: Transport>() {
+    let sim = sim().await;
+    sim.server.sim().update_faults(|f| {
+        f.omit_date = true;
+        f.latin1_header = true;
+    });
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    let done = T::upload_image(&c, jpeg("a.jpg")).await.expect("uploaded");
+    assert!(!done.media_id.is_empty());
+    assert_eq!(
+        sim.server.sim().request_count(),
+        1,
+        "one request, no resend"
+    );
+}

@@ -212,7 +212,8 @@ macro_rules! conformance {
             oversized_reply_is_refused, fifty_concurrent_uploads_through_one_client,
             pkcs1_key_identity_works, pkcs12_identity_works,
             media_refused_before_sending, hundred_megabyte_reply_is_refused_at_the_cap,
-            endless_reply_stops_at_the_deadline, huge_timeouts_do_not_panic);
+            endless_reply_stops_at_the_deadline, huge_timeouts_do_not_panic,
+            reply_without_date_is_accepted_once, latin1_header_value_is_accepted_once);
         $crate::conformance!(@v3 $t;
             v3_every_endpoint_in_public_key_mode, v3_image_in_platform_certificate_mode,
             v3_certificates_downloaded_by_api_v3_key, v3_bad_reply_signature_is_refused,
@@ -223,7 +224,8 @@ macro_rules! conformance {
             v3_slow_reply_stops_at_the_deadline, v3_hundred_megabyte_reply_is_capped,
             v3_truncated_and_disguised_media_are_refused_unsent,
             v3_and_v2_clients_keep_to_their_limits, v3_twenty_concurrent_uploads,
-            v3_a_skewed_clock_is_refused_and_a_small_skew_passes);
+            v3_a_skewed_clock_is_refused_and_a_small_skew_passes,
+            v3_replies_without_date_or_with_latin1_headers_are_accepted_once);
     };
     (@v3 $t:ty; $($case:ident),* $(,)?) => {
         $(

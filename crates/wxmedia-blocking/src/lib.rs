@@ -151,6 +151,11 @@ fn failed(e: ureq::Error) -> Exchange {
         ureq::Error::Timeout(_) => return AttemptEnd::TimedOut,
         ureq::Error::BodyExceedsLimit(_) => return AttemptEnd::ReplyTooLarge,
         ureq::Error::Io(io) => classify(io, TransportErrorKind::Broken),
+        // The reply came but is not HTTP ureq can read: the server may have
+        // acted on the upload, so it is not sent again.
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => {
+            TransportErrorKind::Malformed
+        }
         _ => TransportErrorKind::Broken,
     };
     AttemptEnd::failed(kind, e)

@@ -149,7 +149,7 @@ fn read_ledger(file: &File, path: &Path) -> anyhow::Result<LedgerRead> {
                 if read.unreadable <= UNREADABLE_NAMED {
                     eprintln!(
                         "wxmedia: {}:{n}: ignoring an unreadable ledger line",
-                        path.display()
+                        crate::text::shown(path)
                     );
                 }
             }
@@ -184,7 +184,7 @@ impl Ledger {
         if read.unreadable > 0 {
             eprintln!(
                 "wxmedia: {}: {} unreadable ledger line(s) ignored; their files count as not done",
-                path.display(),
+                crate::text::shown(path),
                 read.unreadable
             );
         }
@@ -199,7 +199,7 @@ impl Ledger {
                 .with_context(|| format!("cannot repair the ledger {}", path.display()))?;
             eprintln!(
                 "wxmedia: {}: the last line was cut off (no newline); terminated it",
-                path.display()
+                crate::text::shown(path)
             );
         }
         Ok(Ledger {
@@ -246,7 +246,7 @@ fn collect(paths: &[PathBuf], target: Target) -> anyhow::Result<Vec<PathBuf>> {
             } else if file_type.is_symlink() && path.is_dir() {
                 eprintln!(
                     "wxmedia: {}: a symbolic link to a directory; not followed",
-                    path.display()
+                    crate::text::shown(&path)
                 );
             } else if path
                 .extension()
@@ -363,6 +363,8 @@ struct Report {
 impl Report {
     /// A line on stderr that does not tear the bar.
     fn line(&self, text: String) {
+        // File names and ids are not ours: never print them raw.
+        let text = crate::text::safe(&text).into_owned();
         match &self.progress {
             Some(bar) => bar.println(text),
             None => eprintln!("{text}"),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::Args;
-use wxmedia_proto::v3::{Api, PlatformCertificate};
+use wxmedia_proto::v3::{Api, PlatformCertificate, Validity};
 
 use crate::client::{Configured, Uploader};
 use crate::conn::{NetArgs, V3KeyArgs};
@@ -102,12 +102,40 @@ pub(crate) async fn run(args: CertificatesArgs) -> CmdResult {
             message: format!("certificates: {}{request_id}", f.message),
         }
     })?;
-    for cert in &certificates {
+    // The core has refused a listing with no certificate valid now; of
+    // the rest, only the valid ones are saved (a file in DIR is trusted by
+    // whoever points --platform-cert at it).
+    for cert in certificates.iter().filter(|c| c.is_valid()) {
         save(&args.out, cert).map_err(|e| CmdError::failed(format!("{e:#}")))?;
-        println!(
+        // The serial comes from the server's listing, the dates from the
+        // certificate it sent: neither is ours to print raw.
+        let line = format!(
             "{} {} {}",
             cert.serial_no, cert.effective_time, cert.expire_time
         );
+        println!("{}", crate::text::safe(&line));
+    }
+    for cert in certificates.iter().filter(|c| !c.is_valid()) {
+        eprintln!("{}", crate::text::safe(&skipped(cert)));
     }
     Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Why a certificate of the listing was not saved, with its own dates.
+fn skipped(cert: &PlatformCertificate) -> String {
+    let why = match cert.validity {
+        Validity::NotYetValid => format!(
+            "is not valid before {} (the next one of a rotation: download again then)",
+            cert.effective_time
+        ),
+        Validity::Expired => format!("expired {}", cert.expire_time),
+        _ => format!(
+            "is not valid now (valid {} to {})",
+            cert.effective_time, cert.expire_time
+        ),
+    };
+    format!(
+        "wxmedia: not saved: platform certificate {} {why}",
+        cert.serial_no
+    )
 }

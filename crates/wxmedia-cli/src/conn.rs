@@ -1,6 +1,5 @@
 //! Credentials and connection options shared by `upload`, `batch` and `certificates`, and the transport and API they select.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -62,26 +61,27 @@ pub(crate) fn read_api_key(file: Option<&Path>) -> anyhow::Result<Zeroizing<Stri
     Ok(key)
 }
 
-/// The most a key file may hold: keys are a few dozen bytes, and a key
-/// path pointing at `/dev/zero` or a huge file must not fill the memory.
-const MAX_SECRET_FILE: u64 = 64 * 1024;
+/// A key, certificate or body file, read the way the libraries read the
+/// files they are given ([`wxmedia_tls::read_small_file`]): a regular file
+/// (a link to one is fine) of at most 64 KiB, into zeroizing memory. A
+/// FIFO (which would block until a writer comes), a device such as
+/// `/dev/zero` (which never ends), a directory or a larger file is refused
+/// before it is read. The error is the I/O error alone, which says what
+/// the file is: callers name the file in their own words.
+pub(crate) fn read_small(path: &Path, what: &str) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    wxmedia_tls::read_small_file(path, what).map_err(|e| match e {
+        wxmedia_tls::Error::Read { source, .. } => source,
+        other => std::io::Error::other(other.to_string()),
+    })
+}
 
-/// A secret file's text, in zeroizing memory: the buffer is sized from the
-/// file's length up front, so that it is not grown (and its old copies
-/// freed unzeroed) while reading.
+/// A secret file's text, in zeroizing memory. Read like the key and
+/// certificate files ([`read_small`]): one way for every credential file,
+/// so that an API key path at a FIFO or `/dev/zero` is refused at once
+/// like a private key path is (a secret can still come from the
+/// environment instead of a file).
 pub(crate) fn read_secret(path: &Path) -> std::io::Result<Zeroizing<String>> {
-    let file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len().min(MAX_SECRET_FILE);
-    let mut bytes = Zeroizing::new(Vec::with_capacity(
-        usize::try_from(len).unwrap_or(0).saturating_add(1),
-    ));
-    file.take(MAX_SECRET_FILE + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_SECRET_FILE {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("larger than {MAX_SECRET_FILE} bytes; not a key file"),
-        ));
-    }
+    let mut bytes = read_small(path, "key")?;
     // `from_utf8` keeps the buffer (no copy); on failure it hands it back,
     // and it is zeroed before the error goes up.
     match String::from_utf8(std::mem::take(&mut *bytes)) {
@@ -511,6 +511,9 @@ mod tests {
         std::fs::write(&key, b"\xff\xfe").unwrap();
         assert!(read_secret(&key).is_err());
         let e = read_secret(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.to_string().contains("a character device"), "{e}");
+        std::fs::write(&key, vec![b'k'; 64 * 1024 + 1]).unwrap();
+        let e = read_secret(&key).unwrap_err();
         assert!(e.to_string().contains("not a key file"), "{e}");
     }
 }

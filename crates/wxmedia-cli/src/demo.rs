@@ -59,15 +59,17 @@ async fn row(uploader: &Uploader, sign_type: &str, media: &Media) -> bool {
     );
     match result {
         Ok(done) => {
-            println!("{head} {:<46} {ms:>6.1}ms", done.id());
+            let id = crate::text::safe(done.id());
+            println!("{} {id:<46} {ms:>6.1}ms", crate::text::safe(&head));
             true
         }
         Err(f) => {
-            println!(
+            let line = format!(
                 "{head} FAILED: {} {}",
                 f.code.as_deref().unwrap_or(f.kind),
                 f.message
             );
+            println!("{}", crate::text::safe(&line));
             false
         }
     }
@@ -79,7 +81,8 @@ async fn images(file: Option<&Path>, target: Target) -> Result<Vec<Media>, ExitC
         Some(path) => match crate::upload::load(path, target).await {
             Ok(m) => Ok(vec![m]),
             Err(f) => {
-                eprintln!("wxmedia: {}: {}", path.display(), f.message);
+                let line = format!("wxmedia: {}: {}", path.display(), f.message);
+                eprintln!("{}", crate::text::safe(&line));
                 Err(ExitCode::from(EXIT_USAGE))
             }
         },

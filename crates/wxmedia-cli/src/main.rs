@@ -14,6 +14,7 @@ mod report;
 mod shell;
 mod sign;
 mod sim;
+mod text;
 mod upload;
 
 /// Upload media to WeChat Pay (微信支付), check signatures, or simulate the endpoint.
@@ -76,7 +77,7 @@ fn main() -> ExitCode {
         Command::GenerateMan(args) => shell::man(args),
     };
     result.unwrap_or_else(|e| {
-        eprintln!("wxmedia: {}", e.message);
+        eprintln!("wxmedia: {}", text::safe(&e.message));
         ExitCode::from(e.status)
     })
 }

@@ -9,6 +9,7 @@ use wxmedia_proto::v2;
 use wxmedia_proto::v3;
 
 use crate::conn::Target;
+use crate::text::safe;
 
 /// Exit status: every file uploaded.
 pub(crate) const EXIT_OK: u8 = 0;
@@ -52,9 +53,11 @@ impl CmdError {
 }
 
 impl From<anyhow::Error> for CmdError {
-    /// Setting-up errors (`anyhow` with context) are usage errors.
+    /// Setting-up errors (`anyhow` with context) are usage errors. The
+    /// message is the chain of causes, each said once: many errors already
+    /// include their source in their own text.
     fn from(e: anyhow::Error) -> CmdError {
-        CmdError::usage(format!("{e:#}"))
+        CmdError::usage(chain(e.as_ref()))
     }
 }
 
@@ -263,7 +266,8 @@ pub(crate) fn print_outcome(
             if json {
                 println!("{}", success_json(&name, done));
             } else {
-                println!("{}", done.id());
+                // The id is the server's text.
+                println!("{}", safe(done.id()));
             }
         }
         Err(f) => {
@@ -287,17 +291,20 @@ pub(crate) fn print_outcome(
                 .as_deref()
                 .map(|id| format!(" (Request-ID {id})"))
                 .unwrap_or_default();
-            match &f.code {
+            let line = match &f.code {
                 Some(code) => {
                     // An API error's text already starts with its code.
                     let message = f
                         .message
                         .strip_prefix(&format!("{code}: "))
                         .unwrap_or(&f.message);
-                    eprintln!("wxmedia: {name}: {code}: {message}{request_id}")
+                    format!("wxmedia: {name}: {code}: {message}{request_id}")
                 }
-                None => eprintln!("wxmedia: {name}: {}{request_id}", f.message),
-            }
+                None => format!("wxmedia: {name}: {}{request_id}", f.message),
+            };
+            // The file name, the code, the message and the request id can
+            // all hold what a terminal would act on.
+            eprintln!("{}", safe(&line));
         }
     }
 }

@@ -10,6 +10,8 @@ use clap::Args;
 use http::{HeaderMap, HeaderValue};
 use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 use wxmedia_proto::v3::{RsaSigner, Signer, Verifier, auth};
+use wxmedia_tls::MAX_PEM_FILE;
+use zeroize::Zeroizing;
 
 use crate::conn::{ApiArg, SignTypeArg};
 use crate::report::{CmdError, CmdResult};
@@ -178,21 +180,44 @@ fn missing(what: &str) -> CmdError {
     ))
 }
 
-/// A file's bytes, or the reason it could not be read, as a usage error.
-fn read_file(path: &Path, what: &str) -> Result<Vec<u8>, CmdError> {
-    std::fs::read(path)
-        .map_err(|e| CmdError::usage(format!("cannot read the {what} {}: {e}", path.display())))
+/// A key, certificate or body file's bytes (zeroed when dropped: the key
+/// is a secret), or the reason it could not be read, as a usage error.
+/// Read as every credential file is ([`crate::conn::read_small`]): a
+/// regular file of at most 64 KiB, so that `/dev/zero`, a FIFO or a huge
+/// file is refused at once, by what it is. 64 KiB fits a body too: what
+/// v3 signs for an upload is its meta, a JSON object of a file name and a
+/// hash. `what` names the file in both messages: "cannot read the {what}
+/// file …" and "… not a {what} file".
+fn read_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, CmdError> {
+    crate::conn::read_small(path, what).map_err(|e| {
+        CmdError::usage(format!(
+            "cannot read the {what} file {}: {e}",
+            path.display()
+        ))
+    })
 }
 
-/// The reply body: the file, or standard input.
+/// The reply body: the file, read like the key files (a regular file of at
+/// most 64 KiB), or at most as much of standard input. A reply the client
+/// would take is no larger (its default reply limit is 64 KiB too), and a
+/// reply path at `/dev/zero` or a FIFO must not fill the memory or hang.
 fn read_reply(file: Option<&Path>) -> Result<Vec<u8>, CmdError> {
-    let mut body = Vec::new();
-    let read = match file {
-        Some(path) => std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut body)),
-        None => std::io::stdin().read_to_end(&mut body),
+    let Some(path) = file else {
+        let mut body = Vec::new();
+        std::io::stdin()
+            .take(MAX_PEM_FILE + 1)
+            .read_to_end(&mut body)
+            .map_err(|e| CmdError::usage(format!("cannot read the reply: {e}")))?;
+        if body.len() as u64 > MAX_PEM_FILE {
+            return Err(CmdError::usage(format!(
+                "the reply on standard input is larger than {MAX_PEM_FILE} bytes; not a reply"
+            )));
+        }
+        return Ok(body);
     };
-    read.map_err(|e| CmdError::usage(format!("cannot read the reply: {e}")))?;
-    Ok(body)
+    let mut body = read_file(path, "reply")?;
+    // Not a secret: taken out of its zeroizing wrapper as it is.
+    Ok(std::mem::take(&mut *body))
 }
 
 /// The APIv2 key from the file or the environment.
@@ -277,14 +302,14 @@ fn sign_v3(args: &SignV3Args, json: bool) -> CmdResult {
     }
     let key_path = crate::conn::private_key(args.private_key.as_deref(), None)?;
     // Zeroed when dropped, like the key the signer parses from it.
-    let key_pem = zeroize::Zeroizing::new(read_file(&key_path, "private key")?);
+    let key_pem = read_file(&key_path, "private key")?;
     // The serial goes into the Authorization header, not into the signed
     // message, and this command prints no header: any valid serial will do.
     let signer = RsaSigner::from_pem_and_serial(&key_pem, "0")
         .map_err(|e| CmdError::usage(format!("{}: {e}", key_path.display())))?;
     let body = match &args.body_file {
-        Some(path) => read_file(path, "body file")?,
-        None => Vec::new(),
+        Some(path) => read_file(path, "body")?,
+        None => Zeroizing::new(Vec::new()),
     };
     let message = auth::message(method, url, timestamp, nonce, &body);
     let signature = signer

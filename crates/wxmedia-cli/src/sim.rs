@@ -41,8 +41,13 @@ pub(crate) struct SimArgs {
     /// platform certificate (then `GET /v3/certificates` serves it).
     #[arg(long, value_name = "public-key|platform-cert", default_value = "public-key", value_parser = parse_signer)]
     v3_signer: V3Signer,
-    /// The size limit of v3 image uploads, in bytes (default 5 MiB).
-    #[arg(long, value_name = "BYTES")]
+    /// The size limit of v3 image uploads, in bytes (default 5 MiB, at
+    /// most 64 MiB).
+    #[arg(
+        long,
+        value_name = "BYTES",
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=V3_MAX_IMAGE_SIZE_FLAG)
+    )]
     v3_max_image_size: Option<usize>,
     /// Answer FREQUENCY_LIMITED beyond this many requests per second.
     #[arg(long, value_name = "N")]
@@ -93,6 +98,12 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "N")]
     log_capacity: Option<usize>,
 }
+
+/// The largest `--v3-max-image-size`: 64 MiB. The real limit is 5 MiB (2 MB
+/// until 2024); the request body limit is the image limit plus 1 MiB, and
+/// each connection holds its whole body, so without a cap `u64::MAX` made
+/// the body limit `usize::MAX`. 64 MiB leaves room to test a raised limit.
+const V3_MAX_IMAGE_SIZE_FLAG: u64 = 64 * 1024 * 1024;
 
 fn parse_max_connections(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {

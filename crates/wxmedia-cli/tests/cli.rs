@@ -793,6 +793,218 @@ fn a_key_file_pointing_at_dev_zero_is_refused_without_reading_it_all() {
     std::os::unix::fs::symlink("/dev/zero", fx.key_file()).unwrap();
     let out = bounded(fx.cmd("upload").arg(&a), Duration::from_secs(20));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("not a key file"), "{}", stderr(&out));
+    // Refused by what it is (the link is followed), before it is opened.
+    let expected = format!(
+        "{}: a character device, not a regular file",
+        fx.key_file().display()
+    );
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
     assert_eq!(fx.server.sim().request_count(), 0);
+}
+
+#[test]
+fn key_certificate_and_body_files_are_read_bounded_and_fifos_refused() {
+    let fx = fx();
+    let a = fx.file("a.jpg", JPEG);
+    let pki = fx.server.pki();
+    let fifo = fx.dir.path().join("fifo.pem");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success());
+    // 3 GiB, sparse: nothing is written, and the CLI (under a 1 GiB memory
+    // limit here) must refuse it by its size.
+    let huge = fx.dir.path().join("huge.pem");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(3 << 30)
+        .unwrap();
+    let zero = PathBuf::from("/dev/zero");
+    let device = "a character device, not a regular file";
+    let pipe = "a FIFO (named pipe), not a regular file";
+    let mch_id = fx.server.sim().mch_id().to_owned();
+    let pub_key_id = fx.server.v3().keys().wechatpay_public_key_id().to_owned();
+    // Each command line is a valid one with one file swapped for a hostile
+    // one: `swap` names the flag whose value is replaced.
+    let v2 = |swap: &str, hostile: &Path| {
+        let mut args: Vec<(&str, PathBuf)> = vec![
+            ("--api-key-file", fx.key_file()),
+            ("--cert", pki.client_cert_path()),
+            ("--cert-key", pki.client_key_path()),
+            ("--ca", pki.ca_cert_path()),
+        ];
+        if swap == "--p12" {
+            args.retain(|(flag, _)| *flag != "--cert" && *flag != "--cert-key");
+            args.push(("--p12", hostile.to_owned()));
+        }
+        let mut c = fx.bare();
+        c.args(["upload", "--mch-id", &mch_id]);
+        for (flag, value) in args {
+            c.arg(flag).arg(if flag == swap {
+                hostile.to_owned()
+            } else {
+                value
+            });
+        }
+        c.arg("--endpoint").arg(fx.server.endpoint()).arg(&a);
+        c
+    };
+    let v3 = |swap: &str, hostile: &Path| {
+        let by_certificate = swap == "--platform-cert";
+        let check = if by_certificate {
+            ("--platform-cert", pki.platform_cert_path())
+        } else {
+            ("--wechatpay-public-key", pki.wechatpay_public_key_path())
+        };
+        let mut c = fx.bare();
+        c.args(["upload", "--api", "v3", "--mch-id", &mch_id]);
+        for (flag, value) in [
+            ("--private-key", pki.client_key_path()),
+            ("--cert", pki.client_cert_path()),
+            check,
+            ("--ca", pki.ca_cert_path()),
+        ] {
+            c.arg(flag).arg(if flag == swap {
+                hostile.to_owned()
+            } else {
+                value
+            });
+        }
+        if !by_certificate {
+            c.args(["--wechatpay-public-key-id", &pub_key_id]);
+        }
+        c.arg("--endpoint").arg(fx.server.endpoint()).arg(&a);
+        c
+    };
+    let sign = |swap: &str, hostile: &Path| {
+        let mut c = fx.bare();
+        c.args(["sign", "--api", "v3", "--method", "POST"])
+            .args(["--url", "/v3/merchant/media/upload", "--timestamp", "1"])
+            .args(["--nonce", "n"]);
+        for (flag, value) in [
+            ("--private-key", pki.client_key_path()),
+            ("--body-file", fx.file("meta.json", b"{}")),
+        ] {
+            c.arg(flag).arg(if flag == swap {
+                hostile.to_owned()
+            } else {
+                value
+            });
+        }
+        c
+    };
+    let verify = |swap: &str, hostile: &Path| {
+        let mut c = fx.bare();
+        c.args(["verify", "--api", "v3", "--wechatpay-timestamp", "1"])
+            .args(["--wechatpay-nonce", "n", "--wechatpay-serial", "1"])
+            .args(["--wechatpay-signature", "AAAA"]);
+        let reply = fx.file("reply.json", b"{}");
+        for (flag, value) in [
+            ("--platform-cert", pki.platform_cert_path()),
+            ("--wechatpay-public-key", pki.wechatpay_public_key_path()),
+        ] {
+            c.arg(flag).arg(if flag == swap {
+                hostile.to_owned()
+            } else {
+                value
+            });
+        }
+        c.args(["--wechatpay-public-key-id", &pub_key_id]);
+        c.arg(if swap == "FILE" {
+            hostile
+        } else {
+            reply.as_path()
+        });
+        c
+    };
+    let too_large = "3221225472 bytes, larger than 65536; not a private key file";
+    let cases = [
+        (
+            "v2 --api-key-file FIFO",
+            v2("--api-key-file", &fifo),
+            &fifo,
+            pipe,
+        ),
+        ("v2 --cert /dev/zero", v2("--cert", &zero), &zero, device),
+        ("v2 --cert-key FIFO", v2("--cert-key", &fifo), &fifo, pipe),
+        ("v2 --p12 /dev/zero", v2("--p12", &zero), &zero, device),
+        ("v2 --ca /dev/zero", v2("--ca", &zero), &zero, device),
+        (
+            "v3 --private-key /dev/zero",
+            v3("--private-key", &zero),
+            &zero,
+            device,
+        ),
+        (
+            "v3 --private-key huge",
+            v3("--private-key", &huge),
+            &huge,
+            too_large,
+        ),
+        ("v3 --cert /dev/zero", v3("--cert", &zero), &zero, device),
+        (
+            "v3 --platform-cert FIFO",
+            v3("--platform-cert", &fifo),
+            &fifo,
+            pipe,
+        ),
+        (
+            "v3 --wechatpay-public-key /dev/zero",
+            v3("--wechatpay-public-key", &zero),
+            &zero,
+            device,
+        ),
+        ("v3 --ca FIFO", v3("--ca", &fifo), &fifo, pipe),
+        (
+            "sign --private-key FIFO",
+            sign("--private-key", &fifo),
+            &fifo,
+            pipe,
+        ),
+        (
+            "sign --body-file /dev/zero",
+            sign("--body-file", &zero),
+            &zero,
+            device,
+        ),
+        (
+            "verify --platform-cert FIFO",
+            verify("--platform-cert", &fifo),
+            &fifo,
+            pipe,
+        ),
+        (
+            "verify --wechatpay-public-key /dev/zero",
+            verify("--wechatpay-public-key", &zero),
+            &zero,
+            device,
+        ),
+        ("verify /dev/zero", verify("FILE", &zero), &zero, device),
+    ];
+    // Every row is run and every failing one reported, not only the first.
+    let mut failures = Vec::new();
+    for (label, mut c, file, message) in cases {
+        // Refused at once: the deadline is only there to turn a hang into a
+        // failure (a busy test machine may start the binary slowly).
+        let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            bounded(&mut c, Duration::from_secs(5))
+        }));
+        let out = match run {
+            Ok(out) => out,
+            Err(panic) => {
+                let why = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+                failures.push(format!("{label}: {why}"));
+                continue;
+            }
+        };
+        let err = stderr(&out);
+        let expected = format!("{}: {message}", file.display());
+        if out.status.code() != Some(2) || !err.contains(&expected) {
+            failures.push(format!(
+                "{label}: exit {:?} (want 2 and {expected:?}); stderr: {}",
+                out.status,
+                err.chars().take(300).collect::<String>()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(fx.server.sim().request_count(), 0, "nothing was sent");
 }

@@ -636,10 +636,14 @@ fn verify_v3_accepts_the_vector_reply_and_refuses_its_tampered_body() {
     let bad = dir.path().join("tampered.json");
     std::fs::write(&good, case["body"].as_str().unwrap()).unwrap();
     std::fs::write(&bad, case["tampered_body_fails"].as_str().unwrap()).unwrap();
+    // The SDK signed this reply in April 2019, two years before its
+    // certificate's notBefore (2021-04-27): the signature is checked with
+    // the same key given as a WeChat Pay public key, which has no validity.
     let verify = |body: &Path, extra: &[&str]| {
         run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
-            .args(["verify", "--api", "v3", "--platform-cert"])
-            .arg(data("v3_cert.pem"))
+            .args(["verify", "--api", "v3", "--wechatpay-public-key"])
+            .arg(data("v3_public_key.pem"))
+            .args(["--wechatpay-public-key-id", "PUB_KEY_ID_0114"])
             .args([
                 "--wechatpay-timestamp",
                 case["wechatpay_timestamp"].as_str().unwrap(),
@@ -648,10 +652,7 @@ fn verify_v3_accepts_the_vector_reply_and_refuses_its_tampered_body() {
                 "--wechatpay-nonce",
                 case["wechatpay_nonce"].as_str().unwrap(),
             ])
-            .args([
-                "--wechatpay-serial",
-                case["wechatpay_serial"].as_str().unwrap(),
-            ])
+            .args(["--wechatpay-serial", "PUB_KEY_ID_0114"])
             .args([
                 "--wechatpay-signature",
                 case["wechatpay_signature"].as_str().unwrap(),
@@ -659,6 +660,33 @@ fn verify_v3_accepts_the_vector_reply_and_refuses_its_tampered_body() {
             .args(extra)
             .arg(body))
     };
+    // The certificate itself refuses a reply from before its validity.
+    let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["verify", "--api", "v3", "--platform-cert"])
+        .arg(data("v3_cert.pem"))
+        .args([
+            "--wechatpay-timestamp",
+            case["wechatpay_timestamp"].as_str().unwrap(),
+        ])
+        .args([
+            "--wechatpay-nonce",
+            case["wechatpay_nonce"].as_str().unwrap(),
+        ])
+        .args([
+            "--wechatpay-serial",
+            case["wechatpay_serial"].as_str().unwrap(),
+        ])
+        .args([
+            "--wechatpay-signature",
+            case["wechatpay_signature"].as_str().unwrap(),
+        ])
+        .arg(&good));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("expired or not yet valid"),
+        "{}",
+        stderr(&out)
+    );
     let out = verify(&good, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let out = verify(&bad, &[]);

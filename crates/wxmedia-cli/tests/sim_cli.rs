@@ -254,3 +254,61 @@ fn a_non_loopback_address_is_refused_without_its_flag() {
     signal(&child, "TERM");
     assert!(child.wait().unwrap().success());
 }
+
+// Issue 21, item 7: `--v3-max-image-size` took any number, and
+// 18446744073709551615 made the request body limit `usize::MAX`. Now it
+// takes 1 byte to 64 MiB. A simulator that took the flag would serve until
+// signalled, so each try is given a few seconds and then killed.
+#[test]
+fn an_absurd_v3_image_limit_is_a_usage_error() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for size in ["18446744073709551615", "67108865", "0"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+            .args(["sim", "--state"])
+            .arg(dir.path())
+            .args(["--unreachable", "--v3-max-image-size", size])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if std::time::Instant::now() > deadline {
+                break None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let Some(status) = status else {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("--v3-max-image-size {size} was taken: the simulator started");
+        };
+        assert_eq!(status.code(), Some(2), "--v3-max-image-size {size}");
+        let mut stdout = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        assert!(stdout.is_empty(), "{stdout}");
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert!(stderr.contains("--v3-max-image-size"), "{stderr}");
+    }
+    // The cap itself is taken.
+    let (mut child, _) = start(
+        dir.path(),
+        &["--unreachable", "--v3-max-image-size", "67108864"],
+    );
+    signal(&child, "TERM");
+    assert!(child.wait().unwrap().success());
+}

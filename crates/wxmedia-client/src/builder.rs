@@ -11,7 +11,7 @@ use wxmedia_proto::v2::{ApiKey, SignType};
 use wxmedia_proto::v3::{ApiV3Key, RsaSigner, Signer, Verifier};
 use wxmedia_proto::{Boundary, Env, MchId, RetryPolicy};
 use wxmedia_tls::rustls::pki_types::CertificateDer;
-use wxmedia_tls::{Identity, Roots, client_config, read_ca_file};
+use wxmedia_tls::{Identity, Roots, client_config, read_ca_file, read_small_file};
 use zeroize::Zeroizing;
 
 use crate::BuildError as Error;
@@ -82,17 +82,15 @@ enum Pem {
 }
 
 impl Pem {
-    fn read(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+    /// The PEM bytes. A file is read with [`read_small_file`]: a regular
+    /// file of at most 64 KiB, so that a path at `/dev/zero`, a FIFO or a
+    /// huge file fails `build` at once (naming the file and what it is)
+    /// instead of filling the memory or hanging. `what` is what the file
+    /// should hold, for that message.
+    fn read(&self, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
         match self {
             Pem::Bytes(b) => Ok(b.clone()),
-            Pem::File(path) => {
-                std::fs::read(path)
-                    .map(Zeroizing::new)
-                    .map_err(|source| Error::Read {
-                        path: path.clone(),
-                        source,
-                    })
-            }
+            Pem::File(path) => read_small_file(path, what),
         }
     }
 
@@ -105,6 +103,33 @@ impl Pem {
             },
             Pem::Bytes(_) => Error::Proto(e),
         }
+    }
+}
+
+/// The error of making the signer, laid at the input that failed: the key
+/// file for a bad key, the certificate file for a bad certificate, both
+/// when the key does not belong to the certificate, the serial setting for
+/// a bad serial. The core's `what` says which input it refused.
+fn blame(e: wxmedia_proto::Error, key: &Pem, cert: Option<&Pem>) -> Error {
+    let what = match &e {
+        wxmedia_proto::Error::InvalidInput { what, .. } => *what,
+        _ => return Error::Proto(e),
+    };
+    match (what, cert) {
+        (wxmedia_proto::v3::signer::KEY_MISMATCH, Some(cert)) => match (key, cert) {
+            (Pem::File(key), Pem::File(cert)) => Error::KeyMismatch {
+                cert: cert.clone(),
+                key: key.clone(),
+            },
+            (Pem::File(_), Pem::Bytes(_)) => key.context(e),
+            _ => cert.context(e),
+        },
+        ("merchant private key", _) => key.context(e),
+        ("merchant certificate", Some(cert)) => cert.context(e),
+        ("certificate serial", _) => {
+            Error::Settings(format!("the merchant certificate serial (serial_no): {e}"))
+        }
+        _ => Error::Proto(e),
     }
 }
 
@@ -122,7 +147,9 @@ pub struct V3Options {
 }
 
 impl V3Options {
-    fn build(self) -> Result<V3Settings, Error> {
+    /// Validate the v3 credentials; `now` (Unix seconds, the client's
+    /// clock) judges pinned platform certificates.
+    fn build(self, now: u64) -> Result<V3Settings, Error> {
         let signer: Arc<dyn Signer> = match (self.signer, &self.private_key) {
             (Some(signer), None) => signer,
             (Some(_), Some(_)) => {
@@ -131,14 +158,15 @@ impl V3Options {
                 ));
             }
             (None, Some(key)) => {
-                let key_pem = key.read()?;
+                let key_pem = key.read("private key")?;
                 let signer = match (&self.certificate, &self.serial_no) {
                     (Some(cert), _) => {
-                        let cert_pem = cert.read()?;
-                        RsaSigner::from_pem(&key_pem, &cert_pem).map_err(|e| cert.context(e))?
+                        let cert_pem = cert.read("certificate")?;
+                        RsaSigner::from_pem(&key_pem, &cert_pem)
+                            .map_err(|e| blame(e, key, Some(cert)))?
                     }
                     (None, Some(serial)) => RsaSigner::from_pem_and_serial(&key_pem, serial)
-                        .map_err(|e| key.context(e))?,
+                        .map_err(|e| blame(e, key, None))?,
                     (None, None) => {
                         return Err(Error::Settings(
                             "v3 needs the merchant certificate (apiclient_cert.pem) or its serial number".into(),
@@ -156,12 +184,12 @@ impl V3Options {
         let mut verifier = Verifier::new();
         for (id, pem) in &self.public_keys {
             verifier
-                .add_public_key_pem(id, &pem.read()?)
+                .add_public_key_pem(id, &pem.read("public key")?)
                 .map_err(|e| pem.context(e))?;
         }
         for pem in &self.platform_certificates {
             verifier
-                .add_platform_certificate_pem(&pem.read()?)
+                .add_platform_certificate_pem_at(&pem.read("certificate")?, now)
                 .map_err(|e| pem.context(e))?;
         }
         let api_v3_key = self
@@ -228,6 +256,11 @@ impl<A, C> ClientBuilder<A, C> {
     }
 
     /// Trust the certificates of a PEM file as well (e.g. the simulator's CA).
+    ///
+    /// `build` reads it with [`read_ca_file`]: a regular file (or a link to
+    /// one) of at most [`MAX_CA_FILE`](wxmedia_tls::MAX_CA_FILE) bytes
+    /// (1 MiB, room for a bundle); a FIFO, a device or a larger file fails
+    /// `build` with [`BuildError::Read`](crate::BuildError::Read).
     pub fn add_root_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_files.push(path.into());
         self
@@ -435,6 +468,12 @@ impl<C> ClientBuilder<V2Options, C> {
 impl<C> ClientBuilder<V3Options, C> {
     /// The merchant's API private key, a PEM file (`apiclient_key.pem`,
     /// PKCS#8 or PKCS#1).
+    ///
+    /// `build` reads it as a regular file (or a link to one) of at most
+    /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
+    /// a device such as `/dev/zero`, a directory or a larger file fails
+    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// naming the file and what it is (see [`read_small_file`]).
     pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.private_key = Some(Pem::File(path.into()));
         self
@@ -455,6 +494,12 @@ impl<C> ClientBuilder<V3Options, C> {
 
     /// The merchant API certificate (`apiclient_cert.pem`), from which
     /// the serial is read and against which the private key is checked.
+    ///
+    /// `build` reads it as a regular file (or a link to one) of at most
+    /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
+    /// a device such as `/dev/zero`, a directory or a larger file fails
+    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// naming the file and what it is (see [`read_small_file`]).
     pub fn merchant_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.certificate = Some(Pem::File(path.into()));
         self
@@ -469,6 +514,12 @@ impl<C> ClientBuilder<V3Options, C> {
 
     /// Verify replies with the WeChat Pay public key `id`
     /// (`PUB_KEY_ID_…`) in this SPKI PEM file (`pub_key.pem`).
+    ///
+    /// `build` reads it as a regular file (or a link to one) of at most
+    /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
+    /// a device such as `/dev/zero`, a directory or a larger file fails
+    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// naming the file and what it is (see [`read_small_file`]).
     pub fn wechatpay_public_key_file(
         mut self,
         id: impl Into<String>,
@@ -494,12 +545,24 @@ impl<C> ClientBuilder<V3Options, C> {
 
     /// Verify replies with this platform certificate (repeatable: old
     /// and new during a rotation).
+    ///
+    /// `build` reads it as a regular file (or a link to one) of at most
+    /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
+    /// a device such as `/dev/zero`, a directory or a larger file fails
+    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// naming the file and what it is (see [`read_small_file`]).
+    ///
+    /// A certificate that has expired by the client's clock fails `build`,
+    /// naming its serial and expiry: it could never verify a reply. One not
+    /// valid yet is accepted and verifies replies from its `notBefore` on.
     pub fn platform_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.platform_certificates.push(Pem::File(path.into()));
         self
     }
 
-    /// Verify replies with this platform certificate given as PEM.
+    /// Verify replies with this platform certificate given as PEM (an
+    /// expired one fails `build`, as for
+    /// [`platform_certificate_file`](Self::platform_certificate_file)).
     pub fn platform_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.api
             .platform_certificates
@@ -518,7 +581,12 @@ impl<C> ClientBuilder<V3Options, C> {
 
     /// Validate everything: the network settings and the v3 credentials.
     pub fn settings(mut self) -> Result<(Settings, V3Settings), Error> {
-        let api = std::mem::take(&mut self.api).build()?;
+        // An expired pinned certificate is judged by the client's clock.
+        let now = match &self.clock {
+            Some(clock) => clock.unix_time(),
+            None => SystemClock.unix_time(),
+        };
+        let api = std::mem::take(&mut self.api).build(now)?;
         // v3 presents no client certificate.
         let (settings, _) = self.network(None)?;
         Ok((settings, api))

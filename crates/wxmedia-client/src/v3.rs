@@ -1,20 +1,28 @@
 //! The APIv3 client: image, video and marketing-image uploads and the platform certificates, over any transport.
 
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+use futures_util::lock::Mutex as AsyncMutex;
+use http::StatusCode;
 use wxmedia_proto::v3::{
     Api, DownloadCertificates, MediaId, MediaUrl, Merchant, PlatformCertificate, UploadV3,
     UploadedMedia, Verifier,
 };
-use wxmedia_proto::{Media, Operation, SignatureError};
+use wxmedia_proto::{ApiError, DecodeError, Layer, Media, Operation, SignatureError};
 
 use crate::shared::{Shared, common_methods};
-use crate::{BuildError, Error, FromSettings, Settings, Transport, V3Builder, V3Settings};
+use crate::{
+    BuildError, Error, FromSettings, Settings, Transport, TransportErrorKind, V3Builder, V3Settings,
+};
 
-/// The least time between two certificate downloads caused by an unknown
-/// reply serial, so that forged serials cannot make a client hammer the
-/// endpoint.
+/// The least time between two certificate downloads the client starts by
+/// itself: after one caused by a reply naming an unknown (or no longer
+/// valid) serial, so that forged serials cannot make a client hammer the
+/// endpoint; and after one that failed, during which uploads that need
+/// certificates fail at once with that failure.
 pub const CERTIFICATE_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 /// An APIv3 upload client over the transport `T`. Cheap to clone; clones
@@ -47,8 +55,30 @@ struct V3State {
     /// The keys replies are verified with: the builder's, plus the
     /// platform certificates downloaded with the APIv3 key.
     verifier: RwLock<Arc<Verifier>>,
-    /// When the platform certificates were last downloaded.
-    refreshed: Mutex<Option<Instant>>,
+    /// Held for the whole of a certificate download: one download at a
+    /// time, and callers that need certificates wait for the one in flight
+    /// and use what it brought instead of starting their own. An async
+    /// lock from `futures-util`, so that the client stays free of any
+    /// runtime.
+    downloads: AsyncMutex<Downloads>,
+    /// How many downloads have changed the verifier: an upload refused for
+    /// an unknown serial tells by it whether one finished meanwhile.
+    generation: AtomicU64,
+}
+
+/// What the client remembers of its certificate downloads.
+#[derive(Default)]
+struct Downloads {
+    /// When the last download started.
+    last: Option<Instant>,
+    /// The last download's failure, if it failed.
+    failed: Option<Failed>,
+}
+
+/// A download that failed, and when.
+struct Failed {
+    at: Instant,
+    error: Replay,
 }
 
 impl<T> Clone for V3Client<T> {
@@ -78,7 +108,8 @@ impl<T: Transport> FromSettings<V3Settings> for V3Client<T> {
             v3: Arc::new(V3State {
                 settings: v3,
                 verifier,
-                refreshed: Mutex::new(None),
+                downloads: AsyncMutex::new(Downloads::default()),
+                generation: AtomicU64::new(0),
             }),
         })
     }
@@ -127,39 +158,66 @@ impl<T: Transport> V3Client<T> {
 
     /// Upload to the v3 API `api` chosen at run time; the result's `id`
     /// is the field [`Api::reply_field`] names. Media over the API's limit
-    /// is refused before sending. With the APIv3 key, the platform
-    /// certificates are downloaded first when none is known, and again
-    /// (then the upload retried once) when a reply names a serial not
-    /// known, at most once per [`CERTIFICATE_REFRESH_INTERVAL`].
+    /// is refused before sending.
+    ///
+    /// With the APIv3 key, the platform certificates are downloaded first
+    /// when no key held can verify a reply now (none was downloaded yet,
+    /// or all have expired). Concurrent uploads share that one download.
+    /// When it fails, every upload waiting for it, and every upload that
+    /// needs certificates in the [`CERTIFICATE_REFRESH_INTERVAL`] after
+    /// it, fails at once without a request, with the download's failure
+    /// told again: the same predicates ([`Error::is_retryable`],
+    /// [`Error::is_rate_limited`], [`Error::api_code`],
+    /// [`Error::transport_kind`]), its message saying "the platform
+    /// certificate download failed N s ago and may be tried again in M s".
+    /// (The media is checked against the API after this step, so media the
+    /// API refuses gets this error first.)
+    ///
+    /// The certificates are downloaded again (then the upload retried
+    /// once) when a reply names a serial not known, or a certificate
+    /// outside its validity, at most once per
+    /// [`CERTIFICATE_REFRESH_INTERVAL`].
     pub async fn upload_to(&self, api: Api, media: Media) -> Result<UploadedMedia, Error> {
         let has_key = self.v3.settings.api_v3_key.is_some();
-        if self.verifier().is_empty() && has_key {
-            self.refresh_certificates().await?;
+        if has_key && !self.verifier().can_verify_at(self.unix_time()) {
+            self.certificates_needed().await?;
         }
         let reply_limit = self.settings().reply_limit;
         let upload = |merchant| {
             UploadV3::new(api, merchant, media.clone()).map(|u| u.with_reply_limit(reply_limit))
         };
+        let seen = self.v3.generation.load(Ordering::Acquire);
         let first = self.execute(upload(self.merchant())?).await;
-        let unknown_serial = first
+        let stale_keys = first
             .as_ref()
             .err()
             .and_then(Error::signature_error)
-            .is_some_and(|kind| kind == SignatureError::UnknownSerial);
-        if unknown_serial && has_key && self.may_refresh() {
-            tracing::info!(
-                "a reply named an unknown serial: downloading the platform certificates"
-            );
-            self.refresh_certificates().await?;
+            .is_some_and(|kind| {
+                matches!(
+                    kind,
+                    SignatureError::UnknownSerial | SignatureError::CertificateNotValid
+                )
+            });
+        if stale_keys && has_key && self.refresh_for_reply(seen).await? {
             return self.execute(upload(self.merchant())?).await;
         }
         first
     }
 
-    /// Download the platform certificates with the APIv3 key, verify them,
-    /// and from now on accept replies signed by them.
+    /// Download the platform certificates with the APIv3 key now (after
+    /// the download in flight, if any, whatever the interval), verify
+    /// them, drop the certificates held that have expired, and from now on
+    /// accept replies signed by the ones valid now.
+    ///
+    /// Returns every certificate of the listing with its
+    /// [`Validity`](wxmedia_proto::v3::Validity): the next certificate of
+    /// a rotation is listed as not yet valid, and is trusted only once a
+    /// later download finds it valid. A listing with no certificate valid
+    /// now is refused (`Error::Proto` with a decode error naming each
+    /// certificate and its dates).
     pub async fn download_certificates(&self) -> Result<Vec<PlatformCertificate>, Error> {
-        self.refresh_certificates().await
+        let mut downloads = self.v3.downloads.lock().await;
+        self.download(&mut downloads).await
     }
 
     /// Run any operation of the core through this client's transport,
@@ -186,33 +244,84 @@ impl<T: Transport> V3Client<T> {
         )
     }
 
-    /// Whether enough time has passed since the last download.
-    fn may_refresh(&self) -> bool {
-        let last = *self
-            .v3
-            .refreshed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        last.is_none_or(|t| t.elapsed() >= CERTIFICATE_REFRESH_INTERVAL)
+    fn unix_time(&self) -> u64 {
+        self.settings().clock.unix_time()
     }
 
-    async fn refresh_certificates(&self) -> Result<Vec<PlatformCertificate>, Error> {
+    /// Make sure a key that verifies replies now is held: wait for the
+    /// download in flight, or start one, unless one failed less than
+    /// [`CERTIFICATE_REFRESH_INTERVAL`] ago (then its failure again, at
+    /// once).
+    async fn certificates_needed(&self) -> Result<(), Error> {
+        let mut downloads = self.v3.downloads.lock().await;
+        // The download this caller waited for may have brought them.
+        if self.verifier().can_verify_at(self.unix_time()) {
+            return Ok(());
+        }
+        if let Some(failed) = &downloads.failed {
+            let since = failed.at.elapsed();
+            if since < CERTIFICATE_REFRESH_INTERVAL {
+                return Err(failed.error.told_again(since));
+            }
+        }
+        self.download(&mut downloads).await.map(drop)
+    }
+
+    /// After a reply named a serial not held (or a certificate outside its
+    /// validity): whether the upload is worth sending again, downloading
+    /// the certificates first unless a download finished since the upload
+    /// started (`seen`) or one started less than
+    /// [`CERTIFICATE_REFRESH_INTERVAL`] ago.
+    async fn refresh_for_reply(&self, seen: u64) -> Result<bool, Error> {
+        let mut downloads = self.v3.downloads.lock().await;
+        if self.v3.generation.load(Ordering::Acquire) != seen {
+            return Ok(true);
+        }
+        if downloads
+            .last
+            .is_some_and(|t| t.elapsed() < CERTIFICATE_REFRESH_INTERVAL)
+        {
+            return Ok(false);
+        }
+        tracing::info!(
+            "a reply named a serial not held or not valid: downloading the platform certificates"
+        );
+        self.download(&mut downloads).await?;
+        Ok(true)
+    }
+
+    /// One download, with the lock on `downloads` held by the caller:
+    /// record it, and on success replace the verifier with one that holds
+    /// the certificates valid now and none that has expired.
+    async fn download(&self, downloads: &mut Downloads) -> Result<Vec<PlatformCertificate>, Error> {
         let key = self.v3.settings.api_v3_key.clone().ok_or_else(|| {
             Error::Proto(wxmedia_proto::Error::InvalidInput {
                 what: "settings",
                 reason: "downloading the platform certificates needs the APIv3 key".into(),
             })
         })?;
-        *self
-            .v3
-            .refreshed
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        downloads.last = Some(Instant::now());
         let op = DownloadCertificates::new(self.merchant(), key)
             .with_reply_limit(self.settings().reply_limit);
-        let certificates = self.execute(op).await?;
+        let certificates = match self.execute(op).await {
+            Ok(certificates) => certificates,
+            Err(e) => {
+                downloads.failed = Some(Failed {
+                    at: Instant::now(),
+                    error: Replay::keep(&e),
+                });
+                return Err(e);
+            }
+        };
+        downloads.failed = None;
         let mut updated = (*self.verifier()).clone();
-        for c in &certificates {
+        let expired = updated.remove_expired(self.unix_time());
+        if !expired.is_empty() {
+            tracing::info!(serials = ?expired, "dropped expired platform certificates");
+        }
+        // A certificate not valid yet (the next one of a rotation) is
+        // left out: a later download, once replies name it, brings it in.
+        for c in certificates.iter().filter(|c| c.is_valid()) {
             updated.add_platform_certificate_pem(c.pem.as_bytes())?;
         }
         *self
@@ -220,6 +329,204 @@ impl<T: Transport> V3Client<T> {
             .verifier
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Arc::new(updated);
+        self.v3.generation.fetch_add(1, Ordering::Release);
         Ok(certificates)
+    }
+}
+
+/// A failed download's error, kept to be told again to the uploads that
+/// need certificates before the next download may start. An [`Error`] is
+/// not `Clone` (a transport's own error is boxed), so what its predicates
+/// read is kept, with its text.
+enum Replay {
+    /// An API error: kept whole.
+    Api(ApiError),
+    /// A non-2xx reply without a JSON error.
+    Http { status: StatusCode, body: Bytes },
+    /// Input refused before sending.
+    Input(String),
+    /// Any other reply that was refused (malformed, unverifiable): none is
+    /// retryable.
+    Refused { text: String, body: Bytes },
+    /// A transport failure of this kind.
+    Transport {
+        kind: TransportErrorKind,
+        text: String,
+    },
+    /// A time limit, with the failure it cut short.
+    Timeout {
+        after: Duration,
+        last: Option<Box<Replay>>,
+    },
+}
+
+impl Replay {
+    fn keep(e: &Error) -> Replay {
+        match e {
+            Error::Proto(wxmedia_proto::Error::Api(api)) => Replay::Api(api.clone()),
+            Error::Proto(wxmedia_proto::Error::Http { status, body }) => Replay::Http {
+                status: *status,
+                body: body.clone(),
+            },
+            Error::Proto(p) if p.is_input_error() => Replay::Input(p.to_string()),
+            Error::Proto(p) => Replay::Refused {
+                text: p.to_string(),
+                body: p.raw_body().cloned().unwrap_or_default(),
+            },
+            Error::Transport { kind, source } => Replay::Transport {
+                kind: *kind,
+                text: chain(&**source),
+            },
+            Error::Timeout { after, last } => Replay::Timeout {
+                after: *after,
+                last: last.as_deref().map(|l| Box::new(Replay::keep(l))),
+            },
+        }
+    }
+
+    /// The error again, `since` after it, saying so and when the next
+    /// download may start, with the predicates of the original: an HTTP
+    /// status becomes an API error with that status (retryable alike), a
+    /// refused reply a decode error.
+    fn told_again(&self, since: Duration) -> Error {
+        let wait = CERTIFICATE_REFRESH_INTERVAL.saturating_sub(since);
+        let note = format!(
+            "the platform certificate download failed {} s ago and may be tried again in {} s",
+            since.as_secs(),
+            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+        );
+        self.with_note(&note)
+    }
+
+    fn with_note(&self, note: &str) -> Error {
+        let proto = |e: wxmedia_proto::Error| Error::Proto(e);
+        match self {
+            Replay::Api(api) => {
+                let mut api = api.clone();
+                api.message = format!("{note}: {}", api.message);
+                proto(api.into())
+            }
+            Replay::Http { status, body } => {
+                let mut api = ApiError::new(
+                    Layer::Status,
+                    None,
+                    format!("{note}: HTTP status {status} from the server"),
+                );
+                api.status = Some(*status);
+                api.body = body.clone();
+                proto(api.into())
+            }
+            Replay::Input(text) => proto(wxmedia_proto::Error::InvalidInput {
+                what: "platform certificates",
+                reason: format!("{note}: {text}"),
+            }),
+            Replay::Refused { text, body } => proto(wxmedia_proto::Error::Decode {
+                reason: DecodeError::Json(format!("{note}: {text}")),
+                body: body.clone(),
+            }),
+            Replay::Transport { kind, text } => Error::Transport {
+                kind: *kind,
+                source: format!("{note}: {text}").into(),
+            },
+            Replay::Timeout { after, last } => Error::Timeout {
+                after: *after,
+                // A bare timeout keeps the note as its cause, so that the
+                // message says what timed out; an input error there
+                // changes none of the timeout's predicates.
+                last: Some(Box::new(match last {
+                    Some(last) => last.with_note(note),
+                    None => proto(wxmedia_proto::Error::InvalidInput {
+                        what: "platform certificates",
+                        reason: note.to_owned(),
+                    }),
+                })),
+            },
+        }
+    }
+}
+
+/// An error and its sources, as one line.
+fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let more = s.to_string();
+        // Many errors repeat their source's text in their own.
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kind of failure, told again, keeps what callers decide by.
+    #[test]
+    fn a_failure_told_again_keeps_its_predicates_and_says_what_failed() {
+        let http = || {
+            Error::Proto(wxmedia_proto::Error::Http {
+                status: StatusCode::BAD_GATEWAY,
+                body: Bytes::from_static(b"<html>"),
+            })
+        };
+        let rate_limited = Error::Proto(
+            ApiError::new(
+                Layer::Status,
+                Some(wxmedia_proto::ErrorCode::RateLimitedV3),
+                "slow down",
+            )
+            .into(),
+        );
+        let cases = [
+            http(),
+            rate_limited,
+            Error::Transport {
+                kind: TransportErrorKind::Tls,
+                source: "bad certificate".into(),
+            },
+            Error::Transport {
+                kind: TransportErrorKind::Connect,
+                source: "refused".into(),
+            },
+            Error::Timeout {
+                after: Duration::from_secs(30),
+                last: None,
+            },
+            Error::Timeout {
+                after: Duration::from_secs(30),
+                last: Some(Box::new(http())),
+            },
+            Error::Proto(wxmedia_proto::Error::Signature {
+                kind: SignatureError::Mismatch,
+                body: Bytes::from_static(b"{}"),
+            }),
+            Error::Proto(wxmedia_proto::Error::InvalidInput {
+                what: "settings",
+                reason: "no key".into(),
+            }),
+        ];
+        for original in cases {
+            let again = Replay::keep(&original).told_again(Duration::from_millis(2500));
+            let text = format!("{again}: {:?}", std::error::Error::source(&again));
+            assert!(
+                text.contains("platform certificate download failed 2 s ago")
+                    && text.contains("tried again in 58 s"),
+                "{text}"
+            );
+            assert_eq!(again.is_retryable(), original.is_retryable(), "{text}");
+            assert_eq!(
+                again.is_rate_limited(),
+                original.is_rate_limited(),
+                "{text}"
+            );
+            assert_eq!(again.api_code(), original.api_code(), "{text}");
+            assert_eq!(again.transport_kind(), original.transport_kind(), "{text}");
+            assert_eq!(again.is_input_error(), original.is_input_error(), "{text}");
+        }
     }
 }

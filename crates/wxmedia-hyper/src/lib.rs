@@ -150,10 +150,17 @@ impl wxmedia_client::Transport for Hyper {
 }
 
 /// A failed request, sorted by its error's types: hyper-util says
-/// whether it was connecting; the chain says whether TLS or DNS failed.
+/// whether it was connecting; the chain says whether TLS or DNS failed; a
+/// reply hyper could not parse is malformed (the server may have acted on
+/// the upload, so it is not sent again).
 fn failed(e: hyper_util::client::legacy::Error) -> Exchange {
+    let parse = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<hyper::Error>())
+        .is_some_and(hyper::Error::is_parse);
     let otherwise = if e.is_connect() {
         TransportErrorKind::Connect
+    } else if parse {
+        TransportErrorKind::Malformed
     } else {
         TransportErrorKind::Broken
     };

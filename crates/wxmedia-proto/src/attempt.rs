@@ -19,15 +19,23 @@ pub enum TransportErrorKind {
     /// The TLS handshake failed: an untrusted server, or a client
     /// certificate the server refused. Retrying cannot fix a certificate.
     Tls,
-    /// The connection broke after it was made: reset, closed mid-reply,
-    /// a malformed HTTP reply.
+    /// The connection broke after it was made: reset, or closed before the
+    /// reply was whole.
     Broken,
+    /// A reply arrived but is not HTTP the transport can read (a head that
+    /// does not parse, contradictory framing). The server may have acted on
+    /// the request, so it is not sent again.
+    Malformed,
 }
 
 impl TransportErrorKind {
-    /// Whether sending again can help: every kind but [`Self::Tls`].
+    /// Whether sending again can help: every kind but [`Self::Tls`] and
+    /// [`Self::Malformed`].
     pub fn is_retryable(self) -> bool {
-        !matches!(self, TransportErrorKind::Tls)
+        !matches!(
+            self,
+            TransportErrorKind::Tls | TransportErrorKind::Malformed
+        )
     }
 }
 
@@ -38,6 +46,7 @@ impl std::fmt::Display for TransportErrorKind {
             TransportErrorKind::Connect => "could not connect",
             TransportErrorKind::Tls => "TLS handshake failed",
             TransportErrorKind::Broken => "connection broken",
+            TransportErrorKind::Malformed => "malformed HTTP reply",
         })
     }
 }

@@ -264,6 +264,11 @@ pub enum SignatureError {
     /// v3: `Wechatpay-Serial` names no key this client holds.
     #[error("names a key this client does not hold (Wechatpay-Serial)")]
     UnknownSerial,
+    /// v3: `Wechatpay-Serial` names a platform certificate this client
+    /// holds but that, when the reply arrived, had expired or was not yet
+    /// valid (its `notBefore`/`notAfter`).
+    #[error("names a platform certificate that is expired or not yet valid (Wechatpay-Serial)")]
+    CertificateNotValid,
     /// v3: `Wechatpay-Timestamp` is not a number, or 300 s or more from
     /// the time the reply arrived: stale or replayed.
     #[error("is outside the 300 s window (Wechatpay-Timestamp)")]

@@ -118,21 +118,50 @@ fn the_upload_reply_verifies_and_a_tampered_one_does_not() {
     let c = case(&v, "upload_reply");
     let now: u64 = s(&c, "wechatpay_timestamp").parse().unwrap();
     let h = reply_headers(&c);
+    let body = s(&c, "body").as_bytes();
+    // The SDK signed this reply in April 2019, two years before its
+    // certificate's notBefore (2021-04-27): the certificate cannot vouch
+    // for it, whatever the signature.
     let verifier = verifier(&v);
-    assert_eq!(verifier.verify(now, &h, s(&c, "body").as_bytes()), Ok(()));
     assert_eq!(
-        verifier.verify(now, &h, s(&c, "tampered_body_fails").as_bytes()),
+        verifier.verify(now, &h, body),
+        Err(SignatureError::CertificateNotValid)
+    );
+    // The same key trusted as a WeChat Pay public key (which has no
+    // validity of its own) checks the signature itself.
+    let mut by_key = Verifier::new();
+    by_key
+        .add_public_key_pem("PUB_KEY_ID_0114", include_bytes!("data/v3_public_key.pem"))
+        .unwrap();
+    let mut named = h.clone();
+    named.insert(
+        "wechatpay-serial",
+        HeaderValue::from_static("PUB_KEY_ID_0114"),
+    );
+    assert_eq!(by_key.verify(now, &named, body), Ok(()));
+    assert_eq!(
+        by_key.verify(now, &named, s(&c, "tampered_body_fails").as_bytes()),
         Err(SignatureError::Mismatch)
     );
-    // The serial is matched case-insensitively.
+    // The serial is matched case-insensitively: the lowercase one finds
+    // the certificate (and is then judged by its dates), a wrong one
+    // finds nothing.
     let mut lower = h.clone();
     lower.insert(
         "wechatpay-serial",
         HeaderValue::from_str(&s(&c, "wechatpay_serial").to_lowercase()).unwrap(),
     );
     assert_eq!(
-        verifier.verify(now, &lower, s(&c, "body").as_bytes()),
-        Ok(())
+        verifier.verify(now, &lower, body),
+        Err(SignatureError::CertificateNotValid)
+    );
+    lower.insert(
+        "wechatpay-serial",
+        HeaderValue::from_static("F5765756002FDD78"),
+    );
+    assert_eq!(
+        verifier.verify(now, &lower, body),
+        Err(SignatureError::UnknownSerial)
     );
 }
 

@@ -71,6 +71,10 @@ pub struct Faults {
     /// Answer authenticated requests with this error code (signed, result
     /// layer), e.g. `FREQUENCY_LIMITED`, `SYSTEMERROR`, `INVALID_REQUEST`.
     pub forced_error: Option<(String, Times)>,
+    /// The message sent with a forced error instead of 模拟错误: tests
+    /// send hostile text with it (terminal escapes, line breaks), which
+    /// clients must never print raw.
+    pub forced_error_message: Option<String>,
     /// Send successful v2 replies without a `sign`, v3 replies without
     /// `Wechatpay-Signature` (clients must refuse them).
     pub omit_sign: Times,
@@ -91,4 +95,11 @@ pub struct Faults {
     pub endless_reply: bool,
     /// Do not listen at all: the address refuses connections.
     pub unreachable: bool,
+    /// Serve replies without a `Date` header (it is only a SHOULD in
+    /// HTTP/1.1): clients must accept them on the first request.
+    pub omit_date: bool,
+    /// Add a header whose value is Latin-1, not UTF-8 (`X-Sim-Note: café`
+    /// in ISO-8859-1), which HTTP allows as obs-text: clients must accept
+    /// the reply on the first request.
+    pub latin1_header: bool,
 }

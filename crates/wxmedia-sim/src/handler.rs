@@ -25,7 +25,8 @@ pub const DEFAULT_LOG_CAPACITY: usize = 1024;
 pub const MAX_LOGGED_VALUE: usize = 256;
 
 /// The most fields kept in a [`Received`]: no real request has more than
-/// five, and v3's meta JSON can hold any number of members.
+/// five (v2's form; v3 keeps two members of its meta), and a form may have
+/// up to 32 parts.
 pub const MAX_LOGGED_FIELDS: usize = 32;
 
 /// The identity the TLS layer proved, put in the request's extensions by
@@ -60,7 +61,7 @@ pub enum Outcome {
         /// The error code, e.g. `PARAM_ERROR`.
         code: String,
         /// The message sent with it.
-        message: &'static str,
+        message: std::borrow::Cow<'static, str>,
     },
     /// Answered with an HTTP 502 gateway page (fault switch).
     BadGateway,
@@ -80,8 +81,9 @@ pub struct Received {
     /// The client certificate's CN, if any.
     pub peer_cn: Option<String>,
     /// v2: text fields in the order they came (the `media` part excluded).
-    /// v3: the meta JSON's string members (`filename`, `sha256`, and any
-    /// other), in the order serde_json's map keeps them (by name).
+    /// v3: the meta JSON's `filename` and `sha256`, those of them it has
+    /// as strings (other members are not collected; [`Received::meta`]
+    /// shows them, cut to the log's limit).
     pub fields: Vec<(String, String)>,
     /// The file name of the `media` part (v3: of the `file` part).
     pub filename: Option<String>,
@@ -377,6 +379,7 @@ impl Simulator {
             truncate,
             huge: faults.huge_reply,
             endless: faults.endless_reply,
+            latin1: faults.latin1_header,
         }
     }
 
@@ -484,11 +487,14 @@ impl Simulator {
         response
     }
 
-    /// The forced error code, if the switch fires for this request.
-    pub(crate) fn take_forced_error(&self) -> Option<String> {
+    /// The forced error code and its message, if the switch fires for
+    /// this request.
+    pub(crate) fn take_forced_error(&self) -> Option<(String, std::borrow::Cow<'static, str>)> {
         let mut faults = lock(&self.inner.faults);
+        let message = faults.forced_error_message.clone();
         let (code, times) = faults.forced_error.as_mut()?;
-        times.take().then(|| code.clone())
+        let message = message.map_or(std::borrow::Cow::Borrowed("模拟错误"), Into::into);
+        times.take().then(|| (code.clone(), message))
     }
 
     /// The rate limit (counted in the window that `inputs.now` falls in),
@@ -561,6 +567,7 @@ pub(crate) struct TransportFaults {
     pub(crate) truncate: bool,
     pub(crate) huge: Option<u64>,
     pub(crate) endless: bool,
+    pub(crate) latin1: bool,
 }
 
 /// A WeChat Pay answer that a fault switch forces on an authenticated

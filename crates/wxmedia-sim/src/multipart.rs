@@ -28,6 +28,9 @@ pub(crate) struct Part {
     pub(crate) rfc2231_filename: bool,
     /// The part's own `Content-Type`.
     pub(crate) content_type: Option<String>,
+    /// Whether its `Content-Disposition` reads one way only (see
+    /// [`disposition_is_well_formed`]); true when it has none.
+    pub(crate) disposition_well_formed: bool,
     /// The part's bytes.
     pub(crate) data: Bytes,
 }
@@ -140,6 +143,10 @@ pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, Form
                 .get(header::CONTENT_DISPOSITION)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| v.contains("filename*"));
+            let disposition_well_formed = field
+                .headers()
+                .get(header::CONTENT_DISPOSITION)
+                .is_none_or(|v| disposition_is_well_formed(v.as_bytes()));
             let content_type = field.content_type().map(|m| m.to_string());
             let data = field.bytes().await.map_err(|_| FormError::Malformed)?;
             parts.push(Part {
@@ -148,11 +155,89 @@ pub(crate) fn parse_parts(body: Bytes, boundary: &str) -> Result<Vec<Part>, Form
                 has_filename,
                 rfc2231_filename,
                 content_type,
+                disposition_well_formed,
                 data,
             });
         }
         Ok(parts)
     })
+}
+
+/// Whether a `Content-Disposition` value can be read one way only: a
+/// disposition type, then `; name=value` parameters, each value a token or
+/// a closed quoted string (with `\` escapes) followed by nothing but
+/// spaces before the next `;`. A trailing `;` (the Go SDK's) and spaces
+/// around `=` are fine.
+///
+/// multer reads `filename="x".jpg"` as `x` and drops the rest, an unclosed
+/// quote as no file name, and `filename=x y.jpg` as `x`; another parser may
+/// read `x".jpg`, or refuse. Taking such a header silently would let a
+/// client pass the simulator with framing the real service reads its own
+/// way, so it is reported here and the endpoint decides.
+pub(crate) fn disposition_is_well_formed(value: &[u8]) -> bool {
+    let (kind, mut rest) = split_at_semicolon(value);
+    if !is_token(kind.trim_ascii()) {
+        return false;
+    }
+    loop {
+        let Some(after) = rest.strip_prefix(b";") else {
+            return rest.is_empty();
+        };
+        let param = after.trim_ascii_start();
+        if param.is_empty() {
+            return true;
+        }
+        let Some(eq) = param.iter().position(|&b| b == b'=') else {
+            return false;
+        };
+        if !is_token(param[..eq].trim_ascii()) {
+            return false;
+        }
+        let value = param[eq + 1..].trim_ascii_start();
+        if let Some(quoted) = value.strip_prefix(b"\"") {
+            let Some(close) = closing_quote(quoted) else {
+                return false;
+            };
+            rest = quoted[close + 1..].trim_ascii_start();
+        } else {
+            let (token, after) = split_at_semicolon(value);
+            let token = token.trim_ascii_end();
+            // Unquoted: one word. Raw UTF-8 (bytes over 0x7F) is let
+            // through, as multer takes it; spaces and quotes are not.
+            if token.is_empty() || token.iter().any(|&b| b <= b' ' || b == b'"' || b == 0x7f) {
+                return false;
+            }
+            rest = after;
+        }
+    }
+}
+
+/// `bytes` up to its first `;`, and the rest from that `;` on.
+fn split_at_semicolon(bytes: &[u8]) -> (&[u8], &[u8]) {
+    let at = bytes.iter().position(|&b| b == b';').unwrap_or(bytes.len());
+    bytes.split_at(at)
+}
+
+/// Whether `s` is an RFC 9110 token: one or more of the characters a
+/// parameter name may have.
+fn is_token(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+/// Where the quoted string that `s` continues (its opening quote already
+/// taken) ends: the first `"` not escaped by `\`.
+fn closing_quote(s: &[u8]) -> Option<usize> {
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i),
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -234,6 +319,36 @@ mod tests {
             parse_form_lenient(&h, &form(MAX_PARTS + 1)),
             Err(FormError::TooManyParts)
         ));
+    }
+
+    #[test]
+    fn a_disposition_must_read_one_way_only() {
+        for good in [
+            "form-data; name=\"file\"; filename=\"x.jpg\"",
+            "form-data; name=\"meta\";",
+            "form-data;name=\"file\";filename=\"x.jpg\"",
+            "form-data; name = \"file\" ; filename = \"x.jpg\"",
+            "form-data; name=file; filename=x.jpg",
+            "form-data; name=\"file\"; filename=\"x\\\".jpg\"",
+            "form-data; name=\"file\"; filename=\"x;y.jpg\"",
+            "form-data; name=\"file\"; filename*=UTF-8''%E5%9B%BE.jpg",
+            "form-data; name=\"file\"; filename=\"图.jpg\"",
+        ] {
+            assert!(disposition_is_well_formed(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "form-data; name=\"file\"; filename=\"x\".jpg\"",
+            "form-data; name=\"file\"; filename=\"x.jpg",
+            "form-data; name=\"file\"x; filename=\"x.jpg\"",
+            "form-data; name=\"file\"; filename=x y.jpg",
+            "form-data; name=\"file\"; filename=",
+            "form-data; name=\"file\"; filename",
+            "form-data; =\"file\"",
+            "form data; name=\"file\"",
+            "",
+        ] {
+            assert!(!disposition_is_well_formed(bad.as_bytes()), "{bad}");
+        }
     }
 
     #[test]

@@ -401,11 +401,15 @@ async fn serve_connection(
         .and_then(|chain| chain.first())
         .and_then(|leaf| subject_cn(leaf))
         .map(|common_name| PeerIdentity { common_name });
+    // Read before the connection is served: hyper decides about `Date`
+    // per connection, not per reply.
+    let date = !sim.faults().omit_date;
     let service =
         hyper::service::service_fn(move |req| respond(req, identity.clone(), sim.clone(), limits));
     let conn = hyper::server::conn::http1::Builder::new()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
+        .auto_date_header(date)
         .serve_connection(TokioIo::new(stream), service);
     if let Err(e) = conn.await {
         tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -430,6 +434,7 @@ async fn respond(
         truncate,
         huge,
         endless,
+        latin1,
     } = sim.take_transport_faults();
     // The handler is synchronous and may take a while on a large form (up
     // to the body limit of parsing and hashing): run it on the blocking
@@ -446,7 +451,12 @@ async fn respond(
         tracing::info!("fault: dropping the connection without a reply");
         return Err("fault: connection dropped".into());
     }
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
+    if latin1 {
+        // "café" in ISO-8859-1: obs-text to HTTP, not UTF-8.
+        let value = http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is a valid value");
+        parts.headers.insert("x-sim-note", value);
+    }
     if let Some(size) = huge {
         return Ok(huge_reply(parts, size));
     }

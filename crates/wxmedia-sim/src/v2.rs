@@ -4,6 +4,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
 use md5::{Digest, Md5};
+use std::borrow::Cow;
 use wxmedia_proto::MediaKind;
 use wxmedia_proto::v2::{SignType, StringToSign, xml};
 
@@ -19,7 +20,7 @@ pub(crate) const UPLOAD_PATH: &str = "/secapi/mch/uploadmedia";
 /// Why a request was refused, and at which layer the reply says so.
 struct Refusal {
     code: String,
-    message: &'static str,
+    message: Cow<'static, str>,
     /// Return layer (unsigned: the request was not authenticated) or result
     /// layer (signed with the request's sign type).
     signed_as: Option<SignType>,
@@ -43,7 +44,7 @@ const BAD_FORMAT: &str = "参数格式错误，请检查后重新提交";
 fn unsigned(code: &str, message: &'static str) -> Decision {
     Decision::Refuse(Refusal {
         code: code.to_owned(),
-        message,
+        message: message.into(),
         signed_as: None,
     })
 }
@@ -184,17 +185,20 @@ fn authenticated_refusal(
     inputs: &Inputs,
     media: &[u8],
     record: &Received,
-) -> Option<(String, &'static str)> {
-    if let Some(code) = sim.take_forced_error() {
-        return Some((code, "模拟错误"));
+) -> Option<(String, Cow<'static, str>)> {
+    if let Some(forced) = sim.take_forced_error() {
+        return Some(forced);
     }
     if let Some(fault) = sim.take_injected_fault(inputs) {
         return Some(match fault {
-            Injected::RateLimited => ("FREQUENCY_LIMITED".to_owned(), "操作过快，请稍后重试"),
-            Injected::SystemError => ("SYSTEMERROR".to_owned(), "上传图片失败，请稍后重试"),
+            Injected::RateLimited => (
+                "FREQUENCY_LIMITED".to_owned(),
+                "操作过快，请稍后重试".into(),
+            ),
+            Injected::SystemError => ("SYSTEMERROR".to_owned(), "上传图片失败，请稍后重试".into()),
         });
     }
-    let refused = |message| Some((PARAM_ERROR.to_owned(), message));
+    let refused = |message: &'static str| Some((PARAM_ERROR.to_owned(), message.into()));
     if media.len() > sim.max_media_size() {
         return refused("图片大小不能超过2M，请检查后重新提交");
     }
@@ -227,9 +231,9 @@ fn refusal(sim: &Simulator, r: &Refusal) -> Response<Bytes> {
     match r.signed_as {
         None => xml_response(xml::write(&[
             ("return_code", "FAIL"),
-            ("return_msg", r.message),
+            ("return_msg", &r.message),
             ("err_code", &r.code),
-            ("err_code_des", r.message),
+            ("err_code_des", &r.message),
         ])),
         Some(sign_type) => {
             let wrong = sim.take_wrong_sign();
@@ -238,7 +242,7 @@ fn refusal(sim: &Simulator, r: &Refusal) -> Response<Bytes> {
                 ("return_msg", "OK"),
                 ("result_code", "FAIL"),
                 ("err_code", &r.code),
-                ("err_code_des", r.message),
+                ("err_code_des", &r.message),
             ];
             signed_reply(sim, &fields, sign_type, wrong)
         }

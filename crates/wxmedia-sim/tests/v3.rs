@@ -859,6 +859,151 @@ fn a_request_signed_over_an_empty_body_without_meta_is_a_param_error() {
     send(&sim(), &req).assert_refused(400, "PARAM_ERROR");
 }
 
+// Issue 21, item 7: a signed meta of any size was parsed whole into a JSON
+// map, and every string member was copied into the record (6 MB of 400,000
+// keys, sent 12 at once, held 1.4 GB). The real meta has two short members
+// (`filename` string(128), `sha256` 64 hex digits), so a meta over 4 KiB
+// is refused before it is parsed, and the record keeps only those two.
+#[test]
+fn a_meta_over_four_kib_is_a_param_error_refused_unparsed() {
+    let sha = sha256_hex(JPEG);
+    // A meta of exactly `len` bytes, valid in every other way.
+    let padded = |len: usize| {
+        let head = format!("{{\"filename\":\"a.jpg\",\"sha256\":\"{sha}\",\"pad\":\"");
+        let meta = format!("{head}{}\"}}", "x".repeat(len - head.len() - 2));
+        assert_eq!(meta.len(), len);
+        meta
+    };
+    let sim = sim();
+    let at_limit = send(&sim, &with_meta(IMAGE, &padded(4 * 1024), "a.jpg", JPEG));
+    assert_eq!(at_limit.status, StatusCode::OK, "4 KiB is still a meta");
+    for len in [4 * 1024 + 1, 5 * 1024] {
+        let r = send(&sim, &with_meta(IMAGE, &padded(len), "a.jpg", JPEG));
+        r.assert_refused(400, "PARAM_ERROR");
+        let message = r.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("meta"), "{message}");
+    }
+    // The issue's input: 6 MB of 400,000 keys, signed. Refused at once; the
+    // log keeps the two members it needs and the first bytes of the meta.
+    let mut many = format!("{{\"filename\":\"a.jpg\",\"sha256\":\"{sha}\"");
+    for i in 0..400_000 {
+        many.push_str(&format!(",\"k{i:06}\":\"vv\""));
+    }
+    many.push('}');
+    assert!(many.len() > 6_000_000, "{}", many.len());
+    let req = with_meta(IMAGE, &many, "a.jpg", JPEG).build();
+    let started = Instant::now();
+    let resp = sim.handle_with(req, &inputs());
+    let took = started.elapsed();
+    assert_eq!(
+        resp.status(),
+        StatusCode::BAD_REQUEST,
+        "{}",
+        String::from_utf8_lossy(resp.body())
+    );
+    let v: Value = serde_json::from_slice(resp.body()).unwrap();
+    assert_eq!(v["code"], "PARAM_ERROR", "{v}");
+    // Hashing 6 MB for the signature is what it costs; generous for a
+    // debug build on a busy machine.
+    assert!(took < std::time::Duration::from_secs(2), "took {took:?}");
+    let log = sim.received();
+    let last = log.last().unwrap();
+    assert!(last.fields.len() <= 2, "{} fields kept", last.fields.len());
+    let meta = last.meta.as_deref().unwrap();
+    assert!(
+        meta.len() <= wxmedia_sim::MAX_LOGGED_VALUE && meta.starts_with("{\"filename\":\"a.jpg\""),
+        "{meta}"
+    );
+    assert!(last.truncated);
+}
+
+// Issue 21, item 7: a meta `filename` with `"`, `\`, NUL or a line break
+// was taken as long as its suffix was right. The real API cannot put such a
+// name in a header or a path, and no real client sends one.
+#[test]
+fn a_meta_filename_with_a_quote_backslash_nul_or_line_break_is_a_param_error() {
+    let sha = sha256_hex(JPEG);
+    // As written inside the JSON string.
+    for escaped in [
+        r#"a\".jpg"#,
+        r#"a\\b.jpg"#,
+        r#"a\u0000.jpg"#,
+        r#"a\n.jpg"#,
+        r#"a\r.jpg"#,
+        r#"\"a.jpg"#,
+    ] {
+        let meta = format!("{{\"filename\":\"{escaped}\",\"sha256\":\"{sha}\"}}");
+        let r = send(&sim(), &with_meta(IMAGE, &meta, "a.jpg", JPEG));
+        r.assert_refused(400, "PARAM_ERROR");
+        let message = r.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("filename"), "{escaped}: {message}");
+    }
+    // Other unusual names stay accepted.
+    for name in ["a b (1).jpg", "a'b.jpg", "a%22b.jpg", "图片.jpg"] {
+        let meta = format!("{{\"filename\":\"{name}\",\"sha256\":\"{sha}\"}}");
+        let r = send(&sim(), &with_meta(IMAGE, &meta, "a.jpg", JPEG));
+        assert_eq!(r.status, StatusCode::OK, "{name}");
+    }
+    // A meta that is a JSON array is not an object, whatever it holds; a
+    // repeated member leaves the name in doubt.
+    let array = format!("[\"a.jpg\",\"{sha}\"]");
+    let repeated =
+        format!("{{\"filename\":\"a\\\".jpg\",\"filename\":\"a.jpg\",\"sha256\":\"{sha}\"}}");
+    for meta in [array, repeated] {
+        send(&sim(), &with_meta(IMAGE, &meta, "a.jpg", JPEG)).assert_refused(400, "PARAM_ERROR");
+    }
+}
+
+// Issue 21, item 7: a file part whose `Content-Disposition` does not parse
+// one way only (`filename="x".jpg"` read by multer as `x`, the rest
+// dropped) was taken. The real front end refuses such framing.
+#[test]
+fn a_file_part_with_a_malformed_disposition_is_a_param_error() {
+    let meta = meta_of("x.jpg", JPEG);
+    let with_disposition = |disposition: &str| {
+        let mut body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{meta}\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: {disposition}\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(JPEG);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        V3Req {
+            body,
+            ..V3Req::upload(IMAGE, "x.jpg", JPEG)
+        }
+    };
+    for bad in [
+        r#"form-data; name="file"; filename="x".jpg""#,
+        r#"form-data; name="file"; filename="x.jpg"#,
+        r#"form-data; name="file"x; filename="x.jpg""#,
+        r#"form-data; name="file"; filename=x y.jpg"#,
+    ] {
+        let r = send(&sim(), &with_disposition(bad));
+        r.assert_refused(400, "PARAM_ERROR");
+        let message = r.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("file"), "{bad}: {message}");
+    }
+    // What clients send, and what is odd but reads one way only.
+    for good in [
+        r#"form-data; name="file"; filename="x.jpg""#,
+        r#"form-data; name="file"; filename="x.jpg";"#,
+        r#"form-data;name="file";filename="x.jpg""#,
+        r#"form-data; name = "file" ; filename = "x.jpg""#,
+        r#"form-data; name=file; filename=x.jpg"#,
+        r#"form-data; name="file"; filename="x\".jpg""#,
+        r#"form-data; name="file"; filename="x;y.jpg""#,
+    ] {
+        let r = send(&sim(), &with_disposition(good));
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "{good}: {}",
+            String::from_utf8_lossy(&r.body)
+        );
+    }
+}
+
 #[test]
 fn other_methods_and_a_simulator_without_v3_get_the_gateways_404() {
     let mut get = V3Req::upload(IMAGE, "a.jpg", JPEG);

@@ -13,7 +13,6 @@ use wxmedia_proto::{Boundary, Env, Error, MchId, Media, Nonce, Operation, Signat
 use wxmedia_sim::{DevPki, Faults, Inputs, Outcome, Simulator, Times, V3Config, V3Keys, V3Signer};
 
 const MCH: &str = "1900000109";
-const NOW: u64 = 1_700_000_000;
 const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
 const PNG: &[u8] = include_bytes!("../samples/sample.png");
 const MP4: &[u8] = include_bytes!("../samples/sample.mp4");
@@ -43,6 +42,13 @@ fn pki() -> DevPki {
 
 fn keys() -> &'static V3Keys {
     fx().config.keys()
+}
+
+/// The time of the exchanges: an hour into the platform certificate's
+/// validity (it is issued when the keys are made), since the core trusts
+/// a certificate only within its own dates.
+fn now() -> u64 {
+    u64::try_from(keys().platform_validity().0).unwrap() + 3600
 }
 
 fn server(signer: V3Signer) -> Simulator {
@@ -87,7 +93,7 @@ fn merchant() -> Merchant {
 fn env(seed: u8) -> Env {
     Env::new("https://127.0.0.1:1", Boundary::from_random([seed; 16]))
         .unwrap()
-        .with_time(NOW)
+        .with_time(now())
         .with_nonce(Nonce::from_random([seed; 16]))
 }
 
@@ -103,9 +109,9 @@ fn exchange<O: Operation>(
     let request = op.encode(&env)?;
     let (parts, body) = request.into_parts();
     let request = Request::from_parts(parts, body.to_bytes());
-    let inputs = Inputs::new(Instant::now(), NOW + late, [seed; 64]);
+    let inputs = Inputs::new(Instant::now(), now() + late, [seed; 64]);
     let reply: Response<Bytes> = sim.handle_with(request, &inputs);
-    op.decode(&env.received_at(NOW + late), reply)
+    op.decode(&env.received_at(now() + late), reply)
 }
 
 #[test]

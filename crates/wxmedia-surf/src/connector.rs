@@ -217,8 +217,70 @@ async fn write_then_decode(
         conn.write_all(&pending).await?;
     }
     conn.flush().await?;
-    async_h1::client::decode(conn).await
+    // The head is read here, not by async-h1: it refuses a header value
+    // that is not UTF-8 (HTTP allows Latin-1 "obs-text"), and its error
+    // would look like a broken connection and have a delivered upload
+    // sent again. Such values are dropped, as they cannot be carried in
+    // `http_types` anyway; none that matters to WeChat Pay is ever so.
+    let mut reader = async_std::io::BufReader::new(conn);
+    let head = read_head(&mut reader).await?;
+    let clean = drop_unreadable_headers(&head);
+    // From here on a reply's head arrived whole: whatever async-h1 refuses
+    // in it is a malformed reply, never a reason to send the upload again.
+    let rest = async_std::io::ReadExt::chain(async_std::io::Cursor::new(clean), reader);
+    async_h1::client::decode(rest)
+        .await
+        .map_err(|e| http_types::Error::from(MalformedReply(e.to_string())))
 }
+
+/// The reply head, up to and including its empty line (`\r\n\r\n` or
+/// `\n\n`, as async-h1 ends it). `Conn` caps the head at `MAX_HEAD`
+/// bytes. An end of stream before the end of the head is a broken
+/// connection (`UnexpectedEof`).
+async fn read_head<R: async_std::io::BufRead + Unpin>(reader: &mut R) -> io::Result<Vec<u8>> {
+    use async_std::io::BufReadExt;
+    let mut head = Vec::new();
+    loop {
+        let n = reader.read_until(b'\n', &mut head).await?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the connection closed before the reply head ended",
+            ));
+        }
+        if head.ends_with(b"\r\n\r\n") || head.ends_with(b"\n\n") || head == b"\r\n" {
+            return Ok(head);
+        }
+    }
+}
+
+/// The head without the header lines whose value is not UTF-8.
+fn drop_unreadable_headers(head: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(head.len());
+    for (i, line) in head.split_inclusive(|&b| b == b'\n').enumerate() {
+        // The status line is kept whatever it holds: async-h1 judges it.
+        if i > 0 && std::str::from_utf8(line).is_err() {
+            tracing::debug!("dropping a reply header whose value is not UTF-8");
+            continue;
+        }
+        out.extend_from_slice(line);
+    }
+    out
+}
+
+/// A reply whose head arrived whole but which async-h1 could not read.
+/// Travels through surf inside its error, where the transport finds it
+/// again with `downcast`.
+#[derive(Debug)]
+pub(crate) struct MalformedReply(pub(crate) String);
+
+impl std::fmt::Display for MalformedReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "malformed reply: {}", self.0)
+    }
+}
+
+impl std::error::Error for MalformedReply {}
 
 /// The request line and headers, as async-h1 would write them for a body
 /// of `len` bytes.
@@ -351,6 +413,26 @@ async fn resolve(name: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_lines_that_are_not_utf8_are_dropped_and_the_rest_kept() {
+        let head =
+            b"HTTP/1.1 200 OK\r\nX-Note: caf\xe9\r\nContent-Length: 2\r\nX-Ok: \xc3\xa9\r\n\r\n";
+        assert_eq!(
+            drop_unreadable_headers(head),
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Ok: \xc3\xa9\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn the_head_is_read_to_its_empty_line_and_no_further() {
+        let mut reader = async_std::io::Cursor::new(b"HTTP/1.1 200 OK\nA: b\n\nbody".to_vec());
+        let head = async_std::task::block_on(read_head(&mut reader)).unwrap();
+        assert_eq!(head, b"HTTP/1.1 200 OK\nA: b\n\n");
+        let mut cut = async_std::io::Cursor::new(b"HTTP/1.1 200 OK\r\nA: b".to_vec());
+        let e = async_std::task::block_on(read_head(&mut cut)).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+    }
 
     #[test]
     fn connection_tokens_are_matched_case_insensitively() {

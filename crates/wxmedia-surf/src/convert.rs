@@ -6,7 +6,7 @@ use http_types::headers::{HeaderName, HeaderValue};
 use wxmedia_client::{Exchange, TransportErrorKind, classify};
 use wxmedia_proto::AttemptEnd;
 
-use crate::connector::{ConnectFailed, Segments};
+use crate::connector::{ConnectFailed, MalformedReply, Segments};
 
 /// The core's request as an `http_types` one: every header copied, the
 /// body streamed from the segments, and the segments kept aside (shared,
@@ -45,13 +45,18 @@ pub(crate) fn to_http_types(
 }
 
 /// Sort a surf error into how the attempt ended, by its types: a failure
-/// of our connector is a connect failure unless its chain says TLS or DNS.
+/// of our connector is a connect failure unless its chain says TLS or DNS;
+/// a reply whose head arrived but could not be read is malformed.
 pub(crate) fn failed(e: surf::Error) -> Exchange {
-    match e.downcast::<ConnectFailed>() {
+    let e = match e.downcast::<ConnectFailed>() {
         Ok(ConnectFailed(io)) => {
             let kind = classify(&io, TransportErrorKind::Connect);
-            AttemptEnd::failed(kind, io)
+            return AttemptEnd::failed(kind, io);
         }
+        Err(e) => e,
+    };
+    match e.downcast::<MalformedReply>() {
+        Ok(malformed) => AttemptEnd::failed(TransportErrorKind::Malformed, malformed),
         Err(e) => AttemptEnd::failed(TransportErrorKind::Broken, into_io(e)),
     }
 }

@@ -126,7 +126,16 @@ impl wxmedia_client::Transport for Surf {
         let mut reply = http::Response::builder().status(status);
         for (name, values) in response.iter() {
             for value in values.iter() {
-                reply = reply.header(name.as_str(), value.as_str());
+                // A value `http` refuses is skipped, not a failure: async-h1
+                // inserts a `Date` of its own, with a line break in it, into
+                // a reply that had none. The head arrived whole; it is the
+                // server's reply either way.
+                match http::HeaderValue::from_str(value.as_str()) {
+                    Ok(value) => reply = reply.header(name.as_str(), value),
+                    Err(_) => {
+                        tracing::debug!(header = %name, "skipping a header value http refuses")
+                    }
+                }
             }
         }
         let mut body = response.take_body();

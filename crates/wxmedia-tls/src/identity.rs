@@ -10,6 +10,7 @@ use rustls::pki_types::pem::{PemObject, SectionKind};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
 use crate::Error;
+use crate::file::{MAX_CA_FILE, read_capped, read_small_file};
 
 /// A client certificate chain and its private key, checked to belong
 /// together and to be valid now.
@@ -41,13 +42,18 @@ impl Identity {
     /// Load `apiclient_cert.pem` and `apiclient_key.pem` (or any PEM pair).
     /// The key may be PKCS#8 (`BEGIN PRIVATE KEY`), PKCS#1
     /// (`BEGIN RSA PRIVATE KEY`) or SEC1 (`BEGIN EC PRIVATE KEY`).
+    ///
+    /// Both are read with [`read_small_file`](crate::read_small_file):
+    /// regular files (or links to them) of at most
+    /// [`MAX_PEM_FILE`](crate::MAX_PEM_FILE) bytes; a FIFO, a device or a
+    /// larger file is refused, unread, as [`Error::Read`].
     pub fn from_pem_files(
         cert: impl AsRef<Path>,
         key: impl AsRef<Path>,
     ) -> Result<Identity, Error> {
         let (cert, key) = (cert.as_ref(), key.as_ref());
-        let cert_pem = read(cert)?;
-        let key_pem = read(key)?;
+        let cert_pem = read_small_file(cert, "certificate")?;
+        let key_pem = read_small_file(key, "private key")?;
         Identity::from_pem_named(&cert_pem, &key_pem, cert, key)
     }
 
@@ -103,12 +109,15 @@ impl Identity {
     /// Load a PKCS#12 archive (`apiclient_cert.p12`). WeChat Pay's password
     /// is the merchant id. The legacy encryption of such files (RC2 and
     /// 3DES with SHA-1) is supported.
+    ///
+    /// The archive is read with [`read_small_file`](crate::read_small_file):
+    /// a regular file (or a link to one) of at most
+    /// [`MAX_PEM_FILE`](crate::MAX_PEM_FILE) bytes, plenty for an archive of
+    /// about 3 KiB; a FIFO, a device or a larger file is refused, unread,
+    /// as [`Error::Read`].
     pub fn from_pkcs12_file(path: impl AsRef<Path>, password: &str) -> Result<Identity, Error> {
         let path = path.as_ref();
-        let der = std::fs::read(path).map_err(|e| Error::Read {
-            path: path.to_path_buf(),
-            source: e,
-        })?;
+        let der = read_small_file(path, "PKCS#12")?;
         Identity::from_pkcs12_named(&der, password, path)
     }
 
@@ -223,13 +232,6 @@ fn check_validity(leaf: &CertificateDer<'_>, path: &Path) -> Result<(), Error> {
     Ok(())
 }
 
-fn read(path: &Path) -> Result<Vec<u8>, Error> {
-    std::fs::read(path).map_err(|e| Error::Read {
-        path: path.to_path_buf(),
-        source: e,
-    })
-}
-
 /// The crypto provider of every wxmedia TLS connection unless a client is
 /// given another: ring with the `ring` feature (the default), aws-lc-rs
 /// with `aws-lc-rs`. Named explicitly, so that no process-wide default is
@@ -247,9 +249,15 @@ pub fn provider() -> Arc<CryptoProvider> {
 }
 
 /// Read every certificate of a PEM file (extra trusted roots).
+///
+/// The file is read like a key file (see
+/// [`read_small_file`](crate::read_small_file)), but up to
+/// [`MAX_CA_FILE`](crate::MAX_CA_FILE) bytes, since it may be a whole
+/// bundle: a FIFO, a device or a larger file is refused, unread, as
+/// [`Error::Read`].
 pub fn read_ca_file(path: impl AsRef<Path>) -> Result<Vec<CertificateDer<'static>>, Error> {
     let path = path.as_ref();
-    let pem = read(path)?;
+    let pem = read_capped(path, "CA certificate", MAX_CA_FILE)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
         .map_err(|e| Error::pem(path, e.to_string()))?;

@@ -1,10 +1,15 @@
-//! TLS for the wxmedia transports: the merchant's client identity and the rustls configuration, nothing else.
+//! TLS for the wxmedia transports: the merchant's client identity, the rustls configuration, and the bounded reading of key and certificate files.
 //!
 //! * [`Identity`] loads `apiclient_cert.pem` + `apiclient_key.pem` (PKCS#8,
 //!   PKCS#1 RSA or SEC1 EC keys) or `apiclient_cert.p12` (password = merchant
 //!   id, legacy RC2/3DES encryption included), and checks that key and
 //!   certificate match and that the certificate is valid today. Errors name
 //!   the file and what is wrong with it.
+//! * [`read_small_file`] reads every key, certificate, PKCS#12 and CA file
+//!   of wxmedia (here, in `wxmedia-client`'s builders and in the command
+//!   line): regular files only, at most [`MAX_PEM_FILE`] bytes (CA files
+//!   [`MAX_CA_FILE`]), so that a path at `/dev/zero`, a FIFO or a huge file
+//!   is refused at once instead of filling the memory or hanging.
 //! * [`client_config`] builds a rustls client configuration with the
 //!   crypto provider of the `ring` (default) or `aws-lc-rs` feature, or one
 //!   given at run time, TLS 1.2 and 1.3, the webpki roots plus any extra CA files (how
@@ -27,11 +32,13 @@ compile_error!(
     "wxmedia: no crypto provider; enable the feature `ring` (the default) or `aws-lc-rs`"
 );
 
+mod file;
 mod identity;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use file::{MAX_CA_FILE, MAX_PEM_FILE, read_small_file};
 pub use identity::{Identity, provider, read_ca_file};
 pub use rustls;
 
@@ -42,7 +49,9 @@ use rustls::pki_types::CertificateDer;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A file could not be read.
+    /// A file could not be read, or was refused unread: not a regular file
+    /// (a FIFO, a device, a directory, a socket) or larger than its cap
+    /// ([`read_small_file`]). The source says which, in words.
     #[error("cannot read {path}: {source}")]
     Read {
         /// The file.

@@ -62,17 +62,30 @@ fn rsa_public_key_of_spki(what: &'static str, spki: &[u8]) -> Result<Vec<u8>, Er
 
 /// An RSA private key from PEM: PKCS#8 (`BEGIN PRIVATE KEY`, what
 /// `apiclient_key.pem` holds) or PKCS#1 (`BEGIN RSA PRIVATE KEY`).
+///
+/// The DER decoded from the PEM is ours, and is zeroed when this returns
+/// ([`private_key_der`]). ring then holds the key in its own form for the
+/// life of the `KeyPair` and does not zero it when dropped; that memory is
+/// ring's to manage, not ours.
 pub(crate) fn rsa_key_pair_from_pem(pem: &[u8]) -> Result<ring::rsa::KeyPair, Error> {
     const WHAT: &str = "merchant private key";
-    let key = PrivateKeyDer::from_pem_slice(pem)
-        .map_err(|e| Error::input(WHAT, format!("no PEM private key: {e}")))?;
-    let parsed = match &key {
+    let key =
+        private_key_der(pem).map_err(|e| Error::input(WHAT, format!("no PEM private key: {e}")))?;
+    let parsed = match &*key {
         PrivateKeyDer::Pkcs8(der) => ring::rsa::KeyPair::from_pkcs8(der.secret_pkcs8_der()),
         PrivateKeyDer::Pkcs1(der) => ring::rsa::KeyPair::from_der(der.secret_pkcs1_der()),
         _ => return Err(Error::input(WHAT, "the key is not an RSA key")),
     };
     // ring's reason says what is wrong with the key without showing it.
     parsed.map_err(|e| Error::input(WHAT, format!("not a usable RSA key: {e}")))
+}
+
+/// The DER of the PEM's private key, in memory that is zeroed when dropped
+/// (rustls-pki-types' key types can be zeroed but do not zero themselves).
+pub(crate) fn private_key_der(
+    pem: &[u8],
+) -> Result<zeroize::Zeroizing<PrivateKeyDer<'static>>, rustls_pki_types::pem::Error> {
+    PrivateKeyDer::from_pem_slice(pem).map(zeroize::Zeroizing::new)
 }
 
 /// A serial as WeChat Pay spells it: uppercase hex, leading zeros dropped
@@ -83,4 +96,29 @@ pub(crate) fn normalize_serial(serial: &str) -> Option<String> {
     }
     let trimmed = serial.trim_start_matches('0');
     Some(if trimmed.is_empty() { "0" } else { trimmed }.to_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zeroize::Zeroize;
+
+    const KEY: &[u8] = include_bytes!("../../tests/data/v3_key.pem");
+
+    #[test]
+    fn the_decoded_private_key_is_held_where_it_is_wiped() {
+        // What `Zeroizing` does on drop, done here where it can be seen:
+        // the key's DER bytes are overwritten.
+        let mut key = private_key_der(KEY).unwrap();
+        let PrivateKeyDer::Pkcs8(der) = &*key else {
+            panic!("the test key is PKCS#8")
+        };
+        assert!(der.secret_pkcs8_der().iter().any(|&b| b != 0));
+        key.zeroize();
+        let PrivateKeyDer::Pkcs8(der) = &*key else {
+            panic!("still PKCS#8")
+        };
+        assert!(der.secret_pkcs8_der().iter().all(|&b| b == 0));
+        assert!(rsa_key_pair_from_pem(KEY).is_ok());
+    }
 }

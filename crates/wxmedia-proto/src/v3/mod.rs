@@ -21,7 +21,7 @@ pub mod signer;
 pub mod upload;
 pub mod verify;
 
-pub use certificates::{ApiV3Key, DownloadCertificates, PlatformCertificate};
+pub use certificates::{ApiV3Key, DownloadCertificates, PlatformCertificate, Validity};
 pub use signer::{RsaSigner, Signer};
 pub use upload::{Api, MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
 pub use verify::Verifier;

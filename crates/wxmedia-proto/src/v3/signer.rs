@@ -55,7 +55,7 @@ impl RsaSigner {
         let cert = keys::certificate_from_pem("merchant certificate", certificate_pem)?;
         if key.public().as_ref() != cert.rsa_public_key.as_slice() {
             return Err(Error::input(
-                "merchant private key",
+                KEY_MISMATCH,
                 format!(
                     "does not belong to the certificate with serial {}",
                     cert.serial
@@ -83,6 +83,11 @@ impl RsaSigner {
         })
     }
 }
+
+/// The `what` of the error that says the private key does not belong to
+/// the certificate: neither input alone is at fault, and a builder that
+/// read them from files names both.
+pub const KEY_MISMATCH: &str = "merchant private key and certificate";
 
 impl Signer for RsaSigner {
     fn serial_no(&self) -> &str {

@@ -6,7 +6,7 @@ use http::HeaderMap;
 use ring::signature::{RSA_PKCS1_2048_8192_SHA256, UnparsedPublicKey};
 
 use crate::v3::auth::SCHEMA;
-use crate::v3::keys;
+use crate::v3::{certificates, keys};
 use crate::{Error, SignatureError};
 
 /// A reply whose timestamp is this many seconds or more from the time it
@@ -23,6 +23,9 @@ struct Key {
     id: String,
     /// DER `RSAPublicKey`.
     rsa_public_key: Vec<u8>,
+    /// A certificate's `notBefore` and `notAfter`, Unix seconds; none for
+    /// a public key, which has no validity of its own.
+    validity: Option<(i64, i64)>,
 }
 
 /// The keys a client accepts reply signatures from: WeChat Pay platform
@@ -50,18 +53,45 @@ impl Verifier {
     }
 
     /// Accept replies signed by the platform certificate in `pem`; returns
-    /// its serial. Adding a serial again replaces the key.
+    /// its serial. Adding a serial again replaces the key. The certificate
+    /// verifies only replies that arrive within its own `notBefore` and
+    /// `notAfter`; to refuse one that has already expired, use
+    /// [`Verifier::add_platform_certificate_pem_at`].
     pub fn add_platform_certificate_pem(&mut self, pem: &[u8]) -> Result<String, Error> {
         let cert = keys::certificate_from_pem("platform certificate", pem)?;
-        self.insert(cert.serial.clone(), cert.rsa_public_key);
-        Ok(cert.serial)
+        Ok(self.insert_certificate(cert))
     }
 
-    /// Accept replies signed by the platform certificate in `der`.
+    /// Accept replies signed by the platform certificate in `der`, within
+    /// its validity.
     pub fn add_platform_certificate_der(&mut self, der: &[u8]) -> Result<String, Error> {
         let cert = keys::certificate_from_der("platform certificate", der)?;
-        self.insert(cert.serial.clone(), cert.rsa_public_key);
-        Ok(cert.serial)
+        Ok(self.insert_certificate(cert))
+    }
+
+    /// As [`Verifier::add_platform_certificate_pem`], but a certificate
+    /// that has expired at `now` (Unix seconds) is refused as an input
+    /// error naming its serial and its `notAfter`: it could never verify a
+    /// reply. One that is not valid yet is accepted (the next certificate
+    /// may be pinned ahead of a rotation) and verifies replies from its
+    /// `notBefore` on.
+    pub fn add_platform_certificate_pem_at(
+        &mut self,
+        pem: &[u8],
+        now: u64,
+    ) -> Result<String, Error> {
+        let cert = keys::certificate_from_pem("platform certificate", pem)?;
+        if cert.not_after < unix(now) {
+            return Err(Error::input(
+                "platform certificate",
+                format!(
+                    "{} expired {}: remove it, or download the current ones with the APIv3 key",
+                    cert.serial,
+                    certificates::beijing_time(cert.not_after)
+                ),
+            ));
+        }
+        Ok(self.insert_certificate(cert))
     }
 
     /// Accept replies signed by the WeChat Pay public key `id`
@@ -77,13 +107,49 @@ impl Verifier {
             ));
         }
         let key = keys::public_key_from_pem("WeChat Pay public key", pem)?;
-        self.insert(id.to_owned(), key);
+        self.insert(Key {
+            id: id.to_owned(),
+            rsa_public_key: key,
+            validity: None,
+        });
         Ok(())
     }
 
-    fn insert(&mut self, id: String, rsa_public_key: Vec<u8>) {
-        self.keys.retain(|k| k.id != id);
-        self.keys.push(Key { id, rsa_public_key });
+    fn insert_certificate(&mut self, cert: keys::CertInfo) -> String {
+        let serial = cert.serial.clone();
+        self.insert(Key {
+            id: cert.serial,
+            rsa_public_key: cert.rsa_public_key,
+            validity: Some((cert.not_before, cert.not_after)),
+        });
+        serial
+    }
+
+    fn insert(&mut self, key: Key) {
+        self.keys.retain(|k| k.id != key.id);
+        self.keys.push(key);
+    }
+
+    /// Drop the platform certificates that have expired at `now` (Unix
+    /// seconds); returns their serials. Public keys have no validity and
+    /// stay.
+    pub fn remove_expired(&mut self, now: u64) -> Vec<String> {
+        let now = unix(now);
+        let mut removed = Vec::new();
+        self.keys.retain(|k| match k.validity {
+            Some((_, not_after)) if not_after < now => {
+                removed.push(k.id.clone());
+                false
+            }
+            _ => true,
+        });
+        removed
+    }
+
+    /// Whether a key held can verify a reply arriving at `now` (Unix
+    /// seconds): a public key, or a platform certificate valid then.
+    pub fn can_verify_at(&self, now: u64) -> bool {
+        self.keys.iter().any(|k| k.valid_at(now))
     }
 
     /// The ids of the keys held, in the order they were added.
@@ -102,7 +168,8 @@ impl Verifier {
             .map(|k| k.id.as_str())
     }
 
-    /// Whether no key is held.
+    /// Whether no key is held (valid or not: see
+    /// [`Verifier::can_verify_at`]).
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
@@ -110,10 +177,12 @@ impl Verifier {
     /// Check a reply's signature: `Wechatpay-Timestamp` within
     /// [`MAX_CLOCK_SKEW_SECS`] of `reply_time`, `Wechatpay-Nonce` present,
     /// `Wechatpay-Signature-Type` absent or `WECHATPAY2-SHA256-RSA2048`,
-    /// the key named by `Wechatpay-Serial` held, and `Wechatpay-Signature`
-    /// (base64 RSA PKCS#1 v1.5 SHA-256) valid over
-    /// `timestamp\nnonce\nbody\n`. The order of the checks is the order
-    /// given here; the first failure is the error.
+    /// the key named by `Wechatpay-Serial` held and, for a platform
+    /// certificate, valid at `reply_time` (its own `notBefore` to
+    /// `notAfter`, both included), and `Wechatpay-Signature` (base64 RSA
+    /// PKCS#1 v1.5 SHA-256) valid over `timestamp\nnonce\nbody\n`. The
+    /// order of the checks is the order given here; the first failure is
+    /// the error.
     pub fn verify(
         &self,
         reply_time: u64,
@@ -140,6 +209,9 @@ impl Verifier {
             other => other?,
         };
         let key = self.key_for(serial).ok_or(SignatureError::UnknownSerial)?;
+        if !key.valid_at(reply_time) {
+            return Err(SignatureError::CertificateNotValid);
+        }
         let signature = STANDARD
             .decode(signature)
             .map_err(|_| SignatureError::Mismatch)?;
@@ -162,6 +234,21 @@ impl Verifier {
         let wanted = keys::normalize_serial(serial)?;
         self.keys.iter().find(|k| k.id == wanted)
     }
+}
+
+impl Key {
+    /// Whether the key may verify a reply arriving at `now`: a public key
+    /// always, a certificate within its validity.
+    fn valid_at(&self, now: u64) -> bool {
+        self.validity
+            .is_none_or(|(not_before, not_after)| (not_before..=not_after).contains(&unix(now)))
+    }
+}
+
+/// Unix seconds as the certificates' dates count them (a time past
+/// `i64::MAX` is after every certificate's end).
+fn unix(t: u64) -> i64 {
+    i64::try_from(t).unwrap_or(i64::MAX)
 }
 
 /// The one value of header `name`, as text.

@@ -3,12 +3,13 @@
 use base64::Engine;
 use bytes::Bytes;
 use http::{Request, StatusCode};
+use serde::Deserialize;
 use wxmedia_proto::MediaKind;
 
 use super::auth::authenticate;
 use super::refusal::{Refusal, param_error, refuse};
 use super::{Endpoint, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_VIDEO_SIZE, V3Config, sha256_hex};
-use crate::handler::{Injected, Received, Simulator};
+use crate::handler::{Injected, MAX_LOGGED_VALUE, Received, Simulator};
 use crate::inputs::{Inputs, MEDIA_ID_BYTES};
 use crate::multipart::{FormError, Part, parse_form_lenient};
 use crate::pki::V3Signer;
@@ -16,6 +17,16 @@ use crate::pki::V3Signer;
 const VIDEO_SUFFIXES: &[&str] = &[
     "avi", "wmv", "mpeg", "mp4", "mov", "mkv", "flv", "f4v", "m4v", "rmvb",
 ];
+
+/// The largest meta parsed, in bytes; a larger one is refused unparsed.
+/// The documented meta is `filename` (string(128)) and `sha256` (64 hex
+/// digits; string(256) at most): with every character of the name written
+/// as an escape (`\uXXXX`, or two of them beyond the BMP: 1,536 bytes),
+/// the digest, the keys and the punctuation, under 1.7 KiB. 4 KiB leaves
+/// room for pretty-printing and a few extra members, and bounds what
+/// parsing costs: a signed meta of 400,000 keys used to be parsed whole,
+/// about twenty times its size in memory.
+const MAX_META_SIZE: usize = 4 * 1024;
 
 /// What a request that passed every check gets.
 pub(super) enum Success {
@@ -49,6 +60,9 @@ pub(super) fn decide(
     let meta = meta.ok_or_else(|| param_error("缺少meta参数"))?;
     let (filename, sha256) = parse_meta(&meta, record)?;
     let file = file.ok_or_else(|| param_error("缺少file参数"))?;
+    if !file.disposition_well_formed {
+        return Err(param_error("file参数格式错误，请检查后重新提交"));
+    }
     check_media(v3, endpoint, &filename, &sha256, &file.data)?;
     let id =
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&inputs.random[MEDIA_ID_BYTES]);
@@ -66,9 +80,9 @@ pub(super) fn decide(
 /// has authenticated, and a switch set to fire N times must not be used up
 /// by requests refused earlier.
 fn switched_on_refusal(sim: &Simulator, inputs: &Inputs) -> Option<Refusal> {
-    if let Some(code) = sim.take_forced_error() {
+    if let Some((code, message)) = sim.take_forced_error() {
         let (status, code) = forced(&code);
-        return Some(refuse(status, &code, "模拟错误"));
+        return Some(refuse(status, &code, message));
     }
     let fault = sim.take_injected_fault(inputs)?;
     Some(match fault {
@@ -127,7 +141,12 @@ fn read_form(
         }
     }
     if let Some(m) = &meta {
-        record.meta = Some(String::from_utf8_lossy(m).into_owned());
+        // Only what the log keeps, not a copy of a meta of any size: a
+        // character is at most 4 bytes, so the log's cut at
+        // MAX_LOGGED_VALUE falls where it would in the whole text, and a
+        // longer meta is still seen as cut.
+        let kept = &m[..m.len().min(MAX_LOGGED_VALUE + 4)];
+        record.meta = Some(String::from_utf8_lossy(kept).into_owned());
     }
     if let Some(f) = &file {
         record.filename = f.filename.clone();
@@ -138,27 +157,48 @@ fn read_form(
     Ok((meta, file))
 }
 
-/// The meta JSON's `filename` and `sha256`; its string members go into the
-/// record.
+/// The members of the meta the checks use. serde skips any other member
+/// without storing it, so a meta's extra keys cost nothing once parsed.
+#[derive(Deserialize)]
+struct Meta {
+    filename: Option<String>,
+    sha256: Option<String>,
+}
+
+/// The meta JSON's `filename` and `sha256`, which go into the record (and
+/// nothing else does: the record's meta text shows the rest, cut to the
+/// log's limit).
 fn parse_meta(meta: &[u8], record: &mut Received) -> Result<(String, String), Refusal> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(meta) else {
+    if meta.len() > MAX_META_SIZE {
+        return Err(param_error("meta参数长度超过限制，请检查后重新提交"));
+    }
+    // serde_json fills a struct from an array too (`["a.jpg","…"]`); the
+    // meta is an object.
+    let is_object = meta.trim_ascii_start().starts_with(b"{");
+    let parsed = serde_json::from_slice::<Meta>(meta);
+    let (true, Ok(Meta { filename, sha256 })) = (is_object, parsed) else {
         return Err(param_error("meta格式错误，请检查后重新提交"));
     };
-    for (k, v) in &map {
-        if let Some(s) = v.as_str() {
-            record.fields.push((k.clone(), s.to_owned()));
+    for (name, value) in [("filename", &filename), ("sha256", &sha256)] {
+        if let Some(value) = value {
+            record.fields.push((name.to_owned(), value.clone()));
         }
     }
-    let text = |name: &str| {
-        map.get(name)
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
+    let (Some(filename), Some(sha256)) = (
+        filename.filter(|f| !f.is_empty()),
+        sha256.filter(|s| !s.is_empty()),
+    ) else {
+        return Err(param_error("meta中缺少filename或sha256"));
     };
-    match (text("filename"), text("sha256")) {
-        (Some(f), Some(s)) => Ok((f, s)),
-        _ => Err(param_error("meta中缺少filename或sha256")),
+    // A name with these cannot be put in a header or a path as it is, and
+    // no real client sends one; whatever else the real service allows,
+    // it does not take these.
+    if filename.contains(['"', '\\', '\0', '\r', '\n']) {
+        return Err(param_error(
+            "meta中的filename包含非法字符，请检查后重新提交",
+        ));
     }
+    Ok((filename, sha256))
 }
 
 /// The file checks: suffix, size, digest, and for images the content.

@@ -152,7 +152,7 @@ pub(crate) fn handle(
             let body = json(&ErrorBody {
                 code: &r.code,
                 detail: r.detail.as_ref(),
-                message: r.message,
+                message: &r.message,
             });
             let outcome = Outcome::Refused {
                 code: r.code,

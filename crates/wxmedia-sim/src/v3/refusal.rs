@@ -10,15 +10,19 @@ const SIGN_MESSAGE_SHOWN: usize = 1024;
 pub(super) struct Refusal {
     pub(super) status: StatusCode,
     pub(super) code: String,
-    pub(super) message: &'static str,
+    pub(super) message: std::borrow::Cow<'static, str>,
     pub(super) detail: Option<serde_json::Value>,
 }
 
-pub(super) fn refuse(status: StatusCode, code: &str, message: &'static str) -> Refusal {
+pub(super) fn refuse(
+    status: StatusCode,
+    code: &str,
+    message: impl Into<std::borrow::Cow<'static, str>>,
+) -> Refusal {
     Refusal {
         status,
         code: code.to_owned(),
-        message,
+        message: message.into(),
         detail: None,
     }
 }
