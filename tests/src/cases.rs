@@ -439,23 +439,19 @@ pub async fn huge_timeouts_do_not_panic<T: Transport>() {
 /// accepted on the first request, never taken for a broken connection and
 /// sent again.
 pub async fn reply_without_date_is_accepted_once<T: Transport>() {
-    let sim = sim().await;
-    sim.server.sim().update_faults(|f| f.omit_date = true);
-    let c = client::<T>(&sim);
-    let done = upload::<T>(&c, jpeg("a.jpg")).await.expect("uploaded");
-    assert!(!done.media_id.is_empty());
-    assert_eq!(
-        sim.server.sim().request_count(),
-        1,
-        "one request, no resend"
-    );
+    accepted_once::<T>(|f| f.omit_date = true).await;
 }
 
 /// A reply with a header value in Latin-1 (HTTP's obs-text, not UTF-8) is
 /// accepted on the first request.
 pub async fn latin1_header_value_is_accepted_once<T: Transport>() {
+    accepted_once::<T>(|f| f.latin1_header = true).await;
+}
+
+/// With `fault` switched on, an upload succeeds on its one request.
+async fn accepted_once<T: Transport>(fault: fn(&mut wxmedia_sim::Faults)) {
     let sim = sim().await;
-    sim.server.sim().update_faults(|f| f.latin1_header = true);
+    sim.server.sim().update_faults(fault);
     let c = client::<T>(&sim);
     let done = upload::<T>(&c, jpeg("a.jpg")).await.expect("uploaded");
     assert!(!done.media_id.is_empty());

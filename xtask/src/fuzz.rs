@@ -13,6 +13,9 @@ const TARGETS: &[(&str, &str)] = &[
     ("v3_reply", "json.dict"),
     ("v3_authorization", "json.dict"),
     ("v3_certificates", "json.dict"),
+    ("sim_v3_handle", "v3_sim.dict"),
+    ("v3_certificates_plain", "pem.dict"),
+    ("v3_keys", "pem.dict"),
 ];
 
 /// Seconds per target in `smoke` (CI).

@@ -11,10 +11,11 @@ use wxmedia_proto::v2::{ApiKey, SignType};
 use wxmedia_proto::v3::{ApiV3Key, RsaSigner, Signer, Verifier};
 use wxmedia_proto::{Boundary, Env, MchId, RetryPolicy};
 use wxmedia_tls::rustls::pki_types::CertificateDer;
-use wxmedia_tls::{Identity, Roots, client_config, read_ca_file, read_small_file};
+use wxmedia_tls::{Identity, Roots, client_config, read_ca_file};
 use zeroize::Zeroizing;
 
 use crate::BuildError as Error;
+use crate::pem::{Pem, blame};
 use crate::{
     Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
 };
@@ -71,65 +72,6 @@ impl V2Options {
             sign_type: self.sign_type,
         };
         Ok((v2, identity))
-    }
-}
-
-/// A PEM given as bytes, or a file to read it from (named in errors).
-#[derive(Clone)]
-enum Pem {
-    Bytes(Zeroizing<Vec<u8>>),
-    File(PathBuf),
-}
-
-impl Pem {
-    /// The PEM bytes. A file is read with [`read_small_file`]: a regular
-    /// file of at most 64 KiB, so that a path at `/dev/zero`, a FIFO or a
-    /// huge file fails `build` at once (naming the file and what it is)
-    /// instead of filling the memory or hanging. `what` is what the file
-    /// should hold, for that message.
-    fn read(&self, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
-        match self {
-            Pem::Bytes(b) => Ok(b.clone()),
-            Pem::File(path) => read_small_file(path, what),
-        }
-    }
-
-    /// The file named in an error about its content, if it is a file.
-    fn context(&self, e: wxmedia_proto::Error) -> Error {
-        match self {
-            Pem::File(path) => Error::Pem {
-                path: path.clone(),
-                reason: e.to_string(),
-            },
-            Pem::Bytes(_) => Error::Proto(e),
-        }
-    }
-}
-
-/// The error of making the signer, laid at the input that failed: the key
-/// file for a bad key, the certificate file for a bad certificate, both
-/// when the key does not belong to the certificate, the serial setting for
-/// a bad serial. The core's `what` says which input it refused.
-fn blame(e: wxmedia_proto::Error, key: &Pem, cert: Option<&Pem>) -> Error {
-    let what = match &e {
-        wxmedia_proto::Error::InvalidInput { what, .. } => *what,
-        _ => return Error::Proto(e),
-    };
-    match (what, cert) {
-        (wxmedia_proto::v3::signer::KEY_MISMATCH, Some(cert)) => match (key, cert) {
-            (Pem::File(key), Pem::File(cert)) => Error::KeyMismatch {
-                cert: cert.clone(),
-                key: key.clone(),
-            },
-            (Pem::File(_), Pem::Bytes(_)) => key.context(e),
-            _ => cert.context(e),
-        },
-        ("merchant private key", _) => key.context(e),
-        ("merchant certificate", Some(cert)) => cert.context(e),
-        ("certificate serial", _) => {
-            Error::Settings(format!("the merchant certificate serial (serial_no): {e}"))
-        }
-        _ => Error::Proto(e),
     }
 }
 
@@ -473,7 +415,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
     /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
-    /// naming the file and what it is (see [`read_small_file`]).
+    /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.private_key = Some(Pem::File(path.into()));
         self
@@ -499,7 +441,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
     /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
-    /// naming the file and what it is (see [`read_small_file`]).
+    /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     pub fn merchant_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.certificate = Some(Pem::File(path.into()));
         self
@@ -519,7 +461,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
     /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
-    /// naming the file and what it is (see [`read_small_file`]).
+    /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     pub fn wechatpay_public_key_file(
         mut self,
         id: impl Into<String>,
@@ -550,7 +492,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
     /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
-    /// naming the file and what it is (see [`read_small_file`]).
+    /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     ///
     /// A certificate that has expired by the client's clock fails `build`,
     /// naming its serial and expiry: it could never verify a reply. One not

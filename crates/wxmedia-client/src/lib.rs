@@ -40,6 +40,7 @@ pub mod blocking;
 mod builder;
 mod drive;
 mod error;
+mod pem;
 mod settings;
 mod shared;
 mod transport;

@@ -41,3 +41,13 @@ fn v3_authorization_inputs_hold_the_invariants() {
 fn v3_certificates_inputs_hold_the_invariants() {
     replay("v3_certificates", fuzzing::v3_certificates_invariants);
 }
+
+#[test]
+fn v3_certificates_plain_inputs_hold_the_invariants() {
+    replay("v3_certificates_plain", fuzzing::v3_certificates_plain);
+}
+
+#[test]
+fn v3_keys_inputs_hold_the_invariants() {
+    replay("v3_keys", fuzzing::v3_keys);
+}

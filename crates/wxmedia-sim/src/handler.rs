@@ -4,10 +4,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::{Method, Request, Response, StatusCode, header};
+use http::{Method, Request, Response};
 use wxmedia_proto::v2::ApiKey;
 
 use crate::faults::Faults;
+use crate::gateway::{bad_gateway, not_found};
 use crate::inputs::Inputs;
 use crate::v2;
 use crate::v3::{self, Endpoint, V3Config};
@@ -575,30 +576,4 @@ pub(crate) struct TransportFaults {
 pub(crate) enum Injected {
     RateLimited,
     SystemError,
-}
-
-/// The gateway's page for a path no endpoint serves. How the real
-/// gateway's 404 looks is not on record; this is the page of the same
-/// front end as the 502 below, which is what clients must cope with: an
-/// HTML body on a non-2xx status, never a WeChat Pay reply.
-pub(crate) fn not_found() -> Response<Bytes> {
-    gateway_page(
-        StatusCode::NOT_FOUND,
-        b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n",
-    )
-}
-
-fn bad_gateway() -> Response<Bytes> {
-    gateway_page(
-        StatusCode::BAD_GATEWAY,
-        b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n",
-    )
-}
-
-fn gateway_page(status: StatusCode, body: &'static [u8]) -> Response<Bytes> {
-    Response::builder()
-        .status(status)
-        .header(header::CONTENT_TYPE, "text/html")
-        .body(Bytes::from_static(body))
-        .expect("static response parts are valid")
 }

@@ -108,6 +108,7 @@
 mod faults;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gateway;
 mod handler;
 mod inputs;
 mod multipart;

@@ -24,3 +24,12 @@ fn sim_handle_inputs_hold_the_invariants() {
         wxmedia_sim::fuzzing::sim_handle,
     );
 }
+
+#[test]
+fn sim_v3_handle_inputs_hold_the_invariants() {
+    wxmedia_sim::fuzzing::replay_committed(
+        &fuzz_dir(),
+        "sim_v3_handle",
+        wxmedia_sim::fuzzing::sim_v3_handle,
+    );
+}

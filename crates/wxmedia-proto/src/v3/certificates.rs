@@ -344,8 +344,9 @@ fn none_valid(certificates: &[PlatformCertificate], now: i64) -> String {
 }
 
 /// A Unix time as WeChat Pay writes times: RFC 3339 in China Standard
-/// Time, `2026-11-20T10:00:00+08:00`.
-pub(crate) fn beijing_time(unix: i64) -> String {
+/// Time, `2026-11-20T10:00:00+08:00`. Public so that the simulator writes
+/// its listings with the same code the client reads them with.
+pub fn beijing_time(unix: i64) -> String {
     const CST: i64 = 8 * 3600;
     let local = unix.saturating_add(CST);
     let (days, secs) = (local.div_euclid(86_400), local.rem_euclid(86_400));
@@ -436,8 +437,9 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
-/// The date of a day count since 1970-01-01 (Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
+/// The date (year, month, day) of a day count since 1970-01-01 (Howard
+/// Hinnant's `civil_from_days`).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -77,7 +77,25 @@ pub(crate) fn rsa_key_pair_from_pem(pem: &[u8]) -> Result<ring::rsa::KeyPair, Er
         _ => return Err(Error::input(WHAT, "the key is not an RSA key")),
     };
     // ring's reason says what is wrong with the key without showing it.
-    parsed.map_err(|e| Error::input(WHAT, format!("not a usable RSA key: {e}")))
+    let key = parsed.map_err(|e| Error::input(WHAT, format!("not a usable RSA key: {e}")))?;
+    // ring parses a key whose CRT values disagree with the rest (found by
+    // the v3_keys fuzz target) and then refuses every signature it makes.
+    // Signing once here refuses such a key when it is loaded, naming it,
+    // rather than failing the first upload as "RSA signing failed".
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        b"wxmedia key check",
+        &mut signature,
+    )
+    .map_err(|_| {
+        Error::input(
+            WHAT,
+            "the RSA key cannot sign: its parameters are inconsistent",
+        )
+    })?;
+    Ok(key)
 }
 
 /// The DER of the PEM's private key, in memory that is zeroed when dropped
@@ -120,5 +138,14 @@ mod tests {
         };
         assert!(der.secret_pkcs8_der().iter().all(|&b| b == 0));
         assert!(rsa_key_pair_from_pem(KEY).is_ok());
+    }
+
+    #[test]
+    fn a_key_that_parses_but_cannot_sign_is_refused_when_loaded() {
+        // The v3_keys fuzz target's find (its regression input, less the
+        // mode byte): v3_other_key.pem with one CRT value changed.
+        let pem = include_bytes!("../../tests/data/v3_key_cannot_sign.pem");
+        let e = rsa_key_pair_from_pem(pem).unwrap_err();
+        assert!(e.to_string().contains("cannot sign"), "{e}");
     }
 }

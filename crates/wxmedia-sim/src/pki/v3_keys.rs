@@ -263,7 +263,7 @@ impl V3Keys {
             message,
             &mut sig,
         )
-        .expect("a 2048-bit or larger key signs any message");
+        .expect("keys are checked by signing when loaded (rsa_key)");
         base64::engine::general_purpose::STANDARD.encode(sig)
     }
 
@@ -318,16 +318,47 @@ fn serial_hex(raw: &[u8]) -> String {
 }
 
 fn rsa_key(pem: &str) -> Result<ring::signature::RsaKeyPair, String> {
-    match PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| e.to_string())? {
+    let key = match PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| e.to_string())? {
         PrivateKeyDer::Pkcs8(k) => ring::signature::RsaKeyPair::from_pkcs8(k.secret_pkcs8_der()),
         PrivateKeyDer::Pkcs1(k) => ring::signature::RsaKeyPair::from_der(k.secret_pkcs1_der()),
         _ => return Err("not an RSA private key".into()),
     }
-    .map_err(|e| e.to_string())
+    .map_err(|e| e.to_string())?;
+    // ring parses a key whose CRT values disagree with the rest (found by
+    // the v3_keys fuzz target) and then refuses every signature it makes:
+    // sign once here, so that such a key is refused when loaded and the
+    // signing of replies can never fail.
+    let mut sig = vec![0u8; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        b"wxmedia-sim key check",
+        &mut sig,
+    )
+    .map_err(|_| "the RSA key cannot sign (its parameters are inconsistent)".to_owned())?;
+    Ok(key)
 }
 
 fn random_digits(n: usize) -> String {
     let mut bytes = vec![0u8; n];
     getrandom::fill(&mut bytes).expect("the OS has randomness");
     bytes.iter().map(|b| char::from(b'0' + b % 10)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_that_parses_but_cannot_sign_is_refused_when_loaded() {
+        // The v3_keys fuzz target's find: the replies of a simulator holding
+        // such a key would each panic while being signed.
+        let pem = include_str!("../../../wxmedia-proto/tests/data/v3_key_cannot_sign.pem");
+        let Err(e) = rsa_key(pem) else {
+            panic!("a key that cannot sign is refused")
+        };
+        assert!(e.contains("cannot sign"), "{e}");
+        let good = include_str!("../../../wxmedia-proto/tests/data/v3_other_key.pem");
+        assert!(rsa_key(good).is_ok());
+    }
 }

@@ -4,6 +4,8 @@ use base64::Engine;
 use bytes::Bytes;
 use serde::Serialize;
 
+use wxmedia_proto::v3::certificates::{beijing_time, civil_from_days};
+
 use super::reply::json;
 use super::{V3Config, hex_lower};
 use crate::inputs::{AEAD_NONCE_BYTES, Inputs};
@@ -67,33 +69,20 @@ fn seal(key: &str, nonce: &str, associated_data: &str, plaintext: &str) -> Strin
     base64::engine::general_purpose::STANDARD.encode(in_out)
 }
 
-/// RFC 3339 in China Standard Time (`+08:00`), as WeChat Pay writes times.
-fn beijing_time(unix: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil(unix + 8 * 3600);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}+08:00")
-}
-
-/// Year, month, day, hour, minute, second (UTC) of a Unix time; the
-/// days-to-date step is Howard Hinnant's `civil_from_days`.
+/// Year, month, day, hour, minute, second (UTC) of a Unix time, for the
+/// certificates' validity; the date step is the core's.
 pub(crate) fn civil(unix: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = unix.div_euclid(86_400);
+    let (year, month, day) = civil_from_days(unix.div_euclid(86_400));
     let secs = unix.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    // The core's month and day are 1..=12 and 1..=31.
+    let small = |n: i64| u32::try_from(n).unwrap_or_default();
     (
         year,
-        month,
-        day,
-        (secs / 3600) as u32,
-        (secs % 3600 / 60) as u32,
-        (secs % 60) as u32,
+        small(month),
+        small(day),
+        small(secs / 3600),
+        small(secs % 3600 / 60),
+        small(secs % 60),
     )
 }
 
