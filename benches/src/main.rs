@@ -4,6 +4,7 @@
 mod batch;
 mod e2e;
 mod micro_v3;
+mod micro_video;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
@@ -84,9 +85,12 @@ fn main() {
     let mut wxmedia = PathBuf::from("target/release/wxmedia");
     let mut out = PathBuf::from("target/bench");
     let mut charts = None;
+    // Only the in-process tables, printed: a quick look at one figure.
+    let mut micro_only = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
+            "--micro-only" => micro_only = true,
             "--wxmedia" => wxmedia = args.next().expect("--wxmedia PATH").into(),
             "--out" => out = args.next().expect("--out DIR").into(),
             "--charts" => charts = Some(args.next().expect("--charts DIR").into()),
@@ -108,6 +112,12 @@ fn main() {
     phase("micro v2");
     micro_v3::run(&opts, &mut summary, &mut md);
     phase("micro v3");
+    micro_video::run(&opts, &mut summary, &mut md);
+    phase("micro video");
+    if micro_only {
+        println!("{md}");
+        return;
+    }
     e2e::run(&opts, &mut summary, &mut md);
     memory(&opts, &mut summary, &mut md);
     phase("memory");

@@ -11,7 +11,7 @@ use wxmedia_sim::{Outcome, Times, V3Signer};
 use crate::Transport;
 use crate::fixtures::{JPEG, PNG, Sim, fast_retries, sim};
 
-/// The project's tiny MP4 (an ISO-BMFF file: ftyp, free, mdat).
+/// The project's tiny MP4 (a whole ISO-BMFF file).
 pub const MP4: &[u8] = include_bytes!("../../crates/wxmedia-sim/samples/sample.mp4");
 
 /// How the client verifies replies.
@@ -93,6 +93,7 @@ pub async fn v3_every_endpoint_in_public_key_mode<T: Transport>() {
         (Api::Image, jpeg("id-front.jpg")),
         (Api::Video, Media::video("clip.mp4", MP4).unwrap()),
         (Api::MarketingImage, Media::new("logo.png", PNG).unwrap()),
+        (Api::ComplaintImage, Media::new("reply.png", PNG).unwrap()),
     ];
     for (api, media) in cases {
         let done = up::<T>(&c, api, media)
@@ -472,4 +473,112 @@ pub async fn v3_replies_without_date_or_with_latin1_headers_are_accepted_once<T:
         1,
         "one request, no resend"
     );
+}
+
+/// A complaint image is uploaded to its own path with a `media_id`; a
+/// 3 MiB JPEG, which the image upload takes, is refused before sending by
+/// the complaint upload's own 2 MiB limit.
+pub async fn v3_complaint_images_upload_and_keep_their_2_mib_limit<T: Transport>() {
+    let sim = sim().await;
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    let done = T::upload_complaint_image(&c, Media::new("reply.png", PNG).unwrap())
+        .await
+        .expect("a complaint image");
+    let last = sim.server.sim().received().pop().unwrap();
+    assert_eq!(last.path, "/v3/merchant-service/images/upload");
+    assert_eq!(
+        last.outcome,
+        Outcome::Uploaded {
+            media_id: done.media_id.clone()
+        }
+    );
+    let mut bytes = JPEG.to_vec();
+    // Zero padding after the end marker keeps the JPEG whole.
+    bytes.resize(3 * 1024 * 1024, 0);
+    let photo = Media::new("evidence.jpg", bytes).unwrap();
+    let e = T::upload_complaint_image(&c, photo.clone())
+        .await
+        .unwrap_err();
+    assert!(e.is_input_error() && !e.is_retryable(), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::Proto(ProtoError::Media(wxmedia_proto::MediaError::TooLarge {
+                size: 3145728,
+                limit: 2097152
+            }))
+        ),
+        "{e:?}"
+    );
+    assert_eq!(
+        sim.server.sim().request_count(),
+        1,
+        "the 3 MiB one was not sent"
+    );
+    T::upload_image(&c, photo)
+        .await
+        .expect("within the image upload's 5 MiB");
+}
+
+/// Uploads to a path the client does not name (the simulator's test
+/// path): the e-commerce cancellation's `{file_name, file_digest}` meta
+/// and a meta with extra fields arrive as described, are signed and
+/// verified like any upload, and give back the body and the Request-ID.
+pub async fn v3_custom_uploads_send_the_meta_the_endpoint_wants<T: Transport>() {
+    use serde_json::json;
+    use wxmedia_proto::v3::CustomApi;
+    let sim = sim().await;
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    let media = jpeg("letter.jpg");
+    let sha = media.sha256_hex().to_owned();
+    let path = wxmedia_sim::TEST_UPLOAD_PATH;
+    let cancel = CustomApi::new(path, 2 << 20)
+        .unwrap()
+        .meta_names("file_name", "file_digest")
+        .unwrap();
+    let receipt = CustomApi::new(path, 2 << 20)
+        .unwrap()
+        .extra_field("transaction_id", json!("4200000001"))
+        .unwrap()
+        .extra_field(
+            "merchant_contact_information",
+            json!({"consultation_phone_number": "400-1"}),
+        )
+        .unwrap();
+    let cases = [
+        (
+            cancel,
+            json!({"file_name": "letter.jpg", "file_digest": sha}),
+        ),
+        (
+            receipt,
+            json!({"filename": "letter.jpg", "sha256": sha, "transaction_id": "4200000001",
+                   "merchant_contact_information": {"consultation_phone_number": "400-1"}}),
+        ),
+    ];
+    for (api, meta) in cases {
+        let done = T::upload_custom(&c, api, media.clone())
+            .await
+            .unwrap_or_else(|e| panic!("{meta}: {e:?}"));
+        assert_eq!(
+            done.body["meta"], meta,
+            "the server read the meta as described"
+        );
+        assert_eq!(done.digest, sha);
+        assert!(done.request_id.is_some());
+        let last = sim.server.sim().received().pop().unwrap();
+        assert_eq!(last.path, path);
+        assert_eq!(
+            Outcome::Uploaded {
+                media_id: done.media_id().expect("a media_id").to_owned()
+            },
+            last.outcome
+        );
+        assert_eq!(done.media_url(), None);
+    }
+    // The limit is the description's own: 100 bytes refuses the JPEG unsent.
+    let tiny = CustomApi::new(path, 100).unwrap();
+    let e = T::upload_custom(&c, tiny, media).await.unwrap_err();
+    assert!(e.is_input_error(), "{e:?}");
+    assert_eq!(sim.server.sim().request_count(), 2);
 }

@@ -50,6 +50,17 @@ pub trait Transport: 'static {
         client: &Self::V3,
         media: Media,
     ) -> BoxFuture<'static, Result<MediaUrl, Error>>;
+    /// The typed v3 complaint image upload.
+    fn upload_complaint_image(
+        client: &Self::V3,
+        media: Media,
+    ) -> BoxFuture<'static, Result<MediaId, Error>>;
+    /// A v3 upload to a path the caller describes.
+    fn upload_custom(
+        client: &Self::V3,
+        api: v3::CustomApi,
+        media: Media,
+    ) -> BoxFuture<'static, Result<v3::CustomUploaded, Error>>;
     /// Download the platform certificates.
     fn download_certificates(
         client: &Self::V3,
@@ -107,6 +118,27 @@ impl<T: wxmedia_client::Transport> Transport for Async<T> {
         boxed(
             client,
             |c| async move { c.upload_marketing_image(media).await },
+        )
+    }
+
+    fn upload_complaint_image(
+        client: &Self::V3,
+        media: Media,
+    ) -> BoxFuture<'static, Result<MediaId, Error>> {
+        boxed(
+            client,
+            |c| async move { c.upload_complaint_image(media).await },
+        )
+    }
+
+    fn upload_custom(
+        client: &Self::V3,
+        api: v3::CustomApi,
+        media: Media,
+    ) -> BoxFuture<'static, Result<v3::CustomUploaded, Error>> {
+        boxed(
+            client,
+            |c| async move { c.upload_custom(&api, media).await },
         )
     }
 
@@ -170,6 +202,21 @@ impl<T: wxmedia_client::Transport> Transport for Blocking<T> {
         on_thread(client, |c| c.upload_marketing_image(media))
     }
 
+    fn upload_complaint_image(
+        client: &Self::V3,
+        media: Media,
+    ) -> BoxFuture<'static, Result<MediaId, Error>> {
+        on_thread(client, |c| c.upload_complaint_image(media))
+    }
+
+    fn upload_custom(
+        client: &Self::V3,
+        api: v3::CustomApi,
+        media: Media,
+    ) -> BoxFuture<'static, Result<v3::CustomUploaded, Error>> {
+        on_thread(client, move |c| c.upload_custom(&api, media))
+    }
+
     fn download_certificates(
         client: &Self::V3,
     ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>> {
@@ -225,7 +272,9 @@ macro_rules! conformance {
             v3_truncated_and_disguised_media_are_refused_unsent,
             v3_and_v2_clients_keep_to_their_limits, v3_twenty_concurrent_uploads,
             v3_a_skewed_clock_is_refused_and_a_small_skew_passes,
-            v3_replies_without_date_or_with_latin1_headers_are_accepted_once);
+            v3_replies_without_date_or_with_latin1_headers_are_accepted_once,
+            v3_complaint_images_upload_and_keep_their_2_mib_limit,
+            v3_custom_uploads_send_the_meta_the_endpoint_wants);
     };
     (@v3 $t:ty; $($case:ident),* $(,)?) => {
         $(

@@ -16,6 +16,7 @@ const TARGETS: &[(&str, &str)] = &[
     ("sim_v3_handle", "v3_sim.dict"),
     ("v3_certificates_plain", "pem.dict"),
     ("v3_keys", "pem.dict"),
+    ("video_walk", "video.dict"),
 ];
 
 /// Seconds per target in `smoke` (CI).

@@ -45,7 +45,7 @@ pub(crate) struct BatchArgs {
 struct Entry {
     file: String,
     mch_id: String,
-    /// Which upload (`v2`, `v3-image`, `v3-video`, `v3-marketing-image`):
+    /// Which upload (`v2`, `v3-image`, `v3-video`, `v3-marketing-image`, `v3-complaint-image`):
     /// part of the key, since each gives its own result for the same file.
     /// Lines written before v3 have none and were v2 uploads.
     #[serde(default = "v2_name")]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
 use wxmedia_client::{ClientBuilder, Identity, V2Builder, V3Builder};
-use wxmedia_proto::endpoints::PRIMARY_BASE_URL;
+use wxmedia_proto::endpoints::Region;
 use wxmedia_proto::v2::SignType;
 use wxmedia_proto::v3::{Api, ApiV3Key};
 use wxmedia_proto::{Media, MediaError, MediaKind};
@@ -130,6 +130,8 @@ pub(crate) enum KindArg {
     Video,
     /// Coupon (marketing) image (jpg, png, bmp; 2 MiB): a media_url.
     MarketingImage,
+    /// Image sent with a reply to a consumer complaint (jpg, png, bmp; 2 MiB): a media_id.
+    ComplaintImage,
 }
 
 impl From<KindArg> for Api {
@@ -138,11 +140,12 @@ impl From<KindArg> for Api {
             KindArg::Image => Api::Image,
             KindArg::Video => Api::Video,
             KindArg::MarketingImage => Api::MarketingImage,
+            KindArg::ComplaintImage => Api::ComplaintImage,
         }
     }
 }
 
-/// What one upload does: v2's image upload, or one of v3's three.
+/// What one upload does: v2's image upload, or one of v3's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Target {
     V2,
@@ -159,6 +162,7 @@ impl Target {
             Target::V3(Api::Image) => "v3-image",
             Target::V3(Api::Video) => "v3-video",
             Target::V3(Api::MarketingImage) => "v3-marketing-image",
+            Target::V3(Api::ComplaintImage) => "v3-complaint-image",
             // `Api` is non-exhaustive: a future upload still gets a v3 name.
             Target::V3(_) => "v3",
         }
@@ -320,10 +324,13 @@ pub(crate) struct NetArgs {
     /// Extra trusted root certificate, PEM (repeatable).
     #[arg(long = "ca", value_name = "PEM")]
     pub(crate) ca: Vec<PathBuf>,
-    /// Base URL of the API.
-    #[arg(long, value_name = "URL", default_value = PRIMARY_BASE_URL)]
-    pub(crate) endpoint: String,
-    /// Base URL to fail over to (default: the twin host when the default endpoint is used, none otherwise).
+    /// Base URL of the API [default: https://api.mch.weixin.qq.com, or the --region's host].
+    #[arg(long, value_name = "URL")]
+    pub(crate) endpoint: Option<String>,
+    /// Which WeChat Pay host: cn (api.mch.weixin.qq.com, failing over to api2) or hk (apihk.mch.weixin.qq.com, for cross-border merchants; no failover unless --backup-endpoint).
+    #[arg(long, value_enum, default_value = "cn", conflicts_with = "endpoint")]
+    pub(crate) region: RegionArg,
+    /// Base URL to fail over to (default: api2.mch.weixin.qq.com for the mainland host, none for any other).
     #[arg(long, value_name = "URL")]
     pub(crate) backup_endpoint: Option<String>,
     /// HTTP stack.
@@ -334,7 +341,27 @@ pub(crate) struct NetArgs {
     pub(crate) timeout: f64,
 }
 
+/// `--region`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RegionArg {
+    /// Mainland China: api.mch.weixin.qq.com.
+    Cn,
+    /// Hong Kong, for cross-border (境外) merchants: apihk.mch.weixin.qq.com.
+    Hk,
+}
+
 impl NetArgs {
+    /// The base URL: `--endpoint`, else the `--region`'s host.
+    pub(crate) fn endpoint(&self) -> String {
+        let region = match self.region {
+            RegionArg::Cn => Region::Mainland,
+            RegionArg::Hk => Region::HongKong,
+        };
+        self.endpoint
+            .clone()
+            .unwrap_or_else(|| region.base_url().to_owned())
+    }
+
     /// Check the timeout (a usage error when absurd).
     pub(crate) fn deadline(&self) -> anyhow::Result<Duration> {
         if !(self.timeout.is_finite() && self.timeout > 0.0) {
@@ -354,7 +381,7 @@ impl NetArgs {
         // The builder applies the twin rule: the official primary keeps its
         // official twin unless --backup-endpoint says otherwise.
         let mut builder = builder
-            .endpoint(self.endpoint.clone())
+            .endpoint(self.endpoint())
             .deadline(deadline)
             .attempt_timeout(deadline.min(Duration::from_secs(30)))
             .connect_timeout(deadline.min(Duration::from_secs(10)));
@@ -515,5 +542,37 @@ mod tests {
         std::fs::write(&key, vec![b'k'; 64 * 1024 + 1]).unwrap();
         let e = read_secret(&key).unwrap_err();
         assert!(e.to_string().contains("not a key file"), "{e}");
+    }
+
+    /// `--region` picks the host; `--endpoint` is its own choice, and the
+    /// two together are a usage error.
+    #[test]
+    fn region_picks_the_host_and_conflicts_with_endpoint() {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Net {
+            #[command(flatten)]
+            net: NetArgs,
+        }
+        let endpoint = |args: &[&str]| {
+            let argv = std::iter::once("wxmedia").chain(args.iter().copied());
+            Net::try_parse_from(argv).map(|n| n.net.endpoint())
+        };
+        assert_eq!(endpoint(&[]).unwrap(), "https://api.mch.weixin.qq.com");
+        assert_eq!(
+            endpoint(&["--region", "cn"]).unwrap(),
+            "https://api.mch.weixin.qq.com"
+        );
+        assert_eq!(
+            endpoint(&["--region", "hk"]).unwrap(),
+            "https://apihk.mch.weixin.qq.com"
+        );
+        assert_eq!(
+            endpoint(&["--endpoint", "https://127.0.0.1:9"]).unwrap(),
+            "https://127.0.0.1:9"
+        );
+        let e = endpoint(&["--region", "hk", "--endpoint", "https://x"]).unwrap_err();
+        assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        assert!(endpoint(&["--region", "us"]).is_err());
     }
 }

@@ -101,7 +101,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The user's file is checked with each API's own rules, so that a file
     // fit for one upload but not another is reported before anything runs.
     let file = args.file.as_deref();
-    let v3_uploads = [Api::Image, Api::MarketingImage, Api::Video];
+    let v3_uploads = [
+        Api::Image,
+        Api::MarketingImage,
+        Api::ComplaintImage,
+        Api::Video,
+    ];
     let mut media_v3 = Vec::new();
     let media_v2 = match images(file, Target::V2).await {
         Ok(m) => m,

@@ -334,7 +334,7 @@ fn demo_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).lines().count(),
-        1 + 3 * 2 * 3 + 3 * 3,
+        1 + 3 * 2 * 3 + 3 * 4,
         "header + transports x sign types x samples (v2) + transports x uploads (v3)"
     );
 }

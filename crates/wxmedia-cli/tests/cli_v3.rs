@@ -155,6 +155,7 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
         ("image", fx.file("a.jpg", JPEG), "media_id"),
         ("video", fx.file("clip.mp4", MP4), "media_id"),
         ("marketing-image", fx.file("logo.png", PNG), "media_url"),
+        ("complaint-image", fx.file("reply.png", PNG), "media_id"),
     ];
     for (kind, file, field) in &cases {
         let out = run(fx
@@ -186,7 +187,22 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
         }
         assert_eq!(line.lines().count(), 1);
     }
-    assert_eq!(fx.server.sim().upload_count(), 6);
+    assert_eq!(fx.server.sim().upload_count(), 8);
+    let paths: Vec<_> = fx
+        .server
+        .sim()
+        .received()
+        .into_iter()
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| *p == "/v3/merchant-service/images/upload")
+            .count(),
+        2,
+        "{paths:?}"
+    );
 }
 
 #[test]
@@ -200,6 +216,8 @@ fn refused_media_exit_two_and_nothing_is_sent() {
         ("image", fx.file("clip.mp4", MP4)),
         ("video", fx.file("a.jpg", JPEG)),
         ("marketing-image", fx.file("big.png", &big)),
+        ("complaint-image", fx.file("big.png", &big)),
+        ("complaint-image", fx.file("clip.mp4", MP4)),
         ("image", fx.dir.path().join("missing.jpg")),
     ];
     for (kind, file) in &cases {
@@ -214,6 +232,19 @@ fn refused_media_exit_two_and_nothing_is_sent() {
         assert!(v.get("media_id").is_none() && v.get("media_url").is_none());
         assert!(stderr(&out).contains(&file.display().to_string()), "{what}");
     }
+    // The first 60% of an MP4: its walk names the box that runs past the
+    // end, and it is not sent.
+    let cut = fx.file("cut.mp4", &MP4[..MP4.len() * 6 / 10]);
+    let out = run(fx
+        .v3_cmd("upload", Verify::PublicKey)
+        .args(["--kind", "video"])
+        .arg(&cut));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.contains("cut short") && text.contains("box") && text.contains("cut.mp4"),
+        "{text}"
+    );
     assert_eq!(fx.server.sim().request_count(), 0, "nothing was sent");
 }
 
@@ -468,6 +499,15 @@ fn batch_keys_v2_and_v3_apart_reads_old_ledgers_and_resumes() {
     let out = run(&mut v3(&fx, "marketing-image"));
     summary(&out, "uploaded 3, skipped 0, failed 0");
     assert!(stdout(&out).lines().all(|l| l.starts_with("https://")));
+    // Complaint images are their own upload: the same photos again, once.
+    summary(
+        &run(&mut v3(&fx, "complaint-image")),
+        "uploaded 3, skipped 0, failed 0",
+    );
+    summary(
+        &run(&mut v3(&fx, "complaint-image")),
+        "uploaded 0, skipped 3, failed 0",
+    );
 
     let entries = ledger_entries(&ledger);
     let count = |api: &str| {
@@ -480,13 +520,14 @@ fn batch_keys_v2_and_v3_apart_reads_old_ledgers_and_resumes() {
     assert_eq!(count("v3-image"), 3);
     assert_eq!(count("v3-video"), 1);
     assert_eq!(count("v3-marketing-image"), 3);
+    assert_eq!(count("v3-complaint-image"), 3);
     let url = entries
         .iter()
         .find(|e| e["api"] == "v3-marketing-image")
         .unwrap();
     assert!(url["media_url"].as_str().unwrap().starts_with("https://"));
     assert!(url.get("media_id").is_none());
-    assert_eq!(fx.server.sim().upload_count(), 2 + 3 + 1 + 3);
+    assert_eq!(fx.server.sim().upload_count(), 2 + 3 + 1 + 3 + 3);
 }
 
 #[test]
@@ -738,7 +779,12 @@ fn demo_shows_v3_rows_for_each_transport_and_upload() {
     let header: Vec<_> = text.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header[..2], ["TRANSPORT", "API"]);
     for transport in ["hyper", "surf", "blocking"] {
-        for api in ["v3-image", "v3-video", "v3-marketing-image"] {
+        for api in [
+            "v3-image",
+            "v3-video",
+            "v3-marketing-image",
+            "v3-complaint-image",
+        ] {
             let rows: Vec<_> = text
                 .lines()
                 .filter(|l| {

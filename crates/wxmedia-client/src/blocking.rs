@@ -10,7 +10,9 @@
 
 use futures_executor::block_on;
 use wxmedia_proto::v2::Uploaded;
-use wxmedia_proto::v3::{Api, MediaId, MediaUrl, PlatformCertificate, UploadedMedia};
+use wxmedia_proto::v3::{
+    Api, CustomApi, CustomUploaded, MediaId, MediaUrl, PlatformCertificate, UploadedMedia,
+};
 use wxmedia_proto::{Media, Operation};
 
 use crate::{
@@ -131,6 +133,18 @@ impl<T: Transport> V3Client<T> {
     /// [`crate::V3Client::upload_marketing_image`]). Blocks.
     pub fn upload_marketing_image(&self, media: Media) -> Result<MediaUrl, Error> {
         block_on(self.inner.upload_marketing_image(media))
+    }
+
+    /// v3 complaint image upload (see
+    /// [`crate::V3Client::upload_complaint_image`]). Blocks.
+    pub fn upload_complaint_image(&self, media: Media) -> Result<MediaId, Error> {
+        block_on(self.inner.upload_complaint_image(media))
+    }
+
+    /// Upload to a v3 path described by the caller (see
+    /// [`crate::V3Client::upload_custom`]). Blocks.
+    pub fn upload_custom(&self, api: &CustomApi, media: Media) -> Result<CustomUploaded, Error> {
+        block_on(self.inner.upload_custom(api, media))
     }
 
     /// Upload to the v3 API chosen at run time (see

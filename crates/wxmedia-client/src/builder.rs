@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use wxmedia_proto::endpoints::{PRIMARY_BASE_URL, default_twin};
+use wxmedia_proto::endpoints::{Region, choose};
 use wxmedia_proto::v2::{ApiKey, SignType};
 use wxmedia_proto::v3::{ApiV3Key, RsaSigner, Signer, Verifier};
 use wxmedia_proto::{Boundary, Env, MchId, RetryPolicy};
@@ -241,6 +241,14 @@ impl<A, C> ClientBuilder<A, C> {
         self
     }
 
+    /// The region's host: [`Region::HongKong`] is
+    /// `https://apihk.mch.weixin.qq.com`, for cross-border merchants, with
+    /// no failover unless [`Self::backup_endpoint`] gives one. The same as
+    /// [`Self::endpoint`] with [`Region::base_url`]; the last call wins.
+    pub fn region(self, region: Region) -> Self {
+        self.endpoint(region.base_url())
+    }
+
     /// The host to fail over to, or `None` for no failover; replaces the
     /// default twin rule.
     pub fn backup_endpoint(mut self, base_url: Option<String>) -> Self {
@@ -317,11 +325,10 @@ impl<A, C> ClientBuilder<A, C> {
         }
         let provider = self.provider.unwrap_or_else(wxmedia_tls::provider);
         let tls = client_config(identity.as_ref(), &roots, provider)?;
-        let primary = self.endpoint.unwrap_or_else(|| PRIMARY_BASE_URL.to_owned());
-        let twin = match self.backup {
-            Some(backup) => backup,
-            None => default_twin(&primary).map(str::to_owned),
-        };
+        let (primary, twin) = choose(
+            self.endpoint.as_deref(),
+            self.backup.as_ref().map(Option::as_deref),
+        );
         let primary = check_url(&primary)?;
         let twin = twin.as_deref().map(check_url).transpose()?;
         // Longer limits mean "no limit": they are clamped to a century, so

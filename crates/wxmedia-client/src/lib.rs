@@ -7,7 +7,8 @@
 //!
 //! * [`V2Client`] speaks APIv2 (`upload`), [`V3Client`] APIv3
 //!   (`upload_image`, `upload_video`, `upload_marketing_image`,
-//!   `download_certificates`). The API is the type: calling the other
+//!   `upload_complaint_image`, `upload_custom` for any path of the same
+//!   shape, `download_certificates`). The API is the type: calling the other
 //!   API's method does not compile.
 //! * [`V2Builder`] and [`V3Builder`] validate every setting; their errors
 //!   are [`BuildError`], each naming the missing credential or the file.
@@ -56,6 +57,7 @@ pub use settings::{
 pub use transport::{DnsError, Exchange, Transport, classify, reply};
 pub use v2::V2Client;
 pub use v3::{CERTIFICATE_REFRESH_INTERVAL, V3Client};
+pub use wxmedia_proto::endpoints::Region;
 pub use wxmedia_tls::{Identity, Roots};
 
 /// Everything that can fail before an upload starts: loading the identity,

@@ -1,4 +1,4 @@
-//! The APIv3 client: image, video and marketing-image uploads and the platform certificates, over any transport.
+//! The APIv3 client: image, video, marketing- and complaint-image uploads, uploads to any path of their shape, and the platform certificates, over any transport.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
@@ -8,8 +8,8 @@ use bytes::Bytes;
 use futures_util::lock::Mutex as AsyncMutex;
 use http::StatusCode;
 use wxmedia_proto::v3::{
-    Api, DownloadCertificates, MediaId, MediaUrl, Merchant, PlatformCertificate, UploadV3,
-    UploadedMedia, Verifier,
+    Api, CustomApi, CustomUploadV3, CustomUploaded, DownloadCertificates, MediaId, MediaUrl,
+    Merchant, PlatformCertificate, UploadV3, UploadedMedia, Verifier,
 };
 use wxmedia_proto::{ApiError, DecodeError, Layer, Media, Operation, SignatureError};
 
@@ -156,6 +156,46 @@ impl<T: Transport> V3Client<T> {
             .map(MediaUrl::from)
     }
 
+    /// Upload an image sent with a reply to a consumer complaint
+    /// (`/v3/merchant-service/images/upload`, 消费者投诉2.0; JPEG, PNG,
+    /// BMP, 2 MiB at most).
+    pub async fn upload_complaint_image(&self, media: Media) -> Result<MediaId, Error> {
+        self.upload_to(Api::ComplaintImage, media)
+            .await
+            .map(MediaId::from)
+    }
+
+    /// Upload to a v3 path this crate does not name, of the same `meta` +
+    /// `file` shape, as `api` describes it (path, limit, media kinds, the
+    /// meta's field names and extra fields). Signed, verified, retried
+    /// and refreshed exactly as [`Self::upload_to`]; the result is the
+    /// verified JSON body, with `media_id()` / `media_url()` when present.
+    ///
+    /// ```no_run
+    /// # async fn f<T: wxmedia_client::Transport>(c: wxmedia_client::V3Client<T>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use wxmedia_proto::Media;
+    /// use wxmedia_proto::v3::CustomApi;
+    ///
+    /// let cancel = CustomApi::new("/v3/ecommerce/account/cancel-applications/media", 2 << 20)?
+    ///     .meta_names("file_name", "file_digest")?;
+    /// let media = Media::new("letter.jpg", std::fs::read("letter.jpg")?)?;
+    /// let uploaded = c.upload_custom(&cancel, media).await?;
+    /// println!("{:?} {:?}", uploaded.media_id(), uploaded.request_id);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upload_custom(
+        &self,
+        api: &CustomApi,
+        media: Media,
+    ) -> Result<CustomUploaded, Error> {
+        let reply_limit = self.settings().reply_limit;
+        self.upload_with(|merchant| {
+            CustomUploadV3::new(api, merchant, media.clone())
+                .map(|u| u.with_reply_limit(reply_limit))
+        })
+        .await
+    }
+
     /// Upload to the v3 API `api` chosen at run time; the result's `id`
     /// is the field [`Api::reply_field`] names. Media over the API's limit
     /// is refused before sending.
@@ -178,14 +218,24 @@ impl<T: Transport> V3Client<T> {
     /// outside its validity, at most once per
     /// [`CERTIFICATE_REFRESH_INTERVAL`].
     pub async fn upload_to(&self, api: Api, media: Media) -> Result<UploadedMedia, Error> {
+        let reply_limit = self.settings().reply_limit;
+        self.upload_with(|merchant| {
+            UploadV3::new(api, merchant, media.clone()).map(|u| u.with_reply_limit(reply_limit))
+        })
+        .await
+    }
+
+    /// What every upload does around its operation (made by `upload` for
+    /// the merchant as it stands): certificates first when none verifies,
+    /// and one retry after a refresh when the reply names a key not held.
+    async fn upload_with<O: Operation>(
+        &self,
+        upload: impl Fn(Merchant) -> Result<O, wxmedia_proto::Error>,
+    ) -> Result<O::Output, Error> {
         let has_key = self.v3.settings.api_v3_key.is_some();
         if has_key && !self.verifier().can_verify_at(self.unix_time()) {
             self.certificates_needed().await?;
         }
-        let reply_limit = self.settings().reply_limit;
-        let upload = |merchant| {
-            UploadV3::new(api, merchant, media.clone()).map(|u| u.with_reply_limit(reply_limit))
-        };
         let seen = self.v3.generation.load(Ordering::Acquire);
         let first = self.execute(upload(self.merchant())?).await;
         let stale_keys = first

@@ -1,4 +1,4 @@
-//! Upload an image, a video and a marketing image with APIv3 through wxmedia-hyper, to a simulator started in this process.
+//! Upload an image, a video, a marketing image and a complaint image with APIv3 through wxmedia-hyper, to a simulator started in this process.
 
 use wxmedia_hyper::{Media, V3Client};
 use wxmedia_sim::{SimConfig, SimServer};
@@ -36,6 +36,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "marketing  {}",
         client.upload_marketing_image(logo).await?.media_url
+    );
+    let evidence = Media::new("receipt.png", samples::PNG.to_vec())?;
+    println!(
+        "complaint  {}",
+        client.upload_complaint_image(evidence).await?.media_id
     );
     Ok(())
 }

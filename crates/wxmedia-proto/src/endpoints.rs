@@ -1,4 +1,4 @@
-//! The hosts of both API generations, the twin rule, and the official failover rule (PROTOCOL.md 1.5, 2.6) as a pure state machine, with time passed in.
+//! The hosts of both API generations (mainland and Hong Kong), the twin rule, and the official failover rule (PROTOCOL.md 1.5, 2.6) as a pure state machine, with time passed in.
 
 use std::time::{Duration, Instant};
 
@@ -8,12 +8,65 @@ pub const PRIMARY_BASE_URL: &str = "https://api.mch.weixin.qq.com";
 /// The disaster-recovery twin of the primary host.
 pub const TWIN_BASE_URL: &str = "https://api2.mch.weixin.qq.com";
 
+/// The host of cross-border (境外) merchants, for v2's
+/// `/secapi/mch/uploadmedia` and v3's uploads alike. It has no published
+/// twin: see [`Region::HongKong`].
+pub const HONG_KONG_BASE_URL: &str = "https://apihk.mch.weixin.qq.com";
+
+/// Which WeChat Pay host a merchant's account lives on.
+///
+/// ```
+/// use wxmedia_proto::endpoints::{Region, choose};
+/// assert_eq!(
+///     choose(Some(Region::HongKong.base_url()), None),
+///     ("https://apihk.mch.weixin.qq.com".to_owned(), None),
+/// );
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Region {
+    /// `api.mch.weixin.qq.com`, failing over to its twin
+    /// `api2.mch.weixin.qq.com` by the official rule.
+    #[default]
+    Mainland,
+    /// `apihk.mch.weixin.qq.com`, for cross-border merchants. WeChat Pay
+    /// publishes no disaster-recovery twin for it, and the mainland hosts
+    /// do not serve cross-border accounts, so it has no automatic
+    /// failover: a backup endpoint the caller gives is used by the same
+    /// rule as the twin.
+    HongKong,
+}
+
+impl Region {
+    /// The base URL of the region's primary host.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            Region::Mainland => PRIMARY_BASE_URL,
+            Region::HongKong => HONG_KONG_BASE_URL,
+        }
+    }
+}
+
+/// The primary and the failover host for a configured `endpoint` (the
+/// official primary when `None`) and `backup` (`Some(None)`: no failover;
+/// `None`: the [`default_twin`] rule). The clients' builders call this, so
+/// the rule is one function.
+pub fn choose(endpoint: Option<&str>, backup: Option<Option<&str>>) -> (String, Option<String>) {
+    let primary = endpoint.unwrap_or(PRIMARY_BASE_URL);
+    let twin = match backup {
+        Some(backup) => backup,
+        None => default_twin(primary),
+    };
+    (primary.to_owned(), twin.map(str::to_owned))
+}
+
 /// The `User-Agent` sent with every request.
 pub const USER_AGENT: &str = concat!("wxmedia/", env!("CARGO_PKG_VERSION"));
 
 /// The twin of a base URL: the official twin for the official primary
 /// (with or without a trailing `/`), none for any other host, whose twin
-/// (if it has one) only its operator knows.
+/// (if it has one) only its operator knows. The twin rule is the mainland
+/// hosts': [`HONG_KONG_BASE_URL`] has none.
 ///
 /// ```
 /// use wxmedia_proto::endpoints::{default_twin, TWIN_BASE_URL};
@@ -187,6 +240,96 @@ mod tests {
         e.record(P, Connectivity::Reached, t0);
         e.record(P, Connectivity::ConnectTimeout, t0);
         assert!(e.on_twin());
+    }
+
+    /// Every outcome a run of attempts can see, enough to fail over.
+    fn fail_three_times(e: &mut Endpoints, t0: Instant) {
+        for _ in 0..3 {
+            let host = e.current(t0).to_owned();
+            e.record(&host, Connectivity::ConnectTimeout, t0);
+        }
+    }
+
+    #[test]
+    fn hosts_are_chosen_by_region_and_backup_as_documented() {
+        let hk = HONG_KONG_BASE_URL;
+        // (endpoint, backup) configured → (primary, twin) chosen.
+        type Case<'a> = (
+            Option<&'a str>,
+            Option<Option<&'a str>>,
+            &'a str,
+            Option<&'a str>,
+        );
+        let cases: [Case<'_>; 7] = [
+            // Nothing configured: the mainland primary and its twin.
+            (None, None, P, Some(TWIN_BASE_URL)),
+            (
+                Some(Region::Mainland.base_url()),
+                None,
+                P,
+                Some(TWIN_BASE_URL),
+            ),
+            // Hong Kong: no twin of its own, never a mainland host.
+            (Some(Region::HongKong.base_url()), None, hk, None),
+            // A backup given is used, for either region.
+            (
+                Some(hk),
+                Some(Some("https://b.example")),
+                hk,
+                Some("https://b.example"),
+            ),
+            (
+                None,
+                Some(Some("https://b.example")),
+                P,
+                Some("https://b.example"),
+            ),
+            // No failover at all when asked.
+            (None, Some(None), P, None),
+            // Another host (the simulator) has no twin.
+            (
+                Some("https://127.0.0.1:8443"),
+                None,
+                "https://127.0.0.1:8443",
+                None,
+            ),
+        ];
+        for (endpoint, backup, primary, twin) in cases {
+            let (p, t) = choose(endpoint, backup);
+            assert_eq!(
+                (p.as_str(), t.as_deref()),
+                (primary, twin),
+                "{endpoint:?} {backup:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hong_kong_stays_on_its_host_without_a_backup_and_fails_over_with_one() {
+        let t0 = Instant::now();
+        let (p, t) = choose(Some(HONG_KONG_BASE_URL), None);
+        let mut alone = Endpoints::new(p, t);
+        fail_three_times(&mut alone, t0);
+        assert_eq!(alone.current(t0), HONG_KONG_BASE_URL);
+        assert!(!alone.on_twin());
+
+        let (p, t) = choose(
+            Some(HONG_KONG_BASE_URL),
+            Some(Some("https://hk-backup.example")),
+        );
+        let mut backed = Endpoints::new(p, t);
+        fail_three_times(&mut backed, t0);
+        assert_eq!(backed.current(t0), "https://hk-backup.example");
+        assert_eq!(
+            backed.current(t0 + FAILOVER_DURATION),
+            HONG_KONG_BASE_URL,
+            "back to the primary after the failover period"
+        );
+
+        let (p, t) = choose(None, None);
+        let mut mainland = Endpoints::new(p, t);
+        fail_three_times(&mut mainland, t0);
+        assert_eq!(mainland.current(t0), TWIN_BASE_URL);
     }
 
     #[test]

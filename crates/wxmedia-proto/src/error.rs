@@ -198,6 +198,35 @@ pub enum MediaError {
     /// magic bytes.
     #[error("media content is not AVI, WMV, MPEG, MP4/MOV/M4V/F4V, MKV, FLV or RMVB video")]
     UnknownVideoContent,
+    /// For a video upload: a box, chunk, element or tag of the container
+    /// declares an end past the end of the file: the file was probably
+    /// copied or downloaded only in part.
+    #[error(
+        "media looks cut short: the {kind} {part} at byte {at} declares its end at byte {declared_end} but the file is {len} bytes (was the file copied or downloaded completely?)"
+    )]
+    VideoCutShort {
+        /// The format, as the extension names it.
+        kind: crate::MediaKind,
+        /// Which part ran past the end, with any name from the file
+        /// escaped (`box 'mdat'`, `video tag`, `Segment element`).
+        part: String,
+        /// Where that part starts.
+        at: u64,
+        /// Where it says it ends (the end of its header when even that
+        /// is missing).
+        declared_end: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// For a video upload: the container's structure is broken in a way
+    /// that is not a cut (a box smaller than its header, no `moov`, …).
+    #[error("media is not a well-formed {kind} file: {reason}")]
+    MalformedVideo {
+        /// The format, as the extension names it.
+        kind: crate::MediaKind,
+        /// What is wrong, with any name from the file escaped.
+        reason: String,
+    },
 }
 
 /// What is structurally wrong with a reply body.

@@ -284,6 +284,10 @@ pub fn v3_certificates_invariants(data: &[u8]) {
 mod keys;
 pub use keys::{v3_certificates_plain, v3_keys};
 
+/// The target of the video container walks.
+mod video;
+pub use video::video_walk;
+
 #[cfg(test)]
 mod tests {
     #[test]

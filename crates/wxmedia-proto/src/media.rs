@@ -12,6 +12,7 @@ use crate::error::MediaError;
 mod bmp;
 mod jpeg;
 mod png;
+mod video;
 mod walk;
 
 use walk::Truncated;
@@ -301,8 +302,47 @@ impl fmt::Display for MediaHash {
 /// that multi-picture JPEGs (CIPA MPF) and phones' motion photos append
 /// after the first EOI. The walk reads headers, not pixels, so it refuses
 /// only files whose end is missing; a corrupt but whole file is the
-/// server's to judge. Videos are checked by magic bytes and extension
-/// only.
+/// server's to judge.
+///
+/// Videos are walked by their container's own length fields, never
+/// trusting one beyond the file and never reading the media data: a
+/// part that declares its end past the end of the file is refused with
+/// [`MediaError::VideoCutShort`], naming the part, and a structure that
+/// is broken otherwise with [`MediaError::MalformedVideo`]. The walk is
+/// linear in the number of boxes, chunks or tags (a few for an MP4, so
+/// microseconds whatever its size):
+///
+/// * MP4, MOV, M4V, F4V (ISO-BMFF): the top-level boxes tile the file
+///   exactly (no byte after the last); `ftyp` first; a `moov` somewhere,
+///   before or after `mdat`. A box of size 1 has a 64-bit size after its
+///   type; a box of size 0 runs to the end of the file, so it can only be
+///   the last (and a cut inside it cannot be seen). A size below the
+///   header's 8 (16) bytes is refused.
+/// * AVI: the `RIFF 'AVI '` chunk, and the `RIFF 'AVIX'` chunks of
+///   OpenDML files over 1 GiB that follow it, each within the file, and
+///   each chunk inside them within the file and within its RIFF chunk.
+///   Bytes after the last RIFF chunk are accepted, as after an image's
+///   end.
+/// * MKV: the EBML header element within the file, then the Segment
+///   element within the file; a Segment of "unknown" size (a live
+///   recording) has its top-level children walked instead, up to one of
+///   unknown size. Bytes after the Segment are accepted.
+/// * FLV: the header, then the tags (11-byte header, data, previous-tag
+///   size) tile the rest of the file exactly.
+/// * WMV (ASF): the Header Object within the file, then the Data Object
+///   that must follow it, within the file unless its size is 0 (not
+///   known when written). The index objects after it are not walked.
+/// * RMVB: the RealMedia chunks (ID, size, version) within the file, up
+///   to the end or to a chunk it does not know (tools append metadata
+///   and ID3 tags shaped otherwise), and a DATA chunk among them when
+///   the walk reaches the end.
+/// * MPEG: magic bytes only. A program stream has no overall length and
+///   its end code is often left out, so a cut at a pack boundary looks
+///   like an end; an elementary stream has no lengths at all.
+///
+/// A file cut exactly at a boundary between whole parts (after the
+/// `moov` of an MP4 whose `mdat` came later, between two FLV tags) is
+/// whole as far as the container can tell, and is accepted.
 ///
 /// # Dimensions
 ///
@@ -366,7 +406,8 @@ impl Media {
     }
 
     /// Validate the video `content` named `filename` (for v3's
-    /// `video_upload`). Images are refused.
+    /// `video_upload`): format, extension, wholeness (its container is
+    /// walked, see "Cut-short files" above). Images are refused.
     ///
     /// MP4, MOV, M4V and F4V are one container whose `ftyp` brand varies
     /// by encoder (an MP4 may say `isom`, `mp42`, `avc1`…), so a file with
@@ -417,7 +458,10 @@ impl Media {
             MediaKind::Jpeg => jpeg::check(&content),
             MediaKind::Png => png::check(&content),
             MediaKind::Bmp => bmp::check(&content),
-            _ => Ok(None),
+            _ => {
+                video::check(kind, &content)?;
+                Ok(None)
+            }
         }
         .map_err(|Truncated| MediaError::Truncated { kind })?;
         let wire_filename = if filename.is_ascii() {
@@ -560,23 +604,9 @@ mod tests {
     const SAMPLE_PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
     const SAMPLE_BMP: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.bmp");
 
-    /// A video of `kind` as far as sniffing goes: its magic, then padding.
+    /// A whole video of `kind`, real-shaped (see media/video.rs).
     fn video(kind: MediaKind) -> Vec<u8> {
-        let mut v = match kind {
-            MediaKind::Mp4 => b"\0\0\0\x20ftypisom\0\0\x02\0".to_vec(),
-            MediaKind::Mov => b"\0\0\0\x14ftypqt  \0\0\x02\0".to_vec(),
-            MediaKind::M4v => b"\0\0\0\x1CftypM4V \0\0\0\x01".to_vec(),
-            MediaKind::F4v => b"\0\0\0\x18ftypF4V \0\0\0\x01".to_vec(),
-            MediaKind::Avi => b"RIFF\x24\0\0\0AVI LIST".to_vec(),
-            MediaKind::Wmv => ASF_HEADER_GUID.to_vec(),
-            MediaKind::Mpeg => b"\0\0\x01\xBA\x44\0\x04\0".to_vec(),
-            MediaKind::Mkv => b"\x1A\x45\xDF\xA3\x9F\x42\x86\x81".to_vec(),
-            MediaKind::Flv => b"FLV\x01\x05\0\0\0\x09".to_vec(),
-            MediaKind::Rmvb => b".RMF\0\0\0\x12\0\x01".to_vec(),
-            _ => unreachable!("not a video: {kind}"),
-        };
-        v.resize(64, 0);
-        v
+        video::tests::whole(kind)
     }
 
     const VIDEOS: [MediaKind; 10] = [
@@ -625,8 +655,7 @@ mod tests {
         let mut big = JPEG.to_vec();
         big.resize(6 * 1024 * 1024, 0);
         assert_eq!(Media::new("a.jpg", big).unwrap().len(), 6 * 1024 * 1024);
-        let mut clip = video(MediaKind::Mp4);
-        clip.resize(6 * 1024 * 1024, 0);
+        let clip = video::tests::mp4(b"isom", 6 * 1024 * 1024);
         assert!(Media::video("a.mp4", clip).is_ok());
     }
 

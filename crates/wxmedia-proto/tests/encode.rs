@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use wxmedia_proto::v2::{Credentials, SignType, UploadV2};
-use wxmedia_proto::v3::{Api, Merchant, RsaSigner, UploadV3, Verifier};
+use wxmedia_proto::v3::{
+    Api, CustomApi, CustomUploadV3, Merchant, RsaSigner, Signer, UploadV3, Verifier, auth,
+};
 use wxmedia_proto::{Body, Boundary, Env, Error, MchId, Media, Nonce, Operation};
 
 const MCH_ID: &str = "1000000000";
@@ -112,6 +114,11 @@ fn v3_golden_cases() -> Vec<(&'static str, Api, &'static str)> {
         ),
         ("v3-image-sample-bmp.http", Api::Image, "sample.bmp"),
         ("v3-video-sample-mp4.http", Api::Video, "sample.mp4"),
+        (
+            "v3-complaint-sample-png.http",
+            Api::ComplaintImage,
+            "sample.png",
+        ),
     ]
 }
 
@@ -328,4 +335,179 @@ fn debug_output_never_shows_the_key() {
     assert!(!dbg.contains(KEY));
     assert!(up.string_to_sign_redacted().ends_with("&key=***"));
     assert!(!up.string_to_sign_redacted().contains(KEY));
+}
+
+fn sample(file: &str) -> Media {
+    let bytes = std::fs::read(root().join("../wxmedia-sim/samples").join(file)).unwrap();
+    Media::new(file, Bytes::from(bytes)).unwrap()
+}
+
+fn v3_env() -> Env {
+    env()
+        .with_time(1_700_000_000)
+        .with_nonce(Nonce::new("593BEC0C930BF1AFEB40B4A08C8FB242").unwrap())
+}
+
+/// A custom endpoint described like a known one sends the known one's
+/// bytes exactly: both go through one encoder.
+#[test]
+fn a_custom_upload_described_like_a_known_one_is_the_same_request() {
+    for api in Api::ALL {
+        let media = if api == Api::Video {
+            let mp4 = std::fs::read(root().join("../wxmedia-sim/samples/sample.mp4")).unwrap();
+            Media::video("sample.mp4", Bytes::from(mp4)).unwrap()
+        } else {
+            sample("sample.png")
+        };
+        let kinds: Vec<_> = [wxmedia_proto::MediaKind::Png, wxmedia_proto::MediaKind::Mp4]
+            .into_iter()
+            .filter(|k| api.accepts(*k))
+            .collect();
+        let custom = CustomApi::new(api.path(), api.default_max_size())
+            .unwrap()
+            .accepting(&kinds);
+        let known = UploadV3::new(api, v3_merchant(), media.clone()).unwrap();
+        let generic = CustomUploadV3::new(&custom, v3_merchant(), media).unwrap();
+        assert_eq!(generic.meta(), known.meta(), "{api:?}");
+        assert_eq!(
+            serialize(&generic.encode(&v3_env()).unwrap()),
+            serialize(&known.encode(&v3_env()).unwrap()),
+            "{api:?}"
+        );
+    }
+}
+
+/// The e-commerce cancellation upload's meta is `{file_name,
+/// file_digest}`, an e-receipt-like one adds fields; the signature covers
+/// exactly the meta part's bytes.
+#[test]
+fn custom_meta_shapes_are_sent_and_signed_as_given() {
+    let media = sample("sample.jpg");
+    let sha = media.sha256_hex().to_owned();
+    let cancel = CustomApi::new("/v3/ecommerce/account/cancel-applications/media", 2 << 20)
+        .unwrap()
+        .meta_names("file_name", "file_digest")
+        .unwrap();
+    let receipt = CustomApi::new("/v3/marketing/shopping-receipt/shoppingreceipts", 2 << 20)
+        .unwrap()
+        .extra_field("transaction_id", serde_json::json!("4200000001"))
+        .unwrap()
+        .extra_field("out_trade_no", serde_json::json!("order-1"))
+        .unwrap();
+    let cases = [
+        (
+            &cancel,
+            format!(r#"{{"file_name":"sample.jpg","file_digest":"{sha}"}}"#),
+        ),
+        (
+            &receipt,
+            format!(
+                r#"{{"filename":"sample.jpg","sha256":"{sha}","transaction_id":"4200000001","out_trade_no":"order-1"}}"#
+            ),
+        ),
+    ];
+    let signer = RsaSigner::from_pem(
+        &std::fs::read(root().join("tests/data/v3_key.pem")).unwrap(),
+        &std::fs::read(root().join("tests/data/v3_cert.pem")).unwrap(),
+    )
+    .unwrap();
+    for (api, meta) in cases {
+        let up = CustomUploadV3::new(api, v3_merchant(), media.clone()).unwrap();
+        assert_eq!(up.meta(), meta.as_bytes());
+        let req = up.encode(&v3_env()).unwrap();
+        assert_eq!(req.uri().path(), api.path());
+        let body = req.body().to_bytes();
+        let meta_part = format!(
+            "Content-Disposition: form-data; name=\"meta\"\r\nContent-Type: application/json\r\n\r\n{meta}\r\n"
+        );
+        assert!(
+            memchr::memmem::find(&body, meta_part.as_bytes()).is_some(),
+            "{}",
+            String::from_utf8_lossy(&body[..400.min(body.len())])
+        );
+        // RSA PKCS#1 v1.5 is deterministic: the header's signature is the
+        // one over the message whose body line is this meta.
+        let message = auth::message(
+            "POST",
+            api.path(),
+            1_700_000_000,
+            "593BEC0C930BF1AFEB40B4A08C8FB242",
+            meta.as_bytes(),
+        );
+        use base64::Engine;
+        let want = base64::engine::general_purpose::STANDARD.encode(signer.sign(&message).unwrap());
+        let header = req.headers()["authorization"].to_str().unwrap();
+        assert!(
+            header.contains(&format!("signature=\"{want}\"")),
+            "{header}"
+        );
+    }
+}
+
+#[test]
+fn custom_apis_refuse_what_they_cannot_send() {
+    assert!(CustomApi::new("/v2/x", 1).is_err());
+    assert!(CustomApi::new("/v3/a b", 1).is_err());
+    assert!(CustomApi::new("/v3/a#b", 1).is_err());
+    assert!(CustomApi::new("/v3/x", 0).is_err());
+    let api = CustomApi::new("/v3/x", 100).unwrap();
+    assert!(api.clone().meta_names("name", "name").is_err());
+    assert!(api.clone().meta_names("", "d").is_err());
+    assert!(
+        api.clone()
+            .extra_field("sha256", serde_json::json!(1))
+            .is_err()
+    );
+    let with_extra = api
+        .clone()
+        .extra_field("digest", serde_json::json!(1))
+        .unwrap();
+    assert!(
+        with_extra
+            .extra_field("digest", serde_json::json!(2))
+            .is_err()
+    );
+    let taken = api
+        .clone()
+        .extra_field("file_digest", serde_json::json!(1))
+        .unwrap();
+    assert!(taken.meta_names("file_name", "file_digest").is_err());
+    // The limit and the kinds are the custom API's own.
+    let e = CustomUploadV3::new(&api, v3_merchant(), sample("sample.jpg")).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Media(wxmedia_proto::MediaError::TooLarge { limit: 100, .. })
+        ),
+        "{e}"
+    );
+    let png_only = CustomApi::new("/v3/x", 1 << 20)
+        .unwrap()
+        .accepting(&[wxmedia_proto::MediaKind::Png]);
+    assert!(CustomUploadV3::new(&png_only, v3_merchant(), sample("sample.jpg")).is_err());
+    assert!(CustomUploadV3::new(&png_only, v3_merchant(), sample("sample.png")).is_ok());
+}
+
+#[test]
+fn complaint_images_have_their_own_path_and_2_mib_limit() {
+    assert_eq!(
+        Api::ComplaintImage.path(),
+        "/v3/merchant-service/images/upload"
+    );
+    assert_eq!(Api::ComplaintImage.default_max_size(), 2 * 1024 * 1024);
+    assert_eq!(Api::ComplaintImage.reply_field(), "media_id");
+    // 3 MiB of JPEG: SOI, a COM segment of padding, EOI.
+    let mut big = vec![0xFF, 0xD8];
+    while big.len() < 3 << 20 {
+        big.extend_from_slice(&[0xFF, 0xFE, 0xFF, 0xFF]);
+        big.extend(std::iter::repeat_n(b' ', 0xFFFD));
+    }
+    big.extend_from_slice(&[0xFF, 0xD9]);
+    let media = Media::new("big.jpg", big).unwrap();
+    let e = UploadV3::new(Api::ComplaintImage, v3_merchant(), media.clone()).unwrap_err();
+    assert!(
+        matches!(e, Error::Media(wxmedia_proto::MediaError::TooLarge { limit, .. }) if limit == 2 << 20),
+        "{e}"
+    );
+    assert!(UploadV3::new(Api::Image, v3_merchant(), media).is_ok());
 }

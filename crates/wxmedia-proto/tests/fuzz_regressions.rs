@@ -51,3 +51,8 @@ fn v3_certificates_plain_inputs_hold_the_invariants() {
 fn v3_keys_inputs_hold_the_invariants() {
     replay("v3_keys", fuzzing::v3_keys);
 }
+
+#[test]
+fn video_walk_inputs_hold_the_invariants() {
+    replay("video_walk", fuzzing::video_walk);
+}

@@ -47,6 +47,8 @@
 //! | POST | `/v3/merchant/media/upload` | v3 image upload: jpg, jpeg, png, bmp, up to [`V3_MAX_IMAGE_SIZE`] (configurable); replies `{"media_id"}` |
 //! | POST | `/v3/merchant/media/video_upload` | v3 video upload: avi wmv mpeg mp4 mov mkv flv f4v m4v rmvb by suffix, up to [`V3_MAX_VIDEO_SIZE`]; replies `{"media_id"}` |
 //! | POST | `/v3/marketing/favor/media/image-upload` | v3 marketing image: jpg, png, bmp, up to [`V3_MAX_MARKETING_IMAGE_SIZE`]; replies `{"media_url"}` |
+//! | POST | `/v3/merchant-service/images/upload` | v3 complaint image: jpg, png, bmp, up to [`V3_MAX_COMPLAINT_IMAGE_SIZE`]; replies `{"media_id"}` |
+//! | POST | [`TEST_UPLOAD_PATH`] | **the simulator's own, not WeChat Pay's**: any meta of the `{filename, sha256}` or `{file_name, file_digest}` shape, echoed back beside a `media_id` |
 //! | GET | `/v3/certificates` | the platform certificate encrypted with the APIv3 key, in [`V3Signer::PlatformCert`] mode; 404 `RESOURCE_NOT_EXISTS` in public-key mode |
 //! | any | anything else | the gateway: HTTP 404 with a small HTML page, logged as [`Outcome::NotFound`] |
 //!
@@ -131,7 +133,10 @@ pub use pki::{ClientIdentityPem, DevPki, V3Keys, V3KeysPem, V3Signer, subject_cn
 pub use server::{
     DEFAULT_BODY_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, SimConfig, SimServer, random_key,
 };
-pub use v3::{V3_MAX_IMAGE_SIZE, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_VIDEO_SIZE, V3Config};
+pub use v3::{
+    TEST_UPLOAD_PATH, V3_MAX_COMPLAINT_IMAGE_SIZE, V3_MAX_IMAGE_SIZE, V3_MAX_MARKETING_IMAGE_SIZE,
+    V3_MAX_TEST_UPLOAD_SIZE, V3_MAX_VIDEO_SIZE, V3Config,
+};
 
 /// Why the simulator could not start.
 #[derive(Debug, thiserror::Error)]

@@ -6,5 +6,5 @@ pub const JPEG: &[u8] = include_bytes!("../samples/sample.jpg");
 pub const PNG: &[u8] = include_bytes!("../samples/sample.png");
 /// A 24×16 24-bit BMP.
 pub const BMP: &[u8] = include_bytes!("../samples/sample.bmp");
-/// A minimal MP4 (an `ftyp` box, a `free` box and a 32-byte `mdat`), accepted by v3's video upload.
+/// A minimal whole MP4 (an `ftyp` box, a `moov` holding a version-0 `mvhd`, a 16-byte `mdat`; 168 bytes), accepted by v3's video upload.
 pub const MP4: &[u8] = include_bytes!("../samples/sample.mp4");

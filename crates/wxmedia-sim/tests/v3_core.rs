@@ -7,7 +7,8 @@ use bytes::Bytes;
 use http::{Request, Response};
 use wxmedia_proto::v2::ApiKey;
 use wxmedia_proto::v3::{
-    Api, ApiV3Key, DownloadCertificates, Merchant, RsaSigner, UploadV3, Verifier,
+    Api, ApiV3Key, CustomApi, CustomUploadV3, DownloadCertificates, Merchant, RsaSigner, UploadV3,
+    Verifier,
 };
 use wxmedia_proto::{Boundary, Env, Error, MchId, Media, Nonce, Operation, SignatureError};
 use wxmedia_sim::{DevPki, Faults, Inputs, Outcome, Simulator, Times, V3Config, V3Keys, V3Signer};
@@ -122,6 +123,7 @@ fn every_upload_round_trips_in_both_signing_modes() {
             (Api::Image, Media::new("id-front.jpg", JPEG).unwrap()),
             (Api::MarketingImage, Media::new("logo.png", PNG).unwrap()),
             (Api::Video, Media::video("clip.mp4", MP4).unwrap()),
+            (Api::ComplaintImage, Media::new("reply.png", PNG).unwrap()),
         ];
         for (api, media) in cases {
             let up = UploadV3::new(api, merchant(), media).unwrap();
@@ -255,4 +257,62 @@ fn a_pluggable_signer_works_and_the_serial_spelling_does_not_matter() {
     );
     let up = UploadV3::new(Api::Image, merchant, Media::new("a.jpg", JPEG).unwrap()).unwrap();
     exchange(&server(V3Signer::PublicKey), &up, 5, 0).expect("accepted");
+}
+
+/// A JPEG of `len` bytes: SOI, comment segments of padding, EOI.
+fn jpeg_of(len: usize) -> Vec<u8> {
+    let mut out = vec![0xFF, 0xD8];
+    while out.len() + 4 + 0xFFFD + 2 <= len {
+        out.extend_from_slice(&[0xFF, 0xFE, 0xFF, 0xFF]);
+        out.extend(std::iter::repeat_n(b' ', 0xFFFD));
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    out.resize(len, 0);
+    out
+}
+
+/// The complaint upload's own checks: 2 MiB with its own message, and
+/// the suffixes it lists (jpg, bmp, png; not jpeg).
+#[test]
+fn complaint_images_are_held_to_their_own_limit_and_suffixes() {
+    let sim = server(V3Signer::PublicKey);
+    let refused = |media: Media, max: usize| {
+        let up = UploadV3::with_max_size(Api::ComplaintImage, merchant(), media, max).unwrap();
+        let e = exchange(&sim, &up, 5, 1).unwrap_err();
+        assert_eq!(e.api_code().map(|c| c.as_str()), Some("PARAM_ERROR"), "{e}");
+        e.to_string()
+    };
+    let two_mib = 2 * 1024 * 1024;
+    let at_limit = Media::new("at.jpg", jpeg_of(two_mib)).unwrap();
+    let up = UploadV3::new(Api::ComplaintImage, merchant(), at_limit).unwrap();
+    exchange(&sim, &up, 5, 1).expect("exactly 2 MiB is taken");
+    let over = Media::new("over.jpg", jpeg_of(two_mib + 1)).unwrap();
+    let text = refused(over, 3 * two_mib);
+    assert!(text.contains("图片大小不能超过2M"), "{text}");
+    let text = refused(Media::new("photo.jpeg", JPEG).unwrap(), two_mib);
+    assert!(text.contains("仅支持JPG、BMP、PNG"), "{text}");
+}
+
+/// The simulator's test path takes either known meta shape and echoes it;
+/// a meta with neither is refused.
+#[test]
+fn the_test_path_takes_both_meta_shapes_and_nothing_else() {
+    let sim = server(V3Signer::PublicKey);
+    let path = wxmedia_sim::TEST_UPLOAD_PATH;
+    let jpeg = Media::new("a.jpg", JPEG).unwrap();
+    let custom = |names: (&str, &str)| {
+        CustomApi::new(path, 1 << 20)
+            .unwrap()
+            .meta_names(names.0, names.1)
+            .unwrap()
+    };
+    for names in [("filename", "sha256"), ("file_name", "file_digest")] {
+        let up = CustomUploadV3::new(&custom(names), merchant(), jpeg.clone()).unwrap();
+        let done = exchange(&sim, &up, 6, 1).unwrap_or_else(|e| panic!("{names:?}: {e}"));
+        assert_eq!(done.body["meta"][names.1], jpeg.sha256_hex(), "{names:?}");
+        assert!(done.media_id().is_some());
+    }
+    let up = CustomUploadV3::new(&custom(("name", "hash")), merchant(), jpeg.clone()).unwrap();
+    let e = exchange(&sim, &up, 6, 1).unwrap_err();
+    assert!(e.to_string().contains("meta中缺少文件名或文件摘要"), "{e}");
 }

@@ -56,6 +56,7 @@ pub use wxmedia_client::{
 };
 pub use wxmedia_proto as proto;
 pub use wxmedia_proto::Error as ProtoError;
+pub use wxmedia_proto::endpoints::Region;
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
 pub use wxmedia_proto::v3;
 pub use wxmedia_proto::{

@@ -5,7 +5,8 @@
 //! | [`auth`] | the signed message, the `Authorization` header and its parser |
 //! | [`signer`] | the [`Signer`] trait (a key in an HSM or KMS can sign) and the ring-backed [`RsaSigner`] |
 //! | [`verify`] | [`Verifier`]: the `Wechatpay-*` reply headers, the 300 s window, keys by serial or public key id |
-//! | [`upload`] | [`UploadV3`] for [`Api::Image`], [`Api::Video`] and [`Api::MarketingImage`], with [`Merchant`]; results [`UploadedMedia`], [`MediaId`], [`MediaUrl`] |
+//! | [`upload`] | [`UploadV3`] for each [`Api`] (image, video, marketing image, complaint image), with [`Merchant`]; results [`UploadedMedia`], [`MediaId`], [`MediaUrl`] |
+//! | [`custom`] | [`CustomUploadV3`] to any path of the same shape a [`CustomApi`] describes, with its own meta field names and extra fields; result [`CustomUploaded`] |
 //! | [`reply`] | verified JSON bodies, and `{code, message, detail}` errors kept whole |
 //! | [`certificates`] | [`DownloadCertificates`]: `GET /v3/certificates`, AES-256-GCM with the [`ApiV3Key`], verified by the certificates it carries |
 //!
@@ -15,6 +16,7 @@
 
 pub mod auth;
 pub mod certificates;
+pub mod custom;
 pub(crate) mod keys;
 pub mod reply;
 pub mod signer;
@@ -22,6 +24,7 @@ pub mod upload;
 pub mod verify;
 
 pub use certificates::{ApiV3Key, DownloadCertificates, PlatformCertificate, Validity};
+pub use custom::{CustomApi, CustomUploadV3, CustomUploaded, MetaDigest};
 pub use signer::{RsaSigner, Signer};
 pub use upload::{Api, MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
 pub use verify::Verifier;

@@ -1,4 +1,4 @@
-//! The v3 uploads as [`Operation`]s: image, video and marketing image (PROTOCOL.md 2.1 to 2.4).
+//! The v3 uploads as [`Operation`]s: image, video, marketing image and complaint image (PROTOCOL.md 2.1 to 2.4), and the signed `meta` + `file` request they share with [`CustomUploadV3`](super::CustomUploadV3).
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +27,10 @@ pub enum Api {
     /// `POST /v3/marketing/favor/media/image-upload`: JPG/PNG/BMP for
     /// coupons, replies `media_url`.
     MarketingImage,
+    /// `POST /v3/merchant-service/images/upload`: JPG/PNG/BMP sent with a
+    /// reply to a consumer complaint (消费者投诉2.0, 商户上传反馈图片),
+    /// replies `media_id`.
+    ComplaintImage,
 }
 
 impl Api {
@@ -36,32 +40,41 @@ impl Api {
             Api::Image => "/v3/merchant/media/upload",
             Api::Video => "/v3/merchant/media/video_upload",
             Api::MarketingImage => "/v3/marketing/favor/media/image-upload",
+            Api::ComplaintImage => "/v3/merchant-service/images/upload",
         }
     }
 
     /// The default size limit: 5 MiB for images (older documents say
     /// 2 MiB; the server decides, so it can be changed with
     /// [`UploadV3::with_max_size`]), 5 MiB for videos, 2 MiB for marketing
-    /// images.
+    /// and complaint images.
     pub fn default_max_size(self) -> usize {
         match self {
             Api::Image | Api::Video => 5 * 1024 * 1024,
-            Api::MarketingImage => 2 * 1024 * 1024,
+            Api::MarketingImage | Api::ComplaintImage => 2 * 1024 * 1024,
         }
     }
 
     /// The field of the reply that carries the result.
     pub fn reply_field(self) -> &'static str {
         match self {
-            Api::Image | Api::Video => "media_id",
+            Api::Image | Api::Video | Api::ComplaintImage => "media_id",
             Api::MarketingImage => "media_url",
         }
     }
 
+    /// Every API, in the order of this enum.
+    pub const ALL: [Api; 4] = [
+        Api::Image,
+        Api::Video,
+        Api::MarketingImage,
+        Api::ComplaintImage,
+    ];
+
     /// Whether this API takes media of `kind`.
     pub fn accepts(self, kind: MediaKind) -> bool {
         match self {
-            Api::Image | Api::MarketingImage => kind.is_image(),
+            Api::Image | Api::MarketingImage | Api::ComplaintImage => kind.is_image(),
             Api::Video => kind.is_video(),
         }
     }
@@ -235,26 +248,7 @@ impl UploadV3 {
         media: Media,
         max_size: usize,
     ) -> Result<UploadV3, Error> {
-        if merchant.verifier.is_empty() {
-            // Every reply would be refused: say so before anything is sent.
-            return Err(Error::input(
-                "verifier",
-                "holds no WeChat Pay public key or platform certificate to check replies with",
-            ));
-        }
-        if !api.accepts(media.kind()) {
-            return Err(MediaError::UnsupportedExtension {
-                ext: media.kind().extension().to_owned(),
-            }
-            .into());
-        }
-        if media.len() > max_size {
-            return Err(MediaError::TooLarge {
-                size: media.len(),
-                limit: max_size,
-            }
-            .into());
-        }
+        check_upload(&merchant, &media, api.accepts(media.kind()), max_size)?;
         let meta = serde_json::to_vec(&Meta {
             filename: media.wire_filename(),
             sha256: media.sha256_hex(),
@@ -299,51 +293,26 @@ impl Operation for UploadV3 {
     /// time and nonce; `Wechatpay-Serial` names the key replies should be
     /// signed with.
     fn encode(&self, env: &Env) -> Result<Request<Body>, Error> {
-        let boundary = env.boundary();
-        let mut parts = PartWriter::new(boundary, self.media.content())?;
-        parts.typed("meta", "application/json", &self.meta);
-        let body = parts.finish(
-            "file",
-            self.media.wire_filename(),
-            self.media.kind().content_type(),
-            self.media.content().clone(),
-        );
-        let path = self.api.path();
-        let authorization = self.merchant.authorize(env, "POST", path, &self.meta)?;
-        let mut request = Request::builder()
-            .method(Method::POST)
-            .uri(format!("{}{}", env.base_url(), path))
-            .header(header::AUTHORIZATION, authorization)
-            .header(header::ACCEPT, "application/json")
-            .header(header::CONTENT_TYPE, boundary.content_type())
-            .header(header::CONTENT_LENGTH, body.len())
-            .header(header::USER_AGENT, USER_AGENT);
-        if let Some(serial) = self.merchant.verifier.preferred_serial() {
-            request = request.header("Wechatpay-Serial", serial);
-        }
-        request
-            .body(body)
-            .map_err(|e| Error::input("request", e.to_string()))
+        signed_request(
+            &self.merchant,
+            env,
+            self.api.path(),
+            &self.meta,
+            &self.media,
+        )
     }
 
     /// Verify the reply before reading anything from it, then take its
     /// `media_id` or `media_url`.
     fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<UploadedMedia, Error> {
         let request_id = request_id(reply.headers());
-        let body = verified_body(
+        let body = verified_reply(
+            &self.merchant,
+            env,
+            self.api.path(),
+            &self.meta,
             reply,
-            &self.merchant.verifier,
-            env.reply_time(),
             self.reply_limit,
-            || {
-                auth::message(
-                    "POST",
-                    self.api.path(),
-                    env.unix_time(),
-                    env.nonce().as_str(),
-                    &self.meta,
-                )
-            },
         )?;
         Ok(UploadedMedia {
             api: self.api,
@@ -356,4 +325,87 @@ impl Operation for UploadV3 {
     fn reply_limit(&self) -> usize {
         self.reply_limit
     }
+}
+
+/// The request every v3 upload sends: part `meta` (JSON, no file name),
+/// then part `file`; `Authorization` signs `meta` exactly as sent, at the
+/// `Env`'s time and nonce; `Wechatpay-Serial` names the key replies should
+/// be signed with.
+pub(crate) fn signed_request(
+    merchant: &Merchant,
+    env: &Env,
+    path: &str,
+    meta: &Bytes,
+    media: &Media,
+) -> Result<Request<Body>, Error> {
+    let boundary = env.boundary();
+    let mut parts = PartWriter::new(boundary, media.content())?;
+    parts.typed("meta", "application/json", meta);
+    let body = parts.finish(
+        "file",
+        media.wire_filename(),
+        media.kind().content_type(),
+        media.content().clone(),
+    );
+    let authorization = merchant.authorize(env, "POST", path, meta)?;
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("{}{}", env.base_url(), path))
+        .header(header::AUTHORIZATION, authorization)
+        .header(header::ACCEPT, "application/json")
+        .header(header::CONTENT_TYPE, boundary.content_type())
+        .header(header::CONTENT_LENGTH, body.len())
+        .header(header::USER_AGENT, USER_AGENT);
+    if let Some(serial) = merchant.verifier.preferred_serial() {
+        request = request.header("Wechatpay-Serial", serial);
+    }
+    request
+        .body(body)
+        .map_err(|e| Error::input("request", e.to_string()))
+}
+
+/// The body of a reply to [`signed_request`], once verified; a 401
+/// `SIGN_ERROR` shows the message that request signed.
+pub(crate) fn verified_reply(
+    merchant: &Merchant,
+    env: &Env,
+    path: &str,
+    meta: &Bytes,
+    reply: Response<Bytes>,
+    limit: usize,
+) -> Result<Bytes, Error> {
+    verified_body(reply, &merchant.verifier, env.reply_time(), limit, || {
+        auth::message("POST", path, env.unix_time(), env.nonce().as_str(), meta)
+    })
+}
+
+/// The checks every v3 upload makes before anything is sent: a verifier
+/// that can check the reply, a media kind the endpoint takes, the size.
+pub(crate) fn check_upload(
+    merchant: &Merchant,
+    media: &Media,
+    accepted: bool,
+    max_size: usize,
+) -> Result<(), Error> {
+    if merchant.verifier.is_empty() {
+        // Every reply would be refused: say so before anything is sent.
+        return Err(Error::input(
+            "verifier",
+            "holds no WeChat Pay public key or platform certificate to check replies with",
+        ));
+    }
+    if !accepted {
+        return Err(MediaError::UnsupportedExtension {
+            ext: media.kind().extension().to_owned(),
+        }
+        .into());
+    }
+    if media.len() > max_size {
+        return Err(MediaError::TooLarge {
+            size: media.len(),
+            limit: max_size,
+        }
+        .into());
+    }
+    Ok(())
 }

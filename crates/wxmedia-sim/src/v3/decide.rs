@@ -8,7 +8,10 @@ use wxmedia_proto::MediaKind;
 
 use super::auth::authenticate;
 use super::refusal::{Refusal, param_error, refuse};
-use super::{Endpoint, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_VIDEO_SIZE, V3Config, sha256_hex};
+use super::{
+    Endpoint, V3_MAX_COMPLAINT_IMAGE_SIZE, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_TEST_UPLOAD_SIZE,
+    V3_MAX_VIDEO_SIZE, V3Config, sha256_hex,
+};
 use crate::handler::{Injected, MAX_LOGGED_VALUE, Received, Simulator};
 use crate::inputs::{Inputs, MEDIA_ID_BYTES};
 use crate::multipart::{FormError, Part, parse_form_lenient};
@@ -31,6 +34,11 @@ const MAX_META_SIZE: usize = 4 * 1024;
 /// What a request that passed every check gets.
 pub(super) enum Success {
     MediaId(String),
+    /// The test path's: an id and the meta as read.
+    Echo {
+        media_id: String,
+        meta: serde_json::Value,
+    },
     MediaUrl(String),
     Certificates,
 }
@@ -58,19 +66,66 @@ pub(super) fn decide(
         return certificates(v3.signer);
     }
     let meta = meta.ok_or_else(|| param_error("缺少meta参数"))?;
+    if endpoint == Endpoint::TestUpload {
+        return test_upload(&meta, file, inputs, record);
+    }
     let (filename, sha256) = parse_meta(&meta, record)?;
     let file = file.ok_or_else(|| param_error("缺少file参数"))?;
     if !file.disposition_well_formed {
         return Err(param_error("file参数格式错误，请检查后重新提交"));
     }
     check_media(v3, endpoint, &filename, &sha256, &file.data)?;
-    let id =
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&inputs.random[MEDIA_ID_BYTES]);
+    let id = media_id(inputs);
     Ok(match endpoint {
         Endpoint::MarketingImage => {
             Success::MediaUrl(format!("https://wxpaylogo.qpic.cn/wxpaylogo/{id}/0"))
         }
         _ => Success::MediaId(id),
+    })
+}
+
+fn media_id(inputs: &Inputs) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&inputs.random[MEDIA_ID_BYTES])
+}
+
+/// The test path (`TEST_UPLOAD_PATH`, not WeChat Pay's): a meta of either
+/// known shape with any other members, an image whose digest it carries;
+/// the meta goes back as read.
+fn test_upload(
+    meta: &[u8],
+    file: Option<Part>,
+    inputs: &Inputs,
+    record: &mut Received,
+) -> Result<Success, Refusal> {
+    if meta.len() > MAX_META_SIZE {
+        return Err(param_error("meta参数长度超过限制，请检查后重新提交"));
+    }
+    let Ok(serde_json::Value::Object(members)) = serde_json::from_slice(meta) else {
+        return Err(param_error("meta格式错误，请检查后重新提交"));
+    };
+    let text = |k: &str| members.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let (filename, digest) = match (text("filename"), text("sha256")) {
+        (Some(f), Some(d)) => (f, d),
+        _ => match (text("file_name"), text("file_digest")) {
+            (Some(f), Some(d)) => (f, d),
+            _ => return Err(param_error("meta中缺少文件名或文件摘要")),
+        },
+    };
+    record
+        .fields
+        .push(("filename".to_owned(), filename.clone()));
+    let file = file.ok_or_else(|| param_error("缺少file参数"))?;
+    let kind = image_suffix(&filename, "图片格式不正确，仅支持JPG、BMP、PNG")?;
+    check_file(
+        &file.data,
+        V3_MAX_TEST_UPLOAD_SIZE,
+        "文件大小不符合要求，请检查后重新提交",
+        &digest,
+        Some(kind),
+    )?;
+    Ok(Success::Echo {
+        media_id: media_id(inputs),
+        meta: serde_json::Value::Object(members),
     })
 }
 
@@ -213,35 +268,72 @@ fn check_media(
         .rsplit_once('.')
         .map(|(_, s)| s.to_ascii_lowercase())
         .unwrap_or_default();
-    let (image_kind, limit) = match endpoint {
+    let (image_kind, limit, too_large) = match endpoint {
         Endpoint::Image => {
             // Images only: `from_extension` knows the video suffixes too.
             let kind = MediaKind::from_extension(&suffix)
                 .filter(|k| k.is_image())
                 .ok_or_else(|| param_error("图片格式不正确，仅支持JPG、JPEG、BMP、PNG"))?;
-            (Some(kind), v3.max_image_size)
+            (Some(kind), v3.max_image_size, SIZE_MESSAGE)
         }
-        Endpoint::MarketingImage => {
-            if !["jpg", "bmp", "png"].contains(&suffix.as_str()) {
-                return Err(param_error("图片格式不正确，仅支持JPG、BMP、PNG"));
-            }
-            (
-                MediaKind::from_extension(&suffix),
-                V3_MAX_MARKETING_IMAGE_SIZE,
-            )
-        }
+        Endpoint::MarketingImage => (
+            Some(image_suffix(
+                filename,
+                "图片格式不正确，仅支持JPG、BMP、PNG",
+            )?),
+            V3_MAX_MARKETING_IMAGE_SIZE,
+            SIZE_MESSAGE,
+        ),
+        Endpoint::ComplaintImage => (
+            Some(image_suffix(
+                filename,
+                "图片格式不正确，仅支持JPG、BMP、PNG格式的图片",
+            )?),
+            V3_MAX_COMPLAINT_IMAGE_SIZE,
+            "图片大小不能超过2M，请压缩后重新上传",
+        ),
         Endpoint::Video => {
             if !VIDEO_SUFFIXES.contains(&suffix.as_str()) {
                 return Err(param_error(
                     "视频格式不正确，仅支持avi、wmv、mpeg、mp4、mov、mkv、flv、f4v、m4v、rmvb",
                 ));
             }
-            (None, V3_MAX_VIDEO_SIZE)
+            (None, V3_MAX_VIDEO_SIZE, SIZE_MESSAGE)
         }
-        Endpoint::Certificates => unreachable!("certificates carry no file"),
+        Endpoint::Certificates | Endpoint::TestUpload => {
+            unreachable!("decided before the media checks")
+        }
     };
+    check_file(data, limit, too_large, sha256, image_kind)
+}
+
+/// The size message of the uploads that have no wording of their own.
+const SIZE_MESSAGE: &str = "文件大小不符合要求，请检查后重新提交";
+
+/// The image kind of a `jpg`, `bmp` or `png` suffix (the suffixes the
+/// marketing and complaint uploads list; not `jpeg`), else `message`.
+fn image_suffix(filename: &str, message: &'static str) -> Result<MediaKind, Refusal> {
+    let suffix = filename
+        .rsplit_once('.')
+        .map(|(_, s)| s.to_ascii_lowercase())
+        .unwrap_or_default();
+    if !["jpg", "bmp", "png"].contains(&suffix.as_str()) {
+        return Err(param_error(message));
+    }
+    MediaKind::from_extension(&suffix).ok_or_else(|| param_error(message))
+}
+
+/// Size (with the endpoint's own message), digest, and for images the
+/// content.
+fn check_file(
+    data: &[u8],
+    limit: usize,
+    too_large: &'static str,
+    sha256: &str,
+    image_kind: Option<MediaKind>,
+) -> Result<(), Refusal> {
     if data.is_empty() || data.len() > limit {
-        return Err(param_error("文件大小不符合要求，请检查后重新提交"));
+        return Err(param_error(too_large));
     }
     if !sha256.eq_ignore_ascii_case(&sha256_hex(data)) {
         return Err(param_error("文件sha256值与meta中的sha256不一致"));

@@ -1,4 +1,4 @@
-//! API v3: the three media uploads and `GET /v3/certificates`, RSA-signed requests checked in the real gateway's order, JSON replies signed in headers.
+//! API v3: the four media uploads, a test path for custom metas, and `GET /v3/certificates`, RSA-signed requests checked in the real gateway's order, JSON replies signed in headers.
 //!
 //! This is an implementation of the server side written from the protocol
 //! notes alone, sharing no code with the client core's v3 support: where
@@ -36,10 +36,24 @@ pub const V3_MAX_IMAGE_SIZE: usize = 5 * 1024 * 1024;
 pub const V3_MAX_VIDEO_SIZE: usize = 5 * 1024 * 1024;
 /// The size limit of `/v3/marketing/favor/media/image-upload`: 2 MiB.
 pub const V3_MAX_MARKETING_IMAGE_SIZE: usize = 2 * 1024 * 1024;
+/// The size limit of `/v3/merchant-service/images/upload`: 2 MiB.
+pub const V3_MAX_COMPLAINT_IMAGE_SIZE: usize = 2 * 1024 * 1024;
+/// The size limit of [`TEST_UPLOAD_PATH`]: 2 MiB.
+pub const V3_MAX_TEST_UPLOAD_SIZE: usize = 2 * 1024 * 1024;
+
+/// **Not a WeChat Pay path.** The simulator's own endpoint for testing
+/// uploads to paths a client does not know (`CustomApi`): it takes any
+/// image under [`V3_MAX_TEST_UPLOAD_SIZE`] with a meta of either known
+/// shape, `{filename, sha256}` (the media uploads) or `{file_name,
+/// file_digest}` (the e-commerce cancellation upload), plus any other
+/// members, and replies `{"media_id": …, "meta": <the meta it read>}`, so
+/// that a test sees exactly what the server received.
+pub const TEST_UPLOAD_PATH: &str = "/v3/wxmedia-sim/test/upload";
 
 pub(crate) const IMAGE_PATH: &str = "/v3/merchant/media/upload";
 pub(crate) const VIDEO_PATH: &str = "/v3/merchant/media/video_upload";
 pub(crate) const MARKETING_IMAGE_PATH: &str = "/v3/marketing/favor/media/image-upload";
+pub(crate) const COMPLAINT_IMAGE_PATH: &str = "/v3/merchant-service/images/upload";
 pub(crate) const CERTIFICATES_PATH: &str = "/v3/certificates";
 
 const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
@@ -53,6 +67,10 @@ pub(crate) enum Endpoint {
     Video,
     /// `POST /v3/marketing/favor/media/image-upload`.
     MarketingImage,
+    /// `POST /v3/merchant-service/images/upload`.
+    ComplaintImage,
+    /// `POST` [`TEST_UPLOAD_PATH`], the simulator's own.
+    TestUpload,
     /// `GET /v3/certificates`.
     Certificates,
 }
@@ -63,6 +81,8 @@ pub(crate) fn route(method: &Method, path: &str) -> Option<Endpoint> {
         (&Method::POST, IMAGE_PATH) => Some(Endpoint::Image),
         (&Method::POST, VIDEO_PATH) => Some(Endpoint::Video),
         (&Method::POST, MARKETING_IMAGE_PATH) => Some(Endpoint::MarketingImage),
+        (&Method::POST, COMPLAINT_IMAGE_PATH) => Some(Endpoint::ComplaintImage),
+        (&Method::POST, TEST_UPLOAD_PATH) => Some(Endpoint::TestUpload),
         (&Method::GET, CERTIFICATES_PATH) => Some(Endpoint::Certificates),
         _ => None,
     }
@@ -137,6 +157,10 @@ pub(crate) fn handle(
     let (outcome, status, body) = match decide(sim, v3, endpoint, req, inputs, record) {
         Ok(Success::MediaId(media_id)) => {
             let body = json(&serde_json::json!({ "media_id": media_id }));
+            (Outcome::Uploaded { media_id }, StatusCode::OK, body)
+        }
+        Ok(Success::Echo { media_id, meta }) => {
+            let body = json(&serde_json::json!({ "media_id": media_id, "meta": meta }));
             (Outcome::Uploaded { media_id }, StatusCode::OK, body)
         }
         Ok(Success::MediaUrl(media_url)) => {

@@ -1,0 +1,312 @@
+//! Uploads to any v3 path of the `meta` + `file` shape, described by the caller: path, size limit, media kinds, and the meta's field names, digest and extra fields.
+//!
+//! WeChat Pay adds upload endpoints from time to time, and not all of
+//! them want the `{filename, sha256}` meta of the media uploads: the
+//! e-commerce account-cancellation upload wants `{file_name, file_digest}`,
+//! others add fields of their own. [`CustomApi`] describes such an
+//! endpoint; [`CustomUploadV3`] signs, sends and verifies exactly as
+//! [`UploadV3`](super::UploadV3) does, through the same code.
+
+use std::fmt;
+
+use bytes::Bytes;
+use http::{Request, Response};
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
+
+use super::reply::{DEFAULT_REPLY_LIMIT, MAX_ID_LEN, request_id};
+use super::upload::{Merchant, check_upload, signed_request, verified_reply};
+use crate::{Body, DecodeError, Env, Error, Media, MediaKind, Operation};
+
+/// The digest a meta carries of the file. Only what an endpoint
+/// documents is offered; every media upload known today uses SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum MetaDigest {
+    /// SHA-256 of the file, 64 lowercase hex digits.
+    #[default]
+    Sha256,
+}
+
+/// A v3 upload endpoint described by the caller: where it is, what it
+/// takes, and how its `meta` names things.
+///
+/// ```
+/// use serde_json::json;
+/// use wxmedia_proto::MediaKind;
+/// use wxmedia_proto::v3::CustomApi;
+///
+/// // 电商平台注销申请图片上传: its meta is {file_name, file_digest}.
+/// let api = CustomApi::new("/v3/ecommerce/account/cancel-applications/media", 2 << 20)
+///     .unwrap()
+///     .accepting(&[MediaKind::Jpeg, MediaKind::Png, MediaKind::Bmp])
+///     .meta_names("file_name", "file_digest")
+///     .unwrap();
+/// assert_eq!(api.path(), "/v3/ecommerce/account/cancel-applications/media");
+///
+/// // An endpoint whose meta carries fields of its own besides the file's.
+/// let receipt = CustomApi::new("/v3/marketing/shopping-receipt/shoppingreceipts", 2 << 20)
+///     .unwrap()
+///     .extra_field("transaction_id", json!("4200000000000000000000000000"))
+///     .unwrap();
+/// assert_eq!(receipt.extra_fields().len(), 1);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomApi {
+    path: String,
+    max_size: usize,
+    kinds: Vec<MediaKind>,
+    name_field: String,
+    digest_field: String,
+    digest: MetaDigest,
+    extra: Vec<(String, Value)>,
+}
+
+impl CustomApi {
+    /// An endpoint at `path` (from `/v3/`, as it goes into the signed
+    /// message: printable ASCII, no spaces, no fragment) taking images
+    /// (JPEG, PNG, BMP) up to `max_size` bytes, with the media uploads'
+    /// meta `{filename, sha256}`.
+    pub fn new(path: impl Into<String>, max_size: usize) -> Result<CustomApi, Error> {
+        let path = path.into();
+        if !path.starts_with("/v3/") {
+            return Err(Error::input("path", "must start with /v3/"));
+        }
+        if path.bytes().any(|b| !b.is_ascii_graphic() || b == b'#') {
+            return Err(Error::input(
+                "path",
+                "must be printable ASCII without spaces or '#'",
+            ));
+        }
+        if max_size == 0 {
+            return Err(Error::input("max_size", "must be more than 0 bytes"));
+        }
+        Ok(CustomApi {
+            path,
+            max_size,
+            kinds: vec![MediaKind::Jpeg, MediaKind::Png, MediaKind::Bmp],
+            name_field: "filename".to_owned(),
+            digest_field: "sha256".to_owned(),
+            digest: MetaDigest::Sha256,
+            extra: Vec::new(),
+        })
+    }
+
+    /// Take only these media kinds (build videos with
+    /// [`Media::video`](crate::Media::video)).
+    #[must_use]
+    pub fn accepting(mut self, kinds: &[MediaKind]) -> CustomApi {
+        self.kinds = kinds.to_vec();
+        self
+    }
+
+    /// Name the meta's file-name and digest fields (default `filename` and
+    /// `sha256`). Refused when empty, equal, or taken by an extra field.
+    pub fn meta_names(mut self, file_name: &str, digest: &str) -> Result<CustomApi, Error> {
+        if file_name.is_empty() || digest.is_empty() {
+            return Err(Error::input("meta field name", "must not be empty"));
+        }
+        if file_name == digest {
+            return Err(Error::input(
+                "meta field name",
+                "the file name and the digest need two different fields",
+            ));
+        }
+        self.name_field = file_name.to_owned();
+        self.digest_field = digest.to_owned();
+        if let Some((taken, _)) = self.extra.iter().find(|(k, _)| self.is_file_field(k)) {
+            return Err(duplicate(taken));
+        }
+        Ok(self)
+    }
+
+    /// Use another digest (default SHA-256).
+    #[must_use]
+    pub fn digest(mut self, digest: MetaDigest) -> CustomApi {
+        self.digest = digest;
+        self
+    }
+
+    /// Add a field to the meta, after the file name and digest, in the
+    /// order added. Refused when the name is empty or already used.
+    pub fn extra_field(mut self, name: &str, value: Value) -> Result<CustomApi, Error> {
+        if name.is_empty() {
+            return Err(Error::input("meta field name", "must not be empty"));
+        }
+        if self.is_file_field(name) || self.extra.iter().any(|(k, _)| k == name) {
+            return Err(duplicate(name));
+        }
+        self.extra.push((name.to_owned(), value));
+        Ok(self)
+    }
+
+    fn is_file_field(&self, name: &str) -> bool {
+        name == self.name_field || name == self.digest_field
+    }
+
+    /// The request path.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The size limit in bytes.
+    pub fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    /// Whether this endpoint takes media of `kind`.
+    pub fn accepts(&self, kind: MediaKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
+    /// The extra meta fields, in order.
+    pub fn extra_fields(&self) -> &[(String, Value)] {
+        &self.extra
+    }
+
+    /// The meta for `media`: file name, digest, then the extra fields.
+    fn meta_for(&self, media: &Media) -> Result<(Bytes, String), Error> {
+        let digest = match self.digest {
+            MetaDigest::Sha256 => media.sha256_hex().to_owned(),
+        };
+        let mut out = Vec::with_capacity(128);
+        let mut ser = serde_json::Serializer::new(&mut out);
+        let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
+            let mut map = ser.serialize_map(Some(2 + self.extra.len()))?;
+            map.serialize_entry(&self.name_field, media.wire_filename())?;
+            map.serialize_entry(&self.digest_field, &digest)?;
+            for (k, v) in &self.extra {
+                map.serialize_entry(k, v)?;
+            }
+            map.end()
+        };
+        write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
+        Ok((Bytes::from(out), digest))
+    }
+}
+
+fn duplicate(name: &str) -> Error {
+    Error::input(
+        "meta field name",
+        format!("{name:?} is used twice in the meta"),
+    )
+}
+
+/// A verified upload to a [`CustomApi`]: the reply's JSON body, whole.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CustomUploaded {
+    /// The reply body, verified before it was parsed.
+    pub body: Value,
+    /// The digest of the media that was sent, as the meta carried it.
+    pub digest: String,
+    /// The reply's `Request-ID`, which WeChat Pay support asks for.
+    pub request_id: Option<String>,
+}
+
+impl CustomUploaded {
+    /// The reply's `media_id`, when it has one that is a usable id.
+    pub fn media_id(&self) -> Option<&str> {
+        self.id("media_id")
+    }
+
+    /// The reply's `media_url`, when it has one that is a usable id.
+    pub fn media_url(&self) -> Option<&str> {
+        self.id("media_url")
+    }
+
+    /// A string field held to the rules of the known uploads' ids.
+    fn id(&self, name: &str) -> Option<&str> {
+        self.body
+            .get(name)?
+            .as_str()
+            .filter(|t| !t.is_empty() && t.chars().count() <= MAX_ID_LEN)
+            .filter(|t| !t.chars().any(char::is_control))
+    }
+}
+
+/// One upload to a [`CustomApi`]: the same multipart request, signature
+/// and reply verification as [`UploadV3`](super::UploadV3), with the
+/// caller's path, limits and meta.
+#[derive(Clone)]
+pub struct CustomUploadV3 {
+    path: String,
+    merchant: Merchant,
+    media: Media,
+    meta: Bytes,
+    digest: String,
+    reply_limit: usize,
+}
+
+impl fmt::Debug for CustomUploadV3 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CustomUploadV3")
+            .field("path", &self.path)
+            .field("mch_id", self.merchant.mch_id())
+            .field("media", &self.media)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CustomUploadV3 {
+    /// Prepare an upload to `api`: the media must be of a kind it takes
+    /// and within its limit.
+    pub fn new(api: &CustomApi, merchant: Merchant, media: Media) -> Result<CustomUploadV3, Error> {
+        check_upload(&merchant, &media, api.accepts(media.kind()), api.max_size)?;
+        let (meta, digest) = api.meta_for(&media)?;
+        Ok(CustomUploadV3 {
+            path: api.path.clone(),
+            merchant,
+            media,
+            meta,
+            digest,
+            reply_limit: DEFAULT_REPLY_LIMIT,
+        })
+    }
+
+    /// Change the cap on the reply body (default 64 KiB).
+    #[must_use]
+    pub fn with_reply_limit(mut self, limit: usize) -> CustomUploadV3 {
+        self.reply_limit = limit;
+        self
+    }
+
+    /// The meta JSON exactly as sent and signed.
+    pub fn meta(&self) -> &Bytes {
+        &self.meta
+    }
+}
+
+impl Operation for CustomUploadV3 {
+    type Output = CustomUploaded;
+
+    fn encode(&self, env: &Env) -> Result<Request<Body>, Error> {
+        signed_request(&self.merchant, env, &self.path, &self.meta, &self.media)
+    }
+
+    /// Verify the reply, then parse its body as JSON.
+    fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<CustomUploaded, Error> {
+        let request_id = request_id(reply.headers());
+        let body = verified_reply(
+            &self.merchant,
+            env,
+            &self.path,
+            &self.meta,
+            reply,
+            self.reply_limit,
+        )?;
+        let parsed = serde_json::from_slice(&body).map_err(|e| Error::Decode {
+            reason: DecodeError::Json(e.to_string()),
+            body: body.clone(),
+        })?;
+        Ok(CustomUploaded {
+            body: parsed,
+            digest: self.digest.clone(),
+            request_id,
+        })
+    }
+
+    fn reply_limit(&self) -> usize {
+        self.reply_limit
+    }
+}
