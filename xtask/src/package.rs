@@ -7,8 +7,9 @@ use serde_json::Value;
 
 /// The crates published to crates.io, in no particular order (cargo sorts
 /// them by dependency). Every other workspace member must say `publish = false`.
-pub(crate) const PUBLISHED: [&str; 9] = [
+pub(crate) const PUBLISHED: [&str; 10] = [
     "wxmedia-proto",
+    "wxmedia-fit",
     "wxmedia-tls",
     "wxmedia-client",
     "wxmedia-hyper",

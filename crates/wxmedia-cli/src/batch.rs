@@ -1,21 +1,23 @@
 //! `wxmedia batch`: many files, a ledger that survives crashes, resumption, and a summary.
 
-use std::collections::{HashMap, HashSet};
-use std::fs::{File, OpenOptions, TryLockError};
-use std::io::{BufRead, BufReader, Write};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
 use futures_util::StreamExt;
-use serde::{Deserialize, Serialize};
 use wxmedia_proto::Media;
+
+mod ledger;
+
+use ledger::{Entry, Ledger, Status, failed_entry};
 
 use crate::client::Uploader;
 use crate::conn::{ConnArgs, Target};
+use crate::fit::{FitFlags, FitNote, FitOptions};
 use crate::report::{self, CmdError, CmdResult, Done, EXIT_OK, Failure};
 
 /// How long every worker pauses after the server says FREQUENCY_LIMITED
@@ -27,6 +29,8 @@ const RATE_LIMIT_COOLDOWN: Duration = Duration::from_secs(2);
 pub(crate) struct BatchArgs {
     #[command(flatten)]
     conn: ConnArgs,
+    #[command(flatten)]
+    fit: FitFlags,
     /// Files, or directories whose files of the upload's kind are taken (recursively, in name order, not into symlinked directories): images, or videos for --kind video.
     #[arg(required = true, value_name = "DIR|FILE")]
     paths: Vec<PathBuf>,
@@ -38,191 +42,6 @@ pub(crate) struct BatchArgs {
     // docs/BENCHMARKS.md, where the old default of 4 was 10-15% below it.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     concurrency: u16,
-}
-
-/// One ledger line.
-#[derive(Debug, Serialize, Deserialize)]
-struct Entry {
-    file: String,
-    mch_id: String,
-    /// Which upload (`v2`, `v3-image`, `v3-video`, `v3-marketing-image`, `v3-complaint-image`):
-    /// part of the key, since each gives its own result for the same file.
-    /// Lines written before v3 have none and were v2 uploads.
-    #[serde(default = "v2_name")]
-    api: String,
-    media_hash: Option<String>,
-    status: Status,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    media_id: Option<String>,
-    /// v3 marketing images: the result is a URL.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    media_url: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    sign_type: Option<String>,
-    /// v3: the reply's `Request-ID`.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    request_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    error: Option<LedgerError>,
-}
-
-fn v2_name() -> String {
-    Target::V2.name().to_owned()
-}
-
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    Uploaded,
-    Failed,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct LedgerError {
-    kind: String,
-    code: Option<String>,
-    message: String,
-}
-
-/// The ledger file: locked for the whole run, read once at start, then
-/// appended to, one synced line per finished file, so a crash or Ctrl-C
-/// loses at most the uploads in flight (which a rerun sends again).
-struct Ledger {
-    /// Open for reading and appending, with an exclusive lock held until
-    /// the process ends (the OS drops it even on SIGKILL).
-    file: Mutex<File>,
-    /// `(mch_id, api, media_hash)` of every upload that succeeded.
-    done: HashSet<(String, String, String)>,
-}
-
-/// How many unreadable lines are named one by one before only their count.
-const UNREADABLE_NAMED: usize = 5;
-
-/// What a ledger holds: the uploads done, how many lines could not be
-/// read, and whether the last line lacks its newline.
-struct LedgerRead {
-    done: HashSet<(String, String, String)>,
-    unreadable: usize,
-    torn: bool,
-}
-
-/// Read every line of the ledger. Bytes, not text: a line cut inside a
-/// multi-byte character (a Chinese file name) is one unreadable line, not
-/// an unreadable ledger.
-fn read_ledger(file: &File, path: &Path) -> anyhow::Result<LedgerRead> {
-    let mut read = LedgerRead {
-        done: HashSet::new(),
-        unreadable: 0,
-        torn: false,
-    };
-    let mut reader = BufReader::new(file);
-    let mut line = Vec::new();
-    for n in 1.. {
-        line.clear();
-        let len = reader
-            .read_until(b'\n', &mut line)
-            .with_context(|| format!("cannot read the ledger {}", path.display()))?;
-        if len == 0 {
-            break;
-        }
-        let text = match line.strip_suffix(b"\n") {
-            Some(text) => text,
-            None => {
-                read.torn = true;
-                &line[..]
-            }
-        };
-        if text.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        match serde_json::from_slice::<Entry>(text) {
-            Ok(e) if e.status == Status::Uploaded => {
-                if let Some(hash) = e.media_hash {
-                    read.done.insert((e.mch_id, e.api, hash));
-                }
-            }
-            Ok(_) => {}
-            // A line cut short by a crash or a full disk: that file is
-            // simply not done, and is uploaded again.
-            Err(_) => {
-                read.unreadable += 1;
-                if read.unreadable <= UNREADABLE_NAMED {
-                    eprintln!(
-                        "wxmedia: {}:{n}: ignoring an unreadable ledger line",
-                        crate::text::shown(path)
-                    );
-                }
-            }
-        }
-    }
-    Ok(read)
-}
-
-impl Ledger {
-    fn open(path: &Path) -> anyhow::Result<Ledger> {
-        let file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .with_context(|| format!("cannot open the ledger {}", path.display()))?;
-        // Two runs on one ledger would each see the other's files as not
-        // done and upload them again: the second run stops instead. The
-        // lock is taken before reading so that what is read stays true.
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => bail!(
-                "the ledger {} is locked by another wxmedia batch run; wait for it to finish, or give this run another --ledger",
-                path.display()
-            ),
-            Err(TryLockError::Error(e)) => {
-                return Err(e)
-                    .with_context(|| format!("cannot lock the ledger {}", path.display()));
-            }
-        }
-        let read = read_ledger(&file, path)?;
-        if read.unreadable > 0 {
-            eprintln!(
-                "wxmedia: {}: {} unreadable ledger line(s) ignored; their files count as not done",
-                crate::text::shown(path),
-                read.unreadable
-            );
-        }
-        if read.torn {
-            // The last line has no newline (a write cut short). The next
-            // record must not be glued onto it, or it would be lost too. It
-            // is terminated rather than cut away: the ledger is append-only,
-            // and a record that is whole but for its newline still counts.
-            let mut f = &file;
-            f.write_all(b"\n")
-                .and_then(|()| f.sync_data())
-                .with_context(|| format!("cannot repair the ledger {}", path.display()))?;
-            eprintln!(
-                "wxmedia: {}: the last line was cut off (no newline); terminated it",
-                crate::text::shown(path)
-            );
-        }
-        Ok(Ledger {
-            file: Mutex::new(file),
-            done: read.done,
-        })
-    }
-
-    fn is_done(&self, mch_id: &str, target: Target, hash: &str) -> bool {
-        self.done
-            .contains(&(mch_id.to_owned(), target.name().to_owned(), hash.to_owned()))
-    }
-
-    fn append(&self, entry: &Entry) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(entry).expect("serializable");
-        line.push(b'\n');
-        let mut file = self.file.lock().unwrap_or_else(PoisonError::into_inner);
-        // One write per line keeps lines whole under O_APPEND; syncing makes
-        // the line survive a crash of the machine, not only of the process.
-        file.write_all(&line)?;
-        file.flush()?;
-        file.sync_data()
-    }
 }
 
 /// The files to upload, in order. Symbolic links named on the command line
@@ -285,6 +104,7 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     let uploader = args.conn.uploader()?;
     let mch_id = args.conn.mch_id.clone().unwrap_or_default();
     let target = uploader.target();
+    let fit = args.fit.options(target)?;
     let files = collect(&args.paths, target)?;
     let ledger = Arc::new(Ledger::open(&args.ledger)?);
     let progress = crate::progress::bar(files.len());
@@ -294,9 +114,12 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     // in order, so that of two files with the same content the earlier one
     // is uploaded and the later one reported as its duplicate.
     let loaded = futures_util::stream::iter(files)
-        .map(|file| async move {
-            let media = crate::upload::load(&file, target).await;
-            (file, media)
+        .map(|file| {
+            let (ledger, mch_id, fit) = (ledger.clone(), mch_id.clone(), fit.clone());
+            async move {
+                let loaded = load(&file, target, fit.as_ref(), &ledger, &mch_id).await;
+                (file, loaded)
+            }
         })
         .buffered(workers);
     // Media hash -> the file of this run that uploads it.
@@ -326,20 +149,49 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     Ok(report.finish())
 }
 
+/// A file read (and fitted); `None` when, with `--fit`, the file on disk
+/// was fitted and uploaded by an earlier run.
+type Loaded = Option<(Media, Option<FitNote>)>;
+
+/// Read a file as the upload's media. With `--fit`, the file's own hash
+/// is looked up in the ledger first, so that a rerun skips a photo
+/// without fitting it again.
+async fn load(
+    file: &Path,
+    target: Target,
+    fit: Option<&FitOptions>,
+    ledger: &Ledger,
+    mch_id: &str,
+) -> Result<Loaded, Failure> {
+    let Some(options) = fit else {
+        let (media, _) = crate::upload::load(file, target, None).await?;
+        return Ok(Some((media, None)));
+    };
+    let bytes = crate::upload::read(file, target, true).await?;
+    let (bytes, hash) = crate::fit::hashed(bytes).await?;
+    if ledger.is_done(mch_id, target, &hash) {
+        return Ok(None);
+    }
+    let name = crate::upload::file_name(file);
+    let (media, note) = crate::fit::prepare(name, bytes, hash, target, options).await?;
+    Ok(Some((media, Some(note))))
+}
+
 /// What to do with a file once it is read: refuse it, skip it (done by an
 /// earlier run, or a duplicate within this one), or upload it and claim its
 /// content for this run.
 fn plan(
-    media: Result<Media, Failure>,
+    media: Result<Loaded, Failure>,
     file: &Path,
     ledger: &Ledger,
     mch_id: &str,
     target: Target,
     claimed: &mut HashMap<String, PathBuf>,
 ) -> Plan {
-    let media = match media {
+    let (media, note) = match media {
         Err(f) => return Plan::Refused(f),
-        Ok(media) => media,
+        Ok(None) => return Plan::Skip,
+        Ok(Some(loaded)) => loaded,
     };
     let hash = media.hash().to_string();
     if ledger.is_done(mch_id, target, &hash) {
@@ -348,7 +200,7 @@ fn plan(
         Plan::Duplicate(first.clone())
     } else {
         claimed.insert(hash.clone(), file.to_owned());
-        Plan::Upload(media, hash)
+        Plan::Upload(media, hash, note)
     }
 }
 
@@ -388,7 +240,7 @@ impl Report {
                     first.display()
                 ));
             }
-            FileOutcome::Done(result) => {
+            FileOutcome::Done(result, note) => {
                 match result {
                     Ok(_) => self.counts.uploaded += 1,
                     Err(f) => {
@@ -397,10 +249,14 @@ impl Report {
                     }
                 }
                 crate::progress::print_above(self.progress.as_ref(), || {
-                    report::print_outcome(file, result, self.target, self.json)
+                    report::print_outcome(file, result, note.as_ref(), self.target, self.json)
                 });
                 if let Ok(done) = result {
-                    self.line(format!("uploaded {} {}", file.display(), done.id()));
+                    let fitted = match note {
+                        Some(n) if !n.report.unchanged => format!(" (fitted: {})", n.report),
+                        _ => String::new(),
+                    };
+                    self.line(format!("uploaded {} {}{fitted}", file.display(), done.id()));
                 }
             }
             FileOutcome::LedgerFailed(e) => {
@@ -438,7 +294,7 @@ enum FileOutcome {
     Skipped,
     /// The same file or content as this earlier file of the run.
     Duplicate(PathBuf),
-    Done(Result<Done, Failure>),
+    Done(Result<Done, Failure>, Option<FitNote>),
     LedgerFailed(std::io::Error),
 }
 
@@ -450,8 +306,8 @@ enum Plan {
     Skip,
     /// An earlier file of this run has the same content.
     Duplicate(PathBuf),
-    /// Upload it; the string is its media hash.
-    Upload(Media, String),
+    /// Upload it; the string is its media hash, the note what `--fit` did.
+    Upload(Media, String, Option<FitNote>),
 }
 
 async fn process(
@@ -464,17 +320,17 @@ async fn process(
 ) -> (PathBuf, FileOutcome) {
     let name = file.display().to_string();
     let target = uploader.target();
-    let (media, hash) = match plan {
+    let (media, hash, note) = match plan {
         Plan::Refused(f) => {
             let entry = failed_entry(&name, mch_id, target, None, &f);
             return match ledger.append(&entry) {
-                Ok(()) => (file, FileOutcome::Done(Err(f))),
+                Ok(()) => (file, FileOutcome::Done(Err(f), None)),
                 Err(e) => (file, FileOutcome::LedgerFailed(e)),
             };
         }
         Plan::Skip => return (file, FileOutcome::Skipped),
         Plan::Duplicate(first) => return (file, FileOutcome::Duplicate(first)),
-        Plan::Upload(media, hash) => (media, hash),
+        Plan::Upload(media, hash, note) => (media, hash, note),
     };
     let wait = cooldown
         .lock()
@@ -497,7 +353,13 @@ async fn process(
                 sign_type: None,
                 request_id: None,
                 error: None,
+                source_hash: None,
+                fit: None,
             };
+            if let Some(n) = note.as_ref().filter(|n| !n.report.unchanged) {
+                entry.source_hash = Some(n.source_hash.clone());
+                entry.fit = Some(n.report.to_string());
+            }
             match done {
                 Done::V2(done) => {
                     entry.media_id = Some(done.media_id.clone());
@@ -525,32 +387,7 @@ async fn process(
         }
     };
     match ledger.append(&entry) {
-        Ok(()) => (file, FileOutcome::Done(result)),
+        Ok(()) => (file, FileOutcome::Done(result, note)),
         Err(e) => (file, FileOutcome::LedgerFailed(e)),
-    }
-}
-
-fn failed_entry(
-    file: &str,
-    mch_id: &str,
-    target: Target,
-    hash: Option<String>,
-    f: &Failure,
-) -> Entry {
-    Entry {
-        file: file.to_owned(),
-        mch_id: mch_id.to_owned(),
-        api: target.name().to_owned(),
-        media_hash: hash,
-        status: Status::Failed,
-        media_id: None,
-        media_url: None,
-        sign_type: None,
-        request_id: f.request_id.clone(),
-        error: Some(LedgerError {
-            kind: f.kind.to_owned(),
-            code: f.code.clone(),
-            message: f.message.clone(),
-        }),
     }
 }

@@ -99,7 +99,7 @@ pub(crate) fn read_secret(path: &Path) -> std::io::Result<Zeroizing<String>> {
 /// A secret as read from a file: one trailing newline (`\n` or `\r\n`) is
 /// removed, because editors add one. Truncated in place, so no unzeroed
 /// copy is made.
-fn strip_newline(mut raw: Zeroizing<String>) -> Zeroizing<String> {
+pub(crate) fn strip_newline(mut raw: Zeroizing<String>) -> Zeroizing<String> {
     let cut = if raw.ends_with("\r\n") {
         2
     } else if raw.ends_with('\n') {

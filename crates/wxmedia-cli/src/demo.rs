@@ -78,8 +78,8 @@ async fn row(uploader: &Uploader, sign_type: &str, media: &Media) -> bool {
 /// The user's file, or else the samples, as `target`'s media.
 async fn images(file: Option<&Path>, target: Target) -> Result<Vec<Media>, ExitCode> {
     match file {
-        Some(path) => match crate::upload::load(path, target).await {
-            Ok(m) => Ok(vec![m]),
+        Some(path) => match crate::upload::load(path, target, None).await {
+            Ok((m, _)) => Ok(vec![m]),
             Err(f) => {
                 let line = format!("wxmedia: {}: {}", path.display(), f.message);
                 eprintln!("{}", crate::text::safe(&line));

@@ -9,6 +9,8 @@ mod certificates;
 mod client;
 mod conn;
 mod demo;
+mod doctor;
+mod fit;
 mod progress;
 mod report;
 mod shell;
@@ -31,6 +33,8 @@ enum Command {
     Upload(upload::UploadArgs),
     /// Upload many files with a crash-safe ledger; reruns skip what succeeded.
     Batch(batch::BatchArgs),
+    /// Fit a photo to an upload (orientation, size, format, metadata) and write it to a new file; prints what changed.
+    Fit(fit::FitArgs),
     /// v3: download, verify and save the platform certificates with the APIv3 key.
     Certificates(certificates::CertificatesArgs),
     /// Print the v2 sign of NAME=VALUE parameters, or the v3 message and signature of a request (the key is never printed).
@@ -41,6 +45,8 @@ enum Command {
     Sim(sim::SimArgs),
     /// Upload samples through every transport and API to an in-process simulator.
     Demo(demo::DemoArgs),
+    /// Check the credentials of `upload` (same flags) offline and against the endpoint: one ok/warn/FAIL line per check; exit 1 when one fails.
+    Doctor(doctor::DoctorArgs),
     /// Print a completion script for bash, zsh, fish or PowerShell (e.g. `wxmedia completions bash > ~/.local/share/bash-completion/completions/wxmedia`).
     Completions(shell::CompletionsArgs),
     /// Write the man pages into a directory (run by `cargo xtask man`).
@@ -73,6 +79,8 @@ fn main() -> ExitCode {
         Command::Batch(args) => runtime().block_on(batch::run(args)),
         Command::Certificates(args) => runtime().block_on(certificates::run(args)),
         Command::Demo(args) => runtime().block_on(demo::run(args)),
+        Command::Fit(args) => fit::run(args),
+        Command::Doctor(args) => runtime().block_on(doctor::run(args)),
         Command::Completions(args) => shell::completions(args),
         Command::GenerateMan(args) => shell::man(args),
     };

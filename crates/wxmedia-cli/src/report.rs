@@ -9,6 +9,7 @@ use wxmedia_proto::v2;
 use wxmedia_proto::v3;
 
 use crate::conn::Target;
+use crate::fit::FitNote;
 use crate::text::safe;
 
 /// Exit status: every file uploaded.
@@ -230,15 +231,24 @@ struct FailureLineV3<'a> {
     request_id: Option<&'a str>,
 }
 
-/// A success as a JSON object.
-fn success_json(file: &str, done: &Done) -> String {
+/// A success as a JSON object, with what `--fit` changed.
+fn success_json(file: &str, done: &Done, fit: Option<&FitNote>) -> String {
+    let mut line = success_value(file, done);
+    if let (Some(note), serde_json::Value::Object(map)) = (fit, &mut line) {
+        map.insert("fit".into(), note.json());
+    }
+    line.to_string()
+}
+
+fn success_value(file: &str, done: &Done) -> serde_json::Value {
     match done {
-        Done::V2(done) => serde_json::to_string(&SuccessLine {
+        Done::V2(done) => serde_json::to_value(SuccessLine {
             file,
             media_id: &done.media_id,
             media_hash: done.media_hash.as_str(),
             sign_type: done.sign_type.as_str(),
-        }),
+        })
+        .expect("serializable"),
         Done::V3(done) => {
             // The result's field is named as WeChat Pay names it:
             // `media_id`, or `media_url` for a marketing image.
@@ -247,16 +257,16 @@ fn success_json(file: &str, done: &Done) -> String {
             line.insert(done.api.reply_field().into(), done.id.as_str().into());
             line.insert("sha256".into(), done.sha256.as_str().into());
             line.insert("request_id".into(), done.request_id.clone().into());
-            serde_json::to_string(&line)
+            serde_json::Value::Object(line)
         }
     }
-    .expect("serializable")
 }
 
 /// Print one file's outcome: stdout gets the result, stderr the complaint.
 pub(crate) fn print_outcome(
     file: &Path,
     result: &Result<Done, Failure>,
+    fit: Option<&FitNote>,
     target: Target,
     json: bool,
 ) {
@@ -264,10 +274,17 @@ pub(crate) fn print_outcome(
     match result {
         Ok(done) => {
             if json {
-                println!("{}", success_json(&name, done));
+                println!("{}", success_json(&name, done, fit));
             } else {
                 // The id is the server's text.
                 println!("{}", safe(done.id()));
+                // What was sent is not the file: say so, beside the id.
+                if let Some(note) = fit.filter(|n| !n.report.unchanged) {
+                    eprintln!(
+                        "{}",
+                        safe(&format!("wxmedia: {name}: fitted: {}", note.report))
+                    );
+                }
             }
         }
         Err(f) => {

@@ -82,6 +82,9 @@ pub(crate) struct SimArgs {
     /// Answer HTTP 502 with an HTML page: N times, or `always`.
     #[arg(long, value_name = "N|always", value_parser = parse_times)]
     bad_gateway: Option<Times>,
+    /// Run the simulator's clock SECS seconds ahead of the system's (negative: behind): its Date header, v3's ±300 s request window and Wechatpay-Timestamp (e.g. 600 to test `wxmedia doctor`'s clock check).
+    #[arg(long, value_name = "SECS", allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(-MAX_CLOCK_SKEW..=MAX_CLOCK_SKEW))]
+    clock_skew: Option<i64>,
     /// Print the ready line but refuse every connection (for failover tests).
     #[arg(long)]
     unreachable: bool,
@@ -98,6 +101,10 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "N")]
     log_capacity: Option<usize>,
 }
+
+/// The largest `--clock-skew`, either way: ten years, far beyond any
+/// window a client checks, and far from overflowing a timestamp.
+const MAX_CLOCK_SKEW: i64 = 10 * 366 * 86_400;
 
 /// The largest `--v3-max-image-size`: 64 MiB. The real limit is 5 MiB (2 MB
 /// until 2024); the request body limit is the image limit plus 1 MiB, and
@@ -181,6 +188,7 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     f.unknown_reply_serial = args.unknown_reply_serial.unwrap_or_default();
     f.unsigned_reply = args.unsigned_reply.unwrap_or_default();
     f.unreachable = args.unreachable;
+    f.clock_skew_secs = args.clock_skew.unwrap_or(0);
 
     // Watch the signals before saying we are ready: a signal sent right
     // after the ready line must stop us cleanly, not kill us.

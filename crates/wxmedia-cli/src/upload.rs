@@ -11,6 +11,7 @@ use wxmedia_proto::{Media, MediaError};
 
 use crate::client::Uploader;
 use crate::conn::{ConnArgs, Target};
+use crate::fit::{FitFlags, FitNote, FitOptions, MAX_FIT_INPUT};
 use crate::report::{self, CmdResult, Done, EXIT_OK, Failure};
 
 /// Options of `wxmedia upload`.
@@ -18,26 +19,54 @@ use crate::report::{self, CmdResult, Done, EXIT_OK, Failure};
 pub(crate) struct UploadArgs {
     #[command(flatten)]
     pub(crate) conn: ConnArgs,
+    #[command(flatten)]
+    pub(crate) fit: FitFlags,
     /// Files to upload (v2: jpg, jpeg, png, bmp, at most 2 MiB; v3: see --kind). Regular files only (a symlink to one is fine).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
 }
 
-/// Read and check a file as `target`'s media; nothing is sent when this
-/// fails. The read runs on tokio's blocking pool: a slow disk or network
-/// file system must not stall the other uploads of a batch.
-pub(crate) async fn load(path: &Path, target: Target) -> Result<Media, Failure> {
+/// Read and check a file as `target`'s media, fitted first when `fit`
+/// says so; nothing is sent when this fails. The read (and the fit) run
+/// on tokio's blocking pool: a slow disk or network file system must not
+/// stall the other uploads of a batch.
+pub(crate) async fn load(
+    path: &Path,
+    target: Target,
+    fit: Option<&FitOptions>,
+) -> Result<(Media, Option<FitNote>), Failure> {
+    let bytes = read(path, target, fit.is_some()).await?;
+    let name = file_name(path);
+    match fit {
+        Some(options) => {
+            let (bytes, hash) = crate::fit::hashed(bytes).await?;
+            let (media, note) = crate::fit::prepare(name, bytes, hash, target, options).await?;
+            Ok((media, Some(note)))
+        }
+        None => Ok((target.media(name, bytes).map_err(Failure::media)?, None)),
+    }
+}
+
+/// The bytes of the file, read on the blocking pool, at most the upload's
+/// limit, or `MAX_FIT_INPUT` when it is to be fitted.
+pub(crate) async fn read(path: &Path, target: Target, fitting: bool) -> Result<Vec<u8>, Failure> {
     let owned = path.to_owned();
-    let limit = target.max_size();
-    let bytes = match tokio::task::spawn_blocking(move || read_limited(&owned, limit)).await {
-        Ok(r) => r?,
-        Err(e) => return Err(Failure::internal(format!("file read thread: {e}"))),
+    let limit = if fitting {
+        MAX_FIT_INPUT
+    } else {
+        target.max_size()
     };
-    let name = path
-        .file_name()
+    match tokio::task::spawn_blocking(move || read_limited(&owned, limit)).await {
+        Ok(r) => r,
+        Err(e) => Err(Failure::internal(format!("file read thread: {e}"))),
+    }
+}
+
+/// The bare name of the file, as the upload sends it.
+pub(crate) fn file_name(path: &Path) -> String {
+    path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    target.media(name, bytes).map_err(Failure::media)
+        .unwrap_or_default()
 }
 
 /// What a path that is not a regular file is, in the user's words.
@@ -61,7 +90,7 @@ fn not_regular(ft: std::fs::FileType) -> &'static str {
 /// `limit` of them. Anything else is refused before a byte is read: a FIFO
 /// would block until a writer comes, `/dev/zero` never ends, and a huge file
 /// would sit whole in memory only to be refused by the size check.
-fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
+pub(crate) fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
     let refuse = |what: &str| {
         Failure::refused(
             "unreadable",
@@ -110,14 +139,21 @@ fn read_limited(path: &Path, limit: usize) -> Result<Vec<u8>, Failure> {
     Ok(bytes)
 }
 
-/// Load then upload one file.
-pub(crate) async fn upload_one(uploader: &Uploader, path: &Path) -> Result<Done, Failure> {
-    let media = load(path, uploader.target()).await?;
-    uploader.upload(media).await
+/// Load (and fit) then upload one file.
+pub(crate) async fn upload_one(
+    uploader: &Uploader,
+    path: &Path,
+    fit: Option<&FitOptions>,
+) -> (Result<Done, Failure>, Option<FitNote>) {
+    match load(path, uploader.target(), fit).await {
+        Ok((media, note)) => (uploader.upload(media).await, note),
+        Err(f) => (Err(f), None),
+    }
 }
 
 pub(crate) async fn run(args: UploadArgs) -> CmdResult {
     let uploader = args.conn.uploader()?;
+    let fit = args.fit.options(uploader.target())?;
     let mut status = EXIT_OK;
     // Many files take a while: a bar on a terminal, nothing when piped.
     let bar = crate::progress::bar(args.files.len());
@@ -125,9 +161,15 @@ pub(crate) async fn run(args: UploadArgs) -> CmdResult {
         if let Some(bar) = &bar {
             bar.set_message(file.display().to_string());
         }
-        let result = upload_one(&uploader, file).await;
+        let (result, note) = upload_one(&uploader, file, fit.as_ref()).await;
         crate::progress::print_above(bar.as_ref(), || {
-            report::print_outcome(file, &result, uploader.target(), args.conn.json)
+            report::print_outcome(
+                file,
+                &result,
+                note.as_ref(),
+                uploader.target(),
+                args.conn.json,
+            )
         });
         if let Err(f) = &result {
             status = report::combine([status, f.exit_code()]);

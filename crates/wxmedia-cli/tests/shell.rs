@@ -49,6 +49,8 @@ fn completion_scripts_name_every_command_for_every_shell() {
             "verify",
             "sim",
             "demo",
+            "doctor",
+            "fit",
         ] {
             assert!(script.contains(sub), "{shell}: `{sub}` is not completed");
         }
@@ -100,6 +102,8 @@ fn man_pages_are_written_for_every_command_and_render() {
         "wxmedia-certificates",
         "wxmedia-completions",
         "wxmedia-demo",
+        "wxmedia-doctor",
+        "wxmedia-fit",
         "wxmedia-sign",
         "wxmedia-sim",
         "wxmedia-upload",

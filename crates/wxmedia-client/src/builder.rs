@@ -15,6 +15,7 @@ use wxmedia_tls::{Identity, Roots, client_config, read_ca_file};
 use zeroize::Zeroizing;
 
 use crate::BuildError as Error;
+use crate::doctor::{Check, V2Credentials};
 use crate::pem::{Pem, blame};
 use crate::{
     Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
@@ -54,8 +55,8 @@ pub type V3Builder<C> = ClientBuilder<V3Options, C>;
 /// What a [`V2Builder`] was told about the v2 credentials.
 #[derive(Default)]
 pub struct V2Options {
-    api_key: Option<Zeroizing<String>>,
-    identity: Option<Identity>,
+    pub(crate) api_key: Option<Zeroizing<String>>,
+    pub(crate) identity: Option<Identity>,
     sign_type: SignType,
 }
 
@@ -79,13 +80,13 @@ impl V2Options {
 /// `build`.
 #[derive(Clone, Default)]
 pub struct V3Options {
-    private_key: Option<Pem>,
-    signer: Option<Arc<dyn Signer>>,
-    certificate: Option<Pem>,
-    serial_no: Option<String>,
-    public_keys: Vec<(String, Pem)>,
-    platform_certificates: Vec<Pem>,
-    api_v3_key: Option<Zeroizing<String>>,
+    pub(crate) private_key: Option<Pem>,
+    pub(crate) signer: Option<Arc<dyn Signer>>,
+    pub(crate) certificate: Option<Pem>,
+    pub(crate) serial_no: Option<String>,
+    pub(crate) public_keys: Vec<(String, Pem)>,
+    pub(crate) platform_certificates: Vec<Pem>,
+    pub(crate) api_v3_key: Option<Zeroizing<String>>,
 }
 
 impl V3Options {
@@ -312,6 +313,14 @@ impl<A, C> ClientBuilder<A, C> {
         }
     }
 
+    /// Now by the client's clock, Unix seconds.
+    fn now(&self) -> u64 {
+        match &self.clock {
+            Some(clock) => clock.unix_time(),
+            None => SystemClock.unix_time(),
+        }
+    }
+
     /// Validate the network settings; `identity` is the client
     /// certificate TLS presents (v2's; v3 presents none).
     fn network(self, identity: Option<Identity>) -> Result<(Settings, A), Error> {
@@ -395,6 +404,23 @@ impl<C> ClientBuilder<V2Options, C> {
         self
     }
 
+    /// Check the v2 credentials given so far, offline, without failing at
+    /// the first problem: the merchant id, the APIv2 key, and the client
+    /// certificate's dates and subject (see [`doctor`](crate::doctor)).
+    pub fn check(&self) -> Vec<Check> {
+        let mut given = V2Credentials::default();
+        if let Some(id) = &self.mch_id {
+            given = V2Credentials::new(id.as_str());
+        }
+        if let Some(key) = &self.api.api_key {
+            given = given.api_key(key.as_str());
+        }
+        if let Some(identity) = &self.api.identity {
+            given = given.identity(identity.clone());
+        }
+        given.check_at(self.now())
+    }
+
     /// Validate everything: the network settings and the v2 credentials.
     pub fn settings(mut self) -> Result<(Settings, V2Settings), Error> {
         // The credentials first, so that a missing one is named before a
@@ -451,6 +477,12 @@ impl<C> ClientBuilder<V3Options, C> {
     /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     pub fn merchant_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.certificate = Some(Pem::File(path.into()));
+        self
+    }
+
+    /// The merchant API certificate as PEM bytes.
+    pub fn merchant_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.api.certificate = Some(Pem::Bytes(Zeroizing::new(pem.into())));
         self
     }
 
@@ -528,13 +560,20 @@ impl<C> ClientBuilder<V3Options, C> {
         self
     }
 
+    /// Check the v3 credentials given so far, offline, without failing at
+    /// the first problem: the private key, the merchant certificate, the
+    /// two together, the serial, the certificate's dates and subject, and
+    /// what verifies replies (see [`doctor`](crate::doctor)). Stricter
+    /// than `build`: an expired merchant certificate builds, but WeChat
+    /// Pay refuses it.
+    pub fn check(&self) -> Vec<Check> {
+        crate::doctor::check_v3(self.mch_id.as_deref(), &self.api, self.now())
+    }
+
     /// Validate everything: the network settings and the v3 credentials.
     pub fn settings(mut self) -> Result<(Settings, V3Settings), Error> {
         // An expired pinned certificate is judged by the client's clock.
-        let now = match &self.clock {
-            Some(clock) => clock.unix_time(),
-            None => SystemClock.unix_time(),
-        };
+        let now = self.now();
         let api = std::mem::take(&mut self.api).build(now)?;
         // v3 presents no client certificate.
         let (settings, _) = self.network(None)?;

@@ -13,6 +13,9 @@
 //! * [`V2Builder`] and [`V3Builder`] validate every setting; their errors
 //!   are [`BuildError`], each naming the missing credential or the file.
 //! * [`blocking`] is the blocking face of both, for transports that block.
+//! * [`doctor`] checks a merchant's configuration, offline at start-up
+//!   (`V3Client::builder()….check()`) and against the server: the
+//!   mistakes behind most `SIGN_ERROR`s, each named.
 //! * [`drive`] is the loop around the core's
 //!   [`Driver`](wxmedia_proto::Driver): clock, randomness, deadline,
 //!   retries, failover and tracing.
@@ -39,6 +42,7 @@
 
 pub mod blocking;
 mod builder;
+pub mod doctor;
 mod drive;
 mod error;
 mod pem;

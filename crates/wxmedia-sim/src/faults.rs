@@ -98,6 +98,12 @@ pub struct Faults {
     /// Serve replies without a `Date` header (it is only a SHOULD in
     /// HTTP/1.1): clients must accept them on the first request.
     pub omit_date: bool,
+    /// Run the simulator's clock this many seconds ahead of the system's
+    /// (behind when negative): its `Date` header, v3's ±300 s request
+    /// window and `Wechatpay-Timestamp` all read it, as a server with a
+    /// wrong clock would. Clients see a skewed clock (`wxmedia doctor`
+    /// reports it); 0, the default, is the system's clock.
+    pub clock_skew_secs: i64,
     /// Add a header whose value is Latin-1, not UTF-8 (`X-Sim-Note: café`
     /// in ISO-8859-1), which HTTP allows as obs-text: clients must accept
     /// the reply on the first request.

@@ -432,10 +432,14 @@ impl Simulator {
     }
 
     /// Answer one request, reading the clock and the OS's randomness for
-    /// it: [`Simulator::handle_with`] with [`Inputs::from_system`]. This is
-    /// what the server calls.
+    /// it: [`Simulator::handle_with`] with [`Inputs::from_system`], the
+    /// Unix time moved by the `clock_skew_secs` fault. This is what the
+    /// server calls.
     pub fn handle(&self, req: Request<Bytes>) -> Response<Bytes> {
-        self.handle_with(req, &Inputs::from_system())
+        let mut inputs = Inputs::from_system();
+        let skew = lock(&self.inner.faults).clock_skew_secs;
+        inputs.unix_time = inputs.unix_time.saturating_add_signed(skew);
+        self.handle_with(req, &inputs)
     }
 
     /// Answer one request with the time and random bytes given in

@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -452,6 +452,16 @@ async fn respond(
         return Err("fault: connection dropped".into());
     }
     let (mut parts, body) = response.into_parts();
+    let faults = sim.faults();
+    if faults.clock_skew_secs != 0 && !faults.omit_date {
+        // hyper writes the system's time unless a `Date` is there already.
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let skewed = now.saturating_add_signed(faults.clock_skew_secs);
+        let date = http::HeaderValue::from_str(&http_date(skewed)).expect("an HTTP date is ASCII");
+        parts.headers.insert(http::header::DATE, date);
+    }
     if latin1 {
         // "café" in ISO-8859-1: obs-text to HTTP, not UTF-8.
         let value = http::HeaderValue::from_bytes(b"caf\xe9").expect("obs-text is a valid value");
@@ -470,6 +480,19 @@ async fn respond(
         .map_err(|never: Infallible| match never {})
         .boxed();
     Ok(Response::from_parts(parts, full))
+}
+
+/// Unix seconds as an HTTP date (IMF-fixdate), for a skewed `Date`.
+fn http_date(unix: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let unix = i64::try_from(unix).unwrap_or(i64::MAX);
+    let (y, m, d, h, min, s) = crate::v3::civil(unix);
+    let weekday = DAYS[unix.div_euclid(86_400).rem_euclid(7) as usize];
+    let month = MONTHS[m.saturating_sub(1) as usize % 12];
+    format!("{weekday}, {d:02} {month} {y:04} {h:02}:{min:02}:{s:02} GMT")
 }
 
 /// The whole request body, within the size and time limits.
@@ -558,6 +581,12 @@ fn truncated_reply(parts: http::response::Parts, body: Bytes) -> Response<ReplyB
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_dates_are_written_as_imf_fixdate() {
+        assert_eq!(http_date(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
+    }
 
     #[test]
     fn an_unspecified_address_is_reached_through_loopback() {

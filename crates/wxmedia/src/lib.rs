@@ -50,6 +50,7 @@
 // docs.rs documents every feature and badges what each one gates.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub use wxmedia_client::doctor;
 pub use wxmedia_client::{
     BoxError, BuildError, ClientBuilder, Error, Identity, Timeouts, TransportErrorKind, V2Builder,
     V3Builder,

@@ -106,9 +106,17 @@ pub(crate) fn private_key_der(
     PrivateKeyDer::from_pem_slice(pem).map(zeroize::Zeroizing::new)
 }
 
-/// A serial as WeChat Pay spells it: uppercase hex, leading zeros dropped
-/// (one SDK strips them, certificates never carry them).
-pub(crate) fn normalize_serial(serial: &str) -> Option<String> {
+/// A certificate serial as WeChat Pay spells it in `serial_no` and
+/// `Wechatpay-Serial`: uppercase hex, leading zeros dropped (one SDK strips
+/// them, certificates never carry them); `None` when `serial` is not 1 to
+/// 64 hexadecimal digits.
+///
+/// ```
+/// use wxmedia_proto::v3::normalize_serial;
+/// assert_eq!(normalize_serial("05157f09e").as_deref(), Some("5157F09E"));
+/// assert_eq!(normalize_serial("PUB_KEY_ID_0114"), None);
+/// ```
+pub fn normalize_serial(serial: &str) -> Option<String> {
     if serial.is_empty() || serial.len() > 64 || !serial.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }

@@ -9,6 +9,7 @@
 //! | [`custom`] | [`CustomUploadV3`] to any path of the same shape a [`CustomApi`] describes, with its own meta field names and extra fields; result [`CustomUploaded`] |
 //! | [`reply`] | verified JSON bodies, and `{code, message, detail}` errors kept whole |
 //! | [`certificates`] | [`DownloadCertificates`]: `GET /v3/certificates`, AES-256-GCM with the [`ApiV3Key`], verified by the certificates it carries |
+//! | [`inspect`] | what a certificate, private key or public key holds (serial, subject, dates, size), for configuration checks; never the secret |
 //!
 //! v3 needs no client certificate and no APIv2 key: authentication is the
 //! signature. Time and nonce come from the [`Env`](crate::Env), so the
@@ -17,6 +18,7 @@
 pub mod auth;
 pub mod certificates;
 pub mod custom;
+pub mod inspect;
 pub(crate) mod keys;
 pub mod reply;
 pub mod signer;
@@ -25,6 +27,7 @@ pub mod verify;
 
 pub use certificates::{ApiV3Key, DownloadCertificates, PlatformCertificate, Validity};
 pub use custom::{CustomApi, CustomUploadV3, CustomUploaded, MetaDigest};
+pub use keys::normalize_serial;
 pub use signer::{RsaSigner, Signer};
 pub use upload::{Api, MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
 pub use verify::Verifier;

@@ -1,0 +1,341 @@
+//! `wxmedia fit` and `--fit`: phone photos made uploadable (size, orientation, format, metadata) by `wxmedia-fit` before they are sent, the original file never touched.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::OnceLock;
+
+use clap::Args;
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use wxmedia_fit::{FitReport, Format};
+use wxmedia_proto::{Media, MediaHash};
+
+use crate::conn::{ApiArg, KindArg, Target};
+use crate::report::{CmdError, CmdResult, EXIT_OK, Failure};
+
+/// The largest photo read for fitting: a 50 MP phone photo is about
+/// 25 MB; a file four times larger is not a photo to send.
+pub(crate) const MAX_FIT_INPUT: usize = 100 * 1024 * 1024;
+
+/// `--fit` and its options on `upload` and `batch`.
+#[derive(Debug, Clone, Args)]
+pub(crate) struct FitFlags {
+    /// Fit images to the upload before sending: apply the EXIF orientation, remove EXIF/GPS/XMP/comments, convert WebP (and PNG/BMP over the limit) to JPEG, pick the highest quality that fits, downscale only if it must. The file on disk is not changed.
+    #[arg(long)]
+    pub(crate) fit: bool,
+    /// With --fit: keep EXIF and XMP (GPS included) instead of removing them.
+    #[arg(long, requires = "fit")]
+    pub(crate) keep_metadata: bool,
+    /// With --fit: never downscale below this long side, in pixels.
+    #[arg(long, requires = "fit", value_name = "PIXELS", default_value_t = 1600,
+          value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    pub(crate) min_long_side: u32,
+}
+
+impl FitFlags {
+    /// The fitting asked for, if any; `--fit` on videos is a usage error.
+    pub(crate) fn options(&self, target: Target) -> anyhow::Result<Option<FitOptions>> {
+        if !self.fit {
+            return Ok(None);
+        }
+        if !matches!(target, Target::V2) && !target.takes(wxmedia_proto::MediaKind::Jpeg) {
+            anyhow::bail!("--fit is for images; videos are sent as they are");
+        }
+        Ok(Some(FitOptions {
+            target: fit_target(target, self.keep_metadata, self.min_long_side),
+        }))
+    }
+}
+
+/// What `--fit` fits to.
+#[derive(Debug, Clone)]
+pub(crate) struct FitOptions {
+    target: wxmedia_fit::Target,
+}
+
+/// The fit target of an upload: its limit, the image formats it takes.
+fn fit_target(target: Target, keep_metadata: bool, min_long_side: u32) -> wxmedia_fit::Target {
+    let base = match target {
+        Target::V2 => wxmedia_fit::Target::for_v2(),
+        Target::V3(api) => wxmedia_fit::Target::for_v3(api)
+            .unwrap_or_else(|| wxmedia_fit::Target::with_limit(target.max_size())),
+    };
+    base.with_keep_metadata(keep_metadata)
+        .with_min_long_side(min_long_side)
+}
+
+/// What fitting did to one file, for the result line, `--json` and the
+/// ledger.
+#[derive(Debug, Clone)]
+pub(crate) struct FitNote {
+    /// Boxed: the report is several times the size of the rest of what a
+    /// batch carries per file.
+    pub(crate) report: Box<FitReport>,
+    /// The MD5 of the file as it is on disk (the media hash is that of
+    /// what was sent).
+    pub(crate) source_hash: String,
+}
+
+impl FitNote {
+    /// The `fit` member of a JSON line.
+    pub(crate) fn json(&self) -> serde_json::Value {
+        let r = &self.report;
+        serde_json::json!({
+            "changed": !r.unchanged,
+            "summary": r.to_string(),
+            "format_before": r.format_before.name(),
+            "format_after": r.format_after.name(),
+            "bytes_before": r.bytes_before,
+            "bytes_after": r.bytes_after,
+            "width": r.dims_after.width,
+            "height": r.dims_after.height,
+            "quality": r.quality,
+            "oriented": r.oriented.map(|o| o.to_string()),
+            "removed": r.metadata_removed.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "source_hash": self.source_hash,
+        })
+    }
+}
+
+/// Fits run on the blocking pool, at most one per core: each holds a
+/// decoded photo (a 24 MP one is 72 MB of pixels), and a batch of 16
+/// files in flight must not hold 16 of them.
+fn permits() -> &'static Semaphore {
+    static PERMITS: OnceLock<Semaphore> = OnceLock::new();
+    PERMITS
+        .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
+}
+
+/// The MD5 of a file's bytes, as the ledger keys files.
+pub(crate) fn source_hash(bytes: &[u8]) -> String {
+    MediaHash::of(bytes).to_string()
+}
+
+/// The bytes with their MD5, computed on the blocking pool (a batch
+/// looks the original up in its ledger before fitting it).
+pub(crate) async fn hashed(bytes: Vec<u8>) -> Result<(Vec<u8>, String), Failure> {
+    tokio::task::spawn_blocking(move || {
+        let hash = source_hash(&bytes);
+        (bytes, hash)
+    })
+    .await
+    .map_err(|e| Failure::internal(format!("hash thread: {e}")))
+}
+
+/// Fit `bytes` (the file `name`, whose MD5 is `source_hash`) and check
+/// the result as the upload's media: the name's extension becomes `.jpg`
+/// when the format changed.
+pub(crate) async fn prepare(
+    name: String,
+    bytes: Vec<u8>,
+    source_hash: String,
+    target: Target,
+    options: &FitOptions,
+) -> Result<(Media, FitNote), Failure> {
+    let fit_target = options.target.clone();
+    let _permit = permits()
+        .acquire()
+        .await
+        .map_err(|e| Failure::internal(format!("fit permits: {e}")))?;
+    let fitted = tokio::task::spawn_blocking(move || {
+        wxmedia_fit::fit(&bytes, &fit_target).map(|f| {
+            let report = f.report.clone();
+            (f.into_vec(), report)
+        })
+    })
+    .await
+    .map_err(|e| Failure::internal(format!("fit thread: {e}")))?;
+    let (out, report) = fitted.map_err(|e| {
+        Failure::refused(
+            "fit",
+            format!("cannot fit the photo: {e}; nothing was sent"),
+        )
+    })?;
+    let name = renamed(&name, report.format_after);
+    let media = target.media(name, out).map_err(Failure::media)?;
+    Ok((
+        media,
+        FitNote {
+            report: Box::new(report),
+            source_hash,
+        },
+    ))
+}
+
+/// `photo.webp` becomes `photo.jpg` when the output is a JPEG; a name
+/// already ending in the output's extension is kept.
+fn renamed(name: &str, format: Format) -> String {
+    let ext = match format {
+        Format::Jpeg => "jpg",
+        Format::Png => "png",
+        Format::Bmp => "bmp",
+        _ => return name.to_owned(),
+    };
+    let (stem, old) = name.rsplit_once('.').unwrap_or((name, ""));
+    let same = old.eq_ignore_ascii_case(ext) || (ext == "jpg" && old.eq_ignore_ascii_case("jpeg"));
+    if same {
+        name.to_owned()
+    } else {
+        format!("{stem}.{ext}")
+    }
+}
+
+/// Options of `wxmedia fit`.
+#[derive(Debug, Args)]
+pub(crate) struct FitArgs {
+    /// The photo: JPEG, PNG, BMP or WebP (HEIC: convert it first; the message says how).
+    #[arg(value_name = "IN")]
+    input: PathBuf,
+    /// Where to write the result; never the input itself. Written whole, then renamed into place.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+    /// Fit to this API's upload [default: v2, 2 MiB].
+    #[arg(long, value_enum)]
+    api: Option<ApiArg>,
+    /// With --api v3: which upload (image 5 MiB; marketing-image and complaint-image 2 MiB).
+    #[arg(long, value_enum, requires = "api")]
+    kind: Option<KindArg>,
+    /// Fit to this many bytes instead of an upload's limit.
+    #[arg(long, value_name = "BYTES", conflicts_with_all = ["api", "kind"],
+          value_parser = clap::value_parser!(u64).range(1024..=(MAX_FIT_INPUT as u64)))]
+    limit: Option<u64>,
+    #[command(flatten)]
+    fit: FitFlagsNoSwitch,
+    /// One JSON object instead of the line.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The options `--fit` takes, without the switch itself (`fit` always fits).
+#[derive(Debug, Args)]
+struct FitFlagsNoSwitch {
+    /// Keep EXIF and XMP (GPS included) instead of removing them.
+    #[arg(long)]
+    keep_metadata: bool,
+    /// Never downscale below this long side, in pixels.
+    #[arg(long, value_name = "PIXELS", default_value_t = 1600,
+          value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    min_long_side: u32,
+}
+
+impl FitArgs {
+    fn target(&self) -> Result<wxmedia_fit::Target, CmdError> {
+        let upload = match (self.api, self.kind) {
+            (None | Some(ApiArg::V2), None) => Target::V2,
+            (Some(ApiArg::V2), Some(_)) => {
+                return Err(CmdError::usage("--kind is for --api v3"));
+            }
+            (_, kind) => Target::V3(kind.unwrap_or(KindArg::Image).into()),
+        };
+        if matches!(upload, Target::V3(api) if !api.accepts(wxmedia_proto::MediaKind::Jpeg)) {
+            return Err(CmdError::usage(
+                "fit makes photos; videos are sent as they are",
+            ));
+        }
+        let keep = self.fit.keep_metadata;
+        let min = self.fit.min_long_side;
+        Ok(match self.limit {
+            Some(bytes) => {
+                // At most MAX_FIT_INPUT, so it fits in usize (the parser's range).
+                let bytes = usize::try_from(bytes).unwrap_or(MAX_FIT_INPUT);
+                wxmedia_fit::Target::with_limit(bytes)
+                    .with_keep_metadata(keep)
+                    .with_min_long_side(min)
+            }
+            None => fit_target(upload, keep, min),
+        })
+    }
+}
+
+/// `wxmedia fit IN -o OUT`: one line (or JSON object) saying what changed.
+pub(crate) fn run(args: FitArgs) -> CmdResult {
+    let target = args.target()?;
+    check_not_the_input(&args.input, &args.output)?;
+    let bytes = crate::upload::read_limited(&args.input, MAX_FIT_INPUT)
+        .map_err(|f| CmdError::usage(format!("{}: {}", args.input.display(), f.message)))?;
+    let fitted = wxmedia_fit::fit(&bytes, &target).map_err(|e| {
+        CmdError::usage(format!(
+            "{}: cannot fit the photo: {e}",
+            args.input.display()
+        ))
+    })?;
+    let report = fitted.report.clone();
+    write_new(&args.output, &fitted.bytes)
+        .map_err(|e| CmdError::failed(format!("cannot write {}: {e}", args.output.display())))?;
+    let note = FitNote {
+        report: Box::new(report),
+        source_hash: source_hash(&bytes),
+    };
+    if args.json {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            file: String,
+            output: String,
+            fit: &'a serde_json::Value,
+        }
+        let line = Line {
+            file: args.input.display().to_string(),
+            output: args.output.display().to_string(),
+            fit: &note.json(),
+        };
+        println!("{}", serde_json::to_string(&line).expect("serializable"));
+    } else {
+        // The name is the user's; the report is ours.
+        println!(
+            "{}",
+            crate::text::safe(&format!(
+                "{}: {} -> {}",
+                args.input.display(),
+                note.report,
+                args.output.display()
+            ))
+        );
+    }
+    Ok(ExitCode::from(EXIT_OK))
+}
+
+/// Refuse an output that is the input (or a link to it): the original is
+/// never overwritten.
+fn check_not_the_input(input: &Path, output: &Path) -> Result<(), CmdError> {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(output))
+        && a.dev() == b.dev()
+        && a.ino() == b.ino()
+    {
+        return Err(CmdError::usage(format!(
+            "{} is the input file; fit never overwrites the original: give another -o",
+            output.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Write `bytes` to `path` whole or not at all: into a temporary file
+/// beside it, synced, then renamed over it.
+fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_data()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_converted_photo_is_named_for_its_format() {
+        assert_eq!(renamed("IMG_1.webp", Format::Jpeg), "IMG_1.jpg");
+        assert_eq!(renamed("shot.PNG", Format::Jpeg), "shot.jpg");
+        assert_eq!(renamed("a.jpeg", Format::Jpeg), "a.jpeg");
+        assert_eq!(renamed("a.JPG", Format::Jpeg), "a.JPG");
+        assert_eq!(renamed("noext", Format::Jpeg), "noext.jpg");
+        assert_eq!(renamed("a.png", Format::Png), "a.png");
+    }
+}

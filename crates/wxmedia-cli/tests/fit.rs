@@ -1,0 +1,236 @@
+//! `wxmedia fit` and `--fit` on generated phone photos: the file written, the original untouched, uploads on every transport and both APIs, the batch ledger skipping a fitted photo on a rerun.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use wxmedia_fit::synth;
+
+mod common;
+
+use common::{Fx, fx};
+
+fn run(c: &mut Command) -> Output {
+    c.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A 12 MP phone photo stored sideways (orientation 6) with GPS tags, at
+/// the quality phones use: about 5 MB or more of noisy JPEG.
+fn phone_photo() -> Vec<u8> {
+    let photo = synth::photo(4000, 3000, 11);
+    synth::with_exif(&synth::jpeg(&photo, 92), 6, true)
+}
+
+fn md5(bytes: &[u8]) -> String {
+    wxmedia_proto::MediaHash::of(bytes).to_string()
+}
+
+/// `wxmedia <sub> --api v3` with the merchant's key and the WeChat Pay
+/// public key of the simulator.
+fn v3(fx: &Fx, sub: &str) -> Command {
+    let pki = fx.server.pki();
+    let mut c = fx.bare();
+    c.args([sub, "--api", "v3", "--mch-id"])
+        .arg(fx.server.sim().mch_id())
+        .arg("--private-key")
+        .arg(pki.client_key_path())
+        .arg("--cert")
+        .arg(pki.client_cert_path())
+        .arg("--wechatpay-public-key")
+        .arg(pki.wechatpay_public_key_path())
+        .arg("--wechatpay-public-key-id")
+        .arg(fx.server.v3().keys().wechatpay_public_key_id());
+    fx.server_flags(&mut c);
+    c
+}
+
+#[test]
+fn fit_writes_an_upright_stripped_jpeg_and_leaves_the_original() {
+    let fx = fx();
+    let bytes = phone_photo();
+    assert!(bytes.len() > 2 * 1024 * 1024, "{}", bytes.len());
+    let input = fx.file("IMG_0001.jpg", &bytes);
+    let out = fx.dir.path().join("out.jpg");
+    let o = run(fx.bare().arg("fit").arg(&input).arg("-o").arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = stdout(&o);
+    assert!(
+        line.contains("IMG_0001.jpg: JPEG 4000×3000")
+            && line.contains("→ JPEG 3000×4000")
+            && line.contains("removed EXIF (GPS"),
+        "{line}"
+    );
+    let written = std::fs::read(&out).unwrap();
+    assert!(written.len() <= 2 * 1024 * 1024, "{}", written.len());
+    assert!(!written.windows(4).any(|w| w == b"Exif"), "no EXIF left");
+    assert_eq!(
+        md5(&std::fs::read(&input).unwrap()),
+        md5(&bytes),
+        "the input is untouched"
+    );
+
+    // --json, to a v3 image's 5 MiB.
+    let o = run(fx
+        .bare()
+        .args(["fit", "--json", "--api", "v3", "--kind", "image"])
+        .arg(&input)
+        .arg("-o")
+        .arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+    assert_eq!(v["fit"]["changed"], true);
+    assert_eq!(v["fit"]["format_after"], "JPEG");
+    assert_eq!(
+        (v["fit"]["width"].as_u64(), v["fit"]["height"].as_u64()),
+        (Some(3000), Some(4000))
+    );
+    assert!(v["fit"]["bytes_after"].as_u64().unwrap() <= 5 * 1024 * 1024);
+    assert_eq!(v["fit"]["source_hash"], md5(&bytes));
+}
+
+#[test]
+fn fit_refuses_to_overwrite_the_input_and_bad_photos_with_exit_two() {
+    let fx = fx();
+    let bytes = phone_photo();
+    let input = fx.file("a.jpg", &bytes);
+    let link = fx.dir.path().join("link.jpg");
+    std::os::unix::fs::symlink(&input, &link).unwrap();
+    for out in [&input, &link] {
+        let o = run(fx.bare().arg("fit").arg(&input).arg("-o").arg(out));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("never overwrites the original"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(md5(&std::fs::read(&input).unwrap()), md5(&bytes));
+    let heic = fx.file("b.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic");
+    let cut = fx.file("c.jpg", &bytes[..bytes.len() / 2]);
+    for (file, says) in [(&heic, "HEIC"), (&cut, "truncated")] {
+        let out = fx.dir.path().join("never.jpg");
+        let o = run(fx.bare().arg("fit").arg(file).arg("-o").arg(&out));
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{says}: {}", stderr(&o));
+        assert!(!out.exists(), "nothing is written on failure");
+    }
+    let o = run(fx
+        .bare()
+        .args(["fit", "--limit", "12"])
+        .arg(&input)
+        .arg("-o")
+        .arg("x.jpg"));
+    assert_eq!(o.status.code(), Some(2), "an absurd limit is a usage error");
+}
+
+/// Without `--fit` the photo is refused unsent (exit 2); with it, it is
+/// uploaded on every transport, for v2 and v3, and the JSON says what was
+/// changed.
+#[test]
+fn upload_fit_sends_the_photo_on_every_transport_and_api() {
+    let fx = fx();
+    // At the quality of a phone's "high" setting: over 5 MiB, every
+    // image upload's limit.
+    let photo = synth::photo(4000, 3000, 11);
+    let bytes = synth::with_exif(&synth::jpeg(&photo, 98), 6, true);
+    assert!(
+        bytes.len() > 5 * 1024 * 1024,
+        "over every image limit: {}",
+        bytes.len()
+    );
+    let photo = fx.file("photo.jpg", &bytes);
+    for api in ["v2", "v3"] {
+        let base = |fx: &Fx| match api {
+            "v2" => fx.cmd("upload"),
+            _ => v3(fx, "upload"),
+        };
+        let before = fx.server.sim().request_count();
+        let o = run(base(&fx).arg(&photo));
+        assert_eq!(o.status.code(), Some(2), "{api}: {}", stderr(&o));
+        assert_eq!(
+            fx.server.sim().request_count(),
+            before,
+            "{api}: nothing sent"
+        );
+        for transport in ["hyper", "surf", "blocking"] {
+            let o = run(base(&fx)
+                .args(["--fit", "--json", "--transport", transport])
+                .arg(&photo));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{api} {transport}: {}",
+                stderr(&o)
+            );
+            let v: Value = serde_json::from_str(stdout(&o).trim()).unwrap();
+            assert_eq!(v["fit"]["changed"], true, "{v}");
+            assert!(
+                v["fit"]["removed"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m == "GPS"),
+                "{v}"
+            );
+            let last = fx.server.sim().received().pop().unwrap();
+            assert!(last.media_len <= 5 * 1024 * 1024 && last.media_len > 0);
+            assert_eq!(last.filename.as_deref(), Some("photo.jpg"));
+        }
+    }
+    assert_eq!(fx.server.sim().upload_count(), 6);
+    assert_eq!(md5(&std::fs::read(&photo).unwrap()), md5(&bytes));
+}
+
+/// A fitted photo is recorded by both hashes; a rerun skips it by the
+/// original's, before fitting it again.
+#[test]
+fn batch_fit_records_both_hashes_and_a_rerun_skips_the_photo() {
+    let fx = fx();
+    let dir = fx.dir.path().join("photos");
+    std::fs::create_dir(&dir).unwrap();
+    let bytes = synth::with_exif(&synth::jpeg(&synth::photo(2400, 1800, 5), 95), 8, true);
+    std::fs::write(dir.join("shop.jpg"), &bytes).unwrap();
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let batch = |fx: &Fx| {
+        let mut c = fx.cmd("batch");
+        c.arg("--fit").arg("--ledger").arg(&ledger).arg(&dir);
+        c
+    };
+    let o = run(&mut batch(&fx));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("fitted:"), "{}", stderr(&o));
+    let entries = entries(&ledger);
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["source_hash"], md5(&bytes));
+    assert_ne!(entries[0]["media_hash"], md5(&bytes));
+    assert!(
+        entries[0]["fit"].as_str().unwrap().contains("rotated"),
+        "{}",
+        entries[0]
+    );
+    let o = run(&mut batch(&fx));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("uploaded 0, skipped 1, failed 0"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("fitted:"));
+    assert_eq!(fx.server.sim().upload_count(), 1);
+}
+
+fn entries(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}

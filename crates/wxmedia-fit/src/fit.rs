@@ -1,0 +1,260 @@
+//! `fit`: the numbered contract from bytes and a target to the bytes to send.
+
+use std::borrow::Cow;
+
+use crate::encode::{self, Estimator, Extras, Search};
+use crate::error::FitError;
+use crate::probe::{self, Parsed};
+use crate::report::{Bytes, Dims, FitReport, Fitted, Metadata, Orientation};
+use crate::{Format, Target, exif, jpeg, pixels, png};
+
+/// Each downscaling step multiplies the long side by this.
+const STEP: f64 = 0.85;
+
+/// Fits `bytes` to `target`.
+///
+/// 1. Read the headers ([`probe`](crate::probe())); refuse unknown,
+///    unsupported, truncated and animated images, and images over the
+///    [decoder limits](crate::DecodeLimits), before decoding anything.
+/// 2. If the upload accepts the format, it fits, its orientation is upright
+///    and there is no metadata to remove (or metadata is kept), return the
+///    input untouched.
+/// 3. If only metadata is in the way (a JPEG or PNG, upright), remove its
+///    segments losslessly; return that if it fits.
+/// 4. Otherwise decode, apply the EXIF orientation to the pixels, and
+///    re-encode as JPEG (removing the metadata, keeping the colour
+///    profile) at the highest quality between the floor and the ceiling
+///    that fits.
+/// 5. Only if even the floor does not fit, downscale in steps of 0.85,
+///    never below the minimum long side, never up, and search again.
+/// 6. If the minimum long side at the floor quality does not fit either,
+///    fail with [`FitError::CannotFit`] and the smallest size reached.
+pub fn fit<'a>(bytes: &'a [u8], target: &Target) -> Result<Fitted<'a>, FitError> {
+    let parsed = probe::parse(bytes)?;
+    let p = &parsed.probe;
+    if let Some(frames) = p.frames {
+        return Err(FitError::Animated {
+            format: p.format,
+            frames: (frames > 0).then_some(frames),
+        });
+    }
+    let limits = &target.limits;
+    if p.dims.width > limits.max_width
+        || p.dims.height > limits.max_height
+        || p.dims.pixels() > limits.max_pixels
+    {
+        let max_pixels = limits
+            .max_pixels
+            .min(u64::from(limits.max_width) * u64::from(limits.max_height));
+        return Err(FitError::TooManyPixels {
+            format: p.format,
+            dims: p.dims,
+            max_pixels,
+        });
+    }
+
+    let report = FitReport {
+        format_before: p.format,
+        format_after: p.format,
+        bytes_before: bytes.len(),
+        bytes_after: bytes.len(),
+        dims_before: p.dims,
+        dims_after: p.dims,
+        quality: None,
+        oriented: None,
+        metadata_removed: Vec::new(),
+        unchanged: true,
+    };
+    let accepted = target.accepts(p.format);
+    let upright = !p.needs_orienting();
+    let nothing_to_strip = target.keep_metadata || p.metadata.is_empty();
+    if accepted && upright && bytes.len() <= target.max_bytes && nothing_to_strip {
+        return Ok(Fitted {
+            bytes: Cow::Borrowed(bytes),
+            report,
+        });
+    }
+    if accepted && upright && !nothing_to_strip {
+        let stripped = match p.format {
+            Format::Jpeg => Some(jpeg::strip(bytes)?),
+            Format::Png => Some(png::strip(bytes)?),
+            _ => None,
+        };
+        if let Some(stripped) = stripped
+            && stripped.len() <= target.max_bytes
+        {
+            let report = FitReport {
+                bytes_after: stripped.len(),
+                metadata_removed: p.metadata.clone(),
+                unchanged: false,
+                ..report
+            };
+            return Ok(Fitted {
+                bytes: Cow::Owned(stripped),
+                report,
+            });
+        }
+    }
+    if !target.accepts(Format::Jpeg) {
+        return Err(FitError::NoOutputFormat { format: p.format });
+    }
+    reencode(bytes, &parsed, target, report)
+}
+
+/// Steps 4 to 6: decode, orient, search quality, then size.
+fn reencode<'a>(
+    bytes: &'a [u8],
+    parsed: &Parsed,
+    target: &Target,
+    report: FitReport,
+) -> Result<Fitted<'a>, FitError> {
+    let p = &parsed.probe;
+    let decoded = pixels::decode(bytes, p.format, p.dims, &target.limits)?;
+    let orientation = p.orientation.unwrap_or(Orientation::Normal);
+    let full = pixels::orient(decoded.pixels, orientation);
+    let (extras, removed) = extras(bytes, parsed, target, decoded.icc);
+
+    let (floor, mut ceiling) = target.quality_range();
+    if let Some(source) = p.jpeg_quality {
+        // Re-encoding above the source's own quality adds bytes, not detail;
+        // a little headroom offsets the loss of a second encode.
+        ceiling = ceiling.min(source.saturating_add(2).max(floor));
+    }
+    let budget = target.max_bytes;
+    let done = |jpeg: Vec<u8>, quality: u8, dims: Dims| Fitted {
+        report: FitReport {
+            format_after: Format::Jpeg,
+            bytes_after: jpeg.len(),
+            dims_after: dims,
+            quality: Some(quality),
+            oriented: (orientation != Orientation::Normal).then_some(orientation),
+            metadata_removed: removed.clone(),
+            unchanged: false,
+            ..report.clone()
+        },
+        bytes: Cow::Owned(jpeg),
+    };
+
+    let full_dims = full.dims();
+    let long0 = full_dims.long_side();
+    let min_long = target.min_long_side.max(1);
+    let mut est = Estimator::new(&full, &extras);
+    // When the sample says the floor is far over and a smaller size may be
+    // tried, the full-size encodes would only confirm it: skip them.
+    let predicted = est.predict(floor)?;
+    let mut smallest = if long0 > min_long && predicted > budget as f64 * 1.10 {
+        (predicted as usize, full_dims)
+    } else {
+        match encode::search(&mut est, floor, ceiling, budget)? {
+            Search::Fits { quality, jpeg } => return Ok(done(jpeg, quality, full_dims)),
+            Search::TooBig { floor_bytes } => (floor_bytes, full_dims),
+        }
+    };
+    let mut correction = est.correction;
+    let mut factor = 1.0;
+    // Never upscale: an image already at or below the minimum long side
+    // is not resized at all.
+    // The long sides to try: ×0.85 a step, ending exactly at the minimum;
+    // none when the image is already at or below it (never upscale).
+    let mut steps = Vec::new();
+    while long0 > min_long && steps.last() != Some(&min_long) {
+        factor *= STEP;
+        steps.push(((f64::from(long0) * factor).round() as u32).max(min_long));
+    }
+    for long in steps {
+        let last = long == min_long;
+        let dims = scaled(full_dims, long);
+        // Bytes shrink more slowly than the area (the detail per pixel
+        // rises), so an area-proportional guess is optimistic: a step it
+        // says cannot fit surely cannot, and is skipped without resizing.
+        let ratio = dims.pixels() as f64 / full_dims.pixels() as f64;
+        // (With 5 % to spare: the full-size figure may be a prediction.)
+        if !last && smallest.1 == full_dims && smallest.0 as f64 * ratio > budget as f64 * 1.05 {
+            continue;
+        }
+        let small = pixels::downscale(&full, dims)?;
+        let mut est = Estimator::new(&small, &extras);
+        est.correction = correction;
+        if !last && est.predict(floor)? > budget as f64 * 1.10 {
+            correction = est.correction;
+            continue;
+        }
+        match encode::search(&mut est, floor, ceiling, budget)? {
+            Search::Fits { quality, jpeg } => return Ok(done(jpeg, quality, dims)),
+            Search::TooBig { floor_bytes } => smallest = (floor_bytes, dims),
+        }
+        correction = est.correction;
+    }
+    Err(FitError::CannotFit {
+        max_bytes: Bytes(budget as u64),
+        smallest: Bytes(smallest.0 as u64),
+        dims: smallest.1,
+        quality: floor,
+    })
+}
+
+/// `dims` scaled so its long side is `long`, keeping the aspect ratio.
+fn scaled(dims: Dims, long: u32) -> Dims {
+    let f = f64::from(long) / f64::from(dims.long_side());
+    let side = |v: u32| ((f64::from(v) * f).round() as u32).clamp(1, v);
+    Dims::new(side(dims.width), side(dims.height))
+}
+
+/// What goes into the new JPEG besides pixels (the ICC profile; EXIF and
+/// XMP when kept, with their orientation reset to upright) and what the
+/// report lists as removed.
+fn extras(
+    bytes: &[u8],
+    parsed: &Parsed,
+    target: &Target,
+    icc: Option<Vec<u8>>,
+) -> (Extras, Vec<Metadata>) {
+    let mut extras = Extras::default();
+    let mut removed = parsed.probe.metadata.clone();
+    if let Some(icc) = icc {
+        // A profile bigger than a quarter of the budget is hostile or
+        // absurd (real ones are 0.5-4 KiB); dropping it keeps the upload
+        // possible and the report says so.
+        if icc.len() <= target.max_bytes / 4 {
+            extras.icc = Some(icc);
+        } else {
+            removed.push(Metadata::Icc);
+        }
+    }
+    if target.keep_metadata {
+        // An APPn segment holds at most 65,533 bytes; the identifiers take
+        // some of that.
+        if let (Some(at), Some(info)) = (&parsed.exif_at, &parsed.exif)
+            && at.len() <= 65_527
+        {
+            let mut tiff = bytes[at.clone()].to_vec();
+            exif::set_orientation_normal(&mut tiff, info);
+            extras
+                .segments
+                .push((1, [&b"Exif\0\0"[..], &tiff].concat()));
+            removed.retain(|m| {
+                !matches!(
+                    m,
+                    Metadata::Exif
+                        | Metadata::Gps
+                        | Metadata::MakerNote
+                        | Metadata::SerialNumber
+                        | Metadata::Thumbnail
+                )
+            });
+        }
+        if let Some(at) = &parsed.xmp_at
+            && at.len() <= 65_502
+        {
+            let mut xmp = bytes[at.clone()].to_vec();
+            jpeg::xmp_set_orientation_normal(&mut xmp);
+            extras
+                .segments
+                .push((1, [&b"http://ns.adobe.com/xap/1.0/\0"[..], &xmp].concat()));
+            removed.retain(|m| *m != Metadata::Xmp);
+        }
+    }
+    removed.sort();
+    removed.dedup();
+    (extras, removed)
+}

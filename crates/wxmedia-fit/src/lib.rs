@@ -1,0 +1,70 @@
+//! Fit a photo to an upload: decode, orient, strip metadata, re-encode under a byte limit.
+//!
+//! Phone photos fail uploads for reasons that have nothing to do with the
+//! protocol: they are too large (3-8 MB against a 2 MiB or 5 MiB limit),
+//! in a format the server refuses (WebP, HEIC), stored sideways with an
+//! EXIF orientation the reviewers never apply, and full of metadata (GPS
+//! positions, serial numbers) nobody means to send. [`fit`] turns such
+//! bytes into bytes the upload takes, and says what it changed.
+//!
+//! ```
+//! use wxmedia_fit::{fit, synth, Target};
+//!
+//! // A 1600×1200 photo stored sideways with GPS tags, as a phone writes it.
+//! let photo = synth::photo(1600, 1200, 7);
+//! let jpeg = synth::with_exif(&synth::jpeg(&photo, 95), 6, true);
+//!
+//! let fitted = fit(&jpeg, &Target::with_limit(400 * 1024))?;
+//! assert!(fitted.bytes.len() <= 400 * 1024);
+//! assert_eq!(fitted.report.dims_after.width, 1200); // upright: portrait
+//! println!("photo.jpg: {}", fitted.report);
+//! # Ok::<(), wxmedia_fit::FitError>(())
+//! ```
+//!
+//! # In scope
+//!
+//! * Reading JPEG, PNG, BMP and WebP, under [decoder limits](DecodeLimits)
+//!   checked against the header before any pixel is decoded.
+//! * Applying the EXIF orientation (1-8) to the pixels.
+//! * Removing EXIF (GPS, maker notes, serial numbers, thumbnails), XMP,
+//!   IPTC, comments, PNG text, vendor segments and trailing data; keeping
+//!   the ICC colour profile. Losslessly (by dropping segments) when the
+//!   image needs nothing else.
+//! * Re-encoding as JPEG at the highest quality that fits, then
+//!   downscaling in steps if it must, within the [`Target`]'s floor and
+//!   minimum size.
+//!
+//! # Out of scope
+//!
+//! * Files, clocks, threads beyond two short-lived encoder threads: the
+//!   caller reads the bytes and writes the result. The input is never
+//!   modified.
+//! * HEIC and AVIF decoding (they are recognised and refused with a
+//!   conversion hint), GIF, TIFF, animations (refused).
+//! * Colour conversion: the colour profile travels with the pixels.
+
+#![forbid(unsafe_code)]
+
+mod api;
+mod encode;
+mod error;
+mod exif;
+mod fit;
+mod format;
+mod huffman;
+mod jpeg;
+mod pixels;
+mod png;
+mod probe;
+mod report;
+#[doc(hidden)]
+pub mod synth;
+mod target;
+mod webp;
+
+pub use error::FitError;
+pub use fit::fit;
+pub use format::Format;
+pub use probe::{Probe, probe};
+pub use report::{Bytes, Dims, FitReport, Fitted, Metadata, Orientation};
+pub use target::{DecodeLimits, Target};

@@ -1,0 +1,155 @@
+//! `Target`: what the upload accepts, and how far `fit` may go to get there.
+
+use crate::Format;
+
+/// Decoder limits, checked against the header before any pixel memory is
+/// allocated, so a hostile header (a "decompression bomb") costs nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DecodeLimits {
+    /// Widest image accepted, in pixels.
+    pub max_width: u32,
+    /// Tallest image accepted, in pixels.
+    pub max_height: u32,
+    /// Most pixels accepted (width × height).
+    pub max_pixels: u64,
+    /// Most memory the decoder may allocate for pixels and decoder state, in bytes.
+    /// The whole fit needs about three times the decoded image.
+    pub max_alloc: u64,
+}
+
+impl DecodeLimits {
+    /// The default limits: 120 MP (a 108 MP phone photo fits; a 200 MP one
+    /// does not), 65,535 pixels a side (JPEG's own limit) and 1 GiB of
+    /// decoder memory.
+    pub const DEFAULT: DecodeLimits = DecodeLimits {
+        max_width: 65_535,
+        max_height: 65_535,
+        max_pixels: 120_000_000,
+        max_alloc: 1 << 30,
+    };
+
+    /// Limits with a pixel cap and a memory cap; sides up to 65,535.
+    #[must_use]
+    pub const fn new(max_pixels: u64, max_alloc: u64) -> DecodeLimits {
+        DecodeLimits {
+            max_pixels,
+            max_alloc,
+            ..DecodeLimits::DEFAULT
+        }
+    }
+}
+
+impl Default for DecodeLimits {
+    fn default() -> DecodeLimits {
+        DecodeLimits::DEFAULT
+    }
+}
+
+/// What an upload accepts and how `fit` may change a photo to match.
+///
+/// ```
+/// use wxmedia_fit::{Format, Target};
+///
+/// // The v2 upload: 2 MiB of JPEG, PNG or BMP.
+/// let target = Target::new(2 * 1024 * 1024, &[Format::Jpeg, Format::Png, Format::Bmp])
+///     .with_min_long_side(1200)
+///     .with_keep_metadata(false);
+/// assert_eq!(target.quality_floor, 60);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Target {
+    /// The largest output accepted, in bytes.
+    pub max_bytes: usize,
+    /// The formats the upload accepts as they are. Anything else is
+    /// converted to JPEG (which must then be among them).
+    pub accepted: Vec<Format>,
+    /// Downscaling never goes below this long side, in pixels (default 1,600).
+    pub min_long_side: u32,
+    /// The lowest JPEG quality used (default 60).
+    pub quality_floor: u8,
+    /// The highest JPEG quality used (default 95: above it JPEG grows fast
+    /// for no visible gain). A JPEG input is also never re-encoded at a
+    /// quality much above its own.
+    pub quality_ceiling: u8,
+    /// Keep EXIF and XMP (with the orientation reset to 1 when the pixels
+    /// are rotated) instead of removing them. Off by default: photos of
+    /// documents carry GPS positions and serial numbers.
+    pub keep_metadata: bool,
+    /// Decoder limits against hostile input.
+    pub limits: DecodeLimits,
+}
+
+impl Target {
+    /// The formats WeChat Pay's image uploads take.
+    pub const UPLOAD_FORMATS: &'static [Format] = &[Format::Jpeg, Format::Png, Format::Bmp];
+
+    /// A target of `max_bytes` accepting `accepted`, with the default
+    /// floor, ceiling, minimum long side and limits, metadata removed.
+    #[must_use]
+    pub fn new(max_bytes: usize, accepted: &[Format]) -> Target {
+        Target {
+            max_bytes,
+            accepted: accepted.to_vec(),
+            min_long_side: 1600,
+            quality_floor: 60,
+            quality_ceiling: 95,
+            keep_metadata: false,
+            limits: DecodeLimits::DEFAULT,
+        }
+    }
+
+    /// A target of `max_bytes` accepting JPEG, PNG and BMP, as the uploads do.
+    #[must_use]
+    pub fn with_limit(max_bytes: usize) -> Target {
+        Target::new(max_bytes, Target::UPLOAD_FORMATS)
+    }
+
+    /// Sets [`min_long_side`](Target::min_long_side).
+    #[must_use]
+    pub fn with_min_long_side(mut self, pixels: u32) -> Target {
+        self.min_long_side = pixels;
+        self
+    }
+
+    /// Sets [`quality_floor`](Target::quality_floor) (clamped to 1..=100).
+    #[must_use]
+    pub fn with_quality_floor(mut self, quality: u8) -> Target {
+        self.quality_floor = quality.clamp(1, 100);
+        self
+    }
+
+    /// Sets [`quality_ceiling`](Target::quality_ceiling) (clamped to 1..=100).
+    #[must_use]
+    pub fn with_quality_ceiling(mut self, quality: u8) -> Target {
+        self.quality_ceiling = quality.clamp(1, 100);
+        self
+    }
+
+    /// Sets [`keep_metadata`](Target::keep_metadata).
+    #[must_use]
+    pub fn with_keep_metadata(mut self, keep: bool) -> Target {
+        self.keep_metadata = keep;
+        self
+    }
+
+    /// Sets the decoder [`limits`](Target::limits).
+    #[must_use]
+    pub fn with_decode_limits(mut self, limits: DecodeLimits) -> Target {
+        self.limits = limits;
+        self
+    }
+
+    /// Whether the upload takes `format` as it is.
+    #[must_use]
+    pub fn accepts(&self, format: Format) -> bool {
+        self.accepted.contains(&format)
+    }
+
+    /// The quality range searched: the floor, and a ceiling never below it.
+    pub(crate) fn quality_range(&self) -> (u8, u8) {
+        let floor = self.quality_floor.clamp(1, 100);
+        (floor, self.quality_ceiling.clamp(floor, 100))
+    }
+}
