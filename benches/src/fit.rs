@@ -43,7 +43,11 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         .output()
         .ok()
         .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.lines().next().map(|l| l.trim_start_matches("Version: ").to_owned()));
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .map(|l| l.trim_start_matches("Version: ").to_owned())
+        });
     md.push_str("\n## Photos: `wxmedia fit` against ImageMagick\n\n");
     let Some(version) = version else {
         md.push_str("ImageMagick's `convert` was not found (install `imagemagick`): skipped.\n");

@@ -3,6 +3,7 @@
 // The binary's parts; the fixtures and the charts are the library's.
 mod batch;
 mod e2e;
+mod fit;
 mod micro_v3;
 mod micro_video;
 
@@ -123,6 +124,8 @@ fn main() {
     phase("memory");
     batch::run(&opts, &mut summary, &mut md);
     phase("batch");
+    fit::run(&opts, &mut summary, &mut md);
+    phase("fit");
 
     let charts = opts.charts.clone().unwrap_or_else(|| opts.out.clone());
     let drawn = wxmedia_bench::charts::draw_all(&summary, &charts)

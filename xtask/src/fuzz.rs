@@ -17,6 +17,7 @@ const TARGETS: &[(&str, &str)] = &[
     ("v3_certificates_plain", "pem.dict"),
     ("v3_keys", "pem.dict"),
     ("video_walk", "video.dict"),
+    ("fit_decode", "image.dict"),
 ];
 
 /// Seconds per target in `smoke` (CI).

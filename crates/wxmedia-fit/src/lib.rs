@@ -51,6 +51,8 @@ mod error;
 mod exif;
 mod fit;
 mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 mod huffman;
 mod jpeg;
 mod pixels;
