@@ -5,7 +5,8 @@ use std::ops::Range;
 
 use crate::Format;
 use crate::error::FitError;
-use crate::exif::{self, ExifInfo};
+use crate::exif;
+use crate::probe::HeaderInfo;
 use crate::report::{Dims, Metadata};
 
 const SOI: u8 = 0xD8;
@@ -22,24 +23,6 @@ const APP15: u8 = 0xEF;
 
 const XMP_ID: &[u8] = b"http://ns.adobe.com/xap/1.0/\0";
 const XMP_EXT_ID: &[u8] = b"http://ns.adobe.com/xmp/extension/\0";
-
-/// What a walk over a JPEG's segments found.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct JpegInfo {
-    pub(crate) dims: Option<Dims>,
-    /// The first EXIF block found, read.
-    pub(crate) exif: Option<ExifInfo>,
-    /// Where that EXIF block's TIFF data is, for `keep_metadata`.
-    pub(crate) exif_at: Option<Range<usize>>,
-    /// Where the first standard XMP packet is (after its identifier).
-    pub(crate) xmp_at: Option<Range<usize>>,
-    /// Removable metadata found, deduplicated, in the order of [`Metadata`].
-    pub(crate) metadata: Vec<Metadata>,
-    pub(crate) icc: bool,
-    /// The quality the luma quantisation table corresponds to on the IJG
-    /// scale (an estimate for tables written by other encoders).
-    pub(crate) quality: Option<u8>,
-}
 
 /// What to do with a segment when metadata is stripped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,8 +151,8 @@ fn is_trailer(rest: &[u8]) -> bool {
 }
 
 /// Walks the whole JPEG: dimensions, metadata, ICC, estimated quality.
-pub(crate) fn parse(bytes: &[u8]) -> Result<JpegInfo, FitError> {
-    let mut info = JpegInfo::default();
+pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
+    let mut info = HeaderInfo::default();
     let end = walk(bytes, |seg| {
         let payload = &bytes[seg.payload.clone()];
         match seg.marker {

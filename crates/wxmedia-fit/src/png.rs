@@ -3,23 +3,11 @@
 
 use crate::Format;
 use crate::error::FitError;
-use crate::exif::{self, ExifInfo};
+use crate::exif;
+use crate::probe::HeaderInfo;
 use crate::report::{Dims, Metadata};
 
 const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
-
-/// What a walk over a PNG's chunks found.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct PngInfo {
-    pub(crate) dims: Option<Dims>,
-    /// The frame count of an APNG (`acTL`), when it has more than one frame.
-    pub(crate) frames: Option<u32>,
-    pub(crate) exif: Option<ExifInfo>,
-    /// Where the `eXIf` chunk's TIFF data is, for `keep_metadata`.
-    pub(crate) exif_at: Option<std::ops::Range<usize>>,
-    pub(crate) metadata: Vec<Metadata>,
-    pub(crate) icc: bool,
-}
 
 /// What stripping does with a chunk.
 fn removable(kind: &[u8; 4]) -> Option<Metadata> {
@@ -84,8 +72,8 @@ fn walk<'a>(
 }
 
 /// Walks the whole PNG: dimensions, animation, metadata, ICC.
-pub(crate) fn parse(bytes: &[u8]) -> Result<PngInfo, FitError> {
-    let mut info = PngInfo::default();
+pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
+    let mut info = HeaderInfo::default();
     let mut first = true;
     let end = walk(bytes, |chunk| {
         if std::mem::take(&mut first) && &chunk.kind != b"IHDR" {

@@ -61,58 +61,58 @@ pub fn probe(bytes: &[u8]) -> Result<Probe, FitError> {
     parse(bytes).map(|p| p.probe)
 }
 
+/// What a walk over one format's headers (JPEG segments, PNG or WebP
+/// chunks, the BMP header) found: one shape for every format, each filling
+/// in what it has.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeaderInfo {
+    pub(crate) dims: Option<Dims>,
+    /// The frame count of an animation (APNG `acTL`; WebP `ANMF`, 0 when
+    /// the animation flag is set but no frame was found).
+    pub(crate) frames: Option<u32>,
+    /// The first EXIF block found, read.
+    pub(crate) exif: Option<ExifInfo>,
+    /// Where that EXIF block's TIFF data is, for `keep_metadata`.
+    pub(crate) exif_at: Option<Range<usize>>,
+    /// JPEG: where the first standard XMP packet is (after its identifier).
+    pub(crate) xmp_at: Option<Range<usize>>,
+    /// Removable metadata found, deduplicated, in the order of [`Metadata`].
+    pub(crate) metadata: Vec<Metadata>,
+    pub(crate) icc: bool,
+    /// JPEG: the quality the luma quantisation table corresponds to on the
+    /// IJG scale (an estimate for tables written by other encoders).
+    pub(crate) quality: Option<u8>,
+}
+
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
     if bytes.is_empty() {
         return Err(FitError::Empty);
     }
     let format = Format::sniff(bytes).ok_or(FitError::UnknownFormat)?;
+    let info = match format {
+        Format::Jpeg => jpeg::parse(bytes)?,
+        Format::Png => png::parse(bytes)?,
+        Format::WebP => webp::parse(bytes)?,
+        Format::Bmp => HeaderInfo {
+            dims: Some(bmp_dims(bytes)?),
+            ..HeaderInfo::default()
+        },
+        _ => return Err(FitError::Unsupported { format }),
+    };
     let mut parsed = Parsed {
         probe: Probe {
             format,
-            dims: Dims::new(0, 0),
+            dims: info.dims.unwrap_or(Dims::new(0, 0)),
             orientation: None,
-            frames: None,
-            metadata: Vec::new(),
-            icc: false,
-            jpeg_quality: None,
+            frames: info.frames,
+            metadata: info.metadata,
+            icc: info.icc,
+            jpeg_quality: info.quality,
         },
-        exif: None,
-        exif_at: None,
-        xmp_at: None,
+        exif: info.exif,
+        exif_at: info.exif_at,
+        xmp_at: info.xmp_at,
     };
-    let p = &mut parsed.probe;
-    match format {
-        Format::Jpeg => {
-            let info = jpeg::parse(bytes)?;
-            p.dims = info.dims.unwrap_or(Dims::new(0, 0));
-            p.metadata = info.metadata;
-            p.icc = info.icc;
-            p.jpeg_quality = info.quality;
-            parsed.exif = info.exif;
-            parsed.exif_at = info.exif_at;
-            parsed.xmp_at = info.xmp_at;
-        }
-        Format::Png => {
-            let info = png::parse(bytes)?;
-            p.dims = info.dims.unwrap_or(Dims::new(0, 0));
-            p.frames = info.frames;
-            p.metadata = info.metadata;
-            p.icc = info.icc;
-            parsed.exif = info.exif;
-            parsed.exif_at = info.exif_at;
-        }
-        Format::WebP => {
-            let info = webp::parse(bytes)?;
-            p.dims = info.dims.unwrap_or(Dims::new(0, 0));
-            p.frames = info.frames;
-            p.metadata = info.metadata;
-            p.icc = info.icc;
-            parsed.exif = info.exif;
-            parsed.exif_at = info.exif_at;
-        }
-        Format::Bmp => p.dims = bmp_dims(bytes)?,
-        _ => return Err(FitError::Unsupported { format }),
-    }
     parsed.probe.orientation = parsed
         .exif
         .as_ref()

@@ -3,22 +3,9 @@
 
 use crate::Format;
 use crate::error::FitError;
-use crate::exif::{self, ExifInfo};
+use crate::exif;
+use crate::probe::HeaderInfo;
 use crate::report::{Dims, Metadata};
-
-/// What a walk over a WebP's chunks found.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct WebpInfo {
-    pub(crate) dims: Option<Dims>,
-    /// Set for an animation: the number of `ANMF` frames (0 when the
-    /// animation flag is set but no frame was found).
-    pub(crate) frames: Option<u32>,
-    pub(crate) exif: Option<ExifInfo>,
-    /// Where the `EXIF` chunk's TIFF data is, for `keep_metadata`.
-    pub(crate) exif_at: Option<std::ops::Range<usize>>,
-    pub(crate) metadata: Vec<Metadata>,
-    pub(crate) icc: bool,
-}
 
 fn le24(b: &[u8]) -> u32 {
     u32::from(b[0]) | u32::from(b[1]) << 8 | u32::from(b[2]) << 16
@@ -27,7 +14,7 @@ fn le24(b: &[u8]) -> u32 {
 /// Walks the RIFF container: the first chunk gives the dimensions (simple
 /// lossy `VP8 `, lossless `VP8L`, or extended `VP8X`), later ones the
 /// animation frames and metadata.
-pub(crate) fn parse(bytes: &[u8]) -> Result<WebpInfo, FitError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
     let truncated = || FitError::Truncated {
         format: Format::WebP,
     };
@@ -41,7 +28,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<WebpInfo, FitError> {
         return Err(truncated());
     }
     let body = &bytes[12..end];
-    let mut info = WebpInfo::default();
+    let mut info = HeaderInfo::default();
     let mut animated = false;
     let mut frames = 0u32;
     let mut pos = 0;
