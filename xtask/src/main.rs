@@ -98,42 +98,81 @@ fn env_prefix(envs: &[(&str, &str)]) -> String {
 
 fn ci() -> Result<(), String> {
     let started = std::time::Instant::now();
-    run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
-    run(
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--locked",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        &[],
-    )?;
-    run("cargo", &["test", "--workspace", "--locked"], &[])?;
-    providers()?;
-    run(
-        "cargo",
-        &["doc", "--workspace", "--no-deps", "--locked"],
-        &[("RUSTDOCFLAGS", "-Dwarnings")],
-    )?;
+    let mut steps = Steps::default();
+    steps.run("fmt", || {
+        run("cargo", &["fmt", "--all", "--", "--check"], &[])
+    })?;
+    steps.run("clippy", || {
+        run(
+            "cargo",
+            &[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ],
+            &[],
+        )
+    })?;
+    steps.run("test", || {
+        run("cargo", &["test", "--workspace", "--locked"], &[])
+    })?;
+    steps.run("providers", providers)?;
+    steps.run("doc", || {
+        run(
+            "cargo",
+            &["doc", "--workspace", "--no-deps", "--locked"],
+            &[("RUSTDOCFLAGS", "-Dwarnings")],
+        )
+    })?;
     // Benchmarks are built, never run, in CI: timings on shared machines
     // are noise, and the numbers live in docs/BENCHMARKS.md.
-    run(
-        "cargo",
-        &["build", "--locked", "-p", "wxmedia-bench", "--all-targets"],
-        &[],
-    )?;
-    golden(false)?;
-    tidy::run(&root())?;
-    deny::run(&root())?;
-    package::run(&root())?;
-    man()?;
-    fuzz::run(&root(), &["smoke"])?;
+    steps.run("bench build", || {
+        run(
+            "cargo",
+            &["build", "--locked", "-p", "wxmedia-bench", "--all-targets"],
+            &[],
+        )
+    })?;
+    steps.run("golden", || golden(false))?;
+    steps.run("tidy", || tidy::run(&root()))?;
+    steps.run("deny", || deny::run(&root()))?;
+    steps.run("package", || package::run(&root()))?;
+    steps.run("man", man)?;
+    steps.run("fuzz smoke", || fuzz::run(&root(), &["smoke"]))?;
+    steps.report();
     eprintln!("xtask ci: all steps passed in {:.0?}", started.elapsed());
     Ok(())
+}
+
+/// The time each CI step took, printed at the end (and when a step fails),
+/// so that a slow CI run says which step to look at.
+#[derive(Default)]
+struct Steps(Vec<(&'static str, std::time::Duration)>);
+
+impl Steps {
+    fn run(
+        &mut self,
+        name: &'static str,
+        step: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let result = step();
+        self.0.push((name, started.elapsed()));
+        if result.is_err() {
+            self.report();
+        }
+        result
+    }
+
+    fn report(&self) {
+        for (name, took) in &self.0 {
+            eprintln!("xtask ci: {name:<12} {:>6.0?}", took);
+        }
+    }
 }
 
 fn bench(quick: bool) -> Result<(), String> {

@@ -39,7 +39,17 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
     for name in PUBLISHED {
         args.extend(["-p", name]);
     }
-    crate::run("cargo", &args, &[])
+    // The verification builds are only compiled, never run or debugged:
+    // without debug info or incremental state they take a fraction of the
+    // disk (the published manifests carry none of the workspace's profiles).
+    crate::run(
+        "cargo",
+        &args,
+        &[
+            ("CARGO_PROFILE_DEV_DEBUG", "false"),
+            ("CARGO_INCREMENTAL", "0"),
+        ],
+    )
 }
 
 /// Where `cargo package` builds the tarballs: a directory of its own, with

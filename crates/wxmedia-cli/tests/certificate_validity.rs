@@ -6,9 +6,8 @@ use wxmedia_sim::{V3Config, V3Keys, V3KeysPem, V3Signer};
 
 mod common;
 
-use common::{Fx, fx};
+use common::{Fx, JPEG, fx, text};
 
-const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
 /// The key of every certificate below (made by
 /// `wxmedia-proto/tests/data/validity/make.py`).
 const KEY: &str = include_str!("../../wxmedia-proto/tests/data/v3_key.pem");
@@ -58,10 +57,6 @@ fn v3(fx: &Fx, sub: &str) -> std::process::Command {
         .args(["--timeout", "20"]);
     fx.server_flags(&mut c);
     c
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn certificates(fx: &Fx, out: &str) -> (Output, std::path::PathBuf) {

@@ -10,29 +10,7 @@ use wxmedia_sim::Times;
 
 mod common;
 
-use common::{Fx, fx};
-
-const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
-const PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
-
-fn run(c: &mut Command) -> Output {
-    c.output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_lines(o: &Output) -> Vec<Value> {
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
+use common::{JPEG, PNG, fx, json_lines, run, stderr, stdout};
 
 #[test]
 fn upload_prints_one_media_id_per_file_and_exits_zero() {
@@ -90,7 +68,7 @@ fn credentials_come_from_the_environment_too() {
 fn pkcs12_with_the_merchant_id_as_password_works() {
     let fx = fx();
     let a = fx.file("a.jpg", JPEG);
-    let p12 = fx.file("apiclient_cert.p12", &make_p12(&fx));
+    let p12 = fx.p12_file();
     let pki = fx.server.pki();
     for transport in ["hyper", "surf", "blocking"] {
         let out = run(Command::new(env!("CARGO_BIN_EXE_wxmedia"))
@@ -116,34 +94,6 @@ fn pkcs12_with_the_merchant_id_as_password_works() {
     // A wrong password is a usage error that says so.
     let out = run(fx.cmd("upload").env("WXMEDIA_P12_PASSWORD", "nope"));
     assert_eq!(out.status.code(), Some(2));
-}
-
-fn make_p12(fx: &Fx) -> Vec<u8> {
-    use p12_keystore::{
-        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
-        PrivateKeyChain,
-    };
-    let pki = fx.server.pki();
-    let der = |p: &Path| {
-        let pem = std::fs::read(p).unwrap();
-        rustls_pki_types::pem::PemObject::pem_slice_iter(&pem)
-            .map(|r: Result<(rustls_pki_types::pem::SectionKind, Vec<u8>), _>| r.unwrap().1)
-            .next()
-            .unwrap()
-    };
-    let cert = Certificate::from_der(&der(&pki.client_cert_path())).unwrap();
-    let key = PrivateKey::from_der(&der(&pki.client_key_path())).unwrap();
-    let mut store = KeyStore::new();
-    store.add_entry(
-        "k",
-        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(vec![1u8], key, vec![cert])),
-    );
-    store
-        .writer(fx.server.sim().mch_id())
-        .encryption_algorithm(EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc)
-        .mac_algorithm(MacAlgorithm::HmacSha1)
-        .write()
-        .unwrap()
 }
 
 #[test]

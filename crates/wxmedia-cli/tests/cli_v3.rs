@@ -9,10 +9,8 @@ use wxmedia_sim::V3Signer;
 
 mod common;
 
-use common::{Fx, fx};
+use common::{Fx, JPEG, PNG, fx, json_lines, run, stderr, stdout};
 
-const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
-const PNG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.png");
 const MP4: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.mp4");
 const VECTORS: &str = include_str!("../../wxmedia-proto/tests/data/v3.json");
 
@@ -80,25 +78,6 @@ impl V3 for Fx {
         };
         c
     }
-}
-
-fn run(c: &mut Command) -> Output {
-    c.output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json_lines(o: &Output) -> Vec<Value> {
-    stdout(o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
 }
 
 #[test]

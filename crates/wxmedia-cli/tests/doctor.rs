@@ -1,6 +1,5 @@
 //! `wxmedia doctor` as a process: each offline check failing on the mistake it is for, built from simulator state and test keys, the online checks against the simulator (a good set-up, a skewed clock, a refused signature), the JSON shape and the exit statuses.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
@@ -9,7 +8,7 @@ use wxmedia_sim::{DevPki, V3Signer};
 
 mod common;
 
-use common::{Fx, fx};
+use common::{Fx, fx, spawn_sim, text};
 
 /// `wxmedia doctor --api <api>` for the fixture's merchant and simulator.
 fn doctor(fx: &Fx, api: &str) -> Command {
@@ -50,10 +49,6 @@ fn run_json(c: &mut Command) -> (Vec<Value>, Option<i32>) {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
         .collect();
     (checks, out.status.code())
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// The one check named `name`.
@@ -606,19 +601,7 @@ impl Drop for Sim {
 }
 
 fn sim(dir: &Path, extra: &[&str]) -> Sim {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
-        .args(["sim", "--state"])
-        .arg(dir)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    let (child, ready) = spawn_sim(dir, extra, Stdio::null());
     Sim { child, ready }
 }
 
@@ -692,41 +675,10 @@ fn a_clock_ten_minutes_off_fails_against_wxmedia_sim() {
     assert_eq!(status(&checks, "mutual-tls"), "ok");
 }
 
-/// The merchant's certificate and key as `apiclient_cert.p12`, with the
-/// merchant id as password, as WeChat Pay issues it.
-fn p12(fx: &Fx) -> PathBuf {
-    use p12_keystore::{
-        Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
-        PrivateKeyChain,
-    };
-    let pki = fx.server.pki();
-    let der = |p: &Path| {
-        let pem = std::fs::read(p).unwrap();
-        rustls_pki_types::pem::PemObject::pem_slice_iter(&pem)
-            .map(|r: Result<(rustls_pki_types::pem::SectionKind, Vec<u8>), _>| r.unwrap().1)
-            .next()
-            .unwrap()
-    };
-    let cert = Certificate::from_der(&der(&pki.client_cert_path())).unwrap();
-    let key = PrivateKey::from_der(&der(&pki.client_key_path())).unwrap();
-    let mut store = KeyStore::new();
-    store.add_entry(
-        "k",
-        KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(vec![1u8], key, vec![cert])),
-    );
-    let bytes = store
-        .writer(fx.server.sim().mch_id())
-        .encryption_algorithm(EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc)
-        .mac_algorithm(MacAlgorithm::HmacSha1)
-        .write()
-        .unwrap();
-    fx.file("apiclient_cert.p12", &bytes)
-}
-
 #[test]
 fn a_pkcs12_opens_with_the_merchant_id_and_fails_with_another_password() {
     let fx = fx();
-    let archive = p12(&fx);
+    let archive = fx.p12_file();
     let v2 = |password: Option<&str>| {
         let mut c = fx.bare();
         c.args([

@@ -1,26 +1,14 @@
 //! `wxmedia fit` and `--fit` on generated phone photos: the file written, the original untouched, uploads on every transport and both APIs, the batch ledger skipping a fitted photo on a rerun.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use serde_json::Value;
 use wxmedia_fit::synth;
 
 mod common;
 
-use common::{Fx, fx};
-
-fn run(c: &mut Command) -> Output {
-    c.output().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::{Fx, fx, run, stderr, stdout};
 
 /// A 12 MP phone photo stored sideways (orientation 6) with GPS tags, at
 /// the quality phones use: about 5 MB or more of noisy JPEG.

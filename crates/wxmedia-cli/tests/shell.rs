@@ -8,7 +8,7 @@ use wxmedia_sim::samples;
 
 mod common;
 
-use common::{Fx, fx};
+use common::{Fx, fx, text};
 
 fn wxmedia() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wxmedia"))
@@ -22,10 +22,6 @@ fn ok(c: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 const ESC: char = '\u{1b}';

@@ -1,29 +1,18 @@
 //! `wxmedia sim` as a process: one JSON line on stdout, serves real uploads, exits 0 on SIGTERM and SIGINT.
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
 use wxmedia_proto::MediaHash;
 use wxmedia_proto::v2::{ApiKey, SignType, StringToSign};
 
-const JPEG: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.jpg");
+mod common;
+
+use common::{JPEG, spawn_sim};
 
 fn start(dir: &std::path::Path, extra: &[&str]) -> (std::process::Child, Value) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
-        .args(["sim", "--state"])
-        .arg(dir)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.as_mut().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
-    (child, ready)
+    spawn_sim(dir, extra, Stdio::piped())
 }
 
 fn signal(child: &std::process::Child, sig: &str) {

@@ -1,12 +1,10 @@
 //! Terminal safety (issue 21, item 5): what a server sent and what a file is named reach the terminal escaped, never raw.
 
-use std::process::Output;
-
 use wxmedia_sim::Times;
 
 mod common;
 
-use common::{Fx, fx};
+use common::{Fx, fx, stderr};
 
 /// Text a hostile or broken server could send: a colour change, a bell, a
 /// carriage return that would overwrite the line, and a line break that
@@ -36,10 +34,6 @@ fn assert_inert(text: &str, lines: usize) {
         );
     }
     assert_eq!(text.lines().count(), lines, "a forged line: {text:?}");
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 #[test]

@@ -137,14 +137,6 @@ fn fate(marker: u8, payload: &[u8]) -> Fate {
     }
 }
 
-fn add(list: &mut Vec<Metadata>, kinds: impl IntoIterator<Item = Metadata>) {
-    for k in kinds {
-        if !list.contains(&k) {
-            list.push(k);
-        }
-    }
-}
-
 /// Whether bytes after EOI are more than padding.
 fn is_trailer(rest: &[u8]) -> bool {
     rest.iter().any(|&b| b != 0 && b != 0xFF)
@@ -193,20 +185,20 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
                     // After the 6-byte `Exif\0\0` identifier.
                     let tiff_at = seg.payload.start + 6..seg.payload.end;
                     let parsed = exif::parse(exif::tiff_block(payload)).unwrap_or_default();
-                    add(&mut info.metadata, parsed.kinds());
+                    info.found(parsed.kinds());
                     info.exif = Some(parsed);
                     info.exif_at = Some(tiff_at);
                 } else {
-                    add(&mut info.metadata, [Metadata::Exif]);
+                    info.found([Metadata::Exif]);
                 }
             }
             Fate::Drop(Metadata::Xmp) => {
                 if info.xmp_at.is_none() && payload.starts_with(XMP_ID) {
                     info.xmp_at = Some(seg.payload.start + XMP_ID.len()..seg.payload.end);
                 }
-                add(&mut info.metadata, [Metadata::Xmp]);
+                info.found([Metadata::Xmp]);
             }
-            Fate::Drop(kind) => add(&mut info.metadata, [kind]),
+            Fate::Drop(kind) => info.found([kind]),
         }
         Ok(())
     })?;
@@ -217,7 +209,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
         ));
     }
     if is_trailer(&bytes[end..]) {
-        add(&mut info.metadata, [Metadata::Trailer]);
+        info.found([Metadata::Trailer]);
     }
     info.metadata.sort();
     Ok(info)

@@ -117,35 +117,27 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
             b"eXIf" if info.exif.is_none() => {
                 let tiff = exif::tiff_block(chunk.data);
                 let parsed = exif::parse(tiff).unwrap_or_default();
-                add(&mut info.metadata, parsed.kinds());
+                info.found(parsed.kinds());
                 info.exif = Some(parsed);
                 let at = tiff.as_ptr() as usize - bytes.as_ptr() as usize;
                 info.exif_at = Some(at..at + tiff.len());
             }
             b"iTXt" if chunk.data.starts_with(b"XML:com.adobe.xmp\0") => {
-                add(&mut info.metadata, [Metadata::Xmp])
+                info.found([Metadata::Xmp])
             }
             kind => {
                 if let Some(m) = removable(kind) {
-                    add(&mut info.metadata, [m]);
+                    info.found([m]);
                 }
             }
         }
         Ok(())
     })?;
     if bytes[end..].iter().any(|&b| b != 0) {
-        add(&mut info.metadata, [Metadata::Trailer]);
+        info.found([Metadata::Trailer]);
     }
     info.metadata.sort();
     Ok(info)
-}
-
-fn add(list: &mut Vec<Metadata>, kinds: impl IntoIterator<Item = Metadata>) {
-    for k in kinds {
-        if !list.contains(&k) {
-            list.push(k);
-        }
-    }
 }
 
 /// The input with every removable chunk and any trailer dropped; the rest

@@ -84,6 +84,17 @@ pub(crate) struct HeaderInfo {
     pub(crate) quality: Option<u8>,
 }
 
+impl HeaderInfo {
+    /// Note removable metadata found, each kind once.
+    pub(crate) fn found(&mut self, kinds: impl IntoIterator<Item = Metadata>) {
+        for k in kinds {
+            if !self.metadata.contains(&k) {
+                self.metadata.push(k);
+            }
+        }
+    }
+}
+
 pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
     if bytes.is_empty() {
         return Err(FitError::Empty);

@@ -77,14 +77,14 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
             b"EXIF" if info.exif.is_none() => {
                 let tiff = exif::tiff_block(data);
                 let parsed = exif::parse(tiff).unwrap_or_default();
-                add(&mut info.metadata, parsed.kinds());
+                info.found(parsed.kinds());
                 info.exif = Some(parsed);
                 let at = tiff.as_ptr() as usize - bytes.as_ptr() as usize;
                 info.exif_at = Some(at..at + tiff.len());
             }
-            b"XMP " => add(&mut info.metadata, [Metadata::Xmp]),
+            b"XMP " => info.found([Metadata::Xmp]),
             b"VP8 " | b"VP8L" | b"ALPH" | b"EXIF" => {}
-            _ => add(&mut info.metadata, [Metadata::Vendor]),
+            _ => info.found([Metadata::Vendor]),
         }
     }
     let Some(dims) = info.dims else {
@@ -98,14 +98,6 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
     }
     info.metadata.sort();
     Ok(info)
-}
-
-fn add(list: &mut Vec<Metadata>, kinds: impl IntoIterator<Item = Metadata>) {
-    for k in kinds {
-        if !list.contains(&k) {
-            list.push(k);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -2,11 +2,61 @@
 
 #![allow(dead_code, reason = "each test file uses a part")]
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 
 use tempfile::TempDir;
 use wxmedia_sim::{SimConfig, SimServer};
+
+/// The sample photos every simulator accepts.
+pub(crate) const JPEG: &[u8] = include_bytes!("../../../wxmedia-sim/samples/sample.jpg");
+pub(crate) const PNG: &[u8] = include_bytes!("../../../wxmedia-sim/samples/sample.png");
+
+/// Run a command to its end, whatever its exit status.
+pub(crate) fn run(c: &mut Command) -> Output {
+    c.output().unwrap()
+}
+
+/// Bytes a command printed, as text (lossy: the tests look for ASCII).
+pub(crate) fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+pub(crate) fn stdout(o: &Output) -> String {
+    text(&o.stdout)
+}
+
+pub(crate) fn stderr(o: &Output) -> String {
+    text(&o.stderr)
+}
+
+/// Standard output read as one JSON value a line.
+pub(crate) fn json_lines(o: &Output) -> Vec<serde_json::Value> {
+    stdout(o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+/// `wxmedia sim --state <dir> <extra>` as a process, and the JSON line it
+/// prints when it is ready. `stderr` is where its log goes.
+pub(crate) fn spawn_sim(dir: &Path, extra: &[&str], stderr: Stdio) -> (Child, serde_json::Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wxmedia"))
+        .args(["sim", "--state"])
+        .arg(dir)
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, ready)
+}
 
 /// A simulator on its own runtime, and a directory for the test's files,
 /// holding `apiv2.key` and `apiv3.key` (each with a trailing newline, as an
@@ -93,5 +143,36 @@ impl Fx {
             .arg(self.server.pki().ca_cert_path())
             .arg("--endpoint")
             .arg(self.server.endpoint());
+    }
+
+    /// The merchant's certificate and key as `apiclient_cert.p12`, with the
+    /// merchant id as password, as WeChat Pay issues it.
+    pub(crate) fn p12_file(&self) -> PathBuf {
+        use p12_keystore::{
+            Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
+            PrivateKeyChain,
+        };
+        let pki = self.server.pki();
+        let der = |p: &Path| {
+            let pem = std::fs::read(p).unwrap();
+            rustls_pki_types::pem::PemObject::pem_slice_iter(&pem)
+                .map(|r: Result<(rustls_pki_types::pem::SectionKind, Vec<u8>), _>| r.unwrap().1)
+                .next()
+                .unwrap()
+        };
+        let cert = Certificate::from_der(&der(&pki.client_cert_path())).unwrap();
+        let key = PrivateKey::from_der(&der(&pki.client_key_path())).unwrap();
+        let mut store = KeyStore::new();
+        store.add_entry(
+            "k",
+            KeyStoreEntry::PrivateKeyChain(PrivateKeyChain::new(vec![1u8], key, vec![cert])),
+        );
+        let bytes = store
+            .writer(self.server.sim().mch_id())
+            .encryption_algorithm(EncryptionAlgorithm::PbeWithShaAnd3KeyTripleDesCbc)
+            .mac_algorithm(MacAlgorithm::HmacSha1)
+            .write()
+            .unwrap();
+        self.file("apiclient_cert.p12", &bytes)
     }
 }
