@@ -6,7 +6,7 @@ use wxmedia_sim::{V3Config, V3Keys, V3KeysPem, V3Signer};
 
 mod common;
 
-use common::{Fx, JPEG, fx, text};
+use common::{Fx, JPEG, Verify, fx, text};
 
 /// The key of every certificate below (made by
 /// `wxmedia-proto/tests/data/validity/make.py`).
@@ -40,22 +40,8 @@ fn serve_platform_cert(fx: &Fx, platform_cert: &str) {
 /// `wxmedia <sub>` for the fixture's merchant, verifying with the APIv3
 /// key, within 20 s.
 fn v3(fx: &Fx, sub: &str) -> std::process::Command {
-    let pki = fx.server.pki();
-    let mut c = fx.bare();
-    c.arg(sub);
-    if sub != "certificates" {
-        c.args(["--api", "v3"]);
-    }
-    c.arg("--mch-id")
-        .arg(fx.server.sim().mch_id())
-        .arg("--private-key")
-        .arg(pki.client_key_path())
-        .arg("--cert")
-        .arg(pki.client_cert_path())
-        .arg("--api-v3-key-file")
-        .arg(fx.v3_key_file())
-        .args(["--timeout", "20"]);
-    fx.server_flags(&mut c);
+    let mut c = fx.v3_cmd(sub, Verify::ApiV3Key);
+    c.args(["--timeout", "20"]);
     c
 }
 

@@ -5,11 +5,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use tempfile::TempDir;
-use wxmedia_sim::V3Signer;
 
 mod common;
 
-use common::{Fx, JPEG, PNG, fx, json_lines, run, stderr, stdout};
+use common::{Fx, JPEG, PNG, Verify, fx, json_lines, run, stderr, stdout};
 
 const MP4: &[u8] = include_bytes!("../../wxmedia-sim/samples/sample.mp4");
 const VECTORS: &str = include_str!("../../wxmedia-proto/tests/data/v3.json");
@@ -18,66 +17,6 @@ fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../wxmedia-proto/tests/data")
         .join(name)
-}
-
-/// How the CLI is told to verify replies.
-#[derive(Clone, Copy, Debug)]
-enum Verify {
-    PublicKey,
-    PlatformCert,
-    ApiV3Key,
-}
-
-/// The v3 commands, on the shared fixture.
-trait V3 {
-    fn platform_mode(&self);
-    fn merchant(&self, sub: &str) -> Command;
-    fn v3_cmd(&self, sub: &str, verify: Verify) -> Command;
-}
-
-impl V3 for Fx {
-    /// Sign replies with the platform certificate (the simulator serves
-    /// `GET /v3/certificates` only then).
-    fn platform_mode(&self) {
-        self.server
-            .sim()
-            .set_v3(self.server.v3().with_signer(V3Signer::PlatformCert));
-    }
-
-    /// `wxmedia <sub> --api v3` with the merchant's key and certificate,
-    /// the endpoint, and no way to verify replies yet.
-    fn merchant(&self, sub: &str) -> Command {
-        let pki = self.server.pki();
-        let mut c = self.bare();
-        c.arg(sub);
-        if sub != "certificates" {
-            c.args(["--api", "v3"]);
-        }
-        c.arg("--mch-id")
-            .arg(self.server.sim().mch_id())
-            .arg("--private-key")
-            .arg(pki.client_key_path())
-            .arg("--cert")
-            .arg(pki.client_cert_path());
-        self.server_flags(&mut c);
-        c
-    }
-
-    /// `wxmedia <sub> --api v3` verifying replies as `verify` says.
-    fn v3_cmd(&self, sub: &str, verify: Verify) -> Command {
-        let pki = self.server.pki();
-        let mut c = self.merchant(sub);
-        match verify {
-            Verify::PublicKey => c
-                .arg("--wechatpay-public-key")
-                .arg(pki.wechatpay_public_key_path())
-                .arg("--wechatpay-public-key-id")
-                .arg(self.server.v3().keys().wechatpay_public_key_id()),
-            Verify::PlatformCert => c.arg("--platform-cert").arg(pki.platform_cert_path()),
-            Verify::ApiV3Key => c.arg("--api-v3-key-file").arg(self.v3_key_file()),
-        };
-        c
-    }
 }
 
 #[test]
@@ -304,7 +243,7 @@ fn missing_or_conflicting_flags_are_usage_errors() {
         ),
         (
             "no way to verify",
-            Box::new(|fx| fx.merchant("upload")),
+            Box::new(|fx| fx.v3_merchant("upload")),
             "verify replies",
         ),
         (
@@ -347,7 +286,7 @@ fn missing_or_conflicting_flags_are_usage_errors() {
         (
             "a public key without its id",
             Box::new(|fx| {
-                let mut c = fx.merchant("upload");
+                let mut c = fx.v3_merchant("upload");
                 c.arg("--wechatpay-public-key")
                     .arg(fx.server.pki().wechatpay_public_key_path());
                 c
@@ -366,7 +305,7 @@ fn missing_or_conflicting_flags_are_usage_errors() {
         (
             "an APIv3 key of the wrong length",
             Box::new(move |fx| {
-                let mut c = fx.merchant("upload");
+                let mut c = fx.v3_merchant("upload");
                 c.arg("--api-v3-key-file").arg(&short_key);
                 c
             }),
@@ -535,7 +474,7 @@ fn certificates_are_written_and_a_wrong_apiv3_key_exits_one() {
     // The saved certificate then verifies uploads.
     let a = fx.file("a.jpg", JPEG);
     let out = run(fx
-        .merchant("upload")
+        .v3_merchant("upload")
         .arg("--platform-cert")
         .arg(out_dir.join(format!("wechatpay_{serial}.pem")))
         .arg(&a));
@@ -560,7 +499,7 @@ fn certificates_are_written_and_a_wrong_apiv3_key_exits_one() {
 
     // No APIv3 key at all: a usage error, nothing sent.
     let before = fx.server.sim().request_count();
-    let out = run(fx.merchant("certificates").arg("--out").arg(&out_dir));
+    let out = run(fx.v3_merchant("certificates").arg("--out").arg(&out_dir));
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains("APIv3 key"));
     assert_eq!(fx.server.sim().request_count(), before);

@@ -4,11 +4,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use serde_json::Value;
-use wxmedia_sim::{DevPki, V3Signer};
+use wxmedia_sim::DevPki;
 
 mod common;
 
-use common::{Fx, fx, spawn_sim, text};
+use common::{Fx, Verify, fx, spawn_sim, text};
 
 /// `wxmedia doctor --api <api>` for the fixture's merchant and simulator.
 fn doctor(fx: &Fx, api: &str) -> Command {
@@ -21,24 +21,12 @@ fn doctor(fx: &Fx, api: &str) -> Command {
 
 /// The v3 merchant's key and certificate, nothing to verify replies yet.
 fn merchant(fx: &Fx) -> Command {
-    let pki = fx.server.pki();
-    let mut c = doctor(fx, "v3");
-    c.arg("--private-key")
-        .arg(pki.client_key_path())
-        .arg("--cert")
-        .arg(pki.client_cert_path());
-    c
+    fx.v3_merchant("doctor")
 }
 
 /// A good v3 set-up in public-key mode, the simulator's default.
 fn v3_public_key(fx: &Fx) -> Command {
-    let pki = fx.server.pki();
-    let mut c = merchant(fx);
-    c.arg("--wechatpay-public-key")
-        .arg(pki.wechatpay_public_key_path())
-        .arg("--wechatpay-public-key-id")
-        .arg(fx.server.v3().keys().wechatpay_public_key_id());
-    c
+    fx.v3_cmd("doctor", Verify::PublicKey)
 }
 
 /// The checks of a `--json` run, and its exit status.
@@ -106,9 +94,7 @@ fn a_good_v3_setup_passes_every_check_offline_and_online() {
 #[test]
 fn a_good_platform_certificate_setup_reads_the_listing_with_the_api_v3_key() {
     let fx = fx();
-    fx.server
-        .sim()
-        .set_v3(fx.server.v3().with_signer(V3Signer::PlatformCert));
+    fx.platform_mode();
     let mut c = merchant(&fx);
     c.arg("--api-v3-key-file")
         .arg(fx.v3_key_file())
@@ -350,9 +336,7 @@ fn a_wrong_serial_alone_is_explained_with_the_servers_words_and_what_was_signed(
 #[test]
 fn a_wrong_api_v3_key_is_found_by_the_listing_it_cannot_open() {
     let fx = fx();
-    fx.server
-        .sim()
-        .set_v3(fx.server.v3().with_signer(V3Signer::PlatformCert));
+    fx.platform_mode();
     let wrong = fx.file("wrong.key", b"0123456789abcdefghijklmnopqrstuv\n");
     let mut c = merchant(&fx);
     c.arg("--api-v3-key-file").arg(&wrong);

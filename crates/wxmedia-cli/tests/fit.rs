@@ -1,14 +1,13 @@
 //! `wxmedia fit` and `--fit` on generated phone photos: the file written, the original untouched, uploads on every transport and both APIs, the batch ledger skipping a fitted photo on a rerun.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 use wxmedia_fit::synth;
 
 mod common;
 
-use common::{Fx, fx, run, stderr, stdout};
+use common::{Fx, Verify, fx, run, stderr, stdout};
 
 /// A 12 MP phone photo stored sideways (orientation 6) with GPS tags, at
 /// the quality phones use: about 5 MB or more of noisy JPEG.
@@ -19,25 +18,6 @@ fn phone_photo() -> Vec<u8> {
 
 fn md5(bytes: &[u8]) -> String {
     wxmedia_proto::MediaHash::of(bytes).to_string()
-}
-
-/// `wxmedia <sub> --api v3` with the merchant's key and the WeChat Pay
-/// public key of the simulator.
-fn v3(fx: &Fx, sub: &str) -> Command {
-    let pki = fx.server.pki();
-    let mut c = fx.bare();
-    c.args([sub, "--api", "v3", "--mch-id"])
-        .arg(fx.server.sim().mch_id())
-        .arg("--private-key")
-        .arg(pki.client_key_path())
-        .arg("--cert")
-        .arg(pki.client_cert_path())
-        .arg("--wechatpay-public-key")
-        .arg(pki.wechatpay_public_key_path())
-        .arg("--wechatpay-public-key-id")
-        .arg(fx.server.v3().keys().wechatpay_public_key_id());
-    fx.server_flags(&mut c);
-    c
 }
 
 #[test]
@@ -138,7 +118,7 @@ fn upload_fit_sends_the_photo_on_every_transport_and_api() {
     for api in ["v2", "v3"] {
         let base = |fx: &Fx| match api {
             "v2" => fx.cmd("upload"),
-            _ => v3(fx, "upload"),
+            _ => fx.v3_cmd("upload", Verify::PublicKey),
         };
         let before = fx.server.sim().request_count();
         let o = run(base(&fx).arg(&photo));

@@ -4,7 +4,7 @@ use wxmedia_sim::Times;
 
 mod common;
 
-use common::{Fx, fx, stderr};
+use common::{Fx, Verify, fx, stderr};
 
 /// Text a hostile or broken server could send: a colour change, a bell, a
 /// carriage return that would overwrite the line, and a line break that
@@ -67,21 +67,12 @@ fn a_server_message_with_esc_bel_cr_and_newline_is_printed_escaped() {
 fn a_v3_error_message_is_printed_escaped() {
     let fx = fx();
     hostile_errors(&fx, HOSTILE);
-    let pki = fx.server.pki();
     let file = fx.file("a.jpg", wxmedia_sim::samples::JPEG);
-    let mut c = fx.bare();
-    c.args(["upload", "--api", "v3", "--mch-id"])
-        .arg(fx.server.sim().mch_id())
-        .arg("--private-key")
-        .arg(pki.client_key_path())
-        .arg("--cert")
-        .arg(pki.client_cert_path())
-        .arg("--wechatpay-public-key")
-        .arg(pki.wechatpay_public_key_path())
-        .arg("--wechatpay-public-key-id")
-        .arg(fx.server.v3().keys().wechatpay_public_key_id());
-    fx.server_flags(&mut c);
-    let out = c.arg(&file).output().unwrap();
+    let out = fx
+        .v3_cmd("upload", Verify::PublicKey)
+        .arg(&file)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert_inert(&err, 1);

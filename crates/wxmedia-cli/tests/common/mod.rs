@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 use tempfile::TempDir;
-use wxmedia_sim::{SimConfig, SimServer};
+use wxmedia_sim::{SimConfig, SimServer, V3Signer};
 
 /// The sample photos every simulator accepts.
 pub(crate) const JPEG: &[u8] = include_bytes!("../../../wxmedia-sim/samples/sample.jpg");
@@ -56,6 +56,14 @@ pub(crate) fn spawn_sim(dir: &Path, extra: &[&str], stderr: Stdio) -> (Child, se
         .unwrap();
     let ready = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
     (child, ready)
+}
+
+/// How a v3 command is told to verify replies.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Verify {
+    PublicKey,
+    PlatformCert,
+    ApiV3Key,
 }
 
 /// A simulator on its own runtime, and a directory for the test's files,
@@ -174,5 +182,48 @@ impl Fx {
             .write()
             .unwrap();
         self.file("apiclient_cert.p12", &bytes)
+    }
+
+    /// Sign v3 replies with the platform certificate (the simulator serves
+    /// `GET /v3/certificates` only then).
+    pub(crate) fn platform_mode(&self) {
+        self.server
+            .sim()
+            .set_v3(self.server.v3().with_signer(V3Signer::PlatformCert));
+    }
+
+    /// `wxmedia <sub> --api v3` with the merchant's key and certificate,
+    /// the endpoint, and no way to verify replies yet.
+    pub(crate) fn v3_merchant(&self, sub: &str) -> Command {
+        let pki = self.server.pki();
+        let mut c = self.bare();
+        c.arg(sub);
+        if sub != "certificates" {
+            c.args(["--api", "v3"]);
+        }
+        c.arg("--mch-id")
+            .arg(self.server.sim().mch_id())
+            .arg("--private-key")
+            .arg(pki.client_key_path())
+            .arg("--cert")
+            .arg(pki.client_cert_path());
+        self.server_flags(&mut c);
+        c
+    }
+
+    /// `wxmedia <sub> --api v3` verifying replies as `verify` says.
+    pub(crate) fn v3_cmd(&self, sub: &str, verify: Verify) -> Command {
+        let pki = self.server.pki();
+        let mut c = self.v3_merchant(sub);
+        match verify {
+            Verify::PublicKey => c
+                .arg("--wechatpay-public-key")
+                .arg(pki.wechatpay_public_key_path())
+                .arg("--wechatpay-public-key-id")
+                .arg(self.server.v3().keys().wechatpay_public_key_id()),
+            Verify::PlatformCert => c.arg("--platform-cert").arg(pki.platform_cert_path()),
+            Verify::ApiV3Key => c.arg("--api-v3-key-file").arg(self.v3_key_file()),
+        };
+        c
     }
 }
