@@ -5,6 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use wxmedia_client::blocking;
+use wxmedia_client::doctor::{self, Check};
 use wxmedia_client::{BuildError, Error, Transport, V2Builder, V2Client, V3Builder, V3Client};
 use wxmedia_proto::Media;
 use wxmedia_proto::v3::{Api, PlatformCertificate};
@@ -20,6 +21,8 @@ trait Upload: Send + Sync {
     fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>>;
     /// Download the platform certificates (v3).
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>>;
+    /// `wxmedia doctor`'s online checks, through this client.
+    fn check_online(&self) -> BoxFuture<'_, Vec<Check>>;
 }
 
 impl<T: Transport> Upload for V2Client<T> {
@@ -29,6 +32,10 @@ impl<T: Transport> Upload for V2Client<T> {
 
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
         Box::pin(async { unreachable!("the certificates command builds a v3 client") })
+    }
+
+    fn check_online(&self) -> BoxFuture<'_, Vec<Check>> {
+        Box::pin(doctor::check_online_v2(self))
     }
 }
 
@@ -45,6 +52,10 @@ impl<T: Transport> Upload for V3<V3Client<T>> {
 
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
         Box::pin(self.client.download_certificates())
+    }
+
+    fn check_online(&self) -> BoxFuture<'_, Vec<Check>> {
+        Box::pin(doctor::check_online_v3(&self.client))
     }
 }
 
@@ -77,6 +88,13 @@ impl<T: Transport> Upload for blocking::V2Client<T> {
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
         Box::pin(async { unreachable!("the certificates command builds a v3 client") })
     }
+
+    fn check_online(&self) -> BoxFuture<'_, Vec<Check>> {
+        let rt = tokio::runtime::Handle::current();
+        Box::pin(checks_on_thread(on_thread(self, move |c| {
+            Ok(rt.block_on(doctor::check_online_v2(c.as_async())))
+        })))
+    }
 }
 
 impl<T: Transport> Upload for V3<blocking::V3Client<T>> {
@@ -90,6 +108,25 @@ impl<T: Transport> Upload for V3<blocking::V3Client<T>> {
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
         Box::pin(on_thread(&self.client, |c| c.download_certificates()))
     }
+
+    fn check_online(&self) -> BoxFuture<'_, Vec<Check>> {
+        let rt = tokio::runtime::Handle::current();
+        Box::pin(checks_on_thread(on_thread(&self.client, move |c| {
+            Ok(rt.block_on(doctor::check_online_v3(c.as_async())))
+        })))
+    }
+}
+
+/// A blocking client's checks, run on the blocking pool (ureq's exchange
+/// blocks the thread that polls it), or the one check saying that thread
+/// failed.
+async fn checks_on_thread(checks: impl Future<Output = Result<Vec<Check>, Error>>) -> Vec<Check> {
+    checks.await.unwrap_or_else(|e| {
+        vec![Check::fail(
+            "connection",
+            format!("the check's thread failed: {e}"),
+        )]
+    })
 }
 
 /// A client's settings before the transport is chosen.
@@ -182,6 +219,12 @@ impl Uploader {
             .upload(media)
             .await
             .map_err(|e| Failure::from_error(&e))
+    }
+
+    /// `wxmedia doctor`'s online checks (clock, signature, certificates,
+    /// mutual TLS), through this client; nothing is uploaded.
+    pub(crate) async fn check_online(&self) -> Vec<Check> {
+        self.client.check_online().await
     }
 
     /// Download, decrypt and verify the platform certificates (v3, with

@@ -7,9 +7,11 @@ use std::time::Duration;
 use anyhow::anyhow;
 use clap::Args;
 use wxmedia_client::doctor::{self, Check, Status, V2Credentials};
-use wxmedia_client::{BuildError, Identity, V2Builder, V2Client, V3Builder, V3Client, blocking};
+use wxmedia_client::{BuildError, Identity, V2Builder, V3Builder};
+use wxmedia_proto::v3::Api;
 use zeroize::Zeroizing;
 
+use crate::client::{Configured, Uploader};
 use crate::conn::{ApiArg, ConnArgs, TransportArg, read_secret, strip_newline};
 use crate::report::{CmdResult, EXIT_FAILED, EXIT_OK};
 use crate::text::safe;
@@ -150,7 +152,7 @@ async fn v3(
     }
     if let Some(deadline) = online {
         let builder = conn.net.apply(builder, deadline);
-        let result = online_v3(conn.net.transport, builder).await;
+        let result = online_checks(conn.net.transport, Configured::V3(builder, Api::Image)).await;
         checks.extend(skipped_unless_built(result, &checks));
     }
     Ok(checks)
@@ -225,7 +227,8 @@ async fn v2(conn: &ConnArgs, mch_id: String, online: Option<Duration>) -> Vec<Ch
                 .mch_id(mch_id)
                 .api_key(key.as_str())
                 .identity(identity);
-            online_v2(conn.net.transport, conn.net.apply(builder, deadline)).await
+            let builder = conn.net.apply(builder, deadline);
+            online_checks(conn.net.transport, Configured::V2(builder)).await
         }
         Err(e) => Err(e),
     };
@@ -273,74 +276,13 @@ fn skipped(so_far: &[Check], why: String) -> Check {
     }
 }
 
-/// The online v3 checks through the chosen transport.
-async fn online_v3(
+/// The online checks through the chosen transport (any upload will do for
+/// a v3 client: the checks upload nothing).
+async fn online_checks(
     transport: TransportArg,
-    builder: V3Builder<()>,
+    configured: Configured,
 ) -> Result<Vec<Check>, BuildError> {
-    Ok(match transport {
-        TransportArg::Hyper => {
-            let client = builder
-                .for_client::<V3Client<wxmedia_hyper::Hyper>>()
-                .build()?;
-            doctor::check_online_v3(&client).await
-        }
-        TransportArg::Surf => {
-            let client = builder
-                .for_client::<V3Client<wxmedia_surf::Surf>>()
-                .build()?;
-            doctor::check_online_v3(&client).await
-        }
-        TransportArg::Blocking => {
-            let client = builder
-                .for_client::<blocking::V3Client<wxmedia_blocking::Ureq>>()
-                .build()?;
-            on_thread(move |rt| rt.block_on(doctor::check_online_v3(client.as_async()))).await
-        }
-    })
-}
-
-/// The online v2 checks through the chosen transport.
-async fn online_v2(
-    transport: TransportArg,
-    builder: V2Builder<()>,
-) -> Result<Vec<Check>, BuildError> {
-    Ok(match transport {
-        TransportArg::Hyper => {
-            let client = builder
-                .for_client::<V2Client<wxmedia_hyper::Hyper>>()
-                .build()?;
-            doctor::check_online_v2(&client).await
-        }
-        TransportArg::Surf => {
-            let client = builder
-                .for_client::<V2Client<wxmedia_surf::Surf>>()
-                .build()?;
-            doctor::check_online_v2(&client).await
-        }
-        TransportArg::Blocking => {
-            let client = builder
-                .for_client::<blocking::V2Client<wxmedia_blocking::Ureq>>()
-                .build()?;
-            on_thread(move |rt| rt.block_on(doctor::check_online_v2(client.as_async()))).await
-        }
-    })
-}
-
-/// A blocking client's checks on tokio's blocking pool: ureq's exchange
-/// blocks the thread that polls it.
-async fn on_thread(
-    checks: impl FnOnce(tokio::runtime::Handle) -> Vec<Check> + Send + 'static,
-) -> Vec<Check> {
-    let rt = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || checks(rt))
-        .await
-        .unwrap_or_else(|e| {
-            vec![Check::fail(
-                "connection",
-                format!("the check's thread failed: {e}"),
-            )]
-        })
+    Ok(Uploader::build(transport, configured)?.check_online().await)
 }
 
 #[cfg(test)]
