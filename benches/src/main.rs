@@ -88,10 +88,14 @@ fn main() {
     let mut charts = None;
     // Only the in-process tables, printed: a quick look at one figure.
     let mut micro_only = false;
+    // Only the end-to-end tables and scaling: to compare one transport
+    // before and after a change, run by run.
+    let mut e2e_only = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--micro-only" => micro_only = true,
+            "--e2e-only" => e2e_only = true,
             "--wxmedia" => wxmedia = args.next().expect("--wxmedia PATH").into(),
             "--out" => out = args.next().expect("--out DIR").into(),
             "--charts" => charts = Some(args.next().expect("--charts DIR").into()),
@@ -109,6 +113,11 @@ fn main() {
     let mut summary = json!({ "quick": quick, "machine": machine() });
     let mut md = String::new();
 
+    if e2e_only {
+        e2e::run(&opts, &mut summary, &mut md);
+        println!("{md}");
+        return;
+    }
     micro(&opts, &mut summary, &mut md);
     phase("micro v2");
     micro_v3::run(&opts, &mut summary, &mut md);

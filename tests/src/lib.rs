@@ -174,7 +174,7 @@ fn on_thread<C: Clone + Send + 'static, R: Send + 'static>(
     })
 }
 
-impl<T: wxmedia_client::Transport> Transport for Blocking<T> {
+impl<T: wxmedia_client::blocking::BlockingTransport> Transport for Blocking<T> {
     const NAME: &'static str = T::NAME;
     type V2 = wxmedia_client::blocking::V2Client<T>;
     type V3 = wxmedia_client::blocking::V3Client<T>;

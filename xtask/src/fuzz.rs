@@ -20,6 +20,16 @@ const TARGETS: &[(&str, &str)] = &[
     ("fit_decode", "image.dict"),
 ];
 
+/// The memory every target runs under, in MB: libFuzzer's
+/// `-rss_limit_mb` (the whole process) and `-malloc_limit_mb` (one
+/// allocation). A decompression bomb or an allocation sized from the
+/// input is then a finding (a crash with its input saved), not a slow
+/// input that passes. The process itself (the binary, coverage counters,
+/// the corpus) takes about 100 MB; the libraries promise that no input
+/// costs more than 512 MB (wxmedia-fit's budget), and most far less.
+const RSS_LIMIT_MB: u32 = 640;
+const MALLOC_LIMIT_MB: u32 = 512;
+
 /// Seconds per target in `smoke` (CI).
 const SMOKE_SECS: u32 = 12;
 
@@ -113,6 +123,8 @@ fn fuzz(root: &Path, target: &str, secs: u32) -> Result<String, String> {
     let regressions = fuzz_dir.join("regressions").join(target);
     let dict_arg = format!("-dict={}", fuzz_dir.join("dict").join(dict).display());
     let time_arg = format!("-max_total_time={secs}");
+    let rss_arg = format!("-rss_limit_mb={RSS_LIMIT_MB}");
+    let malloc_arg = format!("-malloc_limit_mb={MALLOC_LIMIT_MB}");
     // The sanitizer is off on purpose: our crates forbid unsafe code, so
     // what the fuzzer can find is a panic or a broken invariant, which
     // libFuzzer catches without ASan, and the build is much faster.
@@ -129,7 +141,8 @@ fn fuzz(root: &Path, target: &str, secs: u32) -> Result<String, String> {
         &dict_arg,
         &time_arg,
         "-timeout=10",
-        "-rss_limit_mb=2048",
+        &rss_arg,
+        &malloc_arg,
         "-print_final_stats=1",
     ];
     eprintln!("$ (cd fuzz && RUSTC_BOOTSTRAP=1 cargo {})", args.join(" "));

@@ -22,6 +22,7 @@
 
 mod agent;
 mod resolver;
+mod tls;
 
 use std::future::Future;
 use std::time::Duration;
@@ -49,6 +50,10 @@ pub type V3Client = wxmedia_client::blocking::V3Client<Ureq>;
 pub struct Ureq {
     agent: ureq::Agent,
 }
+
+/// ureq does the whole exchange inside `send` and sleeps by blocking: the
+/// blocking faces can drive it.
+impl wxmedia_client::blocking::BlockingTransport for Ureq {}
 
 impl wxmedia_client::Transport for Ureq {
     const NAME: &'static str = "blocking";

@@ -48,8 +48,12 @@ pub(crate) struct BatchArgs {
 /// are followed; inside a directory, a link to a file is taken, but a link
 /// to a directory is not descended into (and is reported): a link such as
 /// `self -> .` would otherwise take the same files again and again.
-fn collect(paths: &[PathBuf], target: Target) -> anyhow::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, target: Target, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+///
+/// With `--fit` (`fit`), a directory's WebP photos are taken too when the
+/// upload takes JPEGs: `--fit` converts them, so a batch must not skip
+/// what it can make uploadable.
+fn collect(paths: &[PathBuf], target: Target, fit: bool) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(dir: &Path, target: Target, fit: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         let cannot = || format!("cannot read the directory {}", dir.display());
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .with_context(cannot)?
@@ -61,7 +65,7 @@ fn collect(paths: &[PathBuf], target: Target) -> anyhow::Result<Vec<PathBuf>> {
             // The entry's own type: a symbolic link is not followed here.
             let file_type = e.file_type().with_context(cannot)?;
             if file_type.is_dir() {
-                walk(&path, target, out)?;
+                walk(&path, target, fit, out)?;
             } else if file_type.is_symlink() && path.is_dir() {
                 eprintln!(
                     "wxmedia: {}: a symbolic link to a directory; not followed",
@@ -70,11 +74,17 @@ fn collect(paths: &[PathBuf], target: Target) -> anyhow::Result<Vec<PathBuf>> {
             } else if path
                 .extension()
                 .and_then(|x| x.to_str())
-                .and_then(wxmedia_proto::MediaKind::from_extension)
-                // Only what this upload takes: images, or videos for v3's
-                // video upload. Anything named so that is not a regular
-                // file (a FIFO, a link to a device) is refused when read.
-                .is_some_and(|kind| target.takes(kind))
+                .is_some_and(|ext| {
+                    // Only what this upload takes: images, or videos for v3's
+                    // video upload (and, with --fit, WebP, which becomes a
+                    // JPEG). Anything named so that is not a regular file (a
+                    // FIFO, a link to a device) is refused when read.
+                    let kind = wxmedia_proto::MediaKind::from_extension(ext);
+                    kind.is_some_and(|kind| target.takes(kind))
+                        || (fit
+                            && ext.eq_ignore_ascii_case("webp")
+                            && target.takes(wxmedia_proto::MediaKind::Jpeg))
+                })
             {
                 out.push(path);
             }
@@ -84,7 +94,7 @@ fn collect(paths: &[PathBuf], target: Target) -> anyhow::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
         if p.is_dir() {
-            walk(p, target, &mut files)?;
+            walk(p, target, fit, &mut files)?;
         } else {
             files.push(p.clone());
         }
@@ -105,7 +115,7 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     let mch_id = args.conn.mch_id.clone().unwrap_or_default();
     let target = uploader.target();
     let fit = args.fit.options(target)?;
-    let files = collect(&args.paths, target)?;
+    let files = collect(&args.paths, target, fit.is_some())?;
     let ledger = Arc::new(Ledger::open(&args.ledger)?);
     let progress = crate::progress::bar(files.len());
     let cooldown: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));

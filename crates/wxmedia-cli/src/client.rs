@@ -4,7 +4,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use wxmedia_client::blocking;
+use wxmedia_client::blocking::{self, BlockingTransport};
 use wxmedia_client::doctor::{self, Check};
 use wxmedia_client::{BuildError, Error, Transport, V2Builder, V2Client, V3Builder, V3Client};
 use wxmedia_proto::Media;
@@ -73,14 +73,14 @@ where
     match tokio::task::spawn_blocking(move || call(client)).await {
         Ok(r) => r,
         // The thread panicked: report it as the transport failing.
-        Err(e) => Err(Error::Transport {
-            kind: wxmedia_client::TransportErrorKind::Broken,
-            source: Box::new(e),
-        }),
+        Err(e) => Err(Error::transport(
+            wxmedia_client::TransportErrorKind::Broken,
+            e,
+        )),
     }
 }
 
-impl<T: Transport> Upload for blocking::V2Client<T> {
+impl<T: BlockingTransport> Upload for blocking::V2Client<T> {
     fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
         Box::pin(on_thread(self, |c| c.upload(media).map(Done::V2)))
     }
@@ -97,7 +97,7 @@ impl<T: Transport> Upload for blocking::V2Client<T> {
     }
 }
 
-impl<T: Transport> Upload for V3<blocking::V3Client<T>> {
+impl<T: BlockingTransport> Upload for V3<blocking::V3Client<T>> {
     fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
         let api = self.api;
         Box::pin(on_thread(&self.client, move |c| {
@@ -164,7 +164,9 @@ fn build_async<T: Transport>(configured: Configured) -> Result<Arc<dyn Upload>, 
 }
 
 /// The blocking faces of transport `T`.
-fn build_blocking<T: Transport>(configured: Configured) -> Result<Arc<dyn Upload>, BuildError> {
+fn build_blocking<T: BlockingTransport>(
+    configured: Configured,
+) -> Result<Arc<dyn Upload>, BuildError> {
     Ok(match configured {
         Configured::V2(b) => Arc::new(b.for_client::<blocking::V2Client<T>>().build()?),
         Configured::V3(b, api) => Arc::new(V3 {

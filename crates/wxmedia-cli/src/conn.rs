@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use wxmedia_tls::ShownPath;
 
 use anyhow::{Context, anyhow, bail};
 use clap::{Args, ValueEnum};
@@ -51,7 +52,7 @@ pub(crate) enum TransportArg {
 pub(crate) fn read_api_key(file: Option<&Path>) -> anyhow::Result<Zeroizing<String>> {
     let raw = match file {
         Some(path) => read_secret(path)
-            .with_context(|| format!("cannot read the API key file {}", path.display()))?,
+            .with_context(|| format!("cannot read the API key file {}", ShownPath(path)))?,
         None => Zeroizing::new(std::env::var("WXMEDIA_API_KEY").map_err(|_| {
             anyhow::anyhow!("no API key: pass --api-key-file PATH or set WXMEDIA_API_KEY")
         })?),
@@ -218,7 +219,7 @@ impl V3KeyArgs {
 fn read_api_v3_key(file: Option<&Path>) -> anyhow::Result<Option<Zeroizing<String>>> {
     let raw = match file {
         Some(path) => read_secret(path)
-            .with_context(|| format!("cannot read the APIv3 key file {}", path.display()))?,
+            .with_context(|| format!("cannot read the APIv3 key file {}", ShownPath(path)))?,
         None => match std::env::var("WXMEDIA_API_V3_KEY") {
             Ok(k) if !k.is_empty() => Zeroizing::new(k),
             _ => return Ok(None),

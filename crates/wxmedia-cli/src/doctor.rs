@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+use wxmedia_tls::ShownPath;
 
 use anyhow::anyhow;
 use clap::Args;
@@ -65,7 +66,7 @@ fn line(check: &Check, json: bool) -> String {
         let files: Vec<String> = check
             .files
             .iter()
-            .map(|f| f.display().to_string())
+            .map(|f| ShownPath(f).to_string())
             .collect();
         return serde_json::json!({
             "check": check.name,
@@ -91,7 +92,7 @@ fn secret(file: Option<&Path>, var: &str, what: &str) -> Result<Option<Zeroizing
     match file {
         Some(path) => read_secret(path)
             .map(|raw| Some(strip_newline(raw)))
-            .map_err(|e| format!("cannot read the {what} file {}: {e}", path.display())),
+            .map_err(|e| format!("cannot read the {what} file {}: {e}", ShownPath(path))),
         None => Ok(std::env::var(var)
             .ok()
             .filter(|k| !k.is_empty())

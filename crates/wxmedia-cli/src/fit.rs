@@ -97,13 +97,35 @@ impl FitNote {
     }
 }
 
-/// Fits run on the blocking pool, at most one per core: each holds a
-/// decoded photo (a 24 MP one is 72 MB of pixels), and a batch of 16
-/// files in flight must not hold 16 of them.
+/// Fits run on the blocking pool, at most one per core (they are CPU
+/// work), and together within [`FIT_MEMORY_MIB`].
 fn permits() -> &'static Semaphore {
     static PERMITS: OnceLock<Semaphore> = OnceLock::new();
     PERMITS
         .get_or_init(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get())))
+}
+
+/// The memory all fits in flight may hold together, in MiB: twice the
+/// most one fit may take (`wxmedia_fit`'s default `max_alloc`, 512 MiB),
+/// whatever the number of cores. A batch on a 64-core host then holds at
+/// most 1 GiB of photos, not 64 × 512 MiB.
+const FIT_MEMORY_MIB: u32 = 1024;
+
+/// The memory budget of the fits in flight: a semaphore on MiB, not on
+/// files. Each fit takes what `wxmedia_fit::peak_bytes` says it will use
+/// (an upper bound, from the headers) before it starts, and gives it back
+/// when done.
+fn memory() -> &'static Semaphore {
+    static MEMORY: OnceLock<Semaphore> = OnceLock::new();
+    MEMORY.get_or_init(|| Semaphore::new(FIT_MEMORY_MIB as usize))
+}
+
+/// The MiB a fit of `peak` bytes takes from a budget of `budget` MiB: at
+/// least 1, and never more than the whole budget, so that one fit larger
+/// than the budget (a raised `max_alloc`) runs alone rather than never.
+fn mib_for(peak: u64, budget: u32) -> u32 {
+    let mib = peak.div_ceil(1 << 20).max(1);
+    u32::try_from(mib).unwrap_or(u32::MAX).min(budget)
 }
 
 /// The MD5 of a file's bytes, as the ledger keys files.
@@ -133,6 +155,28 @@ pub(crate) async fn prepare(
     options: &FitOptions,
 ) -> Result<(Media, FitNote), Failure> {
     let fit_target = options.target.clone();
+    let cannot = |e: wxmedia_fit::FitError| {
+        Failure::refused(
+            "fit",
+            format!("cannot fit the photo: {e}; nothing was sent"),
+        )
+    };
+    // What the fit will hold at most, from the headers (a refusal here is
+    // the one `fit` would give), taken from the memory budget first.
+    let (bytes, peak) = {
+        let target = fit_target.clone();
+        tokio::task::spawn_blocking(move || {
+            let peak = wxmedia_fit::peak_bytes(&bytes, &target);
+            (bytes, peak)
+        })
+        .await
+        .map_err(|e| Failure::internal(format!("fit thread: {e}")))?
+    };
+    let peak = peak.map_err(cannot)?;
+    let _memory = memory()
+        .acquire_many(mib_for(peak, FIT_MEMORY_MIB))
+        .await
+        .map_err(|e| Failure::internal(format!("fit memory: {e}")))?;
     let _permit = permits()
         .acquire()
         .await
@@ -145,12 +189,7 @@ pub(crate) async fn prepare(
     })
     .await
     .map_err(|e| Failure::internal(format!("fit thread: {e}")))?;
-    let (out, report) = fitted.map_err(|e| {
-        Failure::refused(
-            "fit",
-            format!("cannot fit the photo: {e}; nothing was sent"),
-        )
-    })?;
+    let (out, report) = fitted.map_err(cannot)?;
     let name = renamed(&name, report.format_after);
     let media = target.media(name, out).map_err(Failure::media)?;
     Ok((
@@ -328,6 +367,53 @@ fn write_new(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Item 2 of hardening round 4: a fit takes its estimate in MiB, at
+    /// least 1 and at most the whole budget.
+    #[test]
+    fn item2_a_fit_takes_its_peak_from_the_budget() {
+        assert_eq!(mib_for(0, 1024), 1);
+        assert_eq!(mib_for(1, 1024), 1);
+        assert_eq!(mib_for(1 << 20, 1024), 1);
+        assert_eq!(mib_for((1 << 20) + 1, 1024), 2);
+        assert_eq!(mib_for(300 << 20, 1024), 300);
+        // Over the budget: alone, not never.
+        assert_eq!(mib_for(5 << 30, 1024), 1024);
+        assert_eq!(mib_for(u64::MAX, 1024), 1024);
+    }
+
+    /// Item 2: fits whose estimates add up past the budget do not run at
+    /// once, however many tasks ask: the MiB held never exceed it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn item2_fits_in_flight_stay_within_the_memory_budget() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let budget = 1024;
+        let memory = Arc::new(Semaphore::new(budget as usize));
+        let held = Arc::new(AtomicU32::new(0));
+        let most = Arc::new(AtomicU32::new(0));
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (memory, held, most) = (memory.clone(), held.clone(), most.clone());
+                // 300 to 450 MiB each: three never fit at once.
+                let peak = (300u64 + 10 * i) << 20;
+                tokio::spawn(async move {
+                    let mib = mib_for(peak, budget);
+                    let _permit = memory.acquire_many(mib).await.unwrap();
+                    let now = held.fetch_add(mib, Ordering::SeqCst) + mib;
+                    most.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                    held.fetch_sub(mib, Ordering::SeqCst);
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!(most <= budget, "{most} MiB held at once");
+        assert!(most >= 600, "two fits ran together ({most} MiB)");
+    }
 
     #[test]
     fn a_converted_photo_is_named_for_its_format() {

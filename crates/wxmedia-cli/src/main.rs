@@ -29,7 +29,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Upload images (v2) or images, videos, marketing images (--api v3); prints one media id or URL (or JSON object) per file.
+    /// Upload images (v2) or images, videos, marketing images, complaint images (--api v3, --kind); prints one media id or URL (or JSON object) per file.
     Upload(upload::UploadArgs),
     /// Upload many files with a crash-safe ledger; reruns skip what succeeded.
     Batch(batch::BatchArgs),
@@ -55,6 +55,13 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before clap sees the arguments: a PEM given as an argument
+    // (`--private-key "$(cat apiclient_key.pem)"`) starts with dashes, and
+    // clap's "unexpected argument '-----BEGIN…'" would print the key.
+    if let Some(message) = pem_in_arguments(std::env::args_os().skip(1)) {
+        eprintln!("wxmedia: {message}");
+        return ExitCode::from(2);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -88,6 +95,42 @@ fn main() -> ExitCode {
         eprintln!("wxmedia: {}", text::safe(&e.message));
         ExitCode::from(e.status)
     })
+}
+
+/// Why the command line is refused unparsed when one of its arguments
+/// holds a PEM block (`-----BEGIN`), naming the flag it was given to and
+/// never the value (nor its length); `None` when none does. No flag of
+/// wxmedia takes key material: keys are given as paths.
+fn pem_in_arguments(args: impl Iterator<Item = std::ffi::OsString>) -> Option<String> {
+    let mut previous: Option<String> = None;
+    for arg in args {
+        // Lossy is enough: a PEM is ASCII, and a value that is not valid
+        // text cannot be one.
+        let text = arg.to_string_lossy();
+        // `--flag=-----BEGIN…` names its flag itself; otherwise the flag,
+        // if any, is the argument before.
+        let (inline, value) = match text.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") && !flag.contains('\n') => {
+                (Some(flag), value)
+            }
+            _ => (None, &*text),
+        };
+        // A file that exists is a path, whatever its name holds.
+        if value.contains("-----BEGIN")
+            && wxmedia_tls::looks_like_secret(std::path::Path::new(value))
+        {
+            let flag = inline
+                .map(str::to_owned)
+                .or(previous.filter(|p| p.starts_with('-')));
+            let after = flag.map_or_else(String::new, |f| format!(" given to {}", text::safe(&f)));
+            return Some(format!(
+                "the argument{after} looks like the key itself, not a path to it: \
+                 put the key in a file and give that file's path (the value is not shown)"
+            ));
+        }
+        previous = arg.to_str().map(str::to_owned);
+    }
+    None
 }
 
 fn runtime() -> tokio::runtime::Runtime {

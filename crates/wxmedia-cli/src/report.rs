@@ -84,18 +84,9 @@ pub(crate) struct Failure {
     pub(crate) rate_limited: bool,
 }
 
+/// An error and its sources on one line ([`wxmedia_client::Chain`]).
 fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        cur = s.source();
-    }
-    text
+    wxmedia_client::Chain(e).to_string()
 }
 
 impl Failure {
@@ -128,6 +119,12 @@ impl Failure {
         match e {
             Error::Proto(p) => Failure::proto(p),
             Error::Timeout { .. } => Failure::timeout(e),
+            // The download's failure told again: its kind and code, with
+            // the message saying when the download may be tried again.
+            Error::CertificatesUnavailable { cause, .. } => Failure {
+                message: chain(e),
+                ..Failure::from_error(cause)
+            },
             _ => Failure::simple("transport", chain(e), false),
         }
     }

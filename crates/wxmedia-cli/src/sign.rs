@@ -3,6 +3,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use wxmedia_tls::ShownPath;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -192,7 +193,7 @@ fn read_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, CmdError> {
     crate::conn::read_small(path, what).map_err(|e| {
         CmdError::usage(format!(
             "cannot read the {what} file {}: {e}",
-            path.display()
+            ShownPath(path)
         ))
     })
 }
@@ -306,7 +307,7 @@ fn sign_v3(args: &SignV3Args, json: bool) -> CmdResult {
     // The serial goes into the Authorization header, not into the signed
     // message, and this command prints no header: any valid serial will do.
     let signer = RsaSigner::from_pem_and_serial(&key_pem, "0")
-        .map_err(|e| CmdError::usage(format!("{}: {e}", key_path.display())))?;
+        .map_err(|e| CmdError::usage(format!("{}: {e}", ShownPath(&key_path))))?;
     let body = match &args.body_file {
         Some(path) => read_file(path, "body")?,
         None => Zeroizing::new(Vec::new()),
@@ -336,13 +337,13 @@ fn verifier(args: &VerifyV3Args) -> Result<Verifier, CmdError> {
         let bytes = read_file(pem, "public key")?;
         verifier
             .add_public_key_pem(id, &bytes)
-            .map_err(|e| CmdError::usage(format!("{}: {e}", pem.display())))?;
+            .map_err(|e| CmdError::usage(format!("{}: {e}", ShownPath(pem))))?;
     }
     for cert in &args.platform_cert {
         let bytes = read_file(cert, "platform certificate")?;
         verifier
             .add_platform_certificate_pem(&bytes)
-            .map_err(|e| CmdError::usage(format!("{}: {e}", cert.display())))?;
+            .map_err(|e| CmdError::usage(format!("{}: {e}", ShownPath(cert))))?;
     }
     if verifier.is_empty() {
         return Err(CmdError::usage(

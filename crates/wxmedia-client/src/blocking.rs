@@ -20,21 +20,69 @@ use crate::{
     V3Settings,
 };
 
+/// A transport whose futures finish when first polled: it does its whole
+/// exchange inside [`Transport::send`] and blocks in its sleep. Only such a
+/// transport can be driven by the blocking faces; one that needs a runtime
+/// (hyper needs tokio's) does not implement this, so that
+/// `blocking::V2Client<Hyper>` does not compile.
+///
+/// A transport of your own that blocks implements it:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use wxmedia_client::{BuildError, Exchange, Settings, Transport};
+/// use wxmedia_client::blocking::{self, BlockingTransport};
+///
+/// struct Blocks;
+/// # impl Transport for Blocks {
+/// #     const NAME: &'static str = "blocks";
+/// #     fn new(_: &Settings) -> Result<Blocks, BuildError> { Ok(Blocks) }
+/// #     async fn send(&self, _: http::Request<wxmedia_proto::Body>, _: usize, _: Duration) -> Exchange {
+/// #         unimplemented!()
+/// #     }
+/// #     async fn sleep(&self, d: Duration) { std::thread::sleep(d) }
+/// # }
+/// impl BlockingTransport for Blocks {}
+///
+/// let _client: Option<blocking::V2Client<Blocks>> = None;
+/// ```
+///
+/// One that does not, cannot be put under a blocking face:
+///
+/// ```compile_fail,E0277
+/// # use std::time::Duration;
+/// # use wxmedia_client::{BuildError, Exchange, Settings, Transport};
+/// use wxmedia_client::blocking;
+///
+/// struct NeedsARuntime;
+/// # impl Transport for NeedsARuntime {
+/// #     const NAME: &'static str = "needs-a-runtime";
+/// #     fn new(_: &Settings) -> Result<NeedsARuntime, BuildError> { Ok(NeedsARuntime) }
+/// #     async fn send(&self, _: http::Request<wxmedia_proto::Body>, _: usize, _: Duration) -> Exchange {
+/// #         unimplemented!()
+/// #     }
+/// #     async fn sleep(&self, _: Duration) {}
+/// # }
+///
+/// let _client: Option<blocking::V2Client<NeedsARuntime>> = None;
+/// ```
+pub trait BlockingTransport: Transport {}
+
 /// A blocking APIv2 client: [`crate::V2Client`] over `T` whose methods
 /// block the calling thread. Cheap to clone; clones share the connection
 /// pool and the failover state and can be used from many threads at once.
-pub struct V2Client<T> {
+pub struct V2Client<T: BlockingTransport> {
     inner: crate::V2Client<T>,
 }
 
 /// A blocking APIv3 client: [`crate::V3Client`] over `T` whose methods
 /// block the calling thread.
-pub struct V3Client<T> {
+pub struct V3Client<T: BlockingTransport> {
     inner: crate::V3Client<T>,
 }
 
 // Written out rather than derived: a derive would ask `T: Clone`.
-impl<T> Clone for V2Client<T> {
+impl<T: BlockingTransport> Clone for V2Client<T> {
     fn clone(&self) -> Self {
         V2Client {
             inner: self.inner.clone(),
@@ -42,7 +90,7 @@ impl<T> Clone for V2Client<T> {
     }
 }
 
-impl<T> Clone for V3Client<T> {
+impl<T: BlockingTransport> Clone for V3Client<T> {
     fn clone(&self) -> Self {
         V3Client {
             inner: self.inner.clone(),
@@ -50,31 +98,31 @@ impl<T> Clone for V3Client<T> {
     }
 }
 
-impl<T: Transport> std::fmt::Debug for V2Client<T> {
+impl<T: BlockingTransport> std::fmt::Debug for V2Client<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.fmt(f)
     }
 }
 
-impl<T: Transport> std::fmt::Debug for V3Client<T> {
+impl<T: BlockingTransport> std::fmt::Debug for V3Client<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         self.inner.fmt(f)
     }
 }
 
-impl<T: Transport> FromSettings<V2Settings> for V2Client<T> {
+impl<T: BlockingTransport> FromSettings<V2Settings> for V2Client<T> {
     fn from_settings(settings: Settings, api: V2Settings) -> Result<Self, BuildError> {
         crate::V2Client::from_settings(settings, api).map(|inner| V2Client { inner })
     }
 }
 
-impl<T: Transport> FromSettings<V3Settings> for V3Client<T> {
+impl<T: BlockingTransport> FromSettings<V3Settings> for V3Client<T> {
     fn from_settings(settings: Settings, api: V3Settings) -> Result<Self, BuildError> {
         crate::V3Client::from_settings(settings, api).map(|inner| V3Client { inner })
     }
 }
 
-impl<T: Transport> V2Client<T> {
+impl<T: BlockingTransport> V2Client<T> {
     /// Start configuring a client.
     pub fn builder() -> V2Builder<V2Client<T>> {
         V2Builder::new()
@@ -102,7 +150,7 @@ impl<T: Transport> V2Client<T> {
     }
 }
 
-impl<T: Transport> V3Client<T> {
+impl<T: BlockingTransport> V3Client<T> {
     /// Start configuring a client.
     pub fn builder() -> V3Builder<V3Client<T>> {
         V3Builder::new()

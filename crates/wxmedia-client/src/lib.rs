@@ -54,7 +54,7 @@ mod v3;
 
 pub use builder::{ClientBuilder, V2Builder, V2Options, V3Builder, V3Options};
 pub use drive::drive;
-pub use error::{BoxError, Error, TransportErrorKind};
+pub use error::{BoxError, Chain, Error, SharedError, TransportErrorKind};
 pub use settings::{
     Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
 };

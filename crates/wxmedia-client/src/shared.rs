@@ -52,7 +52,9 @@ impl<T: Transport> Shared<T> {
             .endpoints
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .current(Instant::now())
+            // A getter: `peek` reads, where `current` would end a failover
+            // whose time is up.
+            .peek(Instant::now())
             .to_owned()
     }
 

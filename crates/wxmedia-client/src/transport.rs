@@ -71,16 +71,21 @@ pub fn classify(
     let mut connect = false;
     let mut current = Some(error);
     while let Some(e) = current {
-        // An io::Error's inner error is not always its `source`.
-        let inner = e.downcast_ref::<io::Error>().and_then(io::Error::get_ref);
-        for kind in [kind_of(e), inner.and_then(|i| kind_of(i))]
-            .into_iter()
-            .flatten()
-        {
-            match kind {
-                TransportErrorKind::Connect => connect = true,
-                decisive => return decisive,
+        // An io::Error's inner error is not its `source` (that is the inner
+        // error's source), and io::Errors nest: a TLS failure arrives as
+        // io::Error(Other, io::Error(InvalidData, rustls::Error)) from
+        // some connectors. Each inner error is looked at in turn.
+        let mut layer = Some(e);
+        while let Some(l) = layer {
+            match kind_of(l) {
+                Some(TransportErrorKind::Connect) => connect = true,
+                Some(decisive) => return decisive,
+                None => {}
             }
+            layer = l
+                .downcast_ref::<io::Error>()
+                .and_then(io::Error::get_ref)
+                .map(|inner| inner as &(dyn std::error::Error + 'static));
         }
         current = e.source();
     }
@@ -117,6 +122,18 @@ pub fn reply(parts: http::response::Parts, body: Bytes) -> Exchange {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tls_error_inside_nested_io_errors_is_found() {
+        let tls = wxmedia_tls::rustls::Error::InvalidCertificate(
+            wxmedia_tls::rustls::CertificateError::UnknownIssuer,
+        );
+        let nested = io::Error::other(io::Error::new(io::ErrorKind::InvalidData, tls));
+        assert_eq!(
+            classify(&nested, TransportErrorKind::Connect),
+            TransportErrorKind::Tls
+        );
+    }
 
     #[test]
     fn connect_errors_are_sorted_by_type() {

@@ -4,19 +4,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use futures_util::lock::Mutex as AsyncMutex;
-use http::StatusCode;
 use wxmedia_proto::v3::{
     Api, CustomApi, CustomUploadV3, CustomUploaded, DownloadCertificates, MediaId, MediaUrl,
     Merchant, PlatformCertificate, UploadV3, UploadedMedia, Verifier,
 };
-use wxmedia_proto::{ApiError, DecodeError, Layer, Media, Operation, SignatureError};
+use wxmedia_proto::{Media, Operation, SignatureError};
 
 use crate::shared::{Shared, common_methods};
-use crate::{
-    BuildError, Error, FromSettings, Settings, Transport, TransportErrorKind, V3Builder, V3Settings,
-};
+use crate::{BuildError, Error, FromSettings, Settings, Transport, V3Builder, V3Settings};
 
 /// The least time between two certificate downloads the client starts by
 /// itself: after one caused by a reply naming an unknown (or no longer
@@ -78,7 +74,7 @@ struct Downloads {
 /// A download that failed, and when.
 struct Failed {
     at: Instant,
-    error: Replay,
+    error: Error,
 }
 
 impl<T> Clone for V3Client<T> {
@@ -311,7 +307,11 @@ impl<T: Transport> V3Client<T> {
         if let Some(failed) = &downloads.failed {
             let since = failed.at.elapsed();
             if since < CERTIFICATE_REFRESH_INTERVAL {
-                return Err(failed.error.told_again(since));
+                return Err(Error::CertificatesUnavailable {
+                    since,
+                    retry_in: CERTIFICATE_REFRESH_INTERVAL.saturating_sub(since),
+                    cause: Box::new(failed.error.clone()),
+                });
             }
         }
         self.download(&mut downloads).await.map(drop)
@@ -358,7 +358,7 @@ impl<T: Transport> V3Client<T> {
             Err(e) => {
                 downloads.failed = Some(Failed {
                     at: Instant::now(),
-                    error: Replay::keep(&e),
+                    error: e.clone(),
                 });
                 return Err(e);
             }
@@ -384,136 +384,14 @@ impl<T: Transport> V3Client<T> {
     }
 }
 
-/// A failed download's error, kept to be told again to the uploads that
-/// need certificates before the next download may start. An [`Error`] is
-/// not `Clone` (a transport's own error is boxed), so what its predicates
-/// read is kept, with its text.
-enum Replay {
-    /// An API error: kept whole.
-    Api(ApiError),
-    /// A non-2xx reply without a JSON error.
-    Http { status: StatusCode, body: Bytes },
-    /// Input refused before sending.
-    Input(String),
-    /// Any other reply that was refused (malformed, unverifiable): none is
-    /// retryable.
-    Refused { text: String, body: Bytes },
-    /// A transport failure of this kind.
-    Transport {
-        kind: TransportErrorKind,
-        text: String,
-    },
-    /// A time limit, with the failure it cut short.
-    Timeout {
-        after: Duration,
-        last: Option<Box<Replay>>,
-    },
-}
-
-impl Replay {
-    fn keep(e: &Error) -> Replay {
-        match e {
-            Error::Proto(wxmedia_proto::Error::Api(api)) => Replay::Api(api.clone()),
-            Error::Proto(wxmedia_proto::Error::Http { status, body }) => Replay::Http {
-                status: *status,
-                body: body.clone(),
-            },
-            Error::Proto(p) if p.is_input_error() => Replay::Input(p.to_string()),
-            Error::Proto(p) => Replay::Refused {
-                text: p.to_string(),
-                body: p.raw_body().cloned().unwrap_or_default(),
-            },
-            Error::Transport { kind, source } => Replay::Transport {
-                kind: *kind,
-                text: chain(&**source),
-            },
-            Error::Timeout { after, last } => Replay::Timeout {
-                after: *after,
-                last: last.as_deref().map(|l| Box::new(Replay::keep(l))),
-            },
-        }
-    }
-
-    /// The error again, `since` after it, saying so and when the next
-    /// download may start, with the predicates of the original: an HTTP
-    /// status becomes an API error with that status (retryable alike), a
-    /// refused reply a decode error.
-    fn told_again(&self, since: Duration) -> Error {
-        let wait = CERTIFICATE_REFRESH_INTERVAL.saturating_sub(since);
-        let note = format!(
-            "the platform certificate download failed {} s ago and may be tried again in {} s",
-            since.as_secs(),
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-        );
-        self.with_note(&note)
-    }
-
-    fn with_note(&self, note: &str) -> Error {
-        let proto = |e: wxmedia_proto::Error| Error::Proto(e);
-        match self {
-            Replay::Api(api) => {
-                let mut api = api.clone();
-                api.message = format!("{note}: {}", api.message);
-                proto(api.into())
-            }
-            Replay::Http { status, body } => {
-                let mut api = ApiError::new(
-                    Layer::Status,
-                    None,
-                    format!("{note}: HTTP status {status} from the server"),
-                );
-                api.status = Some(*status);
-                api.body = body.clone();
-                proto(api.into())
-            }
-            Replay::Input(text) => proto(wxmedia_proto::Error::InvalidInput {
-                what: "platform certificates",
-                reason: format!("{note}: {text}"),
-            }),
-            Replay::Refused { text, body } => proto(wxmedia_proto::Error::Decode {
-                reason: DecodeError::Json(format!("{note}: {text}")),
-                body: body.clone(),
-            }),
-            Replay::Transport { kind, text } => Error::Transport {
-                kind: *kind,
-                source: format!("{note}: {text}").into(),
-            },
-            Replay::Timeout { after, last } => Error::Timeout {
-                after: *after,
-                // A bare timeout keeps the note as its cause, so that the
-                // message says what timed out; an input error there
-                // changes none of the timeout's predicates.
-                last: Some(Box::new(match last {
-                    Some(last) => last.with_note(note),
-                    None => proto(wxmedia_proto::Error::InvalidInput {
-                        what: "platform certificates",
-                        reason: note.to_owned(),
-                    }),
-                })),
-            },
-        }
-    }
-}
-
-/// An error and its sources, as one line.
-fn chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let more = s.to_string();
-        // Many errors repeat their source's text in their own.
-        if !text.contains(&more) {
-            text.push_str(": ");
-            text.push_str(&more);
-        }
-        source = s.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
+    use http::StatusCode;
+    use wxmedia_proto::{ApiError, Layer};
+
     use super::*;
+    use crate::TransportErrorKind;
 
     /// Every kind of failure, told again, keeps what callers decide by.
     #[test]
@@ -535,14 +413,8 @@ mod tests {
         let cases = [
             http(),
             rate_limited,
-            Error::Transport {
-                kind: TransportErrorKind::Tls,
-                source: "bad certificate".into(),
-            },
-            Error::Transport {
-                kind: TransportErrorKind::Connect,
-                source: "refused".into(),
-            },
+            Error::transport(TransportErrorKind::Tls, "bad certificate"),
+            Error::transport(TransportErrorKind::Connect, "refused"),
             Error::Timeout {
                 after: Duration::from_secs(30),
                 last: None,
@@ -561,8 +433,12 @@ mod tests {
             }),
         ];
         for original in cases {
-            let again = Replay::keep(&original).told_again(Duration::from_millis(2500));
-            let text = format!("{again}: {:?}", std::error::Error::source(&again));
+            let again = Error::CertificatesUnavailable {
+                since: Duration::from_millis(2500),
+                retry_in: CERTIFICATE_REFRESH_INTERVAL.saturating_sub(Duration::from_millis(2500)),
+                cause: Box::new(original.clone()),
+            };
+            let text = crate::Chain(&again).to_string();
             assert!(
                 text.contains("platform certificate download failed 2 s ago")
                     && text.contains("tried again in 58 s"),
@@ -577,6 +453,11 @@ mod tests {
             assert_eq!(again.api_code(), original.api_code(), "{text}");
             assert_eq!(again.transport_kind(), original.transport_kind(), "{text}");
             assert_eq!(again.is_input_error(), original.is_input_error(), "{text}");
+            assert_eq!(
+                again.signature_error(),
+                original.signature_error(),
+                "{text}"
+            );
         }
     }
 }

@@ -45,15 +45,35 @@ pub enum FitError {
         /// [`DecodeLimits::max_pixels`](crate::DecodeLimits::max_pixels).
         max_pixels: u64,
     },
-    /// Decoding would need more memory than [`DecodeLimits::max_alloc`](crate::DecodeLimits::max_alloc).
-    #[error("decoding this {format} image would need {needed}, over the memory limit of {limit}")]
+    /// Fitting would need more memory than [`DecodeLimits::max_alloc`](crate::DecodeLimits::max_alloc),
+    /// as estimated from the header (per format and bit depth) before decoding.
+    #[error(
+        "fitting this {format} image would need about {needed} of memory, over the limit of {limit}; refused without decoding"
+    )]
     OverMemoryLimit {
         /// The input's format.
         format: Format,
-        /// What decoding would allocate, at least.
+        /// What the fit would need at its peak (an upper estimate).
         needed: Bytes,
         /// The limit.
         limit: Bytes,
+    },
+    /// The header claims far more pixels than so few bytes can hold for a
+    /// photo: a decompression bomb, refused before decoding (see
+    /// [`DecodeLimits::max_pixels_per_byte`](crate::DecodeLimits::max_pixels_per_byte)).
+    #[error(
+        "the {format} header claims {dims} ({mp:.1} MP) from only {bytes}, over {ratio} pixels a byte: a decompression bomb, not a photo; refused without decoding",
+        mp = dims.megapixels()
+    )]
+    Implausible {
+        /// The input's format.
+        format: Format,
+        /// The dimensions the header claims.
+        dims: Dims,
+        /// The input's size.
+        bytes: Bytes,
+        /// [`DecodeLimits::max_pixels_per_byte`](crate::DecodeLimits::max_pixels_per_byte).
+        ratio: u64,
     },
     /// The data stops before the image does.
     #[error("the {format} data ends early: the file is truncated")]
@@ -69,6 +89,19 @@ pub enum FitError {
         /// What the parser or decoder found.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// A variant of the format this crate cannot decode (12-bit or lossless
+    /// JPEG, a BMP holding JPEG or PNG data, a BMP of 0 bits a pixel): its
+    /// pixels cannot be checked, so `fit` cannot guarantee that the upload
+    /// takes it, and refuses it rather than passing it on unchanged.
+    #[error(
+        "the {format} image cannot be decoded ({what}), so it cannot be checked or converted; re-save it as an ordinary 8-bit JPEG or PNG"
+    )]
+    Undecodable {
+        /// The input's format.
+        format: Format,
+        /// What kind of file it is, e.g. "a 12-bit JPEG".
+        what: &'static str,
     },
     /// An animation: refused rather than silently keeping one frame.
     #[error(

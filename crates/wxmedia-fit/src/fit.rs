@@ -6,7 +6,7 @@ use crate::encode::{self, Estimator, Extras, Search};
 use crate::error::FitError;
 use crate::probe::{self, Parsed};
 use crate::report::{Bytes, Dims, FitReport, Fitted, Metadata, Orientation};
-use crate::{Format, Target, exif, jpeg, pixels, png};
+use crate::{Format, Target, bmp, cost, exif, jpeg, pixels, png};
 
 /// Each downscaling step multiplies the long side by this.
 const STEP: f64 = 0.85;
@@ -14,14 +14,18 @@ const STEP: f64 = 0.85;
 /// Fits `bytes` to `target`.
 ///
 /// 1. Read the headers ([`probe`](crate::probe())); refuse unknown,
-///    unsupported, truncated and animated images, and images over the
-///    [decoder limits](crate::DecodeLimits), before decoding anything.
+///    unsupported, truncated and animated images, variants that cannot be
+///    decoded ([`FitError::Undecodable`]), and images over the
+///    [decoder limits](crate::DecodeLimits) (pixels, pixels per input
+///    byte), before decoding anything.
 /// 2. If the upload accepts the format, it fits, its orientation is upright
 ///    and there is no metadata to remove (or metadata is kept), return the
-///    input untouched.
-/// 3. If only metadata is in the way (a JPEG or PNG, upright), remove its
-///    segments losslessly; return that if it fits.
-/// 4. Otherwise decode, apply the EXIF orientation to the pixels, and
+///    input untouched (a JPEG's scans are read first: one cut short is
+///    [`FitError::Truncated`]).
+/// 3. If only metadata is in the way (a JPEG, PNG or BMP, upright), remove
+///    its segments losslessly; return that if it fits.
+/// 4. Otherwise, if the memory the rest needs ([`peak_bytes`]) is within
+///    the limit, decode, apply the EXIF orientation to the pixels, and
 ///    re-encode as JPEG (removing the metadata, keeping the colour
 ///    profile) at the highest quality between the floor and the ceiling
 ///    that fits.
@@ -31,11 +35,83 @@ const STEP: f64 = 0.85;
 ///    fail with [`FitError::CannotFit`] and the smallest size reached.
 pub fn fit<'a>(bytes: &'a [u8], target: &Target) -> Result<Fitted<'a>, FitError> {
     let parsed = probe::parse(bytes)?;
+    check_headers(&parsed, bytes, target)?;
+    let p = &parsed.probe;
+    let report = FitReport {
+        format_before: p.format,
+        format_after: p.format,
+        bytes_before: bytes.len(),
+        bytes_after: bytes.len(),
+        dims_before: p.dims,
+        dims_after: p.dims,
+        quality: None,
+        oriented: None,
+        metadata_removed: Vec::new(),
+        unchanged: true,
+    };
+    let accepted = target.accepts(p.format);
+    let upright = !p.needs_orienting();
+    let nothing_to_strip = target.keep_metadata || p.metadata.is_empty();
+    // A JPEG passed on without re-encoding has its scans read (Huffman
+    // codes only, no pixels): a file cut mid-scan with an EOI appended
+    // walks like a whole one.
+    let verify = || match p.format {
+        Format::Jpeg => jpeg::check_scans(bytes),
+        _ => Ok(()),
+    };
+    if accepted && upright && bytes.len() <= target.max_bytes && nothing_to_strip {
+        verify()?;
+        return Ok(Fitted {
+            bytes: Cow::Borrowed(bytes),
+            report,
+        });
+    }
+    if accepted && upright && !nothing_to_strip {
+        let stripped = match p.format {
+            Format::Jpeg => Some(jpeg::strip(bytes)?),
+            Format::Png => Some(png::strip(bytes)?),
+            Format::Bmp => Some(bmp::strip(bytes)?),
+            _ => None,
+        };
+        if let Some(stripped) = stripped
+            && stripped.len() <= target.max_bytes
+        {
+            verify()?;
+            let report = FitReport {
+                bytes_after: stripped.len(),
+                metadata_removed: p.metadata.clone(),
+                unchanged: false,
+                ..report
+            };
+            return Ok(Fitted {
+                bytes: Cow::Owned(stripped),
+                report,
+            });
+        }
+    }
+    if !target.accepts(Format::Jpeg) {
+        return Err(FitError::NoOutputFormat { format: p.format });
+    }
+    check_memory(&parsed, bytes, target)?;
+    reencode(bytes, &parsed, target, report)
+}
+
+/// The refusals the headers alone decide: animations, undecodable
+/// variants, the pixel limits, and a bomb's pixels-per-byte ratio.
+fn check_headers(parsed: &Parsed, bytes: &[u8], target: &Target) -> Result<(), FitError> {
     let p = &parsed.probe;
     if let Some(frames) = p.frames {
         return Err(FitError::Animated {
             format: p.format,
             frames: (frames > 0).then_some(frames),
+        });
+    }
+    // A file whose pixels cannot be decoded cannot be checked: passing it
+    // on "unchanged" would promise an upload nobody verified.
+    if let Some(what) = parsed.undecodable {
+        return Err(FitError::Undecodable {
+            format: p.format,
+            what,
         });
     }
     let limits = &target.limits;
@@ -52,53 +128,84 @@ pub fn fit<'a>(bytes: &'a [u8], target: &Target) -> Result<Fitted<'a>, FitError>
             max_pixels,
         });
     }
-
-    let report = FitReport {
-        format_before: p.format,
-        format_after: p.format,
-        bytes_before: bytes.len(),
-        bytes_after: bytes.len(),
-        dims_before: p.dims,
-        dims_after: p.dims,
-        quality: None,
-        oriented: None,
-        metadata_removed: Vec::new(),
-        unchanged: true,
-    };
-    let accepted = target.accepts(p.format);
-    let upright = !p.needs_orienting();
-    let nothing_to_strip = target.keep_metadata || p.metadata.is_empty();
-    if accepted && upright && bytes.len() <= target.max_bytes && nothing_to_strip {
-        return Ok(Fitted {
-            bytes: Cow::Borrowed(bytes),
-            report,
+    // 10954×10954 from 38 bytes is no photo. Small images are spared: a
+    // flat screenshot compresses far, and costs little anyway.
+    let pixels = p.dims.pixels();
+    if pixels > cost::PLAUSIBLE_PIXELS
+        && pixels / limits.max_pixels_per_byte.max(1) > bytes.len() as u64
+    {
+        return Err(FitError::Implausible {
+            format: p.format,
+            dims: p.dims,
+            bytes: Bytes(bytes.len() as u64),
+            ratio: limits.max_pixels_per_byte,
         });
     }
-    if accepted && upright && !nothing_to_strip {
+    Ok(())
+}
+
+/// Refuses a re-encode whose estimated peak is over the memory limit,
+/// before anything is decoded.
+fn check_memory(parsed: &Parsed, bytes: &[u8], target: &Target) -> Result<(), FitError> {
+    let needed = cost::reencode_peak(parsed, bytes.len(), target);
+    if needed > target.limits.max_alloc {
+        return Err(FitError::OverMemoryLimit {
+            format: parsed.probe.format,
+            needed: Bytes(needed),
+            limit: Bytes(target.limits.max_alloc),
+        });
+    }
+    Ok(())
+}
+
+/// The most memory [`fit`] may use on `bytes` for `target`, in bytes,
+/// estimated from the headers alone (microseconds, no pixel decoded): an
+/// upper bound of its peak heap use, for a caller that runs several fits
+/// at once under one memory budget (a semaphore on bytes). It counts the
+/// input, its copies, the decoded pixels at the decoder's own depth, the
+/// orientation, downscaling and encoder buffers; a fit that returns the
+/// input or strips it losslessly costs about twice the input.
+///
+/// Fails exactly as [`fit`] would from the headers: unknown, truncated,
+/// animated or undecodable images, images over the pixel limits or the
+/// pixels-per-byte ratio, and ([`FitError::OverMemoryLimit`]) those whose
+/// estimate is over [`DecodeLimits::max_alloc`](crate::DecodeLimits::max_alloc).
+/// A figure it returns is never over that limit.
+///
+/// ```
+/// use wxmedia_fit::{peak_bytes, synth, Target};
+///
+/// let photo = synth::with_exif(&synth::jpeg(&synth::photo(1600, 1200, 7), 95), 6, true);
+/// let peak = peak_bytes(&photo, &Target::for_v2())?;
+/// assert!(peak < 64 << 20, "{peak}");
+/// # Ok::<(), wxmedia_fit::FitError>(())
+/// ```
+pub fn peak_bytes(bytes: &[u8], target: &Target) -> Result<u64, FitError> {
+    let parsed = probe::parse(bytes)?;
+    check_headers(&parsed, bytes, target)?;
+    let p = &parsed.probe;
+    // As `fit` decides: an accepted, upright image that fits is returned
+    // or stripped without decoding; anything else may be re-encoded.
+    if target.accepts(p.format) && !p.needs_orienting() {
+        if bytes.len() <= target.max_bytes {
+            return Ok(cost::lossless_peak(&parsed, bytes.len()));
+        }
         let stripped = match p.format {
+            _ if target.keep_metadata || p.metadata.is_empty() => None,
             Format::Jpeg => Some(jpeg::strip(bytes)?),
             Format::Png => Some(png::strip(bytes)?),
+            Format::Bmp => Some(bmp::strip(bytes)?),
             _ => None,
         };
-        if let Some(stripped) = stripped
-            && stripped.len() <= target.max_bytes
-        {
-            let report = FitReport {
-                bytes_after: stripped.len(),
-                metadata_removed: p.metadata.clone(),
-                unchanged: false,
-                ..report
-            };
-            return Ok(Fitted {
-                bytes: Cow::Owned(stripped),
-                report,
-            });
+        if stripped.is_some_and(|s| s.len() <= target.max_bytes) {
+            return Ok(cost::lossless_peak(&parsed, bytes.len()));
         }
     }
     if !target.accepts(Format::Jpeg) {
         return Err(FitError::NoOutputFormat { format: p.format });
     }
-    reencode(bytes, &parsed, target, report)
+    check_memory(&parsed, bytes, target)?;
+    Ok(cost::reencode_peak(&parsed, bytes.len(), target))
 }
 
 /// Steps 4 to 6: decode, orient, search quality, then size.
@@ -109,7 +216,7 @@ fn reencode<'a>(
     report: FitReport,
 ) -> Result<Fitted<'a>, FitError> {
     let p = &parsed.probe;
-    let decoded = pixels::decode(bytes, p.format, p.dims, &target.limits)?;
+    let decoded = pixels::decode(bytes, p.format, &target.limits)?;
     let orientation = p.orientation.unwrap_or(Orientation::Normal);
     let full = pixels::orient(decoded.pixels, orientation);
     let (extras, removed) = extras(bytes, parsed, target, decoded.icc);
@@ -215,7 +322,9 @@ fn extras(
         // A profile bigger than a quarter of the budget is hostile or
         // absurd (real ones are 0.5-4 KiB); dropping it keeps the upload
         // possible and the report says so.
-        if icc.len() <= target.max_bytes / 4 {
+        // Nor is anything without a profile's signature kept: it could
+        // be any data under the profile's name.
+        if icc.len() <= target.max_bytes / 4 && probe::icc_is_profile(&icc) {
             extras.icc = Some(icc);
         } else {
             removed.push(Metadata::Icc);

@@ -13,14 +13,14 @@ use crate::error::FitError;
 
 /// A Huffman table as stored in DHT: code counts by length, then symbols.
 #[derive(Clone)]
-struct Table {
-    bits: [u8; 16],
-    values: Vec<u8>,
+pub(crate) struct Table {
+    pub(crate) bits: [u8; 16],
+    pub(crate) values: Vec<u8>,
 }
 
 /// Canonical decoding tables (ITU-T T.81 F.2.2.3): for each length, the
 /// largest code, and where its symbols start.
-struct Decoder {
+pub(crate) struct Decoder {
     maxcode: [i32; 17],
     valptr: [i32; 17],
     mincode: [i32; 17],
@@ -33,7 +33,10 @@ struct Decoder {
 const FAST_BITS: u32 = 9;
 
 impl Decoder {
-    fn new(t: &Table) -> Decoder {
+    /// The decoding tables of `t`, or `None` when its counts ask for more
+    /// codes of some length than that length has (a DHT from the input,
+    /// not from our encoder, can: the tables would index out of range).
+    pub(crate) fn new(t: &Table) -> Option<Decoder> {
         let (mut maxcode, mut valptr, mut mincode) = ([-1i32; 17], [0i32; 17], [0i32; 17]);
         let (mut code, mut k) = (0i32, 0i32);
         for len in 1..=16 {
@@ -44,6 +47,9 @@ impl Decoder {
                 code += n;
                 k += n;
                 maxcode[len] = code - 1;
+            }
+            if code > 1 << len {
+                return None;
             }
             code <<= 1;
         }
@@ -60,25 +66,43 @@ impl Decoder {
             }
             code <<= 1;
         }
-        Decoder {
+        Some(Decoder {
             maxcode,
             valptr,
             mincode,
             values: t.values.clone(),
             fast,
-        }
+        })
     }
 }
 
 /// Reads the entropy-coded bits, unstuffing 0xFF 0x00.
-struct BitReader<'a> {
+pub(crate) struct BitReader<'a> {
     data: &'a [u8],
     pos: usize,
     acc: u64,
     count: u32,
+    /// Zero bytes fed after the data ended (at a marker or the end).
+    padded: u32,
 }
 
-impl BitReader<'_> {
+impl<'a> BitReader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> BitReader<'a> {
+        BitReader {
+            data,
+            pos: 0,
+            acc: 0,
+            count: 0,
+            padded: 0,
+        }
+    }
+
+    /// Whether more bits were read than the data holds: the decoder ran
+    /// into the marker (or the end) before its last block.
+    pub(crate) fn overran(&self) -> bool {
+        u64::from(self.padded) * 8 > u64::from(self.count)
+    }
+
     fn fill(&mut self) {
         while self.count <= 56 {
             let byte = match self.data.get(self.pos) {
@@ -88,19 +112,21 @@ impl BitReader<'_> {
                     self.pos += 2;
                     0xFF
                 }
-                Some(&0xFF) => 0,
-                Some(&b) => {
+                Some(&b) if b != 0xFF => {
                     self.pos += 1;
                     b
                 }
-                None => 0,
+                _ => {
+                    self.padded = self.padded.saturating_add(1);
+                    0
+                }
             };
             self.acc |= u64::from(byte) << (56 - self.count);
             self.count += 8;
         }
     }
 
-    fn bits(&mut self, n: u32) -> u32 {
+    pub(crate) fn bits(&mut self, n: u32) -> u32 {
         if n == 0 {
             return 0;
         }
@@ -113,7 +139,7 @@ impl BitReader<'_> {
         v
     }
 
-    fn symbol(&mut self, d: &Decoder) -> Option<u8> {
+    pub(crate) fn symbol(&mut self, d: &Decoder) -> Option<u8> {
         if self.count < 16 {
             self.fill();
         }
@@ -243,7 +269,7 @@ pub(crate) fn optimize(jpeg: &[u8]) -> Result<Vec<u8>, FitError> {
     };
     let decoders: Vec<Option<Decoder>> = tables
         .iter()
-        .map(|t| t.as_ref().map(Decoder::new))
+        .map(|t| t.as_ref().and_then(Decoder::new))
         .collect();
     let n = usize::from(sos[0]);
     if n != components.len() || width == 0 || height == 0 {
@@ -270,12 +296,7 @@ pub(crate) fn optimize(jpeg: &[u8]) -> Result<Vec<u8>, FitError> {
     let mcus = width.div_ceil(8 * hmax) * height.div_ceil(8 * vmax);
 
     // Pass 1: decode every symbol and count them per table.
-    let mut reader = BitReader {
-        data: &jpeg[data_start..],
-        pos: 0,
-        acc: 0,
-        count: 0,
-    };
+    let mut reader = BitReader::new(&jpeg[data_start..]);
     let mut coded = Vec::with_capacity(jpeg.len());
     let mut freq = [[0u32; 257]; 4];
     let decoder = |slot: usize| {

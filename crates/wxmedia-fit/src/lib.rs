@@ -24,12 +24,20 @@
 //! # In scope
 //!
 //! * Reading JPEG, PNG, BMP and WebP, under [decoder limits](DecodeLimits)
-//!   checked against the header before any pixel is decoded.
+//!   checked against the header before any pixel is decoded: pixels,
+//!   pixels per input byte, and the memory of the whole fit, estimated per
+//!   format and bit depth ([`peak_bytes`] gives the estimate, for callers
+//!   that share one memory budget between parallel fits). Never a panic
+//!   on input.
 //! * Applying the EXIF orientation (1-8) to the pixels.
 //! * Removing EXIF (GPS, maker notes, serial numbers, thumbnails), XMP,
-//!   IPTC, comments, PNG text, vendor segments and trailing data; keeping
-//!   the ICC colour profile. Losslessly (by dropping segments) when the
-//!   image needs nothing else.
+//!   IPTC, comments, PNG text, vendor segments and chunks, JFIF thumbnails
+//!   and trailing data; keeping the ICC colour profile when it is one (its
+//!   `acsp` signature) and under 4 MiB. Losslessly (by dropping segments)
+//!   when the image needs nothing else.
+//! * Refusing what cannot be checked: truncated images (a JPEG scan cut
+//!   short is found even with an end marker appended) and variants the
+//!   decoders do not read ([`FitError::Undecodable`]).
 //! * Re-encoding as JPEG at the highest quality that fits, then
 //!   downscaling in steps if it must, within the [`Target`]'s floor and
 //!   minimum size.
@@ -46,11 +54,17 @@
 #![forbid(unsafe_code)]
 
 mod api;
+mod bmp;
+mod cost;
 mod encode;
 mod error;
 mod exif;
 mod fit;
 mod format;
+// The fuzz target's entry point (the `fuzzing` feature) and the photo
+// generator of the tests, benches and examples (`synth`): compiled only
+// for them, never into a user's build.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod huffman;
@@ -59,13 +73,14 @@ mod pixels;
 mod png;
 mod probe;
 mod report;
+#[cfg(any(test, feature = "synth"))]
 #[doc(hidden)]
 pub mod synth;
 mod target;
 mod webp;
 
 pub use error::FitError;
-pub use fit::fit;
+pub use fit::{fit, peak_bytes};
 pub use format::Format;
 pub use probe::{Probe, probe};
 pub use report::{Bytes, Dims, FitReport, Fitted, Metadata, Orientation};

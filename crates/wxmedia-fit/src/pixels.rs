@@ -31,24 +31,14 @@ pub(crate) struct Decoded {
 
 /// Decodes to 8-bit grey or RGB, alpha flattened onto white (JPEG has no
 /// alpha, and documents photographed or scanned on white read best so).
-/// The memory a decode needs is checked against the limits first; the
-/// dimensions were checked by the caller from the header.
+/// The caller checked the dimensions and the memory the whole fit needs
+/// ([`cost`](crate::cost)) from the header; the decoders also get the
+/// memory limit, as a last guard.
 pub(crate) fn decode(
     bytes: &[u8],
     format: Format,
-    dims: Dims,
     limits: &DecodeLimits,
 ) -> Result<Decoded, FitError> {
-    // The decoders hold the output plus about as much again in working
-    // buffers (16-bit or RGBA intermediates), so count 8 bytes a pixel.
-    let needed = dims.pixels().saturating_mul(8);
-    if needed > limits.max_alloc {
-        return Err(FitError::OverMemoryLimit {
-            format,
-            needed: Bytes(needed),
-            limit: Bytes(limits.max_alloc),
-        });
-    }
     match format {
         Format::Jpeg => decode_jpeg(bytes, limits),
         Format::Png | Format::Bmp | Format::WebP => decode_other(bytes, format, limits),
@@ -61,6 +51,9 @@ fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FitError>
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
 
+    // A scan cut short (with an EOI appended) decodes without an error,
+    // its missing rows grey: the Huffman walk finds it first.
+    crate::jpeg::check_scans(bytes)?;
     let corrupt = |e: zune_jpeg::errors::DecodeErrors| FitError::Corrupt {
         format: Format::Jpeg,
         source: Box::new(std::io::Error::other(e.to_string())),
@@ -115,8 +108,11 @@ fn decode_other(bytes: &[u8], format: Format, limits: &DecodeLimits) -> Result<D
     let cursor = Cursor::new(bytes);
     let (image, icc) = match format {
         Format::Png => {
-            let mut d = image::codecs::png::PngDecoder::with_limits(cursor, l).map_err(map)?;
-            let icc = d.icc_profile().ok().flatten();
+            // The profile is read under its own bound, and the pixel
+            // decoder never sees the chunk.
+            let (png, icc) = crate::png::without_iccp(bytes)?;
+            let d = image::codecs::png::PngDecoder::with_limits(Cursor::new(png.as_slice()), l)
+                .map_err(map)?;
             (DynamicImage::from_decoder(d).map_err(map)?, icc)
         }
         Format::WebP => {

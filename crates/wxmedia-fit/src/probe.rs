@@ -2,10 +2,11 @@
 
 use std::ops::Range;
 
+use crate::cost::Layout;
 use crate::error::FitError;
 use crate::exif::ExifInfo;
 use crate::report::{Dims, Metadata, Orientation};
-use crate::{Format, jpeg, png, webp};
+use crate::{Format, bmp, jpeg, png, webp};
 
 /// What the headers of an image say: enough to decide whether it needs
 /// fitting, found in time linear in the input and memory independent of
@@ -23,10 +24,18 @@ pub struct Probe {
     pub frames: Option<u32>,
     /// The removable metadata found.
     pub metadata: Vec<Metadata>,
-    /// Whether an ICC colour profile is embedded.
+    /// Whether an ICC colour profile is embedded (one that is a profile:
+    /// anything else under its name is listed in `metadata` as
+    /// [`Metadata::Icc`], to be removed).
     pub icc: bool,
     /// For a JPEG, the quality its luma table corresponds to on the IJG scale.
     pub jpeg_quality: Option<u8>,
+    /// Whether this crate can decode the pixels. `false` for a variant it
+    /// cannot read (12-bit, lossless, arithmetic-coded or hierarchical
+    /// JPEG; a BMP holding JPEG or PNG data, or of 0 bits a pixel):
+    /// such a file cannot be checked or converted, and [`fit`](crate::fit)
+    /// refuses it with [`FitError::Undecodable`].
+    pub decodable: bool,
 }
 
 impl Probe {
@@ -51,6 +60,10 @@ pub(crate) struct Parsed {
     pub(crate) exif: Option<ExifInfo>,
     pub(crate) exif_at: Option<Range<usize>>,
     pub(crate) xmp_at: Option<Range<usize>>,
+    /// Why the pixels cannot be decoded, if they cannot.
+    pub(crate) undecodable: Option<&'static str>,
+    /// How the decoder lays out the pixels.
+    pub(crate) layout: Layout,
 }
 
 /// Reads an image's headers: format, stored dimensions, orientation,
@@ -82,6 +95,11 @@ pub(crate) struct HeaderInfo {
     /// JPEG: the quality the luma quantisation table corresponds to on the
     /// IJG scale (an estimate for tables written by other encoders).
     pub(crate) quality: Option<u8>,
+    /// Why the pixels cannot be decoded, for a variant of the format the
+    /// decoder does not read (a 12-bit JPEG, a BMP holding a JPEG).
+    pub(crate) undecodable: Option<&'static str>,
+    /// How the decoder lays out the pixels: the memory model's input.
+    pub(crate) layout: Layout,
 }
 
 impl HeaderInfo {
@@ -104,10 +122,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
         Format::Jpeg => jpeg::parse(bytes)?,
         Format::Png => png::parse(bytes)?,
         Format::WebP => webp::parse(bytes)?,
-        Format::Bmp => HeaderInfo {
-            dims: Some(bmp_dims(bytes)?),
-            ..HeaderInfo::default()
-        },
+        Format::Bmp => bmp::parse(bytes)?.info,
         _ => return Err(FitError::Unsupported { format }),
     };
     let mut parsed = Parsed {
@@ -119,7 +134,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
             metadata: info.metadata,
             icc: info.icc,
             jpeg_quality: info.quality,
+            decodable: info.undecodable.is_none(),
         },
+        undecodable: info.undecodable,
+        layout: info.layout,
         exif: info.exif,
         exif_at: info.exif_at,
         xmp_at: info.xmp_at,
@@ -132,59 +150,14 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
     Ok(parsed)
 }
 
-/// A BMP's dimensions from its file and DIB headers; uncompressed pixel
-/// data shorter than the header promises is `Truncated`.
-fn bmp_dims(bytes: &[u8]) -> Result<Dims, FitError> {
-    let truncated = || FitError::Truncated {
-        format: Format::Bmp,
+/// Whether `profile` is an ICC profile rather than bytes under its name:
+/// the `acsp` signature at offset 36 of a 128-byte header, and the size
+/// the header declares matching the data (up to 3 bytes of padding).
+/// What fails is dropped as metadata, since anything could hide in it.
+pub(crate) fn icc_is_profile(profile: &[u8]) -> bool {
+    let Some(header) = profile.get(..128) else {
+        return false;
     };
-    let u16_at = |at: usize| {
-        bytes
-            .get(at..at + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]))
-    };
-    let u32_at = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let data_at = u32_at(10).ok_or_else(truncated)? as usize;
-    let dib = u32_at(14).ok_or_else(truncated)?;
-    let (width, height, bpp, compression) = if dib == 12 {
-        let w = u16_at(18).ok_or_else(truncated)?;
-        let h = u16_at(20).ok_or_else(truncated)?;
-        (
-            i64::from(w),
-            i64::from(h),
-            u16_at(24).ok_or_else(truncated)?,
-            0,
-        )
-    } else if dib >= 40 {
-        let w = u32_at(18).ok_or_else(truncated)? as i32;
-        // A negative height means rows stored top-down.
-        let h = u32_at(22).ok_or_else(truncated)? as i32;
-        (
-            i64::from(w),
-            i64::from(h).abs(),
-            u16_at(28).ok_or_else(truncated)?,
-            u32_at(30).ok_or_else(truncated)?,
-        )
-    } else {
-        return Err(FitError::corrupt(Format::Bmp, "an unknown DIB header size"));
-    };
-    if width <= 0 || height <= 0 || width > i64::from(u32::MAX) || height > i64::from(u32::MAX) {
-        return Err(FitError::corrupt(
-            Format::Bmp,
-            "an image of zero or negative width or height",
-        ));
-    }
-    // BI_RGB (0) and BI_BITFIELDS (3) store rows uncompressed, padded to 4 bytes.
-    if matches!(compression, 0 | 3) && bpp > 0 {
-        let row = (width as u64 * u64::from(bpp)).div_ceil(32) * 4;
-        let need = (data_at as u64).saturating_add(row.saturating_mul(height as u64));
-        if need > bytes.len() as u64 {
-            return Err(truncated());
-        }
-    }
-    Ok(Dims::new(width as u32, height as u32))
+    let declared = u32::from_be_bytes([header[0], header[1], header[2], header[3]]) as usize;
+    &header[36..40] == b"acsp" && declared <= profile.len() && profile.len() - declared <= 3
 }

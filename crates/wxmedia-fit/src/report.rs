@@ -191,10 +191,15 @@ pub enum Metadata {
     Comment,
     /// PNG text chunks (`tEXt`, `zTXt`, `iTXt`) and the `tIME` stamp.
     Text,
-    /// An embedded ICC colour profile (kept when re-encoding unless too large).
+    /// An embedded ICC colour profile. Kept unless it is no profile (no
+    /// `acsp` signature, or a size that disagrees with its header), too
+    /// large (a PNG `iCCP` inflating past 4 MiB, or a quarter of the
+    /// output limit), or a second one: then removed, and listed here.
     Icc,
     /// Other vendor segments or private chunks (JPEG APPn such as MPF,
-    /// Flashpix or depth maps; unknown PNG/WebP ancillary chunks).
+    /// Flashpix or depth maps, JPG0-13 and reserved markers, a JFIF
+    /// thumbnail or the bytes after a JFIF or Adobe header; unknown PNG
+    /// chunks, critical ones too; unknown WebP chunks).
     Vendor,
     /// Data after the image's end marker (for example extra images of a
     /// multi-picture JPEG, or a phone's trailer).

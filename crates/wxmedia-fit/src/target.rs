@@ -13,20 +13,28 @@ pub struct DecodeLimits {
     pub max_height: u32,
     /// Most pixels accepted (width × height).
     pub max_pixels: u64,
-    /// Most memory the decoder may allocate for pixels and decoder state, in bytes.
-    /// The whole fit needs about three times the decoded image.
+    /// Most memory one fit may use at its peak, in bytes, as estimated
+    /// from the header before decoding (per format and bit depth: decoder
+    /// output, conversion, orientation, downscaling and encoder buffers;
+    /// [`peak_bytes`](crate::peak_bytes) gives the figure).
     pub max_alloc: u64,
+    /// Most pixels per input byte, for images over 16 MP: a header
+    /// claiming 10954×10954 from 38 bytes is a bomb, not a photo. Real
+    /// photos have tens at most; a flat screenshot a few hundred.
+    pub max_pixels_per_byte: u64,
 }
 
 impl DecodeLimits {
-    /// The default limits: 120 MP (a 108 MP phone photo fits; a 200 MP one
-    /// does not), 65,535 pixels a side (JPEG's own limit) and 1 GiB of
-    /// decoder memory.
+    /// The default limits: 120 MP, 65,535 pixels a side (JPEG's own
+    /// limit), 1,024 pixels per input byte above 16 MP, and 512 MiB at
+    /// the peak of the whole fit (enough for a JPEG photo of about 60 MP
+    /// stored upright; a 108 MP one needs the memory limit raised).
     pub const DEFAULT: DecodeLimits = DecodeLimits {
         max_width: 65_535,
         max_height: 65_535,
         max_pixels: 120_000_000,
-        max_alloc: 1 << 30,
+        max_alloc: 512 << 20,
+        max_pixels_per_byte: crate::cost::MAX_PIXELS_PER_BYTE,
     };
 
     /// Limits with a pixel cap and a memory cap; sides up to 65,535.
@@ -37,6 +45,13 @@ impl DecodeLimits {
             max_alloc,
             ..DecodeLimits::DEFAULT
         }
+    }
+
+    /// Sets [`max_pixels_per_byte`](DecodeLimits::max_pixels_per_byte).
+    #[must_use]
+    pub const fn with_max_pixels_per_byte(mut self, ratio: u64) -> DecodeLimits {
+        self.max_pixels_per_byte = ratio;
+        self
     }
 }
 

@@ -2,6 +2,7 @@
 //! metadata. WebP is always converted, so nothing here rewrites it.
 
 use crate::Format;
+use crate::cost::Layout;
 use crate::error::FitError;
 use crate::exif;
 use crate::probe::HeaderInfo;
@@ -23,11 +24,16 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
         return Err(truncated());
     }
     let riff_len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
-    let end = riff_len.checked_add(8).ok_or_else(truncated)?;
-    if end > bytes.len() {
-        return Err(truncated());
+    // The RIFF size counts from the `WEBP` tag on, so it is at least 4;
+    // below that the container ends before its own tag (and `12..end`
+    // would be a reversed range).
+    if riff_len < 4 {
+        return Err(corrupt(
+            "a RIFF size below 4, smaller than its own WEBP tag",
+        ));
     }
-    let body = &bytes[12..end];
+    let end = riff_len.checked_add(8).ok_or_else(truncated)?;
+    let body = bytes.get(12..end).ok_or_else(truncated)?;
     let mut info = HeaderInfo::default();
     let mut animated = false;
     let mut frames = 0u32;
@@ -48,6 +54,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
                     if data.len() < 10 || data[3..6] != [0x9D, 0x01, 0x2A] {
                         return Err(corrupt("a VP8 frame header without its start code"));
                     }
+                    // RGB out, YUV planes (1.5 bytes a pixel) inside.
+                    info.layout = Layout::flattened(3.0 + 1.5, true, false, true);
                     let w = u32::from(u16::from_le_bytes([data[6], data[7]]) & 0x3FFF);
                     let h = u32::from(u16::from_le_bytes([data[8], data[9]]) & 0x3FFF);
                     Dims::new(w, h)
@@ -57,6 +65,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
                         return Err(corrupt("a VP8L header without its signature"));
                     }
                     let b = u32::from_le_bytes([data[1], data[2], data[3], data[4]]);
+                    // The lossless decoder works in 4 bytes a pixel, then
+                    // writes RGB or RGBA.
+                    let alpha = b & (1 << 28) != 0;
+                    info.layout =
+                        Layout::flattened(4.0 + if alpha { 4.0 } else { 3.0 }, true, alpha, true);
                     Dims::new((b & 0x3FFF) + 1, ((b >> 14) & 0x3FFF) + 1)
                 }
                 b"VP8X" => {
@@ -64,6 +77,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
                         return Err(corrupt("a VP8X chunk shorter than 10 bytes"));
                     }
                     animated = data[0] & 0x02 != 0;
+                    // The codec is in a later chunk: count the dearer
+                    // (lossless, with the lossy planes on top).
+                    let alpha = data[0] & 0x10 != 0;
+                    info.layout = Layout::flattened(
+                        4.0 + 1.5 + if alpha { 4.0 } else { 3.0 },
+                        true,
+                        alpha,
+                        true,
+                    );
                     Dims::new(le24(&data[4..7]) + 1, le24(&data[7..10]) + 1)
                 }
                 _ => return Err(corrupt("the first chunk is not VP8, VP8L or VP8X")),

@@ -334,11 +334,17 @@ fn decompression_bomb_is_refused_from_the_header() {
         Err(FitError::TooManyPixels { .. })
     ));
 
-    // With the pixel limit lifted, the memory limit still refuses it
-    // before anything is allocated.
+    // With the pixel limit lifted, its pixels per byte still refuse it...
     // (The target takes only JPEG, so the PNG must be decoded to be converted.)
     let lax = Target::new(MIB, &[Format::Jpeg])
         .with_decode_limits(DecodeLimits::new(u64::MAX, 256 * 1024 * 1024));
+    let err = fit(&png_bomb(60_000, 60_000), &lax).unwrap_err();
+    assert!(matches!(err, FitError::Implausible { .. }), "{err}");
+    // ... and with that lifted too, the memory limit, before anything is
+    // allocated.
+    let lax = lax.with_decode_limits(
+        DecodeLimits::new(u64::MAX, 256 * 1024 * 1024).with_max_pixels_per_byte(u64::MAX),
+    );
     let err = fit(&png_bomb(60_000, 60_000), &lax).unwrap_err();
     assert!(matches!(err, FitError::OverMemoryLimit { .. }), "{err}");
 }
@@ -369,8 +375,9 @@ fn bomb_child() {
     if std::env::var_os("WXMEDIA_FIT_BOMB_CHILD").is_none() {
         return;
     }
-    let lax = Target::new(MIB, &[Format::Jpeg])
-        .with_decode_limits(DecodeLimits::new(u64::MAX, u64::MAX / 4));
+    let lax = Target::new(MIB, &[Format::Jpeg]).with_decode_limits(
+        DecodeLimits::new(u64::MAX, u64::MAX / 4).with_max_pixels_per_byte(u64::MAX),
+    );
     for bomb in [png_bomb(100_000, 100_000), png_bomb(65_535, 65_535)] {
         assert!(fit(&bomb, &Target::with_limit(MIB)).is_err());
         // Even with no pixel limit, the data runs out long before the

@@ -5,6 +5,10 @@
 //! cap. The protocol lives in [`wxmedia_proto`]; settings, retries,
 //! failover, deadlines and the error type in [`wxmedia_client`].
 //!
+//! The HTTP engine under it, [`engine::Engine`] (hyper's client with
+//! hyper-util's pool and hyper-rustls), is runtime-agnostic: this crate
+//! runs it on tokio, `wxmedia-surf` on async-std.
+//!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use wxmedia_hyper::{Identity, Media, SignType, V2Client};
@@ -22,30 +26,23 @@
 //! ```
 #![forbid(unsafe_code)]
 
-use std::convert::Infallible;
+pub mod engine;
+
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Limited, StreamBody};
-use hyper::body::Frame;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client as HyperClient;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiAddrs, GaiResolver, Name};
 use hyper_util::rt::TokioExecutor;
-use wxmedia_client::{DnsError, Exchange, Settings, TransportErrorKind, classify};
-use wxmedia_proto::AttemptEnd;
+use wxmedia_client::{DnsError, Exchange, Settings};
+
+use crate::engine::Engine;
 
 pub use wxmedia_client::{BuildError, Error, Identity, Timeouts, V2Builder, V3Builder};
 pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
 pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v3};
-
-type SegmentStream =
-    futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>;
-type RequestBody = StreamBody<SegmentStream>;
 
 /// An APIv2 client over hyper. Cheap to clone; clones share the
 /// connection pool and the failover state.
@@ -55,10 +52,11 @@ pub type V2Client = wxmedia_client::V2Client<Hyper>;
 /// connection pool, the failover state and the platform certificates.
 pub type V3Client = wxmedia_client::V3Client<Hyper>;
 
-/// The hyper transport: a pooled hyper-util client over hyper-rustls.
+/// The hyper transport: the [engine](engine::Engine) over hyper-util's
+/// TCP connector, on tokio.
 #[derive(Debug)]
 pub struct Hyper {
-    http: HyperClient<HttpsConnector<HttpConnector<Resolver>>, RequestBody>,
+    engine: Engine<HttpConnector<Resolver>>,
 }
 
 /// hyper-util's getaddrinfo resolver, its failures typed as
@@ -95,21 +93,9 @@ impl wxmedia_client::Transport for Hyper {
         http.enforce_http(false);
         http.set_connect_timeout(Some(settings.timeouts.connect));
         http.set_nodelay(true);
-        // hyper-rustls refuses a configuration that already has ALPN
-        // protocols and sets them itself from the enabled HTTP versions;
-        // with HTTP/1.1 alone it offers no ALPN at all, which servers take
-        // as HTTP/1.1.
-        let mut tls = (*settings.tls).clone();
-        tls.alpn_protocols.clear();
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_only()
-            .enable_http1()
-            .wrap_connector(http);
-        let http = HyperClient::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build(https);
-        Ok(Hyper { http })
+        Ok(Hyper {
+            engine: Engine::new(http, settings, TokioExecutor::new()),
+        })
     }
 
     fn send(
@@ -118,51 +104,10 @@ impl wxmedia_client::Transport for Hyper {
         limit: usize,
         _budget: Duration,
     ) -> impl Future<Output = Exchange> + Send {
-        let (parts, body) = request.into_parts();
-        let frames: Vec<Result<Frame<Bytes>, Infallible>> = body
-            .into_segments()
-            .into_iter()
-            .map(|s| Ok(Frame::data(s)))
-            .collect();
-        let request =
-            http::Request::from_parts(parts, StreamBody::new(futures_util::stream::iter(frames)));
-        let sending = self.http.request(request);
-        async move {
-            let response = match sending.await {
-                Ok(r) => r,
-                Err(e) => return failed(e),
-            };
-            let (parts, body) = response.into_parts();
-            match Limited::new(body, limit).collect().await {
-                Ok(collected) => wxmedia_client::reply(parts, collected.to_bytes()),
-                Err(e) => match e.downcast::<hyper::Error>() {
-                    Ok(hyper_err) => AttemptEnd::failed(TransportErrorKind::Broken, *hyper_err),
-                    // The only other error `Limited` produces is the cap.
-                    Err(_) => AttemptEnd::ReplyTooLarge,
-                },
-            }
-        }
+        self.engine.send(request, limit)
     }
 
     fn sleep(&self, duration: Duration) -> impl Future<Output = ()> + Send {
         tokio::time::sleep(duration)
     }
-}
-
-/// A failed request, sorted by its error's types: hyper-util says
-/// whether it was connecting; the chain says whether TLS or DNS failed; a
-/// reply hyper could not parse is malformed (the server may have acted on
-/// the upload, so it is not sent again).
-fn failed(e: hyper_util::client::legacy::Error) -> Exchange {
-    let parse = std::error::Error::source(&e)
-        .and_then(|s| s.downcast_ref::<hyper::Error>())
-        .is_some_and(hyper::Error::is_parse);
-    let otherwise = if e.is_connect() {
-        TransportErrorKind::Connect
-    } else if parse {
-        TransportErrorKind::Malformed
-    } else {
-        TransportErrorKind::Broken
-    };
-    AttemptEnd::failed(classify(&e, otherwise), e)
 }

@@ -134,18 +134,30 @@ impl Endpoints {
         }
     }
 
-    /// The base URL to use for an attempt starting at `now`.
+    /// The base URL to use for an attempt starting at `now`; a failover
+    /// whose time is up ends here (the counts start afresh).
     pub fn current(&mut self, now: Instant) -> &str {
-        if let Some(since) = self.on_twin_since
-            && now.saturating_duration_since(since) >= FAILOVER_DURATION
-        {
+        if self.failover_over(now) {
             self.on_twin_since = None;
             self.reset();
         }
+        self.peek(now)
+    }
+
+    /// The base URL an attempt starting at `now` would use, changing
+    /// nothing: what a monitor reads ([`Endpoints::current`] is what an
+    /// attempt calls).
+    pub fn peek(&self, now: Instant) -> &str {
         match (&self.on_twin_since, &self.twin) {
-            (Some(_), Some(twin)) => twin,
+            (Some(_), Some(twin)) if !self.failover_over(now) => twin,
             _ => &self.primary,
         }
+    }
+
+    /// Whether the failover to the twin has run its time at `now`.
+    fn failover_over(&self, now: Instant) -> bool {
+        self.on_twin_since
+            .is_some_and(|since| now.saturating_duration_since(since) >= FAILOVER_DURATION)
     }
 
     /// Whether requests currently go to the twin.
@@ -206,6 +218,25 @@ mod tests {
         e.record(P, Connectivity::ConnectTimeout, t0);
         e.record(P, Connectivity::ConnectTimeout, t0);
         assert_eq!(e.current(t0 + Duration::from_secs(181)), P);
+    }
+
+    /// Reading where the next attempt goes changes nothing: the failover
+    /// state is the same after any number of peeks, at any time.
+    #[test]
+    fn peeking_does_not_end_a_failover() {
+        let t0 = Instant::now();
+        let mut e = Endpoints::default();
+        for _ in 0..3 {
+            e.record(P, Connectivity::ConnectTimeout, t0);
+        }
+        let later = t0 + Duration::from_secs(181);
+        assert_eq!(e.peek(t0), TWIN_BASE_URL);
+        assert_eq!(e.peek(later), P, "the failover's time is up");
+        // Still failed over: only an attempt (`current`) ends it.
+        assert!(e.on_twin());
+        assert_eq!(e.peek(t0 + Duration::from_secs(10)), TWIN_BASE_URL);
+        assert_eq!(e.current(later), P);
+        assert!(!e.on_twin());
     }
 
     #[test]

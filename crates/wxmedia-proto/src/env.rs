@@ -63,14 +63,24 @@ impl Env {
     /// and [`Env::with_nonce`] (v2 uses neither).
     pub fn new(base_url: &str, boundary: Boundary) -> Result<Env, Error> {
         let trimmed = base_url.trim_end_matches('/');
-        let uri: Uri = trimmed
-            .parse()
-            .map_err(|_| Error::input("base url", format!("{base_url:?} is not a URL")))?;
-        if uri.scheme_str() != Some("https") {
+        // A URL with `user:password@` is never quoted back, parsed or not:
+        // the message would carry the password into logs.
+        let userinfo = |uri: Option<&Uri>| match uri.and_then(Uri::authority) {
+            Some(authority) => authority.as_str().contains('@'),
+            None => trimmed.contains('@'),
+        };
+        let parsed: Result<Uri, _> = trimmed.parse();
+        if userinfo(parsed.as_ref().ok()) {
             return Err(Error::input(
                 "base url",
-                "must start with https:// (the upload needs mutual TLS)",
+                "must not carry a user name or password (`user:password@host`): WeChat Pay takes \
+                 none in the URL; give https://host[:port][/prefix] (the URL is not shown)",
             ));
+        }
+        let uri =
+            parsed.map_err(|_| Error::input("base url", format!("{base_url:?} is not a URL")))?;
+        if uri.scheme_str() != Some("https") {
+            return Err(Error::input("base url", "must start with https://"));
         }
         if uri.authority().is_none() {
             return Err(Error::input("base url", "has no host"));
@@ -140,6 +150,28 @@ impl Env {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn item5_credentials_in_the_base_url_are_refused_unechoed() {
+        let b = || Boundary::new("B").unwrap();
+        for url in [
+            "https://merchant:s3cretPa55@h:8443/prefix",
+            "https://s3cretPa55@h",
+            "https://:s3cretPa55@h",
+            "https://merchant:s3cretPa55@",
+            "https://mer chant:s3cretPa55@h/x y",
+        ] {
+            let err = Env::new(url, b()).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(text.contains("user name or password"), "{url}: {text}");
+            assert!(
+                !text.contains("s3cretPa55") && !text.contains("merchant"),
+                "{url}: {text}"
+            );
+        }
+        // An `@` after the authority is part of the path, not a credential.
+        assert!(Env::new("https://h/prefix@1", b()).is_ok());
+    }
 
     #[test]
     fn base_urls_must_be_https_without_query() {

@@ -12,7 +12,7 @@ use http::StatusCode;
 /// [`Error::raw_body`]) so that a user can show exactly what the server said.
 /// Use [`Error::is_retryable`] and [`Error::api_code`] rather than matching
 /// when all you need is a decision.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// The media was refused before anything was sent.

@@ -1,8 +1,10 @@
 //! Sans-IO core of wxmedia: WeChat Pay media uploads as bytes in, bytes out.
 //!
 //! This crate turns a file and a merchant's credentials into a complete,
-//! signed `http::Request` for either API generation (v2 `uploadmedia`, v3
-//! image, video and marketing-image uploads), and turns the `http::Response` that comes back
+//! signed `http::Request` for either API generation (v2 `uploadmedia`; v3's
+//! image, video, marketing-image and complaint-image uploads, and any other
+//! v3 upload path of the same shape, [`v3::CustomApi`]), and turns the
+//! `http::Response` that comes back
 //! into a verified result or a typed [`Error`]. It does no I/O: **no
 //! sockets, no files, no clock, no runtime**. Anyone can drive it from
 //! their own HTTP stack; the `wxmedia-client` crate and its transports
@@ -24,7 +26,7 @@
 //! | [`endpoints`] | host constants, [`default_twin`](endpoints::default_twin), the failover rule ([`Endpoints`]) |
 //! | [`error`] | [`Error`], [`ErrorCode`] (v2 and v3 spellings) and their predicates |
 //! | [`v2`] | `POST /secapi/mch/uploadmedia`: [`v2::UploadV2`] and everything only v2 uses |
-//! | [`v3`] | the image, video and marketing-image uploads: [`v3::UploadV3`], [`v3::Signer`], [`v3::Verifier`] |
+//! | [`v3`] | the uploads of [`v3::Api`] (image, video, marketing image, complaint image) and [`v3::CustomApi`]'s: [`v3::UploadV3`], [`v3::Signer`], [`v3::Verifier`] |
 //!
 //! # In scope
 //!
@@ -37,7 +39,8 @@
 //!   ([`v2::StringToSign`]).
 //! * The multipart body, byte-exact, with the media shared rather than
 //!   copied ([`Body`]).
-//! * The v3 image, video and marketing-image uploads and the platform
+//! * The v3 image, video, marketing-image and complaint-image uploads,
+//!   uploads to a caller's own v3 path ([`v3::CustomApi`]), and the platform
 //!   certificate download: JSON meta, RSA-signed `Authorization` through a
 //!   pluggable [`v3::Signer`], replies verified by platform certificate or
 //!   WeChat Pay public key ([`v3::Verifier`]).
@@ -188,6 +191,11 @@ pub mod driver;
 pub mod endpoints;
 pub mod env;
 pub mod error;
+// Entry points of the fuzz targets and their regression replays: compiled
+// only for them (the `fuzzing` feature, which the fuzz crate and this
+// crate's own tests turn on) and this crate's unit tests, never into a
+// user's build.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod hex;

@@ -244,7 +244,8 @@ impl fmt::Display for MediaHash {
 /// A validated image or video, ready to be uploaded.
 ///
 /// Construction checks everything the client can check before sending:
-/// non-empty, within the size limit, a format the API takes by content, an
+/// non-empty, a format it knows by content (the upload checks that its API
+/// takes it, and its size limit, below), an
 /// extension that agrees with the content, a whole file rather than one
 /// cut short, a file name that can go into a multipart header. Hashes are
 /// computed on first use and kept, so that an upload pays only for the

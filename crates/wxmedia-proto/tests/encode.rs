@@ -511,3 +511,43 @@ fn complaint_images_have_their_own_path_and_2_mib_limit() {
     );
     assert!(UploadV3::new(Api::Image, v3_merchant(), media).is_ok());
 }
+
+/// The `/v3/` guard of `CustomApi` cannot be walked around: every path of
+/// the review is refused in `new`, naming what is wrong, and never signed.
+#[test]
+fn item6_custom_paths_cannot_leave_v3() {
+    for (path, named) in [
+        ("/v3/../v2/secapi/mch/uploadmedia", "dot segment"),
+        ("/v3/%2e%2e/x", "dot segment"),
+        ("/v3/%2E./x", "dot segment"),
+        ("/v3/./x", "dot segment"),
+        ("/v3/x/..", "dot segment"),
+        ("/v3//x", "empty segment"),
+        ("/v3/x/", "empty segment"),
+        ("/v3/x\\..\\y", "backslash"),
+        ("/v3/x%5c..%5cy", "backslash"),
+        ("/v3/x%2f..%2fy", "%2f"),
+        ("/v3/x;y", "path parameter"),
+        ("/v3/x%00y", "NUL"),
+        ("/v3/x\0y", "NUL"),
+        ("/v3/x<y>", "'<'"),
+        ("/v3/x y", "space"),
+        ("/v3/x?y=1", "query"),
+        ("/v3/x#y", "fragment"),
+        ("/v3/x%zz", "hex digits"),
+        ("/v3/x%4", "hex digits"),
+        ("/v3/x\u{e9}", "0xC3"),
+    ] {
+        let err = CustomApi::new(path, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains(named), "{path:?}: {err}");
+    }
+    // What WeChat Pay's own paths hold still passes, encoded letters too.
+    for path in [
+        "/v3/marketing/bank/packages/12345/tasks",
+        "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file",
+        "/v3/x/a.b~c_d-e",
+        "/v3/x%41",
+    ] {
+        assert!(CustomApi::new(path, 1).is_ok(), "{path}");
+    }
+}

@@ -108,6 +108,9 @@
 #![forbid(unsafe_code)]
 
 mod faults;
+// Entry points of the fuzz targets and their regression replays: compiled
+// only for them (the `fuzzing` feature) and the unit tests.
+#[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
 mod gateway;

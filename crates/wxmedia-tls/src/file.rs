@@ -46,9 +46,19 @@ pub fn read_small_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>, Er
 
 /// [`read_small_file`] with another cap (a CA bundle's).
 pub(crate) fn read_capped(path: &Path, what: &str, cap: u64) -> Result<Zeroizing<Vec<u8>>, Error> {
-    read_checked(path, what, cap).map_err(|source| Error::Read {
-        path: path.to_path_buf(),
-        source,
+    read_checked(path, what, cap).map_err(|source| {
+        // Checked only once reading failed: a path that names a file is
+        // never mistaken for a secret.
+        if crate::looks_like_secret(path) {
+            Error::SecretNotPath {
+                what: what.to_owned(),
+            }
+        } else {
+            Error::Read {
+                path: path.to_path_buf(),
+                source,
+            }
+        }
     })
 }
 

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use rustls::crypto::CryptoProvider;
@@ -17,6 +18,9 @@ use crate::file::{MAX_CA_FILE, read_capped, read_small_file};
 pub struct Identity {
     chain: Vec<CertificateDer<'static>>,
     key: PrivateKeyDer<'static>,
+    /// How many times a server asked for this certificate; shared by the
+    /// clones, as the configurations built from them are one client's.
+    requests: Arc<AtomicU64>,
 }
 
 impl Clone for Identity {
@@ -24,6 +28,7 @@ impl Clone for Identity {
         Identity {
             chain: self.chain.clone(),
             key: self.key.clone_key(),
+            requests: Arc::clone(&self.requests),
         }
     }
 }
@@ -188,7 +193,11 @@ impl Identity {
             }
         }
         check_validity(&chain[0], cert_path)?;
-        Ok(Identity { chain, key })
+        Ok(Identity {
+            chain,
+            key,
+            requests: Arc::default(),
+        })
     }
 
     /// The certificate chain, leaf first.
@@ -199,6 +208,21 @@ impl Identity {
     /// The private key.
     pub fn key(&self) -> &PrivateKeyDer<'static> {
         &self.key
+    }
+
+    /// How many TLS handshakes, on connections made with a configuration
+    /// built from this identity or a clone of it ([`client_config`](crate::client_config)),
+    /// had the server ask for the client certificate (a TLS
+    /// `CertificateRequest`). A handshake that completes while this count
+    /// stays put was made without the certificate: the server never asked
+    /// for it, so mutual TLS was not shown.
+    pub fn certificate_requests(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The counter of [`Identity::certificate_requests`], for the resolver.
+    pub(crate) fn requested(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.requests)
     }
 
     /// The leaf certificate's subject CN (the merchant id, for WeChat Pay).

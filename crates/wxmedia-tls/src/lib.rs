@@ -34,6 +34,7 @@ compile_error!(
 
 mod file;
 mod identity;
+mod secret;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 pub use file::{MAX_CA_FILE, MAX_PEM_FILE, read_small_file};
 pub use identity::{Identity, provider, read_ca_file};
 pub use rustls;
+pub use secret::{SECRET_NOT_PATH, ShownPath, looks_like_secret};
 
 use rustls::pki_types::CertificateDer;
 
@@ -58,6 +60,17 @@ pub enum Error {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// What was given as the path of a key, certificate or API key file
+    /// names nothing on disk and [`looks_like_secret`]: the key itself was
+    /// given where its path belongs. Neither the value nor its length is
+    /// kept, so that no message or `Debug` output can show it.
+    #[error(
+        "the {what} given looks like the key itself, not a path to it: put it in a file and give that file's path"
+    )]
+    SecretNotPath {
+        /// What the file should have held ("private key", "certificate").
+        what: String,
     },
     /// A PEM file does not hold what it should.
     #[error("{path}: {reason}")]
@@ -162,9 +175,47 @@ pub fn client_config(
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
         .with_root_certificates(store);
     let mut config = match identity {
-        Some(id) => builder.with_client_auth_cert(id.chain().to_vec(), id.key().clone_key())?,
+        Some(id) => {
+            let mut config =
+                builder.with_client_auth_cert(id.chain().to_vec(), id.key().clone_key())?;
+            config.client_auth_cert_resolver = Arc::new(Counted {
+                inner: Arc::clone(&config.client_auth_cert_resolver),
+                requests: id.requested(),
+            });
+            config
+        }
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(Arc::new(config))
+}
+
+/// rustls's resolver for the client certificate, counting the handshakes
+/// in which the server asked for it: rustls asks the resolver only then,
+/// which is how `wxmedia doctor` tells a server that checked the
+/// certificate from one that never asked ([`Identity::certificate_requests`]).
+#[derive(Debug)]
+struct Counted {
+    inner: Arc<dyn rustls::client::ResolvesClientCert>,
+    requests: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl rustls::client::ResolvesClientCert for Counted {
+    fn resolve(
+        &self,
+        root_hint_subjects: &[&[u8]],
+        sigschemes: &[rustls::SignatureScheme],
+    ) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.resolve(root_hint_subjects, sigschemes)
+    }
+
+    fn only_raw_public_keys(&self) -> bool {
+        self.inner.only_raw_public_keys()
+    }
+
+    fn has_certs(&self) -> bool {
+        self.inner.has_certs()
+    }
 }

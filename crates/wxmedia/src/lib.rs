@@ -3,7 +3,7 @@
 //! | feature | module | runtime |
 //! |---|---|---|
 //! | `hyper` (default) | [`hyper`] | tokio, hyper 1 + hyper-rustls |
-//! | `surf` | `surf` | async-std, surf 2 with a rustls 0.23 client |
+//! | `surf` | `surf` | async-std, on hyper's engine (and a `surf::Client` over it) |
 //! | `blocking` | `blocking` | none, ureq 3 |
 //!
 //! The TLS crypto provider is a feature too: `ring` (default) or
@@ -21,14 +21,20 @@
 //! * APIv3: `V3Client::builder().mch_id(..).private_key_file(..).merchant_certificate_file(..)`
 //!   with one or more ways to verify replies
 //!   (`.wechatpay_public_key_file(id, ..)`, `.platform_certificate_file(..)`,
-//!   `.api_v3_key(..)`), then `client.upload_image(media)` or
-//!   `upload_video` give a [`v3::MediaId`] (`media_id`),
-//!   `upload_marketing_image` a [`v3::MediaUrl`] (`media_url`), and
+//!   `.api_v3_key(..)`), then `client.upload_image(media)` (the image
+//!   upload), `upload_video` (the video upload) and `upload_complaint_image`
+//!   (the complaint image upload) give a [`v3::MediaId`] (`media_id`),
+//!   `upload_marketing_image` (the marketing image upload) a
+//!   [`v3::MediaUrl`] (`media_url`),
+//!   `upload_custom(&api, media)` the verified JSON reply of a caller's own
+//!   [`v3::CustomApi`], `upload_to(api, media)` any [`v3::Api`] chosen at run
+//!   time, and
 //!   `download_certificates` the platform certificates.
 //!
 //! [`Media::new`] (images) and [`Media::video`] check format, extension and
 //! wholeness; each upload checks its own size limit (v2 2 MiB, v3 image
-//! and video 5 MiB, marketing image 2 MiB) before anything is sent.
+//! and video 5 MiB, marketing and complaint image 2 MiB) before anything
+//! is sent.
 //!
 //! # Errors
 //!

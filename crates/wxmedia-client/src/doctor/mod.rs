@@ -106,7 +106,8 @@ pub struct Check {
     /// One sentence: what was found and, unless ok, what to do. It may
     /// quote what a server sent: print it escaped.
     pub message: String,
-    /// The files the check read.
+    /// The files the check read (never a secret given as a path: see
+    /// [`Check::with_file`]).
     pub files: Vec<PathBuf>,
     /// Values worth showing (`serial_no`, `not_after`, `skew_secs`, …),
     /// never key material.
@@ -140,10 +141,16 @@ impl Check {
         Check::new(name, Status::Fail, message)
     }
 
-    /// The same check naming `file` too.
+    /// The same check naming `file` too, unless `file` names nothing on
+    /// disk and [`looks_like_secret`](wxmedia_tls::looks_like_secret): a
+    /// key given where its path belongs is left out, so that no report
+    /// (text or JSON) carries it.
     #[must_use]
     pub fn with_file(mut self, file: impl Into<PathBuf>) -> Check {
-        self.files.push(file.into());
+        let file = file.into();
+        if !wxmedia_tls::looks_like_secret(&file) {
+            self.files.push(file);
+        }
         self
     }
 

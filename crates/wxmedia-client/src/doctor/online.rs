@@ -145,35 +145,50 @@ impl Operation for CertificatesProbe {
 /// uploaded) and `clock`.
 pub async fn check_online_v2<T: Transport>(client: &V2Client<T>) -> Vec<Check> {
     let endpoint = client.current_endpoint();
-    let cn = client
-        .settings()
-        .identity
-        .as_ref()
+    let identity = client.settings().identity.as_ref();
+    let cn = identity
         .and_then(crate::Identity::subject_cn)
         .unwrap_or_else(|| "?".to_owned());
     let probe = RootProbe {
         reply_limit: client.settings().reply_limit,
     };
-    match client.execute(probe).await {
-        Ok(reply) => vec![
+    // rustls asks for the certificate only when the server requests it:
+    // the count before and after the probe says whether this server did.
+    let asked_before = identity.map_or(0, crate::Identity::certificate_requests);
+    let result = client.execute(probe).await;
+    let asked = identity.map_or(0, crate::Identity::certificate_requests) > asked_before;
+    // Say only what the handshake showed: a server that never asked for
+    // the certificate has not accepted it.
+    let mutual_tls = |answered: String| {
+        if asked {
             Check::ok(
                 "mutual-tls",
                 format!(
-                    "TLS with the client certificate (CN={cn}) is set up: {endpoint} answered GET / with HTTP {}; nothing was uploaded",
-                    reply.status.as_u16()
+                    "the server asked for the client certificate (CN={cn}) and accepted it: {endpoint} {answered}; nothing was uploaded"
                 ),
-            ),
+            )
+        } else {
+            Check::warn(
+                "mutual-tls",
+                format!(
+                    "the TLS handshake completed without the server asking for the client certificate (CN={cn}): {endpoint} {answered}, but mutual TLS was not shown; WeChat Pay's v2 upload needs it (is this endpoint a gateway that presents a certificate of its own?)"
+                ),
+            )
+        }
+        .with_value("certificate_requested", asked.to_string())
+    };
+    match result {
+        Ok(reply) => vec![
+            mutual_tls(format!(
+                "answered GET / with HTTP {}",
+                reply.status.as_u16()
+            )),
             clock(&reply),
         ],
         // The server answered, at more length than a reply may have: the
         // connection is proven, its `Date` unread.
         Err(Error::Proto(wxmedia_proto::Error::ReplyTooLarge { .. })) => vec![
-            Check::ok(
-                "mutual-tls",
-                format!(
-                    "TLS with the client certificate (CN={cn}) is set up: {endpoint} answered GET /; nothing was uploaded"
-                ),
-            ),
+            mutual_tls("answered GET /".to_owned()),
             Check::warn(
                 "clock",
                 "the server's reply to GET / was too long to read its Date header: the clock could not be compared",
@@ -432,15 +447,7 @@ fn clock<O>(reply: &Reply<O>) -> Check {
 
 /// The server could not be asked: why, by the failure's kind.
 fn unreached(name: &'static str, endpoint: &str, e: &Error) -> Check {
-    let mut why = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !why.contains(&text) {
-            why = format!("{why}: {text}");
-        }
-        source = s.source();
-    }
+    let why = crate::Chain(e);
     let hint = match e.transport_kind() {
         Some(TransportErrorKind::Tls) => {
             "; the server refused the client certificate, or its own certificate is not trusted (a simulator needs --ca)"

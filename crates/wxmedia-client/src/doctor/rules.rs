@@ -2,6 +2,7 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use wxmedia_tls::ShownPath;
 
 use wxmedia_proto::v3::certificates::beijing_time;
 use wxmedia_proto::v3::inspect::CertificateSummary;
@@ -15,7 +16,7 @@ use crate::pem::Pem;
 /// "the PEM given" for bytes handed to a builder.
 pub(super) fn shown(pem: &Pem) -> String {
     match pem {
-        Pem::File(path) => path.display().to_string(),
+        Pem::File(path) => ShownPath(path).to_string(),
         Pem::Bytes(_) => "the PEM given".to_owned(),
     }
 }
@@ -65,7 +66,7 @@ pub(super) fn read_path(
             format!("{} is a directory, not a {what} file{hint}", path.display())
         }
         wxmedia_tls::Error::Read { source, .. } => {
-            format!("cannot read {}: {source}", path.display())
+            format!("cannot read {}: {source}", ShownPath(path))
         }
         other => other.to_string(),
     })

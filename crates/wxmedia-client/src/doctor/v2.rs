@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use wxmedia_tls::ShownPath;
 
 use wxmedia_proto::v2::ApiKey;
 use wxmedia_proto::v3::inspect;
@@ -53,9 +54,9 @@ impl fmt::Debug for V2Credentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let identity = match &self.identity {
             Some(Source::PemFiles { cert, key }) => {
-                format!("PEM {} + {}", cert.display(), key.display())
+                format!("PEM {} + {}", ShownPath(cert), ShownPath(key))
             }
-            Some(Source::Pkcs12File { path, .. }) => format!("PKCS#12 {}", path.display()),
+            Some(Source::Pkcs12File { path, .. }) => format!("PKCS#12 {}", ShownPath(path)),
             Some(Source::Loaded(_)) => "loaded".to_owned(),
             None => "none".to_owned(),
         };
@@ -256,8 +257,8 @@ fn client_certificate(source: Option<&Source>, mch_id: Option<&str>, now: i64) -
                 NAME,
                 format!(
                     "the private key {} does not belong to the certificate {}: the TLS handshake fails; use the pair issued together",
-                    key.display(),
-                    cert.display()
+                    ShownPath(&key),
+                    ShownPath(&cert)
                 ),
             ))];
         }

@@ -125,6 +125,17 @@ impl Walk<'_> {
         let mut at = 0;
         let mut moov = false;
         while at < c.len() {
+            // A whole file (its `ftyp` and `moov` seen) followed by bytes
+            // that are no box: something was appended, nothing was cut.
+            // A known box that runs past the end is still a cut (a
+            // fast-start file, `moov` first, cut in its `mdat`).
+            if moov && self.not_a_box(at) {
+                return Err(self.malformed(format!(
+                    "{} bytes follow the end of the file at byte {at} and are not an MP4 box; \
+                     was something appended to the file?",
+                    c.len() - at
+                )));
+            }
             let (Some(size32), Some(typ)) = (be32(c, at), c.get(at + 4..at + 8)) else {
                 return Err(self.cut("box header", at, end_of(at, 8)));
             };
@@ -149,7 +160,10 @@ impl Walk<'_> {
                 )));
             }
             let end = self.fits(|| format!("box {}", fourcc(typ)), at, end_of(at, size))?;
-            if typ == b"ftyp" && size < header + 8 {
+            // The first box's brand and version are what is read; a later
+            // 'ftyp' is a box like any other (and one that runs to the end
+            // of a cut file would be "too short" only because of the cut).
+            if at == 0 && size < header + 8 {
                 return Err(self.malformed(format!(
                     "the 'ftyp' box at byte {at} is {size} bytes, too short for its brand and version"
                 )));
@@ -162,6 +176,21 @@ impl Walk<'_> {
         } else {
             Err(self.malformed(NO_MOOV))
         }
+    }
+
+    /// Whether the bytes at `at` cannot begin a top-level box: what type
+    /// bytes there are (up to four, after the 32-bit size) begin no type
+    /// that ISO/IEC 14496-12 or QuickTime puts at the top level. Fewer
+    /// bytes than that say nothing, and a known type that runs past the
+    /// end is a cut, not an addition.
+    fn not_a_box(&self, at: usize) -> bool {
+        const TOP_LEVEL: [&[u8; 4]; 17] = [
+            b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"uuid", b"pdin", b"moof",
+            b"mfra", b"meta", b"styp", b"sidx", b"ssix", b"prft", b"emsg", b"pnot",
+        ];
+        let typ = self.c.get(at + 4..).unwrap_or_default();
+        let typ = &typ[..typ.len().min(4)];
+        !typ.is_empty() && !TOP_LEVEL.iter().any(|t| t.starts_with(typ))
     }
 
     /// AVI: the `RIFF 'AVI '` chunk, and the `RIFF 'AVIX'` chunks that
@@ -831,6 +860,32 @@ pub(super) mod tests {
         assert_eq!(cut_part("rmvb", &r[..r.len() - 1]).0, "chunk 'INDX'");
     }
 
+    /// A whole MP4 followed by garbage is refused as bytes after its end,
+    /// not as a file cut short; a fast-start file (`moov` first) cut in
+    /// its `mdat` is still a cut.
+    #[test]
+    fn item12_bytes_after_a_whole_mp4_are_named_as_such() {
+        let clip = mp4(b"isom", 4096);
+        for garbage in [
+            &[0xFF; 64][..],
+            b"hello, this text was appended",
+            &[0; 8],
+            &[0, 0, 0, 9, b'x'],
+        ] {
+            let file = [&clip[..], garbage].concat();
+            let err = video("mp4", &file).unwrap_err().to_string();
+            assert!(err.contains("follow the end of the file"), "{err}");
+            assert!(
+                !err.contains("cut short") && !err.contains("completely"),
+                "{err}"
+            );
+        }
+        let fast_start = [ftyp(b"isom"), moov(), bx(b"mdat", &payload(4096))].concat();
+        let err = video("mp4", &fast_start[..fast_start.len() - 100]).unwrap_err();
+        assert!(err.to_string().contains("cut short"), "{err}");
+        assert!(video("mp4", &clip).is_ok());
+    }
+
     #[test]
     fn the_message_says_where_and_how_much() {
         let clip = mp4(b"isom", 5 * 1024 * 1024);
@@ -975,8 +1030,10 @@ pub(super) mod tests {
         assert_eq!(fourcc(b"\x1B[2J"), "'\\x1b[2J'");
         assert_eq!(fourcc(b"\xA9nam"), "'\\xa9nam'");
         assert_eq!(fourcc(b"a'\\\n"), "'a\\x27\\x5c\\x0a'");
-        let mut c = [ftyp(b"isom"), moov(), bx(b"\x1B]0;", &payload(30))].concat();
-        c.pop();
+        // Before `moov`: after a whole file, bytes that begin no known box
+        // are named as appended, without their type.
+        let mut c = [ftyp(b"isom"), bx(b"\x1B]0;", &payload(30)), moov()].concat();
+        c.truncate(c.len() - moov().len() - 1);
         let msg = video("mp4", &c).unwrap_err().to_string();
         assert!(msg.contains("box '\\x1b]0;'"), "{msg}");
         assert!(!msg.chars().any(char::is_control), "{msg}");

@@ -69,15 +69,7 @@ impl CustomApi {
     /// meta `{filename, sha256}`.
     pub fn new(path: impl Into<String>, max_size: usize) -> Result<CustomApi, Error> {
         let path = path.into();
-        if !path.starts_with("/v3/") {
-            return Err(Error::input("path", "must start with /v3/"));
-        }
-        if path.bytes().any(|b| !b.is_ascii_graphic() || b == b'#') {
-            return Err(Error::input(
-                "path",
-                "must be printable ASCII without spaces or '#'",
-            ));
-        }
+        check_path(&path)?;
         if max_size == 0 {
             return Err(Error::input("max_size", "must be more than 0 bytes"));
         }
@@ -245,6 +237,77 @@ impl fmt::Debug for CustomUploadV3 {
             .field("mch_id", self.merchant.mch_id())
             .field("media", &self.media)
             .finish_non_exhaustive()
+    }
+}
+
+/// Refuse a path that could reach anything but the `/v3/` endpoint it
+/// names, or that cannot be sent as it is signed.
+///
+/// The `/v3/` prefix is only a guard if the path cannot leave it: dot
+/// segments (`..`, also as `%2e%2e`), backslashes (which some servers take
+/// as `/`), empty segments (`//`, which gateways collapse), `;` path
+/// parameters (which servers strip before routing) and encoded `/`, `\`
+/// or control bytes are refused, and so is every character that is not
+/// sent as it is (RFC 3986's unreserved characters, `/`, `%XX` and the
+/// sub-delimiters other than `;` are kept). The message names the
+/// character.
+fn check_path(path: &str) -> Result<(), Error> {
+    let refuse = |why: String| Err(Error::input("path", why));
+    if !path.starts_with("/v3/") {
+        return refuse("must start with /v3/".to_owned());
+    }
+    let bytes = path.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {}
+            b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b'=' | b':' | b'@' => {}
+            b'%' => {
+                let hex = |b: Option<&u8>| b.and_then(|&b| (b as char).to_digit(16));
+                let (Some(hi), Some(lo)) = (hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) else {
+                    return refuse(format!(
+                        "has '%' at byte {i} without two hex digits after it"
+                    ));
+                };
+                let decoded = (hi * 16 + lo) as u8;
+                if decoded == b'/' || decoded == b'\\' || !decoded.is_ascii_graphic() {
+                    return refuse(format!(
+                        "must not contain {} ({})",
+                        &path[i..i + 3],
+                        describe(decoded)
+                    ));
+                }
+                i += 2;
+            }
+            other => return refuse(format!("must not contain {}", describe(other))),
+        }
+        i += 1;
+    }
+    for segment in path["/v3/".len()..].split('/') {
+        if segment.is_empty() {
+            return refuse("must not have an empty segment ('//' or a trailing '/')".to_owned());
+        }
+        let dots = segment.to_ascii_lowercase().replace("%2e", ".");
+        if dots == "." || dots == ".." {
+            return refuse(format!(
+                "must not have a dot segment ({segment:?}): it would leave the path it names"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A byte as a message names it.
+fn describe(b: u8) -> String {
+    match b {
+        0 => "NUL".to_owned(),
+        b'\\' => "'\\' (a backslash)".to_owned(),
+        b';' => "';' (a path parameter, which servers strip before routing)".to_owned(),
+        b' ' => "' ' (a space)".to_owned(),
+        b'?' | b'#' => format!("{:?} (a query or fragment)", b as char),
+        b if b.is_ascii_graphic() => format!("{:?}", b as char),
+        b => format!("the byte 0x{b:02X}"),
     }
 }
 

@@ -100,7 +100,29 @@ pub fn private_key(pem: &[u8]) -> Result<PrivateKeySummary, Error> {
     let der = keys::private_key_der(pem)
         .map_err(|e| Error::input(WHAT, format!("no PEM private key: {e}")))?;
     let encoding = match &*der {
-        PrivateKeyDer::Pkcs8(_) => "PKCS#8",
+        // The algorithm first: an EC key's private scalar, read as if it
+        // were a modulus, would pass for "an RSA key of 255 bits".
+        PrivateKeyDer::Pkcs8(k) => match pkcs8_algorithm(k.secret_pkcs8_der()).as_deref() {
+            Some(RSA_ENCRYPTION) => "PKCS#8",
+            Some(EC_PUBLIC_KEY) => {
+                return Err(Error::input(
+                    WHAT,
+                    "an EC key (PKCS#8), not RSA: WeChat Pay needs RSA 2048",
+                ));
+            }
+            Some(ED25519) => {
+                return Err(Error::input(
+                    WHAT,
+                    "an Ed25519 key (PKCS#8), not RSA: WeChat Pay needs RSA 2048",
+                ));
+            }
+            _ => {
+                return Err(Error::input(
+                    WHAT,
+                    "a PKCS#8 key of another algorithm than RSA: WeChat Pay needs RSA 2048",
+                ));
+            }
+        },
         PrivateKeyDer::Pkcs1(_) => "PKCS#1",
         PrivateKeyDer::Sec1(_) => {
             return Err(Error::input(
@@ -147,6 +169,20 @@ fn first<'b, 'a: 'b>(
     attrs.next()?.as_str().ok().map(str::to_owned)
 }
 
+/// The OIDs of the PKCS#8 algorithms a merchant key file may hold.
+const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
+const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
+const ED25519: &str = "1.3.101.112";
+
+/// The algorithm OID of a PKCS#8 `PrivateKeyInfo` (`SEQUENCE { version,
+/// AlgorithmIdentifier { algorithm, parameters }, privateKey }`), dotted.
+fn pkcs8_algorithm(der: &[u8]) -> Option<String> {
+    let (_, outer) = parse_der(der).ok()?;
+    let algorithm = outer.as_sequence().ok()?.get(1)?;
+    let oid = algorithm.as_sequence().ok()?.first()?.as_oid().ok()?;
+    Some(oid.to_id_string())
+}
+
 /// The modulus size of a DER `RSAPublicKey` (`SEQUENCE { n, e }`).
 fn modulus_bits_of_public(der: &[u8]) -> usize {
     parse_der(der)
@@ -163,6 +199,9 @@ fn modulus_bits_of_private(der: &PrivateKeyDer<'_>) -> Option<usize> {
     let pkcs1 = match der {
         PrivateKeyDer::Pkcs1(k) => k.secret_pkcs1_der(),
         PrivateKeyDer::Pkcs8(k) => {
+            if pkcs8_algorithm(k.secret_pkcs8_der()).as_deref() != Some(RSA_ENCRYPTION) {
+                return None;
+            }
             let (_, outer) = parse_der(k.secret_pkcs8_der()).ok()?;
             outer.as_sequence().ok()?.get(2)?.as_slice().ok()?
         }
@@ -187,6 +226,22 @@ mod tests {
     const KEY: &[u8] = include_bytes!("../../tests/data/v3_key.pem");
     const CERT: &[u8] = include_bytes!("../../tests/data/v3_cert.pem");
     const PUBLIC: &[u8] = include_bytes!("../../tests/data/v3_public_key.pem");
+
+    /// An EC key (PKCS#8 or SEC1) and an Ed25519 key are named for their
+    /// algorithm, never as an RSA key of the private scalar's size.
+    #[test]
+    fn item10_an_ec_key_is_named_as_one_not_as_a_small_rsa_key() {
+        for (alg, want) in [
+            (&rcgen::PKCS_ECDSA_P256_SHA256, "an EC key (PKCS#8)"),
+            (&rcgen::PKCS_ECDSA_P384_SHA384, "an EC key (PKCS#8)"),
+            (&rcgen::PKCS_ED25519, "an Ed25519 key"),
+        ] {
+            let pem = rcgen::KeyPair::generate_for(alg).unwrap().serialize_pem();
+            let err = private_key(pem.as_bytes()).unwrap_err().to_string();
+            assert!(err.contains(want) && err.contains("RSA 2048"), "{err}");
+            assert!(!err.contains("bits"), "{err}");
+        }
+    }
 
     #[test]
     fn a_key_is_described_by_its_form_and_size_and_matches_its_public_key() {
