@@ -16,8 +16,8 @@ pub enum Format {
     WebP,
     /// GIF (`GIF87a` / `GIF89a`): recognised so the error can name it, not decoded.
     Gif,
-    /// HEIC/HEIF (an ISO-BMFF `ftyp` box with a HEIF brand): recognised, not
-    /// decoded unless the `heic` feature is on.
+    /// HEIC/HEIF (an ISO-BMFF `ftyp` box with a HEIF brand): recognised so
+    /// that the error can say how to convert it, not decoded.
     Heic,
     /// AVIF (an `ftyp` box with an AVIF brand): recognised, not decoded.
     Avif,
