@@ -66,7 +66,7 @@ fn line(check: &Check, json: bool) -> String {
         let files: Vec<String> = check
             .files
             .iter()
-            .map(|f| ShownPath(f).to_string())
+            .map(|f| f.display().to_string())
             .collect();
         return serde_json::json!({
             "check": check.name,

@@ -9,35 +9,12 @@
 //! metadata carriers, and the issue-33 bombs at a size the fuzz limits
 //! take.
 
-use wxmedia_fit::synth::{self, bombs};
+use wxmedia_fit::synth::{self, bombs, png_chunk};
 
 fn seg(marker: u8, payload: &[u8]) -> Vec<u8> {
     let mut v = vec![0xFF, marker];
     v.extend_from_slice(&((payload.len() + 2) as u16).to_be_bytes());
     v.extend_from_slice(payload);
-    v
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut v = (data.len() as u32).to_be_bytes().to_vec();
-    v.extend_from_slice(kind);
-    v.extend_from_slice(data);
-    v.extend(crc32(&[&kind[..], data].concat()).to_be_bytes());
     v
 }
 

@@ -86,23 +86,8 @@ fn with_png_crcs_repaired(data: &[u8]) -> Option<Vec<u8>> {
         let Some(slot) = out.get_mut(end..end + 4) else {
             break;
         };
-        slot.copy_from_slice(&crc32(body).to_be_bytes());
+        slot.copy_from_slice(&crc32fast::hash(body).to_be_bytes());
         pos = end + 4;
     }
     Some(out)
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }

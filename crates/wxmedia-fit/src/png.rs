@@ -99,23 +99,15 @@ pub(crate) fn iccp_profile(raw: &[u8]) -> Option<Vec<u8>> {
     (profile.len() <= MAX_ICC && crate::probe::icc_is_profile(&profile)).then_some(profile)
 }
 
-/// A whole chunk: length, type, data and CRC.
-fn chunk_bytes(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+/// A whole chunk: length, type, data and CRC (over type and data).
+pub(crate) fn chunk_bytes(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
     let mut v = (data.len() as u32).to_be_bytes().to_vec();
     v.extend_from_slice(kind);
     v.extend_from_slice(data);
-    let mut crc = !0u32;
-    for &b in kind.iter().chain(data) {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    v.extend((!crc).to_be_bytes());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(kind);
+    crc.update(data);
+    v.extend(crc.finalize().to_be_bytes());
     v
 }
 

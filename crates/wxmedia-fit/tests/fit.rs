@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use wxmedia_fit::synth::png_chunk;
 use wxmedia_fit::{
     DecodeLimits, Dims, FitError, Format, Metadata, Orientation, Target, fit, probe, synth,
 };
@@ -275,29 +276,6 @@ impl<W: std::io::Write> TransparentPng for image::codecs::png::PngEncoder<W> {
 
 // ---- Hostile input ---------------------------------------------------------
 
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut v = (data.len() as u32).to_be_bytes().to_vec();
-    v.extend_from_slice(kind);
-    v.extend_from_slice(data);
-    v.extend(crc32(&[&kind[..], data].concat()).to_be_bytes());
-    v
-}
-
 /// A PNG whose header claims `w`×`h` RGB pixels, with a few bytes of
 /// (valid zlib, far too short) image data.
 fn png_bomb(w: u32, h: u32) -> Vec<u8> {
@@ -355,18 +333,8 @@ fn decompression_bomb_is_refused_from_the_header() {
 #[cfg(target_os = "linux")]
 #[test]
 fn decompression_bomb_is_refused_within_bounded_memory() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "bomb_child", "--nocapture", "--test-threads=1"])
-        .env("WXMEDIA_FIT_BOMB_CHILD", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let peak_kib: u64 = stdout
-        .lines()
-        .find_map(|l| l.split("peak-kib ").nth(1))
-        .unwrap_or_else(|| panic!("child printed no peak: {stdout}"))
-        .parse()
-        .unwrap();
+    let numbers = synth::measure_in_child("bomb_child", "WXMEDIA_FIT_BOMB_CHILD", "1");
+    let peak_kib = synth::measured(&numbers, "peak-kib");
     assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
 }
 
@@ -384,12 +352,7 @@ fn bomb_child() {
         // pixels do: the error comes from the decoder, not from memory.
         let _ = fit(&bomb, &lax);
     }
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .unwrap();
-    println!("peak-kib {}", peak.trim().trim_end_matches(" kB"));
+    synth::print_peak();
 }
 
 #[test]

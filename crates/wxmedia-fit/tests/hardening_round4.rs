@@ -2,6 +2,7 @@
 
 use std::panic::catch_unwind;
 
+use wxmedia_fit::synth::{bombs, png_chunk};
 use wxmedia_fit::{FitError, Format, Metadata, Target, fit, probe, synth};
 
 const MIB: usize = 1024 * 1024;
@@ -11,29 +12,6 @@ const PLANTED: &[u8] = b"GPS 22.5431N 114.0579E planted";
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
-}
-
-fn crc32(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
-    let mut v = (data.len() as u32).to_be_bytes().to_vec();
-    v.extend_from_slice(kind);
-    v.extend_from_slice(data);
-    v.extend(crc32(&[&kind[..], data].concat()).to_be_bytes());
-    v
 }
 
 /// `png` with `chunk` inserted right after IHDR.
@@ -207,47 +185,6 @@ fn item1_oversubscribed_huffman_table_is_not_a_panic() {
 
 // ---- Item 3: an iCCP bomb in a tiny PNG --------------------------------------
 
-/// A raw deflate stream (fixed Huffman codes) inflating to `n` zero bytes:
-/// one literal, then back-references of 258 bytes at distance 1, 13 bits each.
-fn deflate_zeros(n: usize) -> Vec<u8> {
-    struct Bits {
-        out: Vec<u8>,
-        acc: u64,
-        count: u32,
-    }
-    impl Bits {
-        fn put(&mut self, value: u64, len: u32) {
-            self.acc |= value << self.count;
-            self.count += len;
-            while self.count >= 8 {
-                self.out.push(self.acc as u8);
-                self.acc >>= 8;
-                self.count -= 8;
-            }
-        }
-        // Huffman codes are sent most significant bit first.
-        fn code(&mut self, code: u64, len: u32) {
-            let rev = (0..len).fold(0, |r, i| r | ((code >> i) & 1) << (len - 1 - i));
-            self.put(rev, len);
-        }
-    }
-    let mut b = Bits {
-        out: Vec::with_capacity(n / 150),
-        acc: 0,
-        count: 0,
-    };
-    b.put(1, 1); // final block
-    b.put(1, 2); // fixed Huffman
-    b.code(0x30, 8); // literal 0
-    for _ in 0..(n - 1) / 258 {
-        b.code(0xC5, 8); // length code 285: 258 bytes
-        b.code(0, 5); // distance code 0: distance 1
-    }
-    b.code(0, 7); // end of block
-    b.put(0, 7);
-    b.out
-}
-
 fn zlib(deflate: Vec<u8>) -> Vec<u8> {
     // The Adler-32 is left wrong: inflaters check it only at the end,
     // and the bound must stop them long before.
@@ -258,7 +195,7 @@ fn zlib(deflate: Vec<u8>) -> Vec<u8> {
 fn item3_iccp_bomb_is_dropped_before_it_is_inflated() {
     // 256 MiB of profile from about 1.6 MB: enough to show the bound
     // without the test itself costing a gigabyte when it fails.
-    let bomb = zlib(deflate_zeros(256 * MIB));
+    let bomb = zlib(bombs::deflate_zeros(256 * MIB as u64));
     let iccp = png_chunk(b"iCCP", &[&b"bomb\0\0"[..], &bomb].concat());
     let photo = synth::png(&synth::photo(64, 48, 4));
     let png = png_with(&photo, &iccp);
@@ -295,23 +232,8 @@ fn item3_iccp_bomb_is_dropped_before_it_is_inflated() {
 #[cfg(target_os = "linux")]
 #[test]
 fn item3_iccp_bomb_costs_bounded_memory() {
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "item3_iccp_bomb_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("WXMEDIA_FIT_ICCP_CHILD", "1")
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let peak_kib: u64 = stdout
-        .lines()
-        .find_map(|l| l.split("peak-kib ").nth(1))
-        .unwrap_or_else(|| panic!("child printed no peak: {stdout}"))
-        .parse()
-        .unwrap();
+    let numbers = synth::measure_in_child("item3_iccp_bomb_child", "WXMEDIA_FIT_ICCP_CHILD", "1");
+    let peak_kib = synth::measured(&numbers, "peak-kib");
     assert!(peak_kib < 64 * 1024, "peak RSS {peak_kib} KiB");
 }
 
@@ -320,16 +242,11 @@ fn item3_iccp_bomb_child() {
     if std::env::var_os("WXMEDIA_FIT_ICCP_CHILD").is_none() {
         return;
     }
-    let bomb = zlib(deflate_zeros(256 * MIB));
+    let bomb = zlib(bombs::deflate_zeros(256 * MIB as u64));
     let iccp = png_chunk(b"iCCP", &[&b"bomb\0\0"[..], &bomb].concat());
     let png = png_with(&synth::png(&synth::photo(64, 48, 4)), &iccp);
     let _ = fit(&png, &Target::new(4 * MIB, &[Format::Jpeg]));
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .unwrap();
-    println!("peak-kib {}", peak.trim().trim_end_matches(" kB"));
+    synth::print_peak();
 }
 
 // ---- Item 7: the strip kept some metadata carriers ---------------------------
@@ -686,27 +603,9 @@ fn item2_whole_jpeg_bomb_with_orientation_is_refused_by_its_memory() {
 #[test]
 fn item2_peak_bytes_bounds_the_measured_peak() {
     for kind in ["png16", "jpeg", "webp"] {
-        let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "item2_peak_child",
-                "--nocapture",
-                "--test-threads=1",
-            ])
-            .env("WXMEDIA_FIT_PEAK_CHILD", kind)
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        let field = |name: &str| -> u64 {
-            stdout
-                .lines()
-                .find_map(|l| l.split(name).nth(1))
-                .unwrap_or_else(|| panic!("{kind}: child printed no {name}: {stdout}"))
-                .trim()
-                .parse()
-                .unwrap()
-        };
-        let (estimate, peak) = (field("estimate "), field("peak-kib ") * 1024);
+        let numbers = synth::measure_in_child("item2_peak_child", "WXMEDIA_FIT_PEAK_CHILD", kind);
+        let estimate = synth::measured(&numbers, "estimate");
+        let peak = synth::measured(&numbers, "peak-kib") * 1024;
         assert!(estimate <= 160 << 20, "{kind}: {estimate}");
         assert!(
             peak < estimate,
@@ -732,13 +631,8 @@ fn item2_peak_child() {
     let estimate = wxmedia_fit::peak_bytes(&bomb, &target).unwrap();
     let fitted = fit(&bomb, &target).unwrap();
     assert!(fitted.bytes.len() <= 2 * MIB);
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let peak = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .unwrap();
     println!("estimate {estimate}");
-    println!("peak-kib {}", peak.trim().trim_end_matches(" kB"));
+    synth::print_peak();
 }
 
 /// A chunk the decoder reads, made longer than its specified size, could

@@ -65,7 +65,10 @@ async fn connect(host: String, port: u16) -> io::Result<Socket> {
         match TcpStream::connect(addr).await {
             Ok(tcp) => {
                 tcp.set_nodelay(true)?;
-                return Ok(Socket(tcp));
+                return Ok(Socket {
+                    tcp,
+                    chunk: vec![0; READ_CHUNK].into_boxed_slice(),
+                });
             }
             Err(e) => last = e,
         }
@@ -73,9 +76,14 @@ async fn connect(host: String, port: u16) -> io::Result<Socket> {
     Err(last)
 }
 
-/// An async-std socket as hyper's I/O traits take it.
+/// An async-std socket as hyper's I/O traits take it, with the buffer its
+/// reads go through (allocated and zeroed once per connection, not per
+/// read).
 #[derive(Debug)]
-pub(crate) struct Socket(TcpStream);
+pub(crate) struct Socket {
+    tcp: TcpStream,
+    chunk: Box<[u8]>,
+}
 
 impl Connection for Socket {
     fn connected(&self) -> Connected {
@@ -89,11 +97,11 @@ impl hyper::rt::Read for Socket {
         cx: &mut Context<'_>,
         mut buf: ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
-        let mut chunk = [0u8; READ_CHUNK];
-        let room = buf.remaining().min(READ_CHUNK);
-        match Pin::new(&mut self.0).poll_read(cx, &mut chunk[..room]) {
+        let this = &mut *self;
+        let room = buf.remaining().min(this.chunk.len());
+        match Pin::new(&mut this.tcp).poll_read(cx, &mut this.chunk[..room]) {
             Poll::Ready(Ok(n)) => {
-                buf.put_slice(&chunk[..n]);
+                buf.put_slice(&this.chunk[..n]);
                 Poll::Ready(Ok(()))
             }
             Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
@@ -108,7 +116,7 @@ impl hyper::rt::Write for Socket {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write(cx, buf)
+        Pin::new(&mut self.tcp).poll_write(cx, buf)
     }
 
     fn poll_write_vectored(
@@ -116,7 +124,7 @@ impl hyper::rt::Write for Socket {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
+        Pin::new(&mut self.tcp).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -124,11 +132,11 @@ impl hyper::rt::Write for Socket {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_flush(cx)
+        Pin::new(&mut self.tcp).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.0).poll_close(cx)
+        Pin::new(&mut self.tcp).poll_close(cx)
     }
 }
 
