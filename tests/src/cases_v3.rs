@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use wxmedia_client::{Clock, Error, SystemClock, V3Builder};
-use wxmedia_proto::v3::{Api, UploadedMedia};
+use wxmedia_proto::v3::{self, Api, UploadedMedia};
 use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
 use wxmedia_sim::{Outcome, Times, V3Signer};
 
@@ -60,7 +60,7 @@ fn build<T: Transport>(b: V3Builder<T::V3>) -> T::V3 {
 }
 
 async fn up<T: Transport>(c: &T::V3, api: Api, media: Media) -> Result<UploadedMedia, Error> {
-    T::upload_to(c, api, media).await
+    T::upload_v3(c, api, media).await
 }
 
 fn jpeg(name: &str) -> Media {
@@ -392,12 +392,12 @@ pub async fn v3_and_v2_clients_keep_to_their_limits<T: Transport>() {
     bytes.resize(3 * 1024 * 1024, 0);
     let photo = Media::new("id-front.jpg", bytes).expect("no limit in Media::new");
     let v3 = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    let done = T::upload_image(&v3, photo.clone())
+    let done = T::upload_v3(&v3, v3::Image, photo.clone())
         .await
         .expect("a 3 MiB v3 image");
     assert!(!done.media_id.is_empty());
     assert_eq!(sim.server.sim().request_count(), 1);
-    let e = T::upload_marketing_image(&v3, photo.clone())
+    let e = T::upload_v3(&v3, v3::MarketingImage, photo.clone())
         .await
         .unwrap_err();
     assert!(e.is_input_error() && !e.is_retryable(), "{e:?}");
@@ -466,7 +466,9 @@ pub async fn v3_replies_without_date_or_with_latin1_headers_are_accepted_once<T:
         f.latin1_header = true;
     });
     let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    let done = T::upload_image(&c, jpeg("a.jpg")).await.expect("uploaded");
+    let done = T::upload_v3(&c, v3::Image, jpeg("a.jpg"))
+        .await
+        .expect("uploaded");
     assert!(!done.media_id.is_empty());
     assert_eq!(
         sim.server.sim().request_count(),
@@ -481,9 +483,13 @@ pub async fn v3_replies_without_date_or_with_latin1_headers_are_accepted_once<T:
 pub async fn v3_complaint_images_upload_and_keep_their_2_mib_limit<T: Transport>() {
     let sim = sim().await;
     let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    let done = T::upload_complaint_image(&c, Media::new("reply.png", PNG).unwrap())
-        .await
-        .expect("a complaint image");
+    let done = T::upload_v3(
+        &c,
+        v3::ComplaintImage,
+        Media::new("reply.png", PNG).unwrap(),
+    )
+    .await
+    .expect("a complaint image");
     let last = sim.server.sim().received().pop().unwrap();
     assert_eq!(last.path, "/v3/merchant-service/images/upload");
     assert_eq!(
@@ -496,7 +502,7 @@ pub async fn v3_complaint_images_upload_and_keep_their_2_mib_limit<T: Transport>
     // Zero padding after the end marker keeps the JPEG whole.
     bytes.resize(3 * 1024 * 1024, 0);
     let photo = Media::new("evidence.jpg", bytes).unwrap();
-    let e = T::upload_complaint_image(&c, photo.clone())
+    let e = T::upload_v3(&c, v3::ComplaintImage, photo.clone())
         .await
         .unwrap_err();
     assert!(e.is_input_error() && !e.is_retryable(), "{e:?}");
@@ -515,7 +521,7 @@ pub async fn v3_complaint_images_upload_and_keep_their_2_mib_limit<T: Transport>
         1,
         "the 3 MiB one was not sent"
     );
-    T::upload_image(&c, photo)
+    T::upload_v3(&c, v3::Image, photo)
         .await
         .expect("within the image upload's 5 MiB");
 }
@@ -557,7 +563,7 @@ pub async fn v3_custom_uploads_send_the_meta_the_endpoint_wants<T: Transport>() 
         ),
     ];
     for (api, meta) in cases {
-        let done = T::upload_custom(&c, api, media.clone())
+        let done = T::upload_v3(&c, api, media.clone())
             .await
             .unwrap_or_else(|e| panic!("{meta}: {e:?}"));
         assert_eq!(
@@ -578,7 +584,7 @@ pub async fn v3_custom_uploads_send_the_meta_the_endpoint_wants<T: Transport>() 
     }
     // The limit is the description's own: 100 bytes refuses the JPEG unsent.
     let tiny = CustomApi::new(path, 100).unwrap();
-    let e = T::upload_custom(&c, tiny, media).await.unwrap_err();
+    let e = T::upload_v3(&c, tiny, media).await.unwrap_err();
     assert!(e.is_input_error(), "{e:?}");
     assert_eq!(sim.server.sim().request_count(), 2);
 }

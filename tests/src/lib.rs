@@ -19,7 +19,7 @@ use std::pin::Pin;
 use wxmedia_client::{Error, FromSettings, V2Settings, V3Settings};
 use wxmedia_proto::Media;
 use wxmedia_proto::v2::Uploaded;
-use wxmedia_proto::v3::{self, Api, MediaId, MediaUrl, UploadedMedia};
+use wxmedia_proto::v3::{self, Endpoint};
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -37,30 +37,16 @@ pub trait Transport: 'static {
     type V3: FromSettings<V3Settings> + Clone + Send + Sync + 'static;
     /// A v2 upload.
     fn upload(client: &Self::V2, media: Media) -> BoxFuture<'static, Result<Uploaded, Error>>;
-    /// A v3 upload to the API chosen at run time.
-    fn upload_to(
+    /// A v3 upload to any endpoint: built-in (typed or chosen at run
+    /// time), custom, or a test's own.
+    fn upload_v3<E>(
         client: &Self::V3,
-        api: Api,
+        endpoint: E,
         media: Media,
-    ) -> BoxFuture<'static, Result<UploadedMedia, Error>>;
-    /// The typed v3 image upload.
-    fn upload_image(client: &Self::V3, media: Media) -> BoxFuture<'static, Result<MediaId, Error>>;
-    /// The typed v3 marketing image upload.
-    fn upload_marketing_image(
-        client: &Self::V3,
-        media: Media,
-    ) -> BoxFuture<'static, Result<MediaUrl, Error>>;
-    /// The typed v3 complaint image upload.
-    fn upload_complaint_image(
-        client: &Self::V3,
-        media: Media,
-    ) -> BoxFuture<'static, Result<MediaId, Error>>;
-    /// A v3 upload to a path the caller describes.
-    fn upload_custom(
-        client: &Self::V3,
-        api: v3::CustomApi,
-        media: Media,
-    ) -> BoxFuture<'static, Result<v3::CustomUploaded, Error>>;
+    ) -> BoxFuture<'static, Result<E::Output, Error>>
+    where
+        E: Endpoint + Send + Sync + 'static,
+        E::Output: Send + 'static;
     /// Download the platform certificates.
     fn download_certificates(
         client: &Self::V3,
@@ -96,49 +82,18 @@ impl<T: wxmedia_client::Transport> Transport for Async<T> {
         boxed(client, |c| async move { c.upload(media).await })
     }
 
-    fn upload_to(
+    fn upload_v3<E>(
         client: &Self::V3,
-        api: Api,
+        endpoint: E,
         media: Media,
-    ) -> BoxFuture<'static, Result<UploadedMedia, Error>> {
+    ) -> BoxFuture<'static, Result<E::Output, Error>>
+    where
+        E: Endpoint + Send + Sync + 'static,
+        E::Output: Send + 'static,
+    {
         boxed(
             client,
-            move |c| async move { c.upload_to(api, media).await },
-        )
-    }
-
-    fn upload_image(client: &Self::V3, media: Media) -> BoxFuture<'static, Result<MediaId, Error>> {
-        boxed(client, |c| async move { c.upload_image(media).await })
-    }
-
-    fn upload_marketing_image(
-        client: &Self::V3,
-        media: Media,
-    ) -> BoxFuture<'static, Result<MediaUrl, Error>> {
-        boxed(
-            client,
-            |c| async move { c.upload_marketing_image(media).await },
-        )
-    }
-
-    fn upload_complaint_image(
-        client: &Self::V3,
-        media: Media,
-    ) -> BoxFuture<'static, Result<MediaId, Error>> {
-        boxed(
-            client,
-            |c| async move { c.upload_complaint_image(media).await },
-        )
-    }
-
-    fn upload_custom(
-        client: &Self::V3,
-        api: v3::CustomApi,
-        media: Media,
-    ) -> BoxFuture<'static, Result<v3::CustomUploaded, Error>> {
-        boxed(
-            client,
-            |c| async move { c.upload_custom(&api, media).await },
+            move |c| async move { c.upload(&endpoint, media).await },
         )
     }
 
@@ -183,38 +138,16 @@ impl<T: wxmedia_client::blocking::BlockingTransport> Transport for Blocking<T> {
         on_thread(client, |c| c.upload(media))
     }
 
-    fn upload_to(
+    fn upload_v3<E>(
         client: &Self::V3,
-        api: Api,
+        endpoint: E,
         media: Media,
-    ) -> BoxFuture<'static, Result<UploadedMedia, Error>> {
-        on_thread(client, move |c| c.upload_to(api, media))
-    }
-
-    fn upload_image(client: &Self::V3, media: Media) -> BoxFuture<'static, Result<MediaId, Error>> {
-        on_thread(client, |c| c.upload_image(media))
-    }
-
-    fn upload_marketing_image(
-        client: &Self::V3,
-        media: Media,
-    ) -> BoxFuture<'static, Result<MediaUrl, Error>> {
-        on_thread(client, |c| c.upload_marketing_image(media))
-    }
-
-    fn upload_complaint_image(
-        client: &Self::V3,
-        media: Media,
-    ) -> BoxFuture<'static, Result<MediaId, Error>> {
-        on_thread(client, |c| c.upload_complaint_image(media))
-    }
-
-    fn upload_custom(
-        client: &Self::V3,
-        api: v3::CustomApi,
-        media: Media,
-    ) -> BoxFuture<'static, Result<v3::CustomUploaded, Error>> {
-        on_thread(client, move |c| c.upload_custom(&api, media))
+    ) -> BoxFuture<'static, Result<E::Output, Error>>
+    where
+        E: Endpoint + Send + Sync + 'static,
+        E::Output: Send + 'static,
+    {
+        on_thread(client, move |c| c.upload(&endpoint, media))
     }
 
     fn download_certificates(

@@ -28,7 +28,7 @@ pub(super) enum Client {
 
 pub(super) struct Entry {
     pub(super) name: &'static str,
-    /// v3 image uploads (`upload_image`), or v2 `upload`.
+    /// v3 image uploads (`upload(&v3::Image, media)`), or v2 `upload`.
     pub(super) v3: bool,
     pub(super) client: Client,
 }

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use serde_json::Value;
 use wxmedia_bench::v3_image;
-use wxmedia_proto::Media;
+use wxmedia_proto::{Media, v3};
 
 use super::baselines::{BaselineV3, CurlForm, curl_upload, reqwest_upload, reqwest_v3_upload};
 use super::clients::{Client, Entry, Ours};
@@ -81,7 +81,9 @@ fn on_async_std(e: &Entry, data: &Bytes, concurrency: usize, n: usize) {
             .map(|_| async {
                 match &e.client {
                     Client::Surf(Ours::V3(s)) => {
-                        s.upload_image(media(true, data)).await.expect("upload");
+                        s.upload(&v3::Image, media(true, data))
+                            .await
+                            .expect("upload");
                     }
                     Client::Surf(Ours::V2(s)) => {
                         s.upload(media(false, data)).await.expect("upload");
@@ -108,7 +110,9 @@ fn on_tokio(
             .map(|_| async {
                 match &e.client {
                     Client::Hyper(Ours::V3(h)) => {
-                        h.upload_image(media(true, data)).await.expect("upload");
+                        h.upload(&v3::Image, media(true, data))
+                            .await
+                            .expect("upload");
                     }
                     Client::Hyper(Ours::V2(h)) => {
                         h.upload(media(false, data)).await.expect("upload");
@@ -160,7 +164,7 @@ fn on_threads(
                 while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
                     match &e.client {
                         Client::Blocking(Ours::V3(b)) => {
-                            b.upload_image(media(true, data)).expect("upload");
+                            b.upload(&v3::Image, media(true, data)).expect("upload");
                         }
                         Client::Blocking(Ours::V2(b)) => {
                             b.upload(media(false, data)).expect("upload");

@@ -1,6 +1,6 @@
 //! Upload an image with APIv3 through wxmedia-blocking, downloading the platform certificates with the APIv3 key, to a simulator on its own thread.
 
-use wxmedia_blocking::{Media, V3Client};
+use wxmedia_blocking::{Media, V3Client, v3};
 use wxmedia_sim::{SimConfig, SimServer, V3Signer};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -22,8 +22,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_root_ca_file(pki.ca_cert_path())
         .build()?;
     let bytes = wxmedia_sim::samples::JPEG.to_vec();
-    // Media::new checks the format; upload_image checks the image limit (5 MiB).
+    // Media::new checks the format; the upload checks the image limit (5 MiB).
     let media = Media::new("id-front.jpg", bytes)?;
-    println!("{}", client.upload_image(media)?.media_id);
+    println!("{}", client.upload(&v3::Image, media)?.media_id);
     Ok(())
 }

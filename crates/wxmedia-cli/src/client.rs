@@ -31,12 +31,22 @@ impl<T: Transport> Upload for V2Client<T> {
     }
 
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
-        Box::pin(async { unreachable!("the certificates command builds a v3 client") })
+        Box::pin(async { Err(certificates_are_v3()) })
     }
 
     fn check_online(&self) -> BoxFuture<'_, Vec<Check>> {
         Box::pin(doctor::check_online_v2(self))
     }
+}
+
+/// What a v2 client answers when asked for certificates: the platform
+/// certificates are APIv3's (the certificates command builds a v3 client,
+/// so this is for a caller that did not).
+fn certificates_are_v3() -> Error {
+    Error::Proto(wxmedia_proto::Error::InvalidInput {
+        what: "api",
+        reason: "the platform certificates are APIv3's: use --api v3".into(),
+    })
 }
 
 /// A v3 client and the upload it does.
@@ -86,7 +96,7 @@ impl<T: BlockingTransport> Upload for blocking::V2Client<T> {
     }
 
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
-        Box::pin(async { unreachable!("the certificates command builds a v3 client") })
+        Box::pin(async { Err(certificates_are_v3()) })
     }
 
     fn check_online(&self) -> BoxFuture<'_, Vec<Check>> {

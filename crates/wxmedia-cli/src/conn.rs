@@ -5,6 +5,7 @@ use std::time::Duration;
 use wxmedia_tls::ShownPath;
 
 use anyhow::{Context, anyhow, bail};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use wxmedia_client::{ClientBuilder, Identity, V2Builder, V3Builder};
 use wxmedia_proto::endpoints::Region;
@@ -122,28 +123,34 @@ pub(crate) enum ApiArg {
     V3,
 }
 
-/// What a v3 upload sends (v2 uploads images only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub(crate) enum KindArg {
-    /// Merchant onboarding image (jpg, jpeg, png, bmp; 5 MiB): a media_id.
-    Image,
-    /// Video (avi, wmv, mpeg, mp4, mov, mkv, flv, f4v, m4v, rmvb; 5 MiB): a media_id.
-    Video,
-    /// Coupon (marketing) image (jpg, png, bmp; 2 MiB): a media_url.
-    MarketingImage,
-    /// Image sent with a reply to a consumer complaint (jpg, png, bmp; 2 MiB): a media_id.
-    ComplaintImage,
+/// `--kind`: which v3 upload (v2 uploads images only). Its values, their
+/// help and their limits are the built-in endpoints' own, so that a new
+/// endpoint reaches the command line without an edit here.
+pub(crate) fn kind_parser() -> impl TypedValueParser<Value = Api> {
+    let values = Api::ALL.iter().map(|&api| {
+        let spec = api.spec();
+        let mut kinds: Vec<&str> = spec.kinds.iter().map(|k| k.extension()).collect();
+        kinds.dedup();
+        let help = format!(
+            "{} ({}; {} MiB): a {}",
+            capitalized(spec.summary),
+            kinds.join(", "),
+            spec.max_size >> 20,
+            spec.reply_field
+        );
+        PossibleValue::new(api.name()).help(help)
+    });
+    PossibleValuesParser::new(values)
+        .try_map(|name| Api::from_name(&name).ok_or("not a v3 upload this build knows"))
 }
 
-impl From<KindArg> for Api {
-    fn from(k: KindArg) -> Api {
-        match k {
-            KindArg::Image => Api::Image,
-            KindArg::Video => Api::Video,
-            KindArg::MarketingImage => Api::MarketingImage,
-            KindArg::ComplaintImage => Api::ComplaintImage,
-        }
-    }
+/// `text` with its first letter upper-case (help lines start so).
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// What one upload does: v2's image upload, or one of v3's.
@@ -154,18 +161,13 @@ pub(crate) enum Target {
 }
 
 impl Target {
-    /// The name of the ledger's `api` field and of the demo's API column.
-    /// Each v3 upload has its own, since each gives a different result for
-    /// the same file.
-    pub(crate) fn name(self) -> &'static str {
+    /// The name of the ledger's `api` field and of the demo's API column:
+    /// `v2`, or `v3-` and the endpoint's name. Each v3 upload has its own,
+    /// since each gives a different result for the same file.
+    pub(crate) fn name(self) -> String {
         match self {
-            Target::V2 => "v2",
-            Target::V3(Api::Image) => "v3-image",
-            Target::V3(Api::Video) => "v3-video",
-            Target::V3(Api::MarketingImage) => "v3-marketing-image",
-            Target::V3(Api::ComplaintImage) => "v3-complaint-image",
-            // `Api` is non-exhaustive: a future upload still gets a v3 name.
-            Target::V3(_) => "v3",
+            Target::V2 => "v2".to_owned(),
+            Target::V3(api) => format!("v3-{}", api.name()),
         }
     }
 
@@ -192,7 +194,7 @@ impl Target {
     /// checks the size again).
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
         match self {
-            Target::V3(Api::Video) => Media::video(name, bytes),
+            Target::V3(api) if api.takes_videos() => Media::video(name, bytes),
             _ => Media::new(name, bytes),
         }
     }
@@ -253,8 +255,8 @@ pub(crate) struct V2Args {
 #[group(id = "v3_options", multiple = true)]
 pub(crate) struct V3Args {
     /// v3: which upload [default: image].
-    #[arg(long, value_enum)]
-    pub(crate) kind: Option<KindArg>,
+    #[arg(long, value_parser = kind_parser())]
+    pub(crate) kind: Option<Api>,
     /// v3: merchant API private key, PEM (apiclient_key.pem); --cert-key means the same. Default: env WXMEDIA_PRIVATE_KEY.
     #[arg(long, value_name = "PEM")]
     pub(crate) private_key: Option<PathBuf>,
@@ -441,7 +443,7 @@ impl ConnArgs {
             (ApiArg::V2, _, _) => Ok(Target::V2),
             (ApiArg::V3, _, v3) => {
                 let kind = v3.as_ref().and_then(|v3| v3.kind);
-                Ok(Target::V3(kind.unwrap_or(KindArg::Image).into()))
+                Ok(Target::V3(kind.unwrap_or(Api::Image)))
             }
         }
     }

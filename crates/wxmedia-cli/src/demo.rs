@@ -101,19 +101,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The user's file is checked with each API's own rules, so that a file
     // fit for one upload but not another is reported before anything runs.
     let file = args.file.as_deref();
-    let v3_uploads = [
-        Api::Image,
-        Api::MarketingImage,
-        Api::ComplaintImage,
-        Api::Video,
-    ];
     let mut media_v3 = Vec::new();
     let media_v2 = match images(file, Target::V2).await {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
-    for api in v3_uploads {
-        let media = if api == Api::Video {
+    // Every built-in v3 endpoint, each with a sample of what it takes.
+    for &api in Api::ALL {
+        let media = if api.takes_videos() {
             vec![
                 Target::V3(api)
                     .media(VIDEO.0.to_owned(), VIDEO.1.to_vec())

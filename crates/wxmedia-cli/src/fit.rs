@@ -8,9 +8,10 @@ use clap::Args;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 use wxmedia_fit::{FitReport, Format};
+use wxmedia_proto::v3::Api;
 use wxmedia_proto::{Media, MediaHash};
 
-use crate::conn::{ApiArg, KindArg, Target};
+use crate::conn::{ApiArg, Target, kind_parser};
 use crate::report::{CmdError, CmdResult, EXIT_OK, Failure};
 
 /// The largest photo read for fitting: a 50 MP phone photo is about
@@ -57,7 +58,7 @@ pub(crate) struct FitOptions {
 fn fit_target(target: Target, keep_metadata: bool, min_long_side: u32) -> wxmedia_fit::Target {
     let base = match target {
         Target::V2 => wxmedia_fit::Target::for_v2(),
-        Target::V3(api) => wxmedia_fit::Target::for_v3(api)
+        Target::V3(api) => wxmedia_fit::Target::for_endpoint(&api)
             .unwrap_or_else(|| wxmedia_fit::Target::with_limit(target.max_size())),
     };
     base.with_keep_metadata(keep_metadata)
@@ -231,9 +232,9 @@ pub(crate) struct FitArgs {
     /// Fit to this API's upload [default: v2, 2 MiB].
     #[arg(long, value_enum)]
     api: Option<ApiArg>,
-    /// With --api v3: which upload (image 5 MiB; marketing-image and complaint-image 2 MiB).
-    #[arg(long, value_enum, requires = "api")]
-    kind: Option<KindArg>,
+    /// With --api v3: which upload's limit [default: image].
+    #[arg(long, value_parser = kind_parser(), requires = "api")]
+    kind: Option<Api>,
     /// Fit to this many bytes instead of an upload's limit.
     #[arg(long, value_name = "BYTES", conflicts_with_all = ["api", "kind"],
           value_parser = clap::value_parser!(u64).range(1024..=(MAX_FIT_INPUT as u64)))]
@@ -264,7 +265,7 @@ impl FitArgs {
             (Some(ApiArg::V2), Some(_)) => {
                 return Err(CmdError::usage("--kind is for --api v3"));
             }
-            (_, kind) => Target::V3(kind.unwrap_or(KindArg::Image).into()),
+            (_, kind) => Target::V3(kind.unwrap_or(Api::Image)),
         };
         if matches!(upload, Target::V3(api) if !api.accepts(wxmedia_proto::MediaKind::Jpeg)) {
             return Err(CmdError::usage(

@@ -29,7 +29,7 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Upload images (v2) or images, videos, marketing images, complaint images (--api v3, --kind); prints one media id or URL (or JSON object) per file.
+    /// Upload images (v2) or to any of the v3 uploads --kind names (--api v3); prints one media id or URL (or JSON object) per file.
     Upload(upload::UploadArgs),
     /// Upload many files with a crash-safe ledger; reruns skip what succeeded.
     Batch(batch::BatchArgs),

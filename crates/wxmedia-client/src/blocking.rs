@@ -10,9 +10,7 @@
 
 use futures_executor::block_on;
 use wxmedia_proto::v2::Uploaded;
-use wxmedia_proto::v3::{
-    Api, CustomApi, CustomUploaded, MediaId, MediaUrl, PlatformCertificate, UploadedMedia,
-};
+use wxmedia_proto::v3::{Api, Endpoint, PlatformCertificate, UploadedMedia};
 use wxmedia_proto::{Media, Operation};
 
 use crate::{
@@ -167,35 +165,17 @@ impl<T: BlockingTransport> V3Client<T> {
         &self.inner
     }
 
-    /// v3 image upload (see [`crate::V3Client::upload_image`]). Blocks.
-    pub fn upload_image(&self, media: Media) -> Result<MediaId, Error> {
-        block_on(self.inner.upload_image(media))
+    /// Upload `media` to `endpoint` (see [`crate::V3Client::upload`]).
+    /// Blocks.
+    pub fn upload<E: Endpoint + ?Sized>(
+        &self,
+        endpoint: &E,
+        media: Media,
+    ) -> Result<E::Output, Error> {
+        block_on(self.inner.upload(endpoint, media))
     }
 
-    /// v3 video upload (see [`crate::V3Client::upload_video`]). Blocks.
-    pub fn upload_video(&self, media: Media) -> Result<MediaId, Error> {
-        block_on(self.inner.upload_video(media))
-    }
-
-    /// v3 marketing image upload (see
-    /// [`crate::V3Client::upload_marketing_image`]). Blocks.
-    pub fn upload_marketing_image(&self, media: Media) -> Result<MediaUrl, Error> {
-        block_on(self.inner.upload_marketing_image(media))
-    }
-
-    /// v3 complaint image upload (see
-    /// [`crate::V3Client::upload_complaint_image`]). Blocks.
-    pub fn upload_complaint_image(&self, media: Media) -> Result<MediaId, Error> {
-        block_on(self.inner.upload_complaint_image(media))
-    }
-
-    /// Upload to a v3 path described by the caller (see
-    /// [`crate::V3Client::upload_custom`]). Blocks.
-    pub fn upload_custom(&self, api: &CustomApi, media: Media) -> Result<CustomUploaded, Error> {
-        block_on(self.inner.upload_custom(api, media))
-    }
-
-    /// Upload to the v3 API chosen at run time (see
+    /// Upload to the built-in endpoint chosen at run time (see
     /// [`crate::V3Client::upload_to`]). Blocks.
     pub fn upload_to(&self, api: Api, media: Media) -> Result<UploadedMedia, Error> {
         block_on(self.inner.upload_to(api, media))

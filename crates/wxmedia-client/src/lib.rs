@@ -5,11 +5,12 @@
 //! `V2Client<ItsTransport>` and `V3Client<ItsTransport>`; everything else
 //! is here:
 //!
-//! * [`V2Client`] speaks APIv2 (`upload`), [`V3Client`] APIv3
-//!   (`upload_image`, `upload_video`, `upload_marketing_image`,
-//!   `upload_complaint_image`, `upload_custom` for any path of the same
-//!   shape, `download_certificates`). The API is the type: calling the other
-//!   API's method does not compile.
+//! * [`V2Client`] speaks APIv2 (`upload(media)`), [`V3Client`] APIv3
+//!   (`upload(&endpoint, media)` to any
+//!   [`Endpoint`](wxmedia_proto::v3::Endpoint), its result typed by the
+//!   endpoint; `upload_to(api, media)` for a built-in one chosen at run
+//!   time; `download_certificates`). The API is the type: calling the
+//!   other API's method does not compile.
 //! * [`V2Builder`] and [`V3Builder`] validate every setting; their errors
 //!   are [`BuildError`], each naming the missing credential or the file.
 //! * [`blocking`] is the blocking face of both, for transports that block.

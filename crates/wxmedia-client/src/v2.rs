@@ -24,7 +24,7 @@ use crate::{BuildError, Error, FromSettings, Settings, Transport, V2Builder, V2S
 ///
 /// ```compile_fail,E0599
 /// # async fn f<T: wxmedia_client::Transport>(c: wxmedia_client::V2Client<T>, m: wxmedia_proto::Media) {
-/// c.upload_image(m).await; // upload_image is V3Client's
+/// c.upload_to(wxmedia_proto::v3::Api::Image, m).await; // upload_to is V3Client's
 /// # }
 /// ```
 pub struct V2Client<T> {

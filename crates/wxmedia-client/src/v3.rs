@@ -1,13 +1,15 @@
-//! The APIv3 client: image, video, marketing- and complaint-image uploads, uploads to any path of their shape, and the platform certificates, over any transport.
+//! The APIv3 client: uploads to any endpoint (built-in, described at run time, or the caller's own type) and the platform certificates, over any transport.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use futures_util::lock::Mutex as AsyncMutex;
+#[cfg(doc)]
+use wxmedia_proto::v3::{self, CustomApi};
 use wxmedia_proto::v3::{
-    Api, CustomApi, CustomUploadV3, CustomUploaded, DownloadCertificates, MediaId, MediaUrl,
-    Merchant, PlatformCertificate, UploadV3, UploadedMedia, Verifier,
+    Api, DownloadCertificates, Endpoint, Merchant, PlatformCertificate, UploadV3, UploadedMedia,
+    Verifier,
 };
 use wxmedia_proto::{Media, Operation, SignatureError};
 
@@ -31,13 +33,13 @@ pub const CERTIFICATE_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 ///
 /// ```no_run
 /// # async fn f<T: wxmedia_client::Transport>(c: wxmedia_client::V3Client<T>, m: wxmedia_proto::Media) -> Result<(), wxmedia_client::Error> {
-/// let media_id: String = c.upload_image(m).await?.media_id;
+/// let media_id: String = c.upload(&wxmedia_proto::v3::Image, m).await?.media_id;
 /// # Ok(()) }
 /// ```
 ///
-/// ```compile_fail,E0599
+/// ```compile_fail,E0061
 /// # async fn f<T: wxmedia_client::Transport>(c: wxmedia_client::V3Client<T>, m: wxmedia_proto::Media) {
-/// c.upload(m).await; // upload(media) is V2Client's
+/// c.upload(m).await; // upload(media) is V2Client's; v3 names the endpoint
 /// # }
 /// ```
 pub struct V3Client<T> {
@@ -132,69 +134,28 @@ impl<T: Transport> V3Client<T> {
         &self.v3.settings
     }
 
-    /// Upload an image for merchant onboarding
-    /// (`/v3/merchant/media/upload`; JPEG, PNG, BMP, 5 MiB at most).
-    pub async fn upload_image(&self, media: Media) -> Result<MediaId, Error> {
-        self.upload_to(Api::Image, media).await.map(MediaId::from)
-    }
-
-    /// Upload a video (`/v3/merchant/media/video_upload`; build the media
-    /// with `Media::video`; 5 MiB at most).
-    pub async fn upload_video(&self, media: Media) -> Result<MediaId, Error> {
-        self.upload_to(Api::Video, media).await.map(MediaId::from)
-    }
-
-    /// Upload a marketing (coupon) image
-    /// (`/v3/marketing/favor/media/image-upload`; 2 MiB at most).
-    pub async fn upload_marketing_image(&self, media: Media) -> Result<MediaUrl, Error> {
-        self.upload_to(Api::MarketingImage, media)
-            .await
-            .map(MediaUrl::from)
-    }
-
-    /// Upload an image sent with a reply to a consumer complaint
-    /// (`/v3/merchant-service/images/upload`, 消费者投诉2.0; JPEG, PNG,
-    /// BMP, 2 MiB at most).
-    pub async fn upload_complaint_image(&self, media: Media) -> Result<MediaId, Error> {
-        self.upload_to(Api::ComplaintImage, media)
-            .await
-            .map(MediaId::from)
-    }
-
-    /// Upload to a v3 path this crate does not name, of the same `meta` +
-    /// `file` shape, as `api` describes it (path, limit, media kinds, the
-    /// meta's field names and extra fields). Signed, verified, retried
-    /// and refreshed exactly as [`Self::upload_to`]; the result is the
-    /// verified JSON body, with `media_id()` / `media_url()` when present.
+    /// Upload `media` to `endpoint`: a built-in one ([`v3::Image`],
+    /// [`v3::Video`], [`v3::MarketingImage`], [`v3::ComplaintImage`], ...,
+    /// typed results), an [`Api`] chosen at run time, a [`CustomApi`] (the
+    /// verified JSON body), or a caller's own [`Endpoint`]. Media of a kind
+    /// the endpoint does not take, or over its limit, is refused before
+    /// anything is sent.
     ///
     /// ```no_run
     /// # async fn f<T: wxmedia_client::Transport>(c: wxmedia_client::V3Client<T>) -> Result<(), Box<dyn std::error::Error>> {
     /// use wxmedia_proto::Media;
-    /// use wxmedia_proto::v3::CustomApi;
+    /// use wxmedia_proto::v3::{self, CustomApi};
+    ///
+    /// let photo = Media::new("id-card.jpg", std::fs::read("id-card.jpg")?)?;
+    /// let media_id: String = c.upload(&v3::Image, photo).await?.media_id;
     ///
     /// let cancel = CustomApi::new("/v3/ecommerce/account/cancel-applications/media", 2 << 20)?
     ///     .meta_names("file_name", "file_digest")?;
-    /// let media = Media::new("letter.jpg", std::fs::read("letter.jpg")?)?;
-    /// let uploaded = c.upload_custom(&cancel, media).await?;
-    /// println!("{:?} {:?}", uploaded.media_id(), uploaded.request_id);
+    /// let letter = Media::new("letter.jpg", std::fs::read("letter.jpg")?)?;
+    /// let uploaded = c.upload(&cancel, letter).await?;
+    /// println!("{media_id} {:?} {:?}", uploaded.media_id(), uploaded.request_id);
     /// # Ok(()) }
     /// ```
-    pub async fn upload_custom(
-        &self,
-        api: &CustomApi,
-        media: Media,
-    ) -> Result<CustomUploaded, Error> {
-        let reply_limit = self.settings().reply_limit;
-        self.upload_with(|merchant| {
-            CustomUploadV3::new(api, merchant, media.clone())
-                .map(|u| u.with_reply_limit(reply_limit))
-        })
-        .await
-    }
-
-    /// Upload to the v3 API `api` chosen at run time; the result's `id`
-    /// is the field [`Api::reply_field`] names. Media over the API's limit
-    /// is refused before sending.
     ///
     /// With the APIv3 key, the platform certificates are downloaded first
     /// when no key held can verify a reply now (none was downloaded yet,
@@ -206,19 +167,31 @@ impl<T: Transport> V3Client<T> {
     /// [`Error::is_rate_limited`], [`Error::api_code`],
     /// [`Error::transport_kind`]), its message saying "the platform
     /// certificate download failed N s ago and may be tried again in M s".
-    /// (The media is checked against the API after this step, so media the
-    /// API refuses gets this error first.)
+    /// (The media is checked against the endpoint after this step, so media
+    /// the endpoint refuses gets this error first.)
     ///
     /// The certificates are downloaded again (then the upload retried
     /// once) when a reply names a serial not known, or a certificate
     /// outside its validity, at most once per
     /// [`CERTIFICATE_REFRESH_INTERVAL`].
-    pub async fn upload_to(&self, api: Api, media: Media) -> Result<UploadedMedia, Error> {
+    pub async fn upload<E: Endpoint + ?Sized>(
+        &self,
+        endpoint: &E,
+        media: Media,
+    ) -> Result<E::Output, Error> {
         let reply_limit = self.settings().reply_limit;
         self.upload_with(|merchant| {
-            UploadV3::new(api, merchant, media.clone()).map(|u| u.with_reply_limit(reply_limit))
+            UploadV3::new(endpoint, merchant, media.clone())
+                .map(|u| u.with_reply_limit(reply_limit))
         })
         .await
+    }
+
+    /// Upload to the built-in endpoint `api` chosen at run time (the
+    /// command line, a batch): [`Self::upload`] with an [`Api`], whose
+    /// result's `id` is the field [`Api::reply_field`] names.
+    pub async fn upload_to(&self, api: Api, media: Media) -> Result<UploadedMedia, Error> {
+        self.upload(&api, media).await
     }
 
     /// What every upload does around its operation (made by `upload` for

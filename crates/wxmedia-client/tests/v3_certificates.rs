@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use wxmedia_client::{BuildError, Clock, Error, Exchange, Settings, Transport, V3Client};
-use wxmedia_proto::v3::{RsaSigner, Signer};
+use wxmedia_proto::v3::{self, RsaSigner, Signer};
 use wxmedia_proto::{AttemptEnd, ErrorCode, Media, RetryPolicy, SignatureError};
 
 /// 2023-11-14T22:13:20Z: `current.pem` is valid, `next.pem` not yet.
@@ -228,7 +228,7 @@ fn jpeg(n: usize) -> Media {
 /// Run `n` uploads at once on one thread.
 fn upload_all(client: &V3Client<Fake>, n: usize) -> Vec<Result<String, Error>> {
     let uploads =
-        (0..n).map(|i| async move { client.upload_image(jpeg(i)).await.map(|m| m.media_id) });
+        (0..n).map(|i| async move { client.upload(&v3::Image, jpeg(i)).await.map(|m| m.media_id) });
     futures_executor::block_on(futures_util::future::join_all(uploads))
 }
 
@@ -281,7 +281,7 @@ fn a_failed_download_is_not_repeated_and_every_upload_fails_fast() {
         "{e}"
     );
     // Within the interval, a later upload fails as fast, without a request.
-    let e = futures_executor::block_on(client.upload_image(jpeg(99))).unwrap_err();
+    let e = futures_executor::block_on(client.upload(&v3::Image, jpeg(99))).unwrap_err();
     assert!(
         e.to_string()
             .contains("platform certificate download failed"),
@@ -297,7 +297,7 @@ fn a_failed_download_is_not_repeated_and_every_upload_fails_fast() {
     let certs = futures_executor::block_on(client.download_certificates()).unwrap();
     assert_eq!(certs.len(), 1);
     assert_eq!(client.transport().gets(), 4);
-    assert!(futures_executor::block_on(client.upload_image(jpeg(100))).is_ok());
+    assert!(futures_executor::block_on(client.upload(&v3::Image, jpeg(100))).is_ok());
 }
 
 #[test]
@@ -311,7 +311,7 @@ fn an_upload_never_trusts_an_expired_downloaded_certificate() {
         s.listing_serial = "1E01";
         s.upload_serial = "1E01";
     });
-    let e = futures_executor::block_on(client.upload_image(jpeg(0))).unwrap_err();
+    let e = futures_executor::block_on(client.upload(&v3::Image, jpeg(0))).unwrap_err();
     let text = e.to_string();
     assert!(text.contains("no platform certificate"), "{text}");
     assert!(!e.is_retryable(), "{e}");
@@ -326,7 +326,7 @@ fn once_the_certificate_expires_the_next_one_is_downloaded() {
         s.listing_serial = "2C02";
         s.upload_serial = "2C02";
     });
-    futures_executor::block_on(client.upload_image(jpeg(0))).unwrap();
+    futures_executor::block_on(client.upload(&v3::Image, jpeg(0))).unwrap();
     // Two months later 2C02 has expired and WeChat Pay signs with 3A03.
     clock.0.store(LATER, Ordering::SeqCst);
     client.transport().set(|s| {
@@ -334,7 +334,7 @@ fn once_the_certificate_expires_the_next_one_is_downloaded() {
         s.listing_serial = "3A03";
         s.upload_serial = "3A03";
     });
-    futures_executor::block_on(client.upload_image(jpeg(1))).unwrap();
+    futures_executor::block_on(client.upload(&v3::Image, jpeg(1))).unwrap();
     assert_eq!(client.transport().gets(), 2);
     let named: Vec<_> = client.transport().posts();
     assert_eq!(
@@ -360,13 +360,13 @@ fn a_pinned_certificate_verifies_only_from_its_not_before() {
         .build()
         .unwrap();
     client.transport().set(|s| s.upload_serial = "3A03");
-    let e = futures_executor::block_on(client.upload_image(jpeg(0))).unwrap_err();
+    let e = futures_executor::block_on(client.upload(&v3::Image, jpeg(0))).unwrap_err();
     assert_eq!(
         e.signature_error(),
         Some(SignatureError::CertificateNotValid),
         "{e}"
     );
     clock.0.store(LATER, Ordering::SeqCst);
-    futures_executor::block_on(client.upload_image(jpeg(1))).unwrap();
+    futures_executor::block_on(client.upload(&v3::Image, jpeg(1))).unwrap();
     assert_eq!(client.transport().gets(), 0, "no APIv3 key, no download");
 }

@@ -1,6 +1,6 @@
 //! Upload an image, a video, a marketing image and a complaint image with APIv3 through wxmedia-hyper, to a simulator started in this process.
 
-use wxmedia_hyper::{Media, V3Client};
+use wxmedia_hyper::{Media, V3Client, v3};
 use wxmedia_sim::{SimConfig, SimServer};
 
 #[tokio::main]
@@ -24,23 +24,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     use wxmedia_sim::samples;
     // Media::new checks the format; each upload checks its own size limit.
     let image = Media::new("id-front.jpg", samples::JPEG.to_vec())?;
-    println!("image      {}", client.upload_image(image).await?.media_id);
+    println!(
+        "image      {}",
+        client.upload(&v3::Image, image).await?.media_id
+    );
     println!(
         "video      {}",
         client
-            .upload_video(Media::video("clip.mp4", samples::MP4.to_vec())?)
+            .upload(&v3::Video, Media::video("clip.mp4", samples::MP4.to_vec())?)
             .await?
             .media_id
     );
     let logo = Media::new("logo.png", samples::PNG.to_vec())?;
     println!(
         "marketing  {}",
-        client.upload_marketing_image(logo).await?.media_url
+        client.upload(&v3::MarketingImage, logo).await?.media_url
     );
     let evidence = Media::new("receipt.png", samples::PNG.to_vec())?;
     println!(
         "complaint  {}",
-        client.upload_complaint_image(evidence).await?.media_id
+        client.upload(&v3::ComplaintImage, evidence).await?.media_id
     );
     Ok(())
 }

@@ -26,7 +26,7 @@
 //! | [`endpoints`] | host constants, [`default_twin`](endpoints::default_twin), the failover rule ([`Endpoints`]) |
 //! | [`error`] | [`Error`], [`ErrorCode`] (v2 and v3 spellings) and their predicates |
 //! | [`v2`] | `POST /secapi/mch/uploadmedia`: [`v2::UploadV2`] and everything only v2 uses |
-//! | [`v3`] | the uploads of [`v3::Api`] (image, video, marketing image, complaint image) and [`v3::CustomApi`]'s: [`v3::UploadV3`], [`v3::Signer`], [`v3::Verifier`] |
+//! | [`v3`] | one upload to any [`v3::Endpoint`] ([`v3::UploadV3`]): the built-in ones ([`v3::Image`], [`v3::Video`], [`v3::MarketingImage`], [`v3::ComplaintImage`], one table, chosen at run time as a [`v3::Api`]), a [`v3::CustomApi`], or a caller's own; [`v3::Signer`], [`v3::Verifier`] |
 //!
 //! # In scope
 //!

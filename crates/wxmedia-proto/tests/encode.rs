@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use wxmedia_proto::v2::{Credentials, SignType, UploadV2};
 use wxmedia_proto::v3::{
-    Api, CustomApi, CustomUploadV3, Merchant, RsaSigner, Signer, UploadV3, Verifier, auth,
+    Api, CustomApi, Endpoint, Merchant, RsaSigner, Signer, UploadV3, Verifier, auth,
 };
 use wxmedia_proto::{Body, Boundary, Env, Error, MchId, Media, Nonce, Operation};
 
@@ -352,7 +352,7 @@ fn v3_env() -> Env {
 /// bytes exactly: both go through one encoder.
 #[test]
 fn a_custom_upload_described_like_a_known_one_is_the_same_request() {
-    for api in Api::ALL {
+    for &api in Api::ALL {
         let media = if api == Api::Video {
             let mp4 = std::fs::read(root().join("../wxmedia-sim/samples/sample.mp4")).unwrap();
             Media::video("sample.mp4", Bytes::from(mp4)).unwrap()
@@ -367,7 +367,7 @@ fn a_custom_upload_described_like_a_known_one_is_the_same_request() {
             .unwrap()
             .accepting(&kinds);
         let known = UploadV3::new(api, v3_merchant(), media.clone()).unwrap();
-        let generic = CustomUploadV3::new(&custom, v3_merchant(), media).unwrap();
+        let generic = UploadV3::new(&custom, v3_merchant(), media).unwrap();
         assert_eq!(generic.meta(), known.meta(), "{api:?}");
         assert_eq!(
             serialize(&generic.encode(&v3_env()).unwrap()),
@@ -412,7 +412,7 @@ fn custom_meta_shapes_are_sent_and_signed_as_given() {
     )
     .unwrap();
     for (api, meta) in cases {
-        let up = CustomUploadV3::new(api, v3_merchant(), media.clone()).unwrap();
+        let up = UploadV3::new(api, v3_merchant(), media.clone()).unwrap();
         assert_eq!(up.meta(), meta.as_bytes());
         let req = up.encode(&v3_env()).unwrap();
         assert_eq!(req.uri().path(), api.path());
@@ -473,7 +473,7 @@ fn custom_apis_refuse_what_they_cannot_send() {
         .unwrap();
     assert!(taken.meta_names("file_name", "file_digest").is_err());
     // The limit and the kinds are the custom API's own.
-    let e = CustomUploadV3::new(&api, v3_merchant(), sample("sample.jpg")).unwrap_err();
+    let e = UploadV3::new(&api, v3_merchant(), sample("sample.jpg")).unwrap_err();
     assert!(
         matches!(
             e,
@@ -484,8 +484,8 @@ fn custom_apis_refuse_what_they_cannot_send() {
     let png_only = CustomApi::new("/v3/x", 1 << 20)
         .unwrap()
         .accepting(&[wxmedia_proto::MediaKind::Png]);
-    assert!(CustomUploadV3::new(&png_only, v3_merchant(), sample("sample.jpg")).is_err());
-    assert!(CustomUploadV3::new(&png_only, v3_merchant(), sample("sample.png")).is_ok());
+    assert!(UploadV3::new(&png_only, v3_merchant(), sample("sample.jpg")).is_err());
+    assert!(UploadV3::new(&png_only, v3_merchant(), sample("sample.png")).is_ok());
 }
 
 #[test]

@@ -7,8 +7,7 @@ use bytes::Bytes;
 use http::{Request, Response};
 use wxmedia_proto::v2::ApiKey;
 use wxmedia_proto::v3::{
-    Api, ApiV3Key, CustomApi, CustomUploadV3, DownloadCertificates, Merchant, RsaSigner, UploadV3,
-    Verifier,
+    Api, ApiV3Key, CustomApi, DownloadCertificates, Merchant, RsaSigner, UploadV3, Verifier,
 };
 use wxmedia_proto::{Boundary, Env, Error, MchId, Media, Nonce, Operation, SignatureError};
 use wxmedia_sim::{DevPki, Faults, Inputs, Outcome, Simulator, Times, V3Config, V3Keys, V3Signer};
@@ -307,12 +306,12 @@ fn the_test_path_takes_both_meta_shapes_and_nothing_else() {
             .unwrap()
     };
     for names in [("filename", "sha256"), ("file_name", "file_digest")] {
-        let up = CustomUploadV3::new(&custom(names), merchant(), jpeg.clone()).unwrap();
+        let up = UploadV3::new(custom(names), merchant(), jpeg.clone()).unwrap();
         let done = exchange(&sim, &up, 6, 1).unwrap_or_else(|e| panic!("{names:?}: {e}"));
         assert_eq!(done.body["meta"][names.1], jpeg.sha256_hex(), "{names:?}");
         assert!(done.media_id().is_some());
     }
-    let up = CustomUploadV3::new(&custom(("name", "hash")), merchant(), jpeg.clone()).unwrap();
+    let up = UploadV3::new(custom(("name", "hash")), merchant(), jpeg.clone()).unwrap();
     let e = exchange(&sim, &up, 6, 1).unwrap_err();
     assert!(e.to_string().contains("meta中缺少文件名或文件摘要"), "{e}");
 }

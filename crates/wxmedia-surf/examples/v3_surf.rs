@@ -1,7 +1,7 @@
 //! Upload an image with APIv3 through wxmedia-surf, verifying replies with the platform certificate, to a simulator started in this process.
 
 use wxmedia_sim::{SimConfig, SimServer, V3Signer};
-use wxmedia_surf::{Media, V3Client};
+use wxmedia_surf::{Media, V3Client, v3};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The simulator is a tokio server; the client runs on async-std.
@@ -23,9 +23,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .add_root_ca_file(pki.ca_cert_path())
         .build()?;
     let bytes = wxmedia_sim::samples::JPEG.to_vec();
-    // Media::new checks the format; upload_image checks the image limit (5 MiB).
+    // Media::new checks the format; the upload checks the image limit (5 MiB).
     let media = Media::new("id-front.jpg", bytes)?;
-    let uploaded = async_std::task::block_on(client.upload_image(media))?;
+    let uploaded = async_std::task::block_on(client.upload(&v3::Image, media))?;
     println!(
         "{} (request {})",
         uploaded.media_id,

@@ -23,7 +23,7 @@ async fn upload_cancellation_media(
         .ok_or("no file name")?;
     let media = Media::new(name, std::fs::read(file)?)?;
     // Signed, sent, retried and verified like every v3 upload.
-    let uploaded = client.upload_custom(&api, media).await?;
+    let uploaded = client.upload(&api, media).await?;
     println!(
         "Request-ID {:?}, reply {}",
         uploaded.request_id, uploaded.body

@@ -21,15 +21,14 @@
 //! * APIv3: `V3Client::builder().mch_id(..).private_key_file(..).merchant_certificate_file(..)`
 //!   with one or more ways to verify replies
 //!   (`.wechatpay_public_key_file(id, ..)`, `.platform_certificate_file(..)`,
-//!   `.api_v3_key(..)`), then `client.upload_image(media)` (the image
-//!   upload), `upload_video` (the video upload) and `upload_complaint_image`
-//!   (the complaint image upload) give a [`v3::MediaId`] (`media_id`),
-//!   `upload_marketing_image` (the marketing image upload) a
-//!   [`v3::MediaUrl`] (`media_url`),
-//!   `upload_custom(&api, media)` the verified JSON reply of a caller's own
-//!   [`v3::CustomApi`], `upload_to(api, media)` any [`v3::Api`] chosen at run
-//!   time, and
-//!   `download_certificates` the platform certificates.
+//!   `.api_v3_key(..)`), then `client.upload(&endpoint, media)`, whose
+//!   result the [`v3::Endpoint`] decides: [`v3::Image`], [`v3::Video`] and
+//!   [`v3::ComplaintImage`] give a [`v3::MediaId`] (`media_id`),
+//!   [`v3::MarketingImage`] a [`v3::MediaUrl`] (`media_url`), a caller's
+//!   [`v3::CustomApi`] the verified JSON reply ([`v3::CustomUploaded`]), a
+//!   caller's own endpoint type its own output; `upload_to(api, media)`
+//!   any [`v3::Api`] chosen at run time; `download_certificates` the
+//!   platform certificates.
 //!
 //! [`Media::new`] (images) and [`Media::video`] check format, extension and
 //! wholeness; each upload checks its own size limit (v2 2 MiB, v3 image

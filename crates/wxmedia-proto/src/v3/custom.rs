@@ -1,22 +1,19 @@
-//! Uploads to any v3 path of the `meta` + `file` shape, described by the caller: path, size limit, media kinds, and the meta's field names, digest and extra fields.
+//! An endpoint described at run time: [`CustomApi`], any v3 path of the `meta` + `file` shape, with its size limit, media kinds, and the meta's field names, digest and extra fields; and the path rules every endpoint is held to.
 //!
 //! WeChat Pay adds upload endpoints from time to time, and not all of
 //! them want the `{filename, sha256}` meta of the media uploads: the
 //! e-commerce account-cancellation upload wants `{file_name, file_digest}`,
-//! others add fields of their own. [`CustomApi`] describes such an
-//! endpoint; [`CustomUploadV3`] signs, sends and verifies exactly as
-//! [`UploadV3`](super::UploadV3) does, through the same code.
-
-use std::fmt;
+//! others add fields of their own. A [`CustomApi`] is an
+//! [`Endpoint`](super::Endpoint) like the built-in ones, so
+//! [`UploadV3`](super::UploadV3) signs, sends and verifies an upload to it
+//! through the same code; its output is the verified JSON body.
 
 use bytes::Bytes;
-use http::{Request, Response};
-use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
-use super::reply::{DEFAULT_REPLY_LIMIT, MAX_ID_LEN, request_id};
-use super::upload::{Merchant, check_upload, signed_request, verified_reply};
-use crate::{Body, DecodeError, Env, Error, Media, MediaKind, Operation};
+use super::endpoint::{Endpoint, Reply, file_meta};
+use super::reply::MAX_ID_LEN;
+use crate::{Error, Media, MediaKind};
 
 /// The digest a meta carries of the file. Only what an endpoint
 /// documents is offered; every media upload known today uses SHA-256.
@@ -34,7 +31,7 @@ pub enum MetaDigest {
 /// ```
 /// use serde_json::json;
 /// use wxmedia_proto::MediaKind;
-/// use wxmedia_proto::v3::CustomApi;
+/// use wxmedia_proto::v3::{CustomApi, Endpoint};
 ///
 /// // 电商平台注销申请图片上传: its meta is {file_name, file_digest}.
 /// let api = CustomApi::new("/v3/ecommerce/account/cancel-applications/media", 2 << 20)
@@ -136,44 +133,45 @@ impl CustomApi {
         name == self.name_field || name == self.digest_field
     }
 
-    /// The request path.
-    pub fn path(&self) -> &str {
-        &self.path
-    }
-
-    /// The size limit in bytes.
-    pub fn max_size(&self) -> usize {
-        self.max_size
-    }
-
-    /// Whether this endpoint takes media of `kind`.
-    pub fn accepts(&self, kind: MediaKind) -> bool {
-        self.kinds.contains(&kind)
-    }
-
     /// The extra meta fields, in order.
     pub fn extra_fields(&self) -> &[(String, Value)] {
         &self.extra
     }
+}
 
-    /// The meta for `media`: file name, digest, then the extra fields.
-    fn meta_for(&self, media: &Media) -> Result<(Bytes, String), Error> {
-        let digest = match self.digest {
-            MetaDigest::Sha256 => media.sha256_hex().to_owned(),
-        };
-        let mut out = Vec::with_capacity(128);
-        let mut ser = serde_json::Serializer::new(&mut out);
-        let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
-            let mut map = ser.serialize_map(Some(2 + self.extra.len()))?;
-            map.serialize_entry(&self.name_field, media.wire_filename())?;
-            map.serialize_entry(&self.digest_field, &digest)?;
-            for (k, v) in &self.extra {
-                map.serialize_entry(k, v)?;
+impl Endpoint for CustomApi {
+    type Output = CustomUploaded;
+
+    fn path(&self) -> &str {
+        &self.path
+    }
+
+    fn max_size(&self) -> usize {
+        self.max_size
+    }
+
+    fn accepts(&self, kind: MediaKind) -> bool {
+        self.kinds.contains(&kind)
+    }
+
+    /// File name, digest, then the extra fields.
+    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+        match self.digest {
+            MetaDigest::Sha256 => {
+                file_meta(media, &self.name_field, &self.digest_field, &self.extra)
             }
-            map.end()
-        };
-        write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
-        Ok((Bytes::from(out), digest))
+        }
+    }
+
+    /// The verified body, parsed as JSON.
+    fn output(&self, reply: Reply<'_>) -> Result<CustomUploaded, Error> {
+        Ok(CustomUploaded {
+            body: reply.json()?,
+            digest: match self.digest {
+                MetaDigest::Sha256 => reply.media().sha256_hex().to_owned(),
+            },
+            request_id: reply.request_id(),
+        })
     }
 }
 
@@ -217,29 +215,6 @@ impl CustomUploaded {
     }
 }
 
-/// One upload to a [`CustomApi`]: the same multipart request, signature
-/// and reply verification as [`UploadV3`](super::UploadV3), with the
-/// caller's path, limits and meta.
-#[derive(Clone)]
-pub struct CustomUploadV3 {
-    path: String,
-    merchant: Merchant,
-    media: Media,
-    meta: Bytes,
-    digest: String,
-    reply_limit: usize,
-}
-
-impl fmt::Debug for CustomUploadV3 {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CustomUploadV3")
-            .field("path", &self.path)
-            .field("mch_id", self.merchant.mch_id())
-            .field("media", &self.media)
-            .finish_non_exhaustive()
-    }
-}
-
 /// Refuse a path that could reach anything but the `/v3/` endpoint it
 /// names, or that cannot be sent as it is signed.
 ///
@@ -251,7 +226,7 @@ impl fmt::Debug for CustomUploadV3 {
 /// sent as it is (RFC 3986's unreserved characters, `/`, `%XX` and the
 /// sub-delimiters other than `;` are kept). The message names the
 /// character.
-fn check_path(path: &str) -> Result<(), Error> {
+pub(crate) fn check_path(path: &str) -> Result<(), Error> {
     let refuse = |why: String| Err(Error::input("path", why));
     if !path.starts_with("/v3/") {
         return refuse("must start with /v3/".to_owned());
@@ -308,68 +283,5 @@ fn describe(b: u8) -> String {
         b'?' | b'#' => format!("{:?} (a query or fragment)", b as char),
         b if b.is_ascii_graphic() => format!("{:?}", b as char),
         b => format!("the byte 0x{b:02X}"),
-    }
-}
-
-impl CustomUploadV3 {
-    /// Prepare an upload to `api`: the media must be of a kind it takes
-    /// and within its limit.
-    pub fn new(api: &CustomApi, merchant: Merchant, media: Media) -> Result<CustomUploadV3, Error> {
-        check_upload(&merchant, &media, api.accepts(media.kind()), api.max_size)?;
-        let (meta, digest) = api.meta_for(&media)?;
-        Ok(CustomUploadV3 {
-            path: api.path.clone(),
-            merchant,
-            media,
-            meta,
-            digest,
-            reply_limit: DEFAULT_REPLY_LIMIT,
-        })
-    }
-
-    /// Change the cap on the reply body (default 64 KiB).
-    #[must_use]
-    pub fn with_reply_limit(mut self, limit: usize) -> CustomUploadV3 {
-        self.reply_limit = limit;
-        self
-    }
-
-    /// The meta JSON exactly as sent and signed.
-    pub fn meta(&self) -> &Bytes {
-        &self.meta
-    }
-}
-
-impl Operation for CustomUploadV3 {
-    type Output = CustomUploaded;
-
-    fn encode(&self, env: &Env) -> Result<Request<Body>, Error> {
-        signed_request(&self.merchant, env, &self.path, &self.meta, &self.media)
-    }
-
-    /// Verify the reply, then parse its body as JSON.
-    fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<CustomUploaded, Error> {
-        let request_id = request_id(reply.headers());
-        let body = verified_reply(
-            &self.merchant,
-            env,
-            &self.path,
-            &self.meta,
-            reply,
-            self.reply_limit,
-        )?;
-        let parsed = serde_json::from_slice(&body).map_err(|e| Error::Decode {
-            reason: DecodeError::Json(e.to_string()),
-            body: body.clone(),
-        })?;
-        Ok(CustomUploaded {
-            body: parsed,
-            digest: self.digest.clone(),
-            request_id,
-        })
-    }
-
-    fn reply_limit(&self) -> usize {
-        self.reply_limit
     }
 }

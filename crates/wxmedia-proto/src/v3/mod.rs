@@ -5,8 +5,9 @@
 //! | [`auth`] | the signed message, the `Authorization` header and its parser |
 //! | [`signer`] | the [`Signer`] trait (a key in an HSM or KMS can sign) and the ring-backed [`RsaSigner`] |
 //! | [`verify`] | [`Verifier`]: the `Wechatpay-*` reply headers, the 300 s window, keys by serial or public key id |
-//! | [`upload`] | [`UploadV3`] for each [`Api`] (image, video, marketing image, complaint image), with [`Merchant`]; results [`UploadedMedia`], [`MediaId`], [`MediaUrl`] |
-//! | [`custom`] | [`CustomUploadV3`] to any path of the same shape a [`CustomApi`] describes, with its own meta field names and extra fields; result [`CustomUploaded`] |
+//! | [`endpoint`] | the [`Endpoint`] trait; the built-in endpoints ([`Image`], [`Video`], [`MarketingImage`], [`ComplaintImage`], ...) in one table, and [`Api`] to choose among them at run time |
+//! | [`upload`] | [`UploadV3`], one upload to any endpoint, with [`Merchant`]; results [`UploadedMedia`], [`MediaId`], [`MediaUrl`] |
+//! | [`custom`] | [`CustomApi`], an endpoint described at run time (path, limit, kinds, meta field names and extra fields); result [`CustomUploaded`] |
 //! | [`reply`] | verified JSON bodies, and `{code, message, detail}` errors kept whole |
 //! | [`certificates`] | [`DownloadCertificates`]: `GET /v3/certificates`, AES-256-GCM with the [`ApiV3Key`], verified by the certificates it carries |
 //! | [`inspect`] | what a certificate, private key or public key holds (serial, subject, dates, size), for configuration checks; never the secret |
@@ -18,6 +19,7 @@
 pub mod auth;
 pub mod certificates;
 pub mod custom;
+pub mod endpoint;
 pub mod inspect;
 pub(crate) mod keys;
 pub mod reply;
@@ -26,8 +28,11 @@ pub mod upload;
 pub mod verify;
 
 pub use certificates::{ApiV3Key, DownloadCertificates, PlatformCertificate, Validity};
-pub use custom::{CustomApi, CustomUploadV3, CustomUploaded, MetaDigest};
+pub use custom::{CustomApi, CustomUploaded, MetaDigest};
+pub use endpoint::{
+    Api, ComplaintImage, Endpoint, Image, MarketingImage, Reply, Spec, Video, file_meta,
+};
 pub use keys::normalize_serial;
 pub use signer::{RsaSigner, Signer};
-pub use upload::{Api, MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
+pub use upload::{MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
 pub use verify::Verifier;

@@ -1,4 +1,4 @@
-//! The v3 uploads as [`Operation`]s: image, video, marketing image and complaint image (PROTOCOL.md 2.1 to 2.4), and the signed `meta` + `file` request they share with [`CustomUploadV3`](super::CustomUploadV3).
+//! A v3 upload to any [`Endpoint`] as an [`Operation`] (PROTOCOL.md 2.1 to 2.4): the signed `meta` + `file` request, the verified reply, and the built-in endpoints' results.
 
 use std::fmt;
 use std::sync::Arc;
@@ -7,78 +7,14 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http::{Method, Request, Response, header};
-use serde::Serialize;
 
 use crate::endpoints::USER_AGENT;
 use crate::multipart::PartWriter;
-use crate::v3::reply::{DEFAULT_REPLY_LIMIT, id_field, request_id, verified_body};
+use crate::v3::custom::check_path;
+use crate::v3::endpoint::{Api, Endpoint, Reply};
+use crate::v3::reply::{DEFAULT_REPLY_LIMIT, request_id, verified_body};
 use crate::v3::{Signer, Verifier, auth};
-use crate::{Body, Env, Error, MchId, Media, MediaError, MediaKind, Operation};
-
-/// Which v3 upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Api {
-    /// `POST /v3/merchant/media/upload`: JPG/PNG/BMP for merchant
-    /// onboarding, replies `media_id`.
-    Image,
-    /// `POST /v3/merchant/media/video_upload`: videos, replies `media_id`.
-    Video,
-    /// `POST /v3/marketing/favor/media/image-upload`: JPG/PNG/BMP for
-    /// coupons, replies `media_url`.
-    MarketingImage,
-    /// `POST /v3/merchant-service/images/upload`: JPG/PNG/BMP sent with a
-    /// reply to a consumer complaint (消费者投诉2.0, 商户上传反馈图片),
-    /// replies `media_id`.
-    ComplaintImage,
-}
-
-impl Api {
-    /// The request path.
-    pub fn path(self) -> &'static str {
-        match self {
-            Api::Image => "/v3/merchant/media/upload",
-            Api::Video => "/v3/merchant/media/video_upload",
-            Api::MarketingImage => "/v3/marketing/favor/media/image-upload",
-            Api::ComplaintImage => "/v3/merchant-service/images/upload",
-        }
-    }
-
-    /// The default size limit: 5 MiB for images (older documents say
-    /// 2 MiB; the server decides, so it can be changed with
-    /// [`UploadV3::with_max_size`]), 5 MiB for videos, 2 MiB for marketing
-    /// and complaint images.
-    pub fn default_max_size(self) -> usize {
-        match self {
-            Api::Image | Api::Video => 5 * 1024 * 1024,
-            Api::MarketingImage | Api::ComplaintImage => 2 * 1024 * 1024,
-        }
-    }
-
-    /// The field of the reply that carries the result.
-    pub fn reply_field(self) -> &'static str {
-        match self {
-            Api::Image | Api::Video | Api::ComplaintImage => "media_id",
-            Api::MarketingImage => "media_url",
-        }
-    }
-
-    /// Every API, in the order of this enum.
-    pub const ALL: [Api; 4] = [
-        Api::Image,
-        Api::Video,
-        Api::MarketingImage,
-        Api::ComplaintImage,
-    ];
-
-    /// Whether this API takes media of `kind`.
-    pub fn accepts(self, kind: MediaKind) -> bool {
-        match self {
-            Api::Image | Api::MarketingImage | Api::ComplaintImage => kind.is_image(),
-            Api::Video => kind.is_video(),
-        }
-    }
-}
+use crate::{Body, Env, Error, MchId, Media, MediaError, Operation};
 
 /// A merchant's v3 identity: the merchant id, who signs its requests, and
 /// which WeChat Pay keys its replies may be signed with. Cheap to clone and
@@ -139,9 +75,9 @@ impl Merchant {
     }
 }
 
-/// A verified v3 upload of any [`Api`], as [`UploadV3`] yields it: the
-/// result's field name comes from [`Api::reply_field`]. The clients turn
-/// it into [`MediaId`] or [`MediaUrl`].
+/// A verified upload to a built-in endpoint chosen at run time (an
+/// [`Api`]): the result's field name comes from [`Api::reply_field`]. The
+/// typed endpoints turn it into [`MediaId`] or [`MediaUrl`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct UploadedMedia {
@@ -201,77 +137,73 @@ impl From<UploadedMedia> for MediaUrl {
     }
 }
 
-/// The `meta` part: the file name and its SHA-256, in this order.
-#[derive(Serialize)]
-struct Meta<'a> {
-    filename: &'a str,
-    sha256: &'a str,
-}
-
-/// One v3 upload: the media, the meta JSON (made once, signed on every
-/// attempt with a fresh time and nonce), and the merchant.
+/// One v3 upload to the endpoint `E`: the media, the meta JSON (made
+/// once, signed on every attempt with a fresh time and nonce), and the
+/// merchant. `E` may be borrowed (`UploadV3<&E>`).
 ///
-/// The meta's `filename` is [`Media::wire_filename`], the same name the
-/// file part carries: a non-ASCII name is sent as `media.<ext>` in both,
-/// since a Chinese name in meta has been reported to fail on the
-/// marketing endpoint.
+/// The built-in endpoints' meta `filename` is [`Media::wire_filename`], the
+/// same name the file part carries: a non-ASCII name is sent as
+/// `media.<ext>` in both, since a Chinese name in meta has been reported
+/// to fail on the marketing endpoint.
 #[derive(Clone)]
-pub struct UploadV3 {
-    api: Api,
+pub struct UploadV3<E = Api> {
+    endpoint: E,
     merchant: Merchant,
     media: Media,
     meta: Bytes,
     reply_limit: usize,
 }
 
-impl fmt::Debug for UploadV3 {
+impl<E: Endpoint> fmt::Debug for UploadV3<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("UploadV3")
-            .field("api", &self.api)
+            .field("endpoint", &self.endpoint)
             .field("mch_id", &self.merchant.mch_id)
             .field("media", &self.media)
             .finish_non_exhaustive()
     }
 }
 
-impl UploadV3 {
-    /// Prepare an upload with the API's default size limit. The media must
-    /// be of a kind the API takes and within its limit.
-    pub fn new(api: Api, merchant: Merchant, media: Media) -> Result<UploadV3, Error> {
-        UploadV3::with_max_size(api, merchant, media, api.default_max_size())
+impl<E: Endpoint> UploadV3<E> {
+    /// Prepare an upload with the endpoint's size limit. The path must be
+    /// one [`CustomApi::new`](super::CustomApi::new) would take, and the
+    /// media of a kind the endpoint takes and within its limit.
+    pub fn new(endpoint: E, merchant: Merchant, media: Media) -> Result<UploadV3<E>, Error> {
+        let max_size = endpoint.max_size();
+        UploadV3::with_max_size(endpoint, merchant, media, max_size)
     }
 
     /// Prepare an upload with another size limit in bytes.
     pub fn with_max_size(
-        api: Api,
+        endpoint: E,
         merchant: Merchant,
         media: Media,
         max_size: usize,
-    ) -> Result<UploadV3, Error> {
-        check_upload(&merchant, &media, api.accepts(media.kind()), max_size)?;
-        let meta = serde_json::to_vec(&Meta {
-            filename: media.wire_filename(),
-            sha256: media.sha256_hex(),
-        })
-        .map_err(|e| Error::input("meta", e.to_string()))?;
+    ) -> Result<UploadV3<E>, Error> {
+        // A caller's own endpoint is held to the same path rules as a
+        // `CustomApi`: it cannot leave `/v3/` or be sent other than signed.
+        check_path(endpoint.path())?;
+        check_upload(&merchant, &media, endpoint.accepts(media.kind()), max_size)?;
+        let meta = endpoint.meta(&media)?;
         Ok(UploadV3 {
-            api,
+            endpoint,
             merchant,
             media,
-            meta: Bytes::from(meta),
+            meta,
             reply_limit: DEFAULT_REPLY_LIMIT,
         })
     }
 
     /// Change the cap on the reply body (default 64 KiB).
-    pub fn with_reply_limit(mut self, limit: usize) -> UploadV3 {
+    #[must_use]
+    pub fn with_reply_limit(mut self, limit: usize) -> UploadV3<E> {
         self.reply_limit = limit;
         self
     }
 
-    /// Which upload.
-    pub fn api(&self) -> Api {
-        self.api
+    /// Which endpoint.
+    pub fn endpoint(&self) -> &E {
+        &self.endpoint
     }
 
     /// The media.
@@ -285,8 +217,8 @@ impl UploadV3 {
     }
 }
 
-impl Operation for UploadV3 {
-    type Output = UploadedMedia;
+impl<E: Endpoint> Operation for UploadV3<E> {
+    type Output = E::Output;
 
     /// The signed multipart request: part `meta` (JSON, no file name), then
     /// part `file`; `Authorization` signs the meta bytes at the `Env`'s
@@ -296,28 +228,34 @@ impl Operation for UploadV3 {
         signed_request(
             &self.merchant,
             env,
-            self.api.path(),
+            self.endpoint.path(),
             &self.meta,
             &self.media,
         )
     }
 
-    /// Verify the reply before reading anything from it, then take its
-    /// `media_id` or `media_url`.
-    fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<UploadedMedia, Error> {
+    /// Verify the reply before reading anything from it, then let the
+    /// endpoint take its result.
+    fn decode(&self, env: &Env, reply: Response<Bytes>) -> Result<E::Output, Error> {
         let request_id = request_id(reply.headers());
-        let body = verified_reply(
-            &self.merchant,
-            env,
-            self.api.path(),
-            &self.meta,
+        let body = verified_body(
             reply,
+            &self.merchant.verifier,
+            env.reply_time(),
             self.reply_limit,
+            || {
+                auth::message(
+                    "POST",
+                    self.endpoint.path(),
+                    env.unix_time(),
+                    env.nonce().as_str(),
+                    &self.meta,
+                )
+            },
         )?;
-        Ok(UploadedMedia {
-            api: self.api,
-            id: id_field(&body, self.api.reply_field())?,
-            sha256: self.media.sha256_hex().to_owned(),
+        self.endpoint.output(Reply {
+            body: &body,
+            media: &self.media,
             request_id,
         })
     }
@@ -331,7 +269,7 @@ impl Operation for UploadV3 {
 /// then part `file`; `Authorization` signs `meta` exactly as sent, at the
 /// `Env`'s time and nonce; `Wechatpay-Serial` names the key replies should
 /// be signed with.
-pub(crate) fn signed_request(
+fn signed_request(
     merchant: &Merchant,
     env: &Env,
     path: &str,
@@ -364,24 +302,9 @@ pub(crate) fn signed_request(
         .map_err(|e| Error::input("request", e.to_string()))
 }
 
-/// The body of a reply to [`signed_request`], once verified; a 401
-/// `SIGN_ERROR` shows the message that request signed.
-pub(crate) fn verified_reply(
-    merchant: &Merchant,
-    env: &Env,
-    path: &str,
-    meta: &Bytes,
-    reply: Response<Bytes>,
-    limit: usize,
-) -> Result<Bytes, Error> {
-    verified_body(reply, &merchant.verifier, env.reply_time(), limit, || {
-        auth::message("POST", path, env.unix_time(), env.nonce().as_str(), meta)
-    })
-}
-
 /// The checks every v3 upload makes before anything is sent: a verifier
 /// that can check the reply, a media kind the endpoint takes, the size.
-pub(crate) fn check_upload(
+fn check_upload(
     merchant: &Merchant,
     media: &Media,
     accepted: bool,

@@ -3,15 +3,11 @@
 use base64::Engine;
 use bytes::Bytes;
 use http::{Request, StatusCode};
-use serde::Deserialize;
 use wxmedia_proto::MediaKind;
 
 use super::auth::authenticate;
 use super::refusal::{Refusal, param_error, refuse};
-use super::{
-    Endpoint, V3_MAX_COMPLAINT_IMAGE_SIZE, V3_MAX_MARKETING_IMAGE_SIZE, V3_MAX_TEST_UPLOAD_SIZE,
-    V3_MAX_VIDEO_SIZE, V3Config, sha256_hex,
-};
+use super::{Endpoint, Limit, Suffixes, Upload, V3_MAX_TEST_UPLOAD_SIZE, V3Config, sha256_hex};
 use crate::handler::{Injected, MAX_LOGGED_VALUE, Received, Simulator};
 use crate::inputs::{Inputs, MEDIA_ID_BYTES};
 use crate::multipart::{FormError, Part, parse_form_lenient};
@@ -33,13 +29,21 @@ const MAX_META_SIZE: usize = 4 * 1024;
 
 /// What a request that passed every check gets.
 pub(super) enum Success {
-    MediaId(String),
+    /// An id, under the upload's reply field.
+    MediaId {
+        field: &'static str,
+        media_id: String,
+    },
     /// The test path's: an id and the meta as read.
     Echo {
         media_id: String,
         meta: serde_json::Value,
     },
-    MediaUrl(String),
+    /// A URL, under the upload's reply field.
+    MediaUrl {
+        field: &'static str,
+        media_url: String,
+    },
     Certificates,
 }
 
@@ -66,21 +70,29 @@ pub(super) fn decide(
         return certificates(v3.signer);
     }
     let meta = meta.ok_or_else(|| param_error("缺少meta参数"))?;
-    if endpoint == Endpoint::TestUpload {
-        return test_upload(&meta, file, inputs, record);
-    }
-    let (filename, sha256) = parse_meta(&meta, record)?;
+    let upload = match endpoint {
+        Endpoint::Upload(upload) => upload,
+        Endpoint::TestUpload => return test_upload(&meta, file, inputs, record),
+        Endpoint::Certificates => return certificates(v3.signer),
+    };
+    let (filename, sha256) = parse_meta(upload, &meta, record)?;
     let file = file.ok_or_else(|| param_error("缺少file参数"))?;
     if !file.disposition_well_formed {
         return Err(param_error("file参数格式错误，请检查后重新提交"));
     }
-    check_media(v3, endpoint, &filename, &sha256, &file.data)?;
+    check_media(v3, upload, &filename, &sha256, &file.data)?;
     let id = media_id(inputs);
-    Ok(match endpoint {
-        Endpoint::MarketingImage => {
-            Success::MediaUrl(format!("https://wxpaylogo.qpic.cn/wxpaylogo/{id}/0"))
+    let field = upload.reply_field;
+    Ok(if upload.url {
+        Success::MediaUrl {
+            field,
+            media_url: format!("https://wxpaylogo.qpic.cn/wxpaylogo/{id}/0"),
         }
-        _ => Success::MediaId(id),
+    } else {
+        Success::MediaId {
+            field,
+            media_id: id,
+        }
     })
 }
 
@@ -212,29 +224,38 @@ fn read_form(
     Ok((meta, file))
 }
 
-/// The members of the meta the checks use. serde skips any other member
-/// without storing it, so a meta's extra keys cost nothing once parsed.
-#[derive(Deserialize)]
-struct Meta {
-    filename: Option<String>,
-    sha256: Option<String>,
-}
-
-/// The meta JSON's `filename` and `sha256`, which go into the record (and
-/// nothing else does: the record's meta text shows the rest, cut to the
-/// log's limit).
-fn parse_meta(meta: &[u8], record: &mut Received) -> Result<(String, String), Refusal> {
+/// The meta JSON's file-name and digest fields, by the upload's names,
+/// which go into the record (and nothing else does: the record's meta
+/// text shows the rest, cut to the log's limit). The meta is parsed only
+/// within [`MAX_META_SIZE`].
+fn parse_meta(
+    upload: &Upload,
+    meta: &[u8],
+    record: &mut Received,
+) -> Result<(String, String), Refusal> {
     if meta.len() > MAX_META_SIZE {
         return Err(param_error("meta参数长度超过限制，请检查后重新提交"));
     }
-    // serde_json fills a struct from an array too (`["a.jpg","…"]`); the
-    // meta is an object.
-    let is_object = meta.trim_ascii_start().starts_with(b"{");
-    let parsed = serde_json::from_slice::<Meta>(meta);
-    let (true, Ok(Meta { filename, sha256 })) = (is_object, parsed) else {
+    let Ok(serde_json::Value::Object(members)) = serde_json::from_slice(meta) else {
         return Err(param_error("meta格式错误，请检查后重新提交"));
     };
-    for (name, value) in [("filename", &filename), ("sha256", &sha256)] {
+    // A member of the wrong type counts as absent, as serde's typed read
+    // of the real service would refuse it.
+    let text = |k: &str| members.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let (filename, sha256) = (text(upload.name_field), text(upload.digest_field));
+    if members
+        .get(upload.name_field)
+        .is_some_and(|v| !v.is_string() && !v.is_null())
+        || members
+            .get(upload.digest_field)
+            .is_some_and(|v| !v.is_string() && !v.is_null())
+    {
+        return Err(param_error("meta格式错误，请检查后重新提交"));
+    }
+    for (name, value) in [
+        (upload.name_field, &filename),
+        (upload.digest_field, &sha256),
+    ] {
         if let Some(value) = value {
             record.fields.push((name.to_owned(), value.clone()));
         }
@@ -243,7 +264,11 @@ fn parse_meta(meta: &[u8], record: &mut Received) -> Result<(String, String), Re
         filename.filter(|f| !f.is_empty()),
         sha256.filter(|s| !s.is_empty()),
     ) else {
-        return Err(param_error("meta中缺少filename或sha256"));
+        return Err(param_error(if upload.name_field == "filename" {
+            "meta中缺少filename或sha256"
+        } else {
+            "meta中缺少文件名或文件摘要"
+        }));
     };
     // A name with these cannot be put in a header or a path as it is, and
     // no real client sends one; whatever else the real service allows,
@@ -259,7 +284,7 @@ fn parse_meta(meta: &[u8], record: &mut Received) -> Result<(String, String), Re
 /// The file checks: suffix, size, digest, and for images the content.
 fn check_media(
     v3: &V3Config,
-    endpoint: Endpoint,
+    upload: &Upload,
     filename: &str,
     sha256: &str,
     data: &[u8],
@@ -268,47 +293,27 @@ fn check_media(
         .rsplit_once('.')
         .map(|(_, s)| s.to_ascii_lowercase())
         .unwrap_or_default();
-    let (image_kind, limit, too_large) = match endpoint {
-        Endpoint::Image => {
-            // Images only: `from_extension` knows the video suffixes too.
-            let kind = MediaKind::from_extension(&suffix)
+    let image_kind = match upload.suffixes {
+        // Images only: `from_extension` knows the video suffixes too.
+        Suffixes::Images => Some(
+            MediaKind::from_extension(&suffix)
                 .filter(|k| k.is_image())
-                .ok_or_else(|| param_error("图片格式不正确，仅支持JPG、JPEG、BMP、PNG"))?;
-            (Some(kind), v3.max_image_size, SIZE_MESSAGE)
-        }
-        Endpoint::MarketingImage => (
-            Some(image_suffix(
-                filename,
-                "图片格式不正确，仅支持JPG、BMP、PNG",
-            )?),
-            V3_MAX_MARKETING_IMAGE_SIZE,
-            SIZE_MESSAGE,
+                .ok_or_else(|| param_error(upload.suffix_message))?,
         ),
-        Endpoint::ComplaintImage => (
-            Some(image_suffix(
-                filename,
-                "图片格式不正确，仅支持JPG、BMP、PNG格式的图片",
-            )?),
-            V3_MAX_COMPLAINT_IMAGE_SIZE,
-            "图片大小不能超过2M，请压缩后重新上传",
-        ),
-        Endpoint::Video => {
+        Suffixes::JpgPngBmp => Some(image_suffix(filename, upload.suffix_message)?),
+        Suffixes::Videos => {
             if !VIDEO_SUFFIXES.contains(&suffix.as_str()) {
-                return Err(param_error(
-                    "视频格式不正确，仅支持avi、wmv、mpeg、mp4、mov、mkv、flv、f4v、m4v、rmvb",
-                ));
+                return Err(param_error(upload.suffix_message));
             }
-            (None, V3_MAX_VIDEO_SIZE, SIZE_MESSAGE)
-        }
-        Endpoint::Certificates | Endpoint::TestUpload => {
-            unreachable!("decided before the media checks")
+            None
         }
     };
-    check_file(data, limit, too_large, sha256, image_kind)
+    let limit = match upload.limit {
+        Limit::ConfiguredImage => v3.max_image_size,
+        Limit::Fixed(bytes) => bytes,
+    };
+    check_file(data, limit, upload.size_message, sha256, image_kind)
 }
-
-/// The size message of the uploads that have no wording of their own.
-const SIZE_MESSAGE: &str = "文件大小不符合要求，请检查后重新提交";
 
 /// The image kind of a `jpg`, `bmp` or `png` suffix (the suffixes the
 /// marketing and complaint uploads list; not `jpeg`), else `message`.

@@ -61,29 +61,112 @@ const SCHEME: &str = "WECHATPAY2-SHA256-RSA2048";
 /// The v3 endpoints, each with the one method it serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Endpoint {
-    /// `POST /v3/merchant/media/upload`.
-    Image,
-    /// `POST /v3/merchant/media/video_upload`.
-    Video,
-    /// `POST /v3/marketing/favor/media/image-upload`.
-    MarketingImage,
-    /// `POST /v3/merchant-service/images/upload`.
-    ComplaintImage,
+    /// `POST` to one of [`UPLOADS`].
+    Upload(&'static Upload),
     /// `POST` [`TEST_UPLOAD_PATH`], the simulator's own.
     TestUpload,
     /// `GET /v3/certificates`.
     Certificates,
 }
 
+/// One media upload of the `meta` + `file` shape, as the real service
+/// answers it: its suffixes, limit and meta names, each refusal in its
+/// own words, and the field its reply carries.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Upload {
+    pub(crate) path: &'static str,
+    /// The file name suffixes taken, and the message for any other.
+    pub(crate) suffixes: Suffixes,
+    pub(crate) suffix_message: &'static str,
+    pub(crate) limit: Limit,
+    pub(crate) size_message: &'static str,
+    /// The meta's file-name and SHA-256 fields.
+    pub(crate) name_field: &'static str,
+    pub(crate) digest_field: &'static str,
+    /// The reply's field, and whether it carries a URL (else an id).
+    pub(crate) reply_field: &'static str,
+    pub(crate) url: bool,
+}
+
+/// Which file name suffixes an upload takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Suffixes {
+    /// `jpg`, `jpeg`, `png`, `bmp`.
+    Images,
+    /// `jpg`, `png`, `bmp` (not `jpeg`): the lists of the later uploads.
+    JpgPngBmp,
+    /// The ten of `video_upload`.
+    Videos,
+}
+
+/// An upload's size limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Limit {
+    /// [`V3Config::max_image_size`].
+    ConfiguredImage,
+    Fixed(usize),
+}
+
+/// The size message of the uploads that have no wording of their own.
+const SIZE_MESSAGE: &str = "文件大小不符合要求，请检查后重新提交";
+
+/// Every media upload the simulator serves: one entry each.
+pub(crate) const UPLOADS: &[Upload] = &[
+    Upload {
+        path: IMAGE_PATH,
+        suffixes: Suffixes::Images,
+        suffix_message: "图片格式不正确，仅支持JPG、JPEG、BMP、PNG",
+        limit: Limit::ConfiguredImage,
+        size_message: SIZE_MESSAGE,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_id",
+        url: false,
+    },
+    Upload {
+        path: VIDEO_PATH,
+        suffixes: Suffixes::Videos,
+        suffix_message: "视频格式不正确，仅支持avi、wmv、mpeg、mp4、mov、mkv、flv、f4v、m4v、rmvb",
+        limit: Limit::Fixed(V3_MAX_VIDEO_SIZE),
+        size_message: SIZE_MESSAGE,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_id",
+        url: false,
+    },
+    Upload {
+        path: MARKETING_IMAGE_PATH,
+        suffixes: Suffixes::JpgPngBmp,
+        suffix_message: "图片格式不正确，仅支持JPG、BMP、PNG",
+        limit: Limit::Fixed(V3_MAX_MARKETING_IMAGE_SIZE),
+        size_message: SIZE_MESSAGE,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_url",
+        url: true,
+    },
+    Upload {
+        path: COMPLAINT_IMAGE_PATH,
+        suffixes: Suffixes::JpgPngBmp,
+        suffix_message: "图片格式不正确，仅支持JPG、BMP、PNG格式的图片",
+        limit: Limit::Fixed(V3_MAX_COMPLAINT_IMAGE_SIZE),
+        size_message: "图片大小不能超过2M，请压缩后重新上传",
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_id",
+        url: false,
+    },
+];
+
 /// The v3 endpoint at this method and path, if any.
 pub(crate) fn route(method: &Method, path: &str) -> Option<Endpoint> {
     match (method, path) {
-        (&Method::POST, IMAGE_PATH) => Some(Endpoint::Image),
-        (&Method::POST, VIDEO_PATH) => Some(Endpoint::Video),
-        (&Method::POST, MARKETING_IMAGE_PATH) => Some(Endpoint::MarketingImage),
-        (&Method::POST, COMPLAINT_IMAGE_PATH) => Some(Endpoint::ComplaintImage),
         (&Method::POST, TEST_UPLOAD_PATH) => Some(Endpoint::TestUpload),
         (&Method::GET, CERTIFICATES_PATH) => Some(Endpoint::Certificates),
+        (&Method::POST, path) => UPLOADS
+            .iter()
+            .find(|u| u.path == path)
+            .map(Endpoint::Upload),
         _ => None,
     }
 }
@@ -155,16 +238,16 @@ pub(crate) fn handle(
     record: &mut Received,
 ) -> (Outcome, Response<Bytes>) {
     let (outcome, status, body) = match decide(sim, v3, endpoint, req, inputs, record) {
-        Ok(Success::MediaId(media_id)) => {
-            let body = json(&serde_json::json!({ "media_id": media_id }));
+        Ok(Success::MediaId { field, media_id }) => {
+            let body = json(&serde_json::json!({ field: media_id }));
             (Outcome::Uploaded { media_id }, StatusCode::OK, body)
         }
         Ok(Success::Echo { media_id, meta }) => {
             let body = json(&serde_json::json!({ "media_id": media_id, "meta": meta }));
             (Outcome::Uploaded { media_id }, StatusCode::OK, body)
         }
-        Ok(Success::MediaUrl(media_url)) => {
-            let body = json(&serde_json::json!({ "media_url": media_url }));
+        Ok(Success::MediaUrl { field, media_url }) => {
+            let body = json(&serde_json::json!({ field: media_url }));
             (Outcome::UploadedUrl { media_url }, StatusCode::OK, body)
         }
         Ok(Success::Certificates) => (

@@ -1,0 +1,421 @@
+//! Upload endpoints as values: the [`Endpoint`] trait every v3 upload is made from, WeChat Pay's built-in endpoints in one table, and [`Api`], the run-time choice among them.
+//!
+//! Every v3 media upload has the same shape (PROTOCOL.md 2): a `meta`
+//! JSON part that is signed, a `file` part, a signed JSON reply. What
+//! differs is the path, the size limit, the media kinds, the meta's field
+//! names and what the reply carries; an [`Endpoint`] says exactly that,
+//! and [`UploadV3`](super::UploadV3) does the rest for any of them. The
+//! clients have one method, `upload(&endpoint, media)`, whose result is the
+//! endpoint's [`Endpoint::Output`].
+//!
+//! The built-in endpoints are each a unit struct with a typed output
+//! ([`Image`] gives a [`MediaId`], [`MarketingImage`] a [`MediaUrl`]), and
+//! a variant of [`Api`] (output [`UploadedMedia`]) for callers that choose
+//! at run time, such as the command line. A caller's endpoint is either a
+//! [`CustomApi`](super::CustomApi) (output: the verified JSON) or its own
+//! type implementing [`Endpoint`], with the same power as the built-ins:
+//!
+//! ```
+//! use wxmedia_proto::v3::{Endpoint, Reply};
+//! use wxmedia_proto::{Error, MediaKind};
+//!
+//! /// 商品券图片上传: replies `image_url`.
+//! #[derive(Debug)]
+//! struct ProductCouponImage;
+//!
+//! impl Endpoint for ProductCouponImage {
+//!     type Output = String;
+//!     fn path(&self) -> &str {
+//!         "/v3/marketing/partner/product-coupon/media/upload-image"
+//!     }
+//!     fn max_size(&self) -> usize {
+//!         2 * 1024 * 1024
+//!     }
+//!     fn accepts(&self, kind: MediaKind) -> bool {
+//!         kind.is_image()
+//!     }
+//!     fn output(&self, reply: Reply<'_>) -> Result<String, Error> {
+//!         reply.id_field("image_url")
+//!     }
+//! }
+//! ```
+//!
+//! Adding a built-in endpoint is one entry in this file's `builtins!`
+//! table (and an arm in the simulator, and tests).
+
+use std::fmt;
+
+use bytes::Bytes;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::Value;
+
+use super::reply::id_field;
+use super::upload::{MediaId, MediaUrl, UploadedMedia};
+use crate::{DecodeError, Error, Media, MediaKind};
+
+/// A v3 upload endpoint of the `meta` + `file` shape: where it is, what it
+/// takes, how its meta names the file, and what its verified reply yields.
+///
+/// [`UploadV3`](super::UploadV3) checks the media against
+/// [`accepts`](Endpoint::accepts) and [`max_size`](Endpoint::max_size) and
+/// the path against the rules of [`CustomApi::new`](super::CustomApi::new)
+/// before anything is sent; signs [`meta`](Endpoint::meta)'s bytes exactly
+/// as sent; verifies the reply's signature; and only then hands the body to
+/// [`output`](Endpoint::output).
+pub trait Endpoint: fmt::Debug {
+    /// What a verified reply yields.
+    type Output;
+
+    /// The request path, from `/v3/`, as it is signed.
+    fn path(&self) -> &str;
+
+    /// The largest file taken, in bytes.
+    fn max_size(&self) -> usize;
+
+    /// Whether the endpoint takes media of `kind`.
+    fn accepts(&self, kind: MediaKind) -> bool;
+
+    /// The `meta` JSON for `media`, exactly as it is sent and signed. The
+    /// default is the media uploads' `{"filename", "sha256"}`.
+    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+        file_meta(media, "filename", "sha256", &[])
+    }
+
+    /// The result of a reply whose status and signature were verified.
+    fn output(&self, reply: Reply<'_>) -> Result<Self::Output, Error>;
+}
+
+/// A borrowed endpoint is an endpoint: the clients upload to `&E` without
+/// cloning it.
+impl<E: Endpoint + ?Sized> Endpoint for &E {
+    type Output = E::Output;
+
+    fn path(&self) -> &str {
+        (**self).path()
+    }
+
+    fn max_size(&self) -> usize {
+        (**self).max_size()
+    }
+
+    fn accepts(&self, kind: MediaKind) -> bool {
+        (**self).accepts(kind)
+    }
+
+    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+        (**self).meta(media)
+    }
+
+    fn output(&self, reply: Reply<'_>) -> Result<E::Output, Error> {
+        (**self).output(reply)
+    }
+}
+
+/// A verified reply, as [`Endpoint::output`] reads it: 2xx, within the
+/// reply limit, its signature checked against the merchant's keys.
+#[derive(Debug)]
+pub struct Reply<'a> {
+    pub(crate) body: &'a Bytes,
+    pub(crate) media: &'a Media,
+    pub(crate) request_id: Option<String>,
+}
+
+impl Reply<'_> {
+    /// The body, as received.
+    pub fn body(&self) -> &Bytes {
+        self.body
+    }
+
+    /// The body as JSON (a decode error, keeping the body, when it is not).
+    pub fn json(&self) -> Result<Value, Error> {
+        serde_json::from_slice(self.body).map_err(|e| Error::Decode {
+            reason: DecodeError::Json(e.to_string()),
+            body: self.body.clone(),
+        })
+    }
+
+    /// The string field `name` of the JSON body, held to the rules of the
+    /// built-in uploads' ids: present, 1 to
+    /// [`MAX_ID_LEN`](super::reply::MAX_ID_LEN) characters, no control
+    /// characters.
+    pub fn id_field(&self, name: &'static str) -> Result<String, Error> {
+        id_field(self.body, name)
+    }
+
+    /// The media that was sent.
+    pub fn media(&self) -> &Media {
+        self.media
+    }
+
+    /// The reply's `Request-ID`, which WeChat Pay support asks for.
+    pub fn request_id(&self) -> Option<String> {
+        self.request_id.clone()
+    }
+}
+
+/// A meta of the usual shape: the media's wire file name under
+/// `name_field`, its SHA-256 (lowercase hex) under `digest_field`, then
+/// `extra` in order. Compact JSON, the bytes every client of the same
+/// meta sends.
+pub fn file_meta(
+    media: &Media,
+    name_field: &str,
+    digest_field: &str,
+    extra: &[(String, Value)],
+) -> Result<Bytes, Error> {
+    let mut out = Vec::with_capacity(128);
+    let mut ser = serde_json::Serializer::new(&mut out);
+    let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
+        let mut map = ser.serialize_map(Some(2 + extra.len()))?;
+        map.serialize_entry(name_field, media.wire_filename())?;
+        map.serialize_entry(digest_field, media.sha256_hex())?;
+        for (k, v) in extra {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    };
+    write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
+    Ok(Bytes::from(out))
+}
+
+/// What a built-in endpoint is, as data: everything [`Api`]'s methods and
+/// the command line's `--kind` read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Spec {
+    /// The name `wxmedia --kind` takes, and the ledger's `v3-<name>`.
+    pub name: &'static str,
+    /// What it is for, in a few words (help text).
+    pub summary: &'static str,
+    /// The request path.
+    pub path: &'static str,
+    /// The default size limit, in bytes.
+    pub max_size: usize,
+    /// The media kinds taken.
+    pub kinds: &'static [MediaKind],
+    /// The meta's file-name field.
+    pub name_field: &'static str,
+    /// The meta's SHA-256 field.
+    pub digest_field: &'static str,
+    /// The reply field that carries the result.
+    pub reply_field: &'static str,
+}
+
+/// The image kinds every image upload takes.
+const IMAGES: &[MediaKind] = &[MediaKind::Jpeg, MediaKind::Png, MediaKind::Bmp];
+
+/// The video kinds of `video_upload`.
+const VIDEOS: &[MediaKind] = &[
+    MediaKind::Avi,
+    MediaKind::Wmv,
+    MediaKind::Mpeg,
+    MediaKind::Mp4,
+    MediaKind::Mov,
+    MediaKind::Mkv,
+    MediaKind::Flv,
+    MediaKind::F4v,
+    MediaKind::M4v,
+    MediaKind::Rmvb,
+];
+
+const MIB: usize = 1024 * 1024;
+
+/// The built-in endpoints from one table: each entry becomes a variant of
+/// [`Api`], a unit struct implementing [`Endpoint`] with the entry's
+/// output type (made from [`UploadedMedia`]), and its [`Spec`].
+macro_rules! builtins {
+    ($(
+        $(#[$doc:meta])*
+        $variant:ident -> $output:ty { $($field:ident: $value:expr),* $(,)? }
+    )*) => {
+        /// Which built-in v3 upload, chosen at run time (the command line,
+        /// a batch): an [`Endpoint`] whose output is [`UploadedMedia`].
+        /// For a result typed at compile time, upload to the unit struct
+        /// of the same name ([`Image`], [`MarketingImage`], ...).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Api {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Api {
+            /// Every built-in endpoint, in the order of the table.
+            pub const ALL: &'static [Api] = &[$(Api::$variant),*];
+
+            /// What this endpoint is, as data.
+            pub fn spec(self) -> &'static Spec {
+                match self {
+                    $(Api::$variant => {
+                        static SPEC: Spec = Spec { $($field: $value),* };
+                        &SPEC
+                    })*
+                }
+            }
+        }
+
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+            pub struct $variant;
+
+            impl Endpoint for $variant {
+                type Output = $output;
+
+                fn path(&self) -> &str {
+                    Api::$variant.path()
+                }
+
+                fn max_size(&self) -> usize {
+                    Api::$variant.default_max_size()
+                }
+
+                fn accepts(&self, kind: MediaKind) -> bool {
+                    Api::$variant.accepts(kind)
+                }
+
+                fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+                    Api::$variant.meta(media)
+                }
+
+                fn output(&self, reply: Reply<'_>) -> Result<$output, Error> {
+                    Api::$variant.output(reply).map(<$output>::from)
+                }
+            }
+
+            impl From<$variant> for Api {
+                fn from(_: $variant) -> Api {
+                    Api::$variant
+                }
+            }
+        )*
+    };
+}
+
+builtins! {
+    /// `POST /v3/merchant/media/upload`: JPG/PNG/BMP for merchant
+    /// onboarding (图片上传), replies `media_id`. 5 MiB by default (older
+    /// documents say 2 MiB; the server decides, so it can be changed with
+    /// [`UploadV3::with_max_size`](super::UploadV3::with_max_size)).
+    Image -> MediaId {
+        name: "image",
+        summary: "merchant onboarding image",
+        path: "/v3/merchant/media/upload",
+        max_size: 5 * MIB,
+        kinds: IMAGES,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_id",
+    }
+    /// `POST /v3/merchant/media/video_upload`: videos (视频上传; build the
+    /// media with [`Media::video`]), 5 MiB, replies `media_id`.
+    Video -> MediaId {
+        name: "video",
+        summary: "video",
+        path: "/v3/merchant/media/video_upload",
+        max_size: 5 * MIB,
+        kinds: VIDEOS,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_id",
+    }
+    /// `POST /v3/marketing/favor/media/image-upload`: JPG/PNG/BMP for
+    /// coupons (图片上传(营销专用)), 2 MiB, replies `media_url`.
+    MarketingImage -> MediaUrl {
+        name: "marketing-image",
+        summary: "coupon (marketing) image",
+        path: "/v3/marketing/favor/media/image-upload",
+        max_size: 2 * MIB,
+        kinds: IMAGES,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_url",
+    }
+    /// `POST /v3/merchant-service/images/upload`: JPG/PNG/BMP sent with a
+    /// reply to a consumer complaint (消费者投诉2.0, 商户上传反馈图片),
+    /// 2 MiB, replies `media_id`.
+    ComplaintImage -> MediaId {
+        name: "complaint-image",
+        summary: "image sent with a reply to a consumer complaint",
+        path: "/v3/merchant-service/images/upload",
+        max_size: 2 * MIB,
+        kinds: IMAGES,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "media_id",
+    }
+}
+
+impl Api {
+    /// The request path.
+    pub fn path(self) -> &'static str {
+        self.spec().path
+    }
+
+    /// The default size limit in bytes (see each variant).
+    pub fn default_max_size(self) -> usize {
+        self.spec().max_size
+    }
+
+    /// The field of the reply that carries the result.
+    pub fn reply_field(self) -> &'static str {
+        self.spec().reply_field
+    }
+
+    /// Whether this API takes media of `kind`.
+    pub fn accepts(self, kind: MediaKind) -> bool {
+        self.spec().kinds.contains(&kind)
+    }
+
+    /// Whether it takes videos (whose media is built with
+    /// [`Media::video`]) rather than images.
+    pub fn takes_videos(self) -> bool {
+        self.spec().kinds.iter().any(|k| k.is_video())
+    }
+
+    /// Its short name (`image`, `marketing-image`, ...), as the command
+    /// line's `--kind` takes it.
+    pub fn name(self) -> &'static str {
+        self.spec().name
+    }
+
+    /// The endpoint of this short name.
+    pub fn from_name(name: &str) -> Option<Api> {
+        Api::ALL.iter().copied().find(|a| a.name() == name)
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Endpoint for Api {
+    type Output = UploadedMedia;
+
+    fn path(&self) -> &str {
+        Api::path(*self)
+    }
+
+    fn max_size(&self) -> usize {
+        self.default_max_size()
+    }
+
+    fn accepts(&self, kind: MediaKind) -> bool {
+        Api::accepts(*self, kind)
+    }
+
+    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+        let spec = self.spec();
+        file_meta(media, spec.name_field, spec.digest_field, &[])
+    }
+
+    fn output(&self, reply: Reply<'_>) -> Result<UploadedMedia, Error> {
+        Ok(UploadedMedia {
+            api: *self,
+            id: reply.id_field(self.reply_field())?,
+            sha256: reply.media.sha256_hex().to_owned(),
+            request_id: reply.request_id,
+        })
+    }
+}
