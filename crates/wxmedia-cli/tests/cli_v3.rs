@@ -697,12 +697,11 @@ fn demo_shows_v3_rows_for_each_transport_and_upload() {
     let header: Vec<_> = text.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header[..2], ["TRANSPORT", "API"]);
     for transport in ["hyper", "surf", "blocking"] {
-        for api in [
-            "v3-image",
-            "v3-video",
-            "v3-marketing-image",
-            "v3-complaint-image",
-        ] {
+        for api in wxmedia_proto::v3::Api::ALL
+            .iter()
+            .map(|a| format!("v3-{a}"))
+        {
+            let api = api.as_str();
             let rows: Vec<_> = text
                 .lines()
                 .filter(|l| {

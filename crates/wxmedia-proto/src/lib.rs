@@ -2,8 +2,9 @@
 //!
 //! This crate turns a file and a merchant's credentials into a complete,
 //! signed `http::Request` for either API generation (v2 `uploadmedia`; v3's
-//! image, video, marketing-image and complaint-image uploads, and any other
-//! v3 upload path of the same shape, [`v3::CustomApi`]), and turns the
+//! built-in uploads, [`v3::Api::ALL`], and any other v3 upload path of the
+//! same shape, [`v3::CustomApi`] or a caller's own [`v3::Endpoint`]), and
+//! turns the
 //! `http::Response` that comes back
 //! into a verified result or a typed [`Error`]. It does no I/O: **no
 //! sockets, no files, no clock, no runtime**. Anyone can drive it from
@@ -26,7 +27,7 @@
 //! | [`endpoints`] | host constants, [`default_twin`](endpoints::default_twin), the failover rule ([`Endpoints`]) |
 //! | [`error`] | [`Error`], [`ErrorCode`] (v2 and v3 spellings) and their predicates |
 //! | [`v2`] | `POST /secapi/mch/uploadmedia`: [`v2::UploadV2`] and everything only v2 uses |
-//! | [`v3`] | one upload to any [`v3::Endpoint`] ([`v3::UploadV3`]): the built-in ones ([`v3::Image`], [`v3::Video`], [`v3::MarketingImage`], [`v3::ComplaintImage`], one table, chosen at run time as a [`v3::Api`]), a [`v3::CustomApi`], or a caller's own; [`v3::Signer`], [`v3::Verifier`] |
+//! | [`v3`] | one upload to any [`v3::Endpoint`] ([`v3::UploadV3`]): the built-in ones (all in [`v3::Api::ALL`]; [`v3::Image`], [`v3::MarketingImage`], ...; chosen at run time as a [`v3::Api`]), a [`v3::CustomApi`], or a caller's own; [`v3::Signer`], [`v3::Verifier`] |
 //!
 //! # In scope
 //!
@@ -39,8 +40,9 @@
 //!   ([`v2::StringToSign`]).
 //! * The multipart body, byte-exact, with the media shared rather than
 //!   copied ([`Body`]).
-//! * The v3 image, video, marketing-image and complaint-image uploads,
-//!   uploads to a caller's own v3 path ([`v3::CustomApi`]), and the platform
+//! * The v3 uploads ([`v3::Api::ALL`]: image, video, marketing image,
+//!   complaint image, ...), uploads to a caller's own v3 path
+//!   ([`v3::CustomApi`], [`v3::Endpoint`]), and the platform
 //!   certificate download: JSON meta, RSA-signed `Authorization` through a
 //!   pluggable [`v3::Signer`], replies verified by platform certificate or
 //!   WeChat Pay public key ([`v3::Verifier`]).

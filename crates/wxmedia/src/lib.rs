@@ -22,9 +22,10 @@
 //!   with one or more ways to verify replies
 //!   (`.wechatpay_public_key_file(id, ..)`, `.platform_certificate_file(..)`,
 //!   `.api_v3_key(..)`), then `client.upload(&endpoint, media)`, whose
-//!   result the [`v3::Endpoint`] decides: [`v3::Image`], [`v3::Video`] and
+//!   result the [`v3::Endpoint`] decides: of the built-in ones (all in
+//!   [`v3::Api::ALL`]), [`v3::Image`], [`v3::Video`] and
 //!   [`v3::ComplaintImage`] give a [`v3::MediaId`] (`media_id`),
-//!   [`v3::MarketingImage`] a [`v3::MediaUrl`] (`media_url`), a caller's
+//!   [`v3::MarketingImage`] a [`v3::MediaUrl`] (`media_url`); a caller's
 //!   [`v3::CustomApi`] the verified JSON reply ([`v3::CustomUploaded`]), a
 //!   caller's own endpoint type its own output; `upload_to(api, media)`
 //!   any [`v3::Api`] chosen at run time; `download_certificates` the
