@@ -4,7 +4,7 @@
 //! them want the `{filename, sha256}` meta of the media uploads: the
 //! e-commerce account-cancellation upload wants `{file_name, file_digest}`,
 //! others add fields of their own. A [`CustomApi`] is an
-//! [`Endpoint`](super::Endpoint) like the built-in ones, so
+//! [`Endpoint`] like the built-in ones, so
 //! [`UploadV3`](super::UploadV3) signs, sends and verifies an upload to it
 //! through the same code; its output is the verified JSON body.
 

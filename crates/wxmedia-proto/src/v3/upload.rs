@@ -105,7 +105,9 @@ pub struct MediaId {
     pub request_id: Option<String>,
 }
 
-/// A verified marketing-image upload: its `media_url`.
+/// A verified upload whose result is a URL: the marketing image's
+/// `media_url` (or another endpoint's URL field, as its
+/// [`Api::reply_field`] names it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MediaUrl {
