@@ -45,17 +45,27 @@ pub(crate) async fn run(args: DemoArgs) -> CmdResult {
         .map_err(|e| CmdError::failed(format!("{e:#}")))
 }
 
+/// The width of the API column: the longest name among the uploads.
+fn api_width() -> usize {
+    Api::ALL
+        .iter()
+        .map(|&api| Target::V3(api).name().len())
+        .max()
+        .unwrap_or(0)
+}
+
 /// One row of the table; whether the upload succeeded.
 async fn row(uploader: &Uploader, sign_type: &str, media: &Media) -> bool {
     let started = Instant::now();
     let result = uploader.upload(media.clone()).await;
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     let head = format!(
-        "{:<9} {:<18} {:<12} {:<14}",
+        "{:<9} {:<api$} {:<12} {:<14}",
         uploader.name(),
         uploader.target().name(),
         sign_type,
-        media.filename()
+        media.filename(),
+        api = api_width()
     );
     match result {
         Ok(done) => {
@@ -133,8 +143,14 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         server.sim().mch_id()
     );
     println!(
-        "{:<9} {:<18} {:<12} {:<14} {:<46} {:>8}",
-        "TRANSPORT", "API", "SIGN TYPE", "FILE", "MEDIA ID / URL", "TIME"
+        "{:<9} {:<api$} {:<12} {:<14} {:<46} {:>8}",
+        "TRANSPORT",
+        "API",
+        "SIGN TYPE",
+        "FILE",
+        "MEDIA ID / URL",
+        "TIME",
+        api = api_width()
     );
     let mut failures = 0;
     for transport in TRANSPORTS {
