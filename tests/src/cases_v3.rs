@@ -526,6 +526,48 @@ pub async fn v3_complaint_images_upload_and_keep_their_2_mib_limit<T: Transport>
         .expect("within the image upload's 5 MiB");
 }
 
+/// A product coupon image goes to its own path and its `image_url` comes
+/// back typed, as a `MediaUrl`, the URL the simulator recorded; over its
+/// 2 MiB it is refused unsent.
+pub async fn v3_product_coupon_images_give_their_image_url<T: Transport>() {
+    let sim = sim().await;
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    let done: v3::MediaUrl = T::upload_v3(
+        &c,
+        v3::ProductCouponImage,
+        Media::new("goods.png", PNG).unwrap(),
+    )
+    .await
+    .expect("a product coupon image");
+    let last = sim.server.sim().received().pop().unwrap();
+    assert_eq!(
+        last.path,
+        "/v3/marketing/partner/product-coupon/media/upload-image"
+    );
+    assert_eq!(
+        last.outcome,
+        Outcome::UploadedUrl {
+            media_url: done.media_url.clone()
+        }
+    );
+    assert!(done.media_url.starts_with("https://"), "{done:?}");
+    let mut bytes = JPEG.to_vec();
+    bytes.resize(2 * 1024 * 1024 + 1, 0);
+    let e = T::upload_v3(
+        &c,
+        v3::ProductCouponImage,
+        Media::new("big.jpg", bytes).unwrap(),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.is_input_error(), "{e:?}");
+    assert_eq!(
+        sim.server.sim().request_count(),
+        1,
+        "the big one was not sent"
+    );
+}
+
 /// Uploads to a path the client does not name (the simulator's test
 /// path): the e-commerce cancellation's `{file_name, file_digest}` meta
 /// and a meta with extra fields arrive as described, are signed and

@@ -207,6 +207,7 @@ macro_rules! conformance {
             v3_a_skewed_clock_is_refused_and_a_small_skew_passes,
             v3_replies_without_date_or_with_latin1_headers_are_accepted_once,
             v3_complaint_images_upload_and_keep_their_2_mib_limit,
+            v3_product_coupon_images_give_their_image_url,
             v3_custom_uploads_send_the_meta_the_endpoint_wants);
     };
     (@v3 $t:ty; $($case:ident),* $(,)?) => {

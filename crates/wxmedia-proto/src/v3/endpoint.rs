@@ -343,6 +343,20 @@ builtins! {
         digest_field: "sha256",
         reply_field: "media_id",
     }
+    /// `POST /v3/marketing/partner/product-coupon/media/upload-image`:
+    /// JPG/PNG/BMP for product coupons (商品券, service providers'
+    /// 图片上传), 2 MiB, at most 20 a second; replies `image_url`, which
+    /// comes as [`MediaUrl::media_url`].
+    ProductCouponImage -> MediaUrl {
+        name: "product-coupon-image",
+        summary: "product coupon image (service providers)",
+        path: "/v3/marketing/partner/product-coupon/media/upload-image",
+        max_size: 2 * MIB,
+        kinds: IMAGES,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "image_url",
+    }
 }
 
 impl Api {

@@ -156,6 +156,17 @@ pub(crate) const UPLOADS: &[Upload] = &[
         reply_field: "media_id",
         url: false,
     },
+    Upload {
+        path: "/v3/marketing/partner/product-coupon/media/upload-image",
+        suffixes: Suffixes::JpgPngBmp,
+        suffix_message: "图片格式不正确，仅支持JPG、BMP、PNG",
+        limit: Limit::Fixed(2 * 1024 * 1024),
+        size_message: SIZE_MESSAGE,
+        name_field: "filename",
+        digest_field: "sha256",
+        reply_field: "image_url",
+        url: true,
+    },
 ];
 
 /// The v3 endpoint at this method and path, if any.
