@@ -167,6 +167,20 @@ pub(crate) const UPLOADS: &[Upload] = &[
         reply_field: "image_url",
         url: true,
     },
+    // Not built into the client: the e-commerce account-cancellation
+    // image, which a user defines as an endpoint of their own
+    // (examples/own-endpoint).
+    Upload {
+        path: "/v3/ecommerce/account/cancel-applications/media",
+        suffixes: Suffixes::JpgPngBmp,
+        suffix_message: "图片格式不正确，仅支持JPG、BMP、PNG",
+        limit: Limit::Fixed(2 * 1024 * 1024),
+        size_message: SIZE_MESSAGE,
+        name_field: "file_name",
+        digest_field: "file_digest",
+        reply_field: "media_id",
+        url: false,
+    },
 ];
 
 /// The v3 endpoint at this method and path, if any.
