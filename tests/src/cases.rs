@@ -8,7 +8,7 @@ use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
 use wxmedia_sim::Times;
 
 use crate::fixtures::{self, BMP, JPEG, PNG, Sim, builder, fast_retries, jpeg, sim};
-use crate::{Transport, chain_text};
+use crate::Transport;
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -302,7 +302,7 @@ pub async fn untrusted_server_is_a_tls_error<T: Transport>() {
         .await
         .expect_err("untrusted server");
     assert!(matches!(e, Error::Transport { .. }), "{e:?}");
-    let text = chain_text(&e);
+    let text = wxmedia_client::Chain(&e).to_string();
     assert!(text.to_lowercase().contains("certificate"), "{text}");
     assert_eq!(sim.server.sim().request_count(), 0);
 }

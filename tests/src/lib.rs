@@ -165,18 +165,6 @@ impl<T: wxmedia_client::blocking::BlockingTransport> Transport for Blocking<T> {
     }
 }
 
-/// An error and its whole source chain, as one line.
-pub fn chain_text(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut cur = e.source();
-    while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        cur = s.source();
-    }
-    text
-}
-
 /// Instantiate every case of the suite for a transport.
 #[macro_export]
 macro_rules! conformance {
