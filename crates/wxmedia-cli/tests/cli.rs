@@ -284,8 +284,8 @@ fn demo_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).lines().count(),
-        1 + 3 * 2 * 3 + 3 * 4,
-        "header + transports x sign types x samples (v2) + transports x uploads (v3)"
+        1 + 3 * 2 * 3 + 3 * wxmedia_proto::v3::Api::ALL.len(),
+        "header + transports x sign types x samples (v2) + transports x built-in uploads (v3)"
     );
 }
 
