@@ -7,8 +7,8 @@ use wxmedia_proto::v2::{SignType, Uploaded};
 use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
 use wxmedia_sim::Times;
 
-use crate::fixtures::{self, BMP, JPEG, PNG, Sim, builder, fast_retries, jpeg, sim};
 use crate::Transport;
+use crate::fixtures::{self, BMP, JPEG, PNG, Sim, builder, fast_retries, jpeg, sim};
 
 type Result<T> = std::result::Result<T, Error>;
 
