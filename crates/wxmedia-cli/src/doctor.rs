@@ -231,7 +231,7 @@ async fn v2(conn: &ConnArgs, mch_id: String, online: Option<Duration>) -> Vec<Ch
             let builder = conn.net.apply(builder, deadline);
             online_checks(conn.net.transport, Configured::V2(builder)).await
         }
-        Err(e) => Err(e),
+        Err(e) => Err(e.into()),
     };
     checks.extend(skipped_unless_built(result, &checks));
     checks

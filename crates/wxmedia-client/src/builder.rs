@@ -62,11 +62,11 @@ pub struct V2Options {
 
 impl V2Options {
     fn build(self) -> Result<(V2Settings, Identity), Error> {
-        let api_key = self
-            .api_key
-            .ok_or_else(|| Error::Settings("the API key is not set".into()))?;
-        let identity = self.identity.ok_or_else(|| {
-            Error::Settings("the client certificate (identity) is not set".into())
+        let api_key = self.api_key.ok_or(Error::Missing {
+            what: "the API key",
+        })?;
+        let identity = self.identity.ok_or(Error::Missing {
+            what: "the client certificate (identity)",
         })?;
         let v2 = V2Settings {
             api_key: ApiKey::new(api_key.as_str())?,
@@ -96,9 +96,10 @@ impl V3Options {
         let signer: Arc<dyn Signer> = match (self.signer, &self.private_key) {
             (Some(signer), None) => signer,
             (Some(_), Some(_)) => {
-                return Err(Error::Settings(
-                    "give the merchant private key or a signer, not both".into(),
-                ));
+                return Err(Error::Invalid {
+                    what: "the merchant private key and a signer",
+                    reason: "give one, not both",
+                });
             }
             (None, Some(key)) => {
                 let key_pem = key.read("private key")?;
@@ -111,17 +112,17 @@ impl V3Options {
                     (None, Some(serial)) => RsaSigner::from_pem_and_serial(&key_pem, serial)
                         .map_err(|e| blame(e, key, None))?,
                     (None, None) => {
-                        return Err(Error::Settings(
-                            "v3 needs the merchant certificate (apiclient_cert.pem) or its serial number".into(),
-                        ));
+                        return Err(Error::Missing {
+                            what: "the merchant certificate (apiclient_cert.pem) or its serial number",
+                        });
                     }
                 };
                 Arc::new(signer)
             }
             (None, None) => {
-                return Err(Error::Settings(
-                    "v3 needs the merchant private key or a signer".into(),
-                ));
+                return Err(Error::Missing {
+                    what: "the merchant private key (or a signer)",
+                });
             }
         };
         let mut verifier = Verifier::new();
@@ -141,9 +142,9 @@ impl V3Options {
             .map(|k| ApiV3Key::new(k.as_bytes()))
             .transpose()?;
         if verifier.is_empty() && api_v3_key.is_none() {
-            return Err(Error::Settings(
-                "v3 needs a way to verify replies: a WeChat Pay public key with its id, platform certificates, or the APIv3 key".into(),
-            ));
+            return Err(Error::Missing {
+                what: "a way to verify replies (a WeChat Pay public key with its id, platform certificates, or the APIv3 key)",
+            });
         }
         Ok(V3Settings {
             signer,
@@ -324,9 +325,9 @@ impl<A, C> ClientBuilder<A, C> {
     /// Validate the network settings; `identity` is the client
     /// certificate TLS presents (v2's; v3 presents none).
     fn network(self, identity: Option<Identity>) -> Result<(Settings, A), Error> {
-        let mch_id = self
-            .mch_id
-            .ok_or_else(|| Error::Settings("the merchant id is not set".into()))?;
+        let mch_id = self.mch_id.ok_or(Error::Missing {
+            what: "the merchant id",
+        })?;
         let mch_id = MchId::new(mch_id)?;
         let mut roots = self.roots;
         for file in &self.ca_files {
@@ -348,7 +349,10 @@ impl<A, C> ClientBuilder<A, C> {
             deadline: self.timeouts.deadline.min(NO_LIMIT),
         };
         if t.connect.is_zero() || t.attempt.is_zero() || t.deadline.is_zero() {
-            return Err(Error::Settings("timeouts must be greater than zero".into()));
+            return Err(Error::Invalid {
+                what: "timeouts",
+                reason: "must be greater than zero",
+            });
         }
         // The deadline is what bounds an upload. With the default policy the
         // retry budget is the deadline itself (a policy budget shorter than
@@ -365,9 +369,10 @@ impl<A, C> ClientBuilder<A, C> {
             }
         };
         if retry.max_attempts == 0 {
-            return Err(Error::Settings(
-                "the retry policy must allow at least one attempt".into(),
-            ));
+            return Err(Error::Invalid {
+                what: "the retry policy",
+                reason: "must allow at least one attempt",
+            });
         }
         let settings = Settings {
             mch_id,

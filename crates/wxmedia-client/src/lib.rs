@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 pub mod blocking;
+mod build_error;
 mod builder;
 pub mod doctor;
 mod drive;
@@ -53,6 +54,7 @@ mod transport;
 mod v2;
 mod v3;
 
+pub use build_error::BuildError;
 pub use builder::{ClientBuilder, V2Builder, V2Options, V3Builder, V3Options};
 pub use drive::drive;
 pub use error::{BoxError, Chain, Error, SharedError, TransportErrorKind};
@@ -64,7 +66,3 @@ pub use v2::V2Client;
 pub use v3::{CERTIFICATE_REFRESH_INTERVAL, V3Client};
 pub use wxmedia_proto::endpoints::Region;
 pub use wxmedia_tls::{Identity, Roots};
-
-/// Everything that can fail before an upload starts: loading the identity,
-/// building TLS, validating settings, setting up the transport.
-pub use wxmedia_tls::Error as BuildError;

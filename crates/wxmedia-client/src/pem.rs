@@ -23,16 +23,16 @@ impl Pem {
     pub(crate) fn read(&self, what: &str) -> Result<Zeroizing<Vec<u8>>, Error> {
         match self {
             Pem::Bytes(b) => Ok(b.clone()),
-            Pem::File(path) => read_small_file(path, what),
+            Pem::File(path) => Ok(read_small_file(path, what)?),
         }
     }
 
     /// The file named in an error about its content, if it is a file.
     pub(crate) fn context(&self, e: wxmedia_proto::Error) -> Error {
         match self {
-            Pem::File(path) => Error::Pem {
+            Pem::File(path) => Error::File {
                 path: path.clone(),
-                reason: e.to_string(),
+                source: Box::new(e),
             },
             Pem::Bytes(_) => Error::Proto(e),
         }
@@ -50,18 +50,15 @@ pub(crate) fn blame(e: wxmedia_proto::Error, key: &Pem, cert: Option<&Pem>) -> E
     };
     match (what, cert) {
         (wxmedia_proto::v3::signer::KEY_MISMATCH, Some(cert)) => match (key, cert) {
-            (Pem::File(key), Pem::File(cert)) => Error::KeyMismatch {
+            (Pem::File(key), Pem::File(cert)) => Error::Identity(wxmedia_tls::Error::KeyMismatch {
                 cert: cert.clone(),
                 key: key.clone(),
-            },
+            }),
             (Pem::File(_), Pem::Bytes(_)) => key.context(e),
             _ => cert.context(e),
         },
         ("merchant private key", _) => key.context(e),
         ("merchant certificate", Some(cert)) => cert.context(e),
-        ("certificate serial", _) => {
-            Error::Settings(format!("the merchant certificate serial (serial_no): {e}"))
-        }
         _ => Error::Proto(e),
     }
 }

@@ -199,7 +199,10 @@ fn refused(
         "{label}: took {:?}",
         start.elapsed()
     );
-    assert!(matches!(err, BuildError::Read { .. }), "{label}: {err:?}");
+    assert!(
+        matches!(err, BuildError::Identity(wxmedia_tls::Error::Read { .. })),
+        "{label}: {err:?}"
+    );
     let text = err.to_string();
     assert!(
         text.contains(&format!("{}: {message}", path.display())),

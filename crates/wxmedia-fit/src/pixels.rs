@@ -56,7 +56,7 @@ fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FitError>
     crate::jpeg::check_scans(bytes)?;
     let corrupt = |e: zune_jpeg::errors::DecodeErrors| FitError::Corrupt {
         format: Format::Jpeg,
-        source: Box::new(std::io::Error::other(e.to_string())),
+        source: Box::new(e),
     };
     // Not strict: phone JPEGs have harmless quirks (padding between
     // segments); truncation was already refused by the segment walk.
@@ -254,15 +254,17 @@ pub(crate) fn downscale(p: &Pixels, to: Dims) -> Result<Pixels, FitError> {
     } else {
         PixelType::U8x3
     };
-    let fail = |e: &dyn std::fmt::Display| FitError::Encode {
-        source: Box::new(std::io::Error::other(e.to_string())),
-    };
-    let src = ImageRef::new(p.width, p.height, &p.data, kind).map_err(|e| fail(&e))?;
+    fn fail<E: std::error::Error + Send + Sync + 'static>(e: E) -> FitError {
+        FitError::Encode {
+            source: Box::new(e),
+        }
+    }
+    let src = ImageRef::new(p.width, p.height, &p.data, kind).map_err(fail)?;
     let mut dst = Image::new(to.width, to.height, kind);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     Resizer::new()
         .resize(&src, &mut dst, &options)
-        .map_err(|e| fail(&e))?;
+        .map_err(fail)?;
     Ok(Pixels {
         width: to.width,
         height: to.height,

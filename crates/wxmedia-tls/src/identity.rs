@@ -81,7 +81,7 @@ impl Identity {
         let mut chain = Vec::new();
         let mut labels = Vec::new();
         for item in <(SectionKind, Vec<u8>) as PemObject>::pem_slice_iter(cert_pem) {
-            let (kind, der) = item.map_err(|e| Error::pem(cert, e.to_string()))?;
+            let (kind, der) = item.map_err(|e| Error::parse(cert, "not well-formed PEM", e))?;
             match kind {
                 SectionKind::Certificate => chain.push(CertificateDer::from(der)),
                 other => labels.push(format!("{other:?}")),
@@ -178,7 +178,7 @@ impl Identity {
         let signing = provider
             .key_provider
             .load_private_key(key.clone_key())
-            .map_err(|e| Error::pem(key_path, format!("the private key cannot be used: {e}")))?;
+            .map_err(|e| Error::parse(key_path, "the private key cannot be used", e))?;
         let certified = rustls::sign::CertifiedKey::new(chain.clone(), signing);
         match certified.keys_match() {
             Ok(()) => {}
@@ -235,7 +235,7 @@ impl Identity {
 
 fn check_validity(leaf: &CertificateDer<'_>, path: &Path) -> Result<(), Error> {
     let (_, cert) = x509_parser::parse_x509_certificate(leaf)
-        .map_err(|e| Error::pem(path, format!("the certificate cannot be parsed: {e}")))?;
+        .map_err(|e| Error::parse(path, "the certificate cannot be parsed", e))?;
     let now = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
@@ -284,7 +284,7 @@ pub fn read_ca_file(path: impl AsRef<Path>) -> Result<Vec<CertificateDer<'static
     let pem = read_capped(path, "CA certificate", MAX_CA_FILE)?;
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(&pem)
         .collect::<Result<_, _>>()
-        .map_err(|e| Error::pem(path, e.to_string()))?;
+        .map_err(|e| Error::parse(path, "not well-formed PEM", e))?;
     if certs.is_empty() {
         return Err(Error::pem(
             path,

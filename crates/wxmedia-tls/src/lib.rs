@@ -80,6 +80,17 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A file that is not well-formed PEM, or whose key or certificate
+    /// cannot be parsed: the parser's own error is the source.
+    #[error("{path}: {what}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What could not be read in it.
+        what: &'static str,
+        /// The parser's error.
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The private key does not belong to the certificate.
     #[error("the private key in {key} does not match the certificate in {cert}")]
     KeyMismatch {
@@ -115,18 +126,28 @@ pub enum Error {
     /// rustls refused the configuration.
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
-    /// A required setting is missing or a value is refused.
-    #[error("client settings: {0}")]
-    Settings(String),
-    /// The transport could not be set up with these settings.
-    #[error("transport setup: {0}")]
-    Transport(String),
+    /// No certificate to trust a server by: the Mozilla roots were turned
+    /// off and no CA was added.
+    #[error("no trusted roots: the Mozilla roots are off and no CA certificate was added")]
+    NoRoots,
     /// The merchant id, API key or endpoint was refused by the core.
     #[error(transparent)]
     Proto(#[from] wxmedia_proto::Error),
 }
 
 impl Error {
+    pub(crate) fn parse(
+        path: &Path,
+        what: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Error {
+        Error::Parse {
+            path: identity::pathbuf(path),
+            what,
+            source: Box::new(source),
+        }
+    }
+
     pub(crate) fn pem(path: &Path, reason: String) -> Error {
         Error::Pem {
             path: identity::pathbuf(path),
@@ -169,7 +190,7 @@ pub fn client_config(
         store.add(cert.clone())?;
     }
     if store.is_empty() {
-        return Err(Error::Settings("no trusted roots".to_owned()));
+        return Err(Error::NoRoots);
     }
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
