@@ -204,7 +204,7 @@ impl<A, C> ClientBuilder<A, C> {
     /// `build` reads it with [`read_ca_file`]: a regular file (or a link to
     /// one) of at most [`MAX_CA_FILE`](wxmedia_tls::MAX_CA_FILE) bytes
     /// (1 MiB, room for a bundle); a FIFO, a device or a larger file fails
-    /// `build` with [`BuildError::Read`](crate::BuildError::Read).
+    /// `build` with [`BuildError::Identity`](crate::BuildError::Identity) (a [`wxmedia_tls::Error::Read`]).
     pub fn add_root_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.ca_files.push(path.into());
         self
@@ -452,7 +452,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// `build` reads it as a regular file (or a link to one) of at most
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
-    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// `build` at once with [`BuildError::Identity`](crate::BuildError::Identity) (a [`wxmedia_tls::Error::Read`]),
     /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.private_key = Some(Pem::File(path.into()));
@@ -478,7 +478,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// `build` reads it as a regular file (or a link to one) of at most
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
-    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// `build` at once with [`BuildError::Identity`](crate::BuildError::Identity) (a [`wxmedia_tls::Error::Read`]),
     /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     pub fn merchant_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.api.certificate = Some(Pem::File(path.into()));
@@ -504,7 +504,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// `build` reads it as a regular file (or a link to one) of at most
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
-    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// `build` at once with [`BuildError::Identity`](crate::BuildError::Identity) (a [`wxmedia_tls::Error::Read`]),
     /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     pub fn wechatpay_public_key_file(
         mut self,
@@ -535,7 +535,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// `build` reads it as a regular file (or a link to one) of at most
     /// [`MAX_PEM_FILE`](wxmedia_tls::MAX_PEM_FILE) bytes (64 KiB): a FIFO,
     /// a device such as `/dev/zero`, a directory or a larger file fails
-    /// `build` at once with [`BuildError::Read`](crate::BuildError::Read),
+    /// `build` at once with [`BuildError::Identity`](crate::BuildError::Identity) (a [`wxmedia_tls::Error::Read`]),
     /// naming the file and what it is (see [`read_small_file`](wxmedia_tls::read_small_file)).
     ///
     /// A certificate that has expired by the client's clock fails `build`,
