@@ -224,6 +224,33 @@ fn read_form(
     Ok((meta, file))
 }
 
+/// A JSON object's members in order, repeated names kept (a map would
+/// keep only the last).
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Members {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    members.push(entry);
+                }
+                Ok(Members(members))
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
+
 /// The meta JSON's file-name and digest fields, by the upload's names,
 /// which go into the record (and nothing else does: the record's meta
 /// text shows the rest, cut to the log's limit). The meta is parsed only
@@ -236,22 +263,24 @@ fn parse_meta(
     if meta.len() > MAX_META_SIZE {
         return Err(param_error("meta参数长度超过限制，请检查后重新提交"));
     }
-    let Ok(serde_json::Value::Object(members)) = serde_json::from_slice(meta) else {
-        return Err(param_error("meta格式错误，请检查后重新提交"));
+    // An object (an array is not one, whatever it holds), in which the
+    // two fields the checks read are strings or null and appear at most
+    // once: a repeated member leaves the name in doubt, as a typed read
+    // of the real service would say.
+    let format_error = || param_error("meta格式错误，请检查后重新提交");
+    let Ok(Members(members)) = serde_json::from_slice::<Members>(meta) else {
+        return Err(format_error());
     };
-    // A member of the wrong type counts as absent, as serde's typed read
-    // of the real service would refuse it.
-    let text = |k: &str| members.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-    let (filename, sha256) = (text(upload.name_field), text(upload.digest_field));
-    if members
-        .get(upload.name_field)
-        .is_some_and(|v| !v.is_string() && !v.is_null())
-        || members
-            .get(upload.digest_field)
-            .is_some_and(|v| !v.is_string() && !v.is_null())
-    {
-        return Err(param_error("meta格式错误，请检查后重新提交"));
-    }
+    let field = |name: &str| -> Result<Option<String>, Refusal> {
+        let mut found = members.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+        match (found.next(), found.next()) {
+            (None, _) | (Some(serde_json::Value::Null), None) => Ok(None),
+            (Some(serde_json::Value::String(s)), None) => Ok(Some(s.clone())),
+            _ => Err(format_error()),
+        }
+    };
+    let filename = field(upload.name_field)?;
+    let sha256 = field(upload.digest_field)?;
     for (name, value) in [
         (upload.name_field, &filename),
         (upload.digest_field, &sha256),
