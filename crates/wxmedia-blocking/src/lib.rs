@@ -32,8 +32,8 @@ use wxmedia_client::{Exchange, Settings, TransportErrorKind, classify};
 use wxmedia_proto::AttemptEnd;
 
 pub use wxmedia_client::{BuildError, Error, Identity, Timeouts, V2Builder, V3Builder};
-pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
-pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v3};
+pub use wxmedia_proto::v2::{ApiKey, SignType};
+pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v2, v3};
 
 /// A blocking APIv2 client over ureq. Cheap to clone; clones share the
 /// connection pool and the failover state and can be used from many

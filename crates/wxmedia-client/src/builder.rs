@@ -27,6 +27,16 @@ use crate::{
 ///
 /// Problems are reported by `build`, each naming the setting or file.
 pub struct ClientBuilder<A, C> {
+    net: Network,
+    api: A,
+    client: PhantomData<fn() -> C>,
+}
+
+/// The settings every client shares, as given (validated by `build`): a
+/// new one is a field here and a setter on [`ClientBuilder`], and reaches
+/// every kind of client and [`ClientBuilder::for_client`] as it is.
+#[derive(Clone)]
+struct Network {
     mch_id: Option<String>,
     roots: Roots,
     ca_files: Vec<PathBuf>,
@@ -39,8 +49,23 @@ pub struct ClientBuilder<A, C> {
     reply_limit: usize,
     clock: Option<Arc<dyn Clock>>,
     provider: Option<Arc<wxmedia_tls::rustls::crypto::CryptoProvider>>,
-    api: A,
-    client: PhantomData<fn() -> C>,
+}
+
+impl Default for Network {
+    fn default() -> Self {
+        Network {
+            mch_id: None,
+            roots: Roots::default(),
+            ca_files: Vec::new(),
+            endpoint: None,
+            backup: None,
+            timeouts: Timeouts::default(),
+            retry: None,
+            reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
+            clock: None,
+            provider: None,
+        }
+    }
 }
 
 /// The builder of a v2 client `C`:
@@ -158,9 +183,9 @@ impl<A, C> fmt::Debug for ClientBuilder<A, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The credentials are left out: they are secrets or hold them.
         f.debug_struct("ClientBuilder")
-            .field("mch_id", &self.mch_id)
-            .field("endpoint", &self.endpoint)
-            .field("timeouts", &self.timeouts)
+            .field("mch_id", &self.net.mch_id)
+            .field("endpoint", &self.net.endpoint)
+            .field("timeouts", &self.net.timeouts)
             .finish_non_exhaustive()
     }
 }
@@ -168,16 +193,7 @@ impl<A, C> fmt::Debug for ClientBuilder<A, C> {
 impl<A: Default, C> Default for ClientBuilder<A, C> {
     fn default() -> Self {
         ClientBuilder {
-            mch_id: None,
-            roots: Roots::default(),
-            ca_files: Vec::new(),
-            endpoint: None,
-            backup: None,
-            timeouts: Timeouts::default(),
-            retry: None,
-            reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
-            clock: None,
-            provider: None,
+            net: Network::default(),
             api: A::default(),
             client: PhantomData,
         }
@@ -195,7 +211,7 @@ impl<A: Default, C> ClientBuilder<A, C> {
 impl<A, C> ClientBuilder<A, C> {
     /// The merchant id (required).
     pub fn mch_id(mut self, id: impl Into<String>) -> Self {
-        self.mch_id = Some(id.into());
+        self.net.mch_id = Some(id.into());
         self
     }
 
@@ -206,13 +222,13 @@ impl<A, C> ClientBuilder<A, C> {
     /// (1 MiB, room for a bundle); a FIFO, a device or a larger file fails
     /// `build` with [`BuildError::Identity`](crate::BuildError::Identity) (a [`wxmedia_tls::Error::Read`]).
     pub fn add_root_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.ca_files.push(path.into());
+        self.net.ca_files.push(path.into());
         self
     }
 
     /// Trust this certificate as well.
     pub fn add_root_certificate(mut self, cert: CertificateDer<'static>) -> Self {
-        self.roots.extra.push(cert);
+        self.net.roots.extra.push(cert);
         self
     }
 
@@ -224,13 +240,13 @@ impl<A, C> ClientBuilder<A, C> {
         mut self,
         provider: Arc<wxmedia_tls::rustls::crypto::CryptoProvider>,
     ) -> Self {
-        self.provider = Some(provider);
+        self.net.provider = Some(provider);
         self
     }
 
     /// Whether to trust the webpki (Mozilla) roots; true by default.
     pub fn webpki_roots(mut self, yes: bool) -> Self {
-        self.roots.webpki = yes;
+        self.net.roots.webpki = yes;
         self
     }
 
@@ -239,7 +255,7 @@ impl<A, C> ClientBuilder<A, C> {
     /// its official twin and any other host has none
     /// ([`default_twin`](wxmedia_proto::endpoints::default_twin)).
     pub fn endpoint(mut self, base_url: impl Into<String>) -> Self {
-        self.endpoint = Some(base_url.into());
+        self.net.endpoint = Some(base_url.into());
         self
     }
 
@@ -254,25 +270,25 @@ impl<A, C> ClientBuilder<A, C> {
     /// The host to fail over to, or `None` for no failover; replaces the
     /// default twin rule.
     pub fn backup_endpoint(mut self, base_url: Option<String>) -> Self {
-        self.backup = Some(base_url);
+        self.net.backup = Some(base_url);
         self
     }
 
     /// TCP connect plus TLS handshake limit.
     pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.timeouts.connect = d;
+        self.net.timeouts.connect = d;
         self
     }
 
     /// Limit for one attempt.
     pub fn attempt_timeout(mut self, d: Duration) -> Self {
-        self.timeouts.attempt = d;
+        self.net.timeouts.attempt = d;
         self
     }
 
     /// Limit for a whole upload, retries included.
     pub fn deadline(mut self, d: Duration) -> Self {
-        self.timeouts.deadline = d;
+        self.net.timeouts.deadline = d;
         self
     }
 
@@ -280,35 +296,26 @@ impl<A, C> ClientBuilder<A, C> {
     /// retries allowed until the deadline). A policy given here keeps its
     /// own `total_budget`, capped by the deadline.
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
+        self.net.retry = Some(policy);
         self
     }
 
     /// Cap on reply bodies (default 64 KiB).
     pub fn reply_limit(mut self, bytes: usize) -> Self {
-        self.reply_limit = bytes;
+        self.net.reply_limit = bytes;
         self
     }
 
     /// Read the time from this clock instead of the system's (tests).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = Some(clock);
+        self.net.clock = Some(clock);
         self
     }
 
     /// The same settings for another kind of client: a blocking face, say.
     pub fn for_client<D>(self) -> ClientBuilder<A, D> {
         ClientBuilder {
-            mch_id: self.mch_id,
-            roots: self.roots,
-            ca_files: self.ca_files,
-            endpoint: self.endpoint,
-            backup: self.backup,
-            timeouts: self.timeouts,
-            retry: self.retry,
-            reply_limit: self.reply_limit,
-            clock: self.clock,
-            provider: self.provider,
+            net: self.net,
             api: self.api,
             client: PhantomData,
         }
@@ -316,7 +323,7 @@ impl<A, C> ClientBuilder<A, C> {
 
     /// Now by the client's clock, Unix seconds.
     fn now(&self) -> u64 {
-        match &self.clock {
+        match &self.net.clock {
             Some(clock) => clock.unix_time(),
             None => SystemClock.unix_time(),
         }
@@ -325,28 +332,28 @@ impl<A, C> ClientBuilder<A, C> {
     /// Validate the network settings; `identity` is the client
     /// certificate TLS presents (v2's; v3 presents none).
     fn network(self, identity: Option<Identity>) -> Result<(Settings, A), Error> {
-        let mch_id = self.mch_id.ok_or(Error::Missing {
+        let mch_id = self.net.mch_id.ok_or(Error::Missing {
             what: "the merchant id",
         })?;
         let mch_id = MchId::new(mch_id)?;
-        let mut roots = self.roots;
-        for file in &self.ca_files {
+        let mut roots = self.net.roots;
+        for file in &self.net.ca_files {
             roots.extra.extend(read_ca_file(file)?);
         }
-        let provider = self.provider.unwrap_or_else(wxmedia_tls::provider);
+        let provider = self.net.provider.unwrap_or_else(wxmedia_tls::provider);
         let tls = client_config(identity.as_ref(), &roots, provider)?;
         let (primary, twin) = choose(
-            self.endpoint.as_deref(),
-            self.backup.as_ref().map(Option::as_deref),
+            self.net.endpoint.as_deref(),
+            self.net.backup.as_ref().map(Option::as_deref),
         );
         let primary = check_url(&primary)?;
         let twin = twin.as_deref().map(check_url).transpose()?;
         // Longer limits mean "no limit": they are clamped to a century, so
         // that no transport or timer adds `Duration::MAX` to an `Instant`.
         let t = Timeouts {
-            connect: self.timeouts.connect.min(NO_LIMIT),
-            attempt: self.timeouts.attempt.min(NO_LIMIT),
-            deadline: self.timeouts.deadline.min(NO_LIMIT),
+            connect: self.net.timeouts.connect.min(NO_LIMIT),
+            attempt: self.net.timeouts.attempt.min(NO_LIMIT),
+            deadline: self.net.timeouts.deadline.min(NO_LIMIT),
         };
         if t.connect.is_zero() || t.attempt.is_zero() || t.deadline.is_zero() {
             return Err(Error::Invalid {
@@ -358,7 +365,7 @@ impl<A, C> ClientBuilder<A, C> {
         // retry budget is the deadline itself (a policy budget shorter than
         // one attempt would forbid retrying a timed-out attempt); a policy
         // given explicitly keeps its budget, capped by the deadline.
-        let retry = match self.retry {
+        let retry = match self.net.retry {
             None => RetryPolicy {
                 total_budget: t.deadline,
                 ..RetryPolicy::default()
@@ -383,8 +390,8 @@ impl<A, C> ClientBuilder<A, C> {
             twin,
             timeouts: t,
             retry,
-            reply_limit: self.reply_limit,
-            clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            reply_limit: self.net.reply_limit,
+            clock: self.net.clock.unwrap_or_else(|| Arc::new(SystemClock)),
         };
         Ok((settings, self.api))
     }
@@ -414,7 +421,7 @@ impl<C> ClientBuilder<V2Options, C> {
     /// certificate's dates and subject (see [`doctor`](crate::doctor)).
     pub fn check(&self) -> Vec<Check> {
         let mut given = V2Credentials::default();
-        if let Some(id) = &self.mch_id {
+        if let Some(id) = &self.net.mch_id {
             given = V2Credentials::new(id.as_str());
         }
         if let Some(key) = &self.api.api_key {
@@ -572,7 +579,7 @@ impl<C> ClientBuilder<V3Options, C> {
     /// than `build`: an expired merchant certificate builds, but WeChat
     /// Pay refuses it.
     pub fn check(&self) -> Vec<Check> {
-        crate::doctor::check_v3(self.mch_id.as_deref(), &self.api, self.now())
+        crate::doctor::check_v3(self.net.mch_id.as_deref(), &self.api, self.now())
     }
 
     /// Validate everything: the network settings and the v3 credentials.

@@ -65,4 +65,4 @@ pub use transport::{DnsError, Exchange, Transport, classify, reply};
 pub use v2::V2Client;
 pub use v3::{CERTIFICATE_REFRESH_INTERVAL, V3Client};
 pub use wxmedia_proto::endpoints::Region;
-pub use wxmedia_tls::{Identity, Roots};
+pub use wxmedia_tls::{Identity, Roots, rustls};

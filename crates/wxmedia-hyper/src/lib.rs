@@ -41,8 +41,8 @@ use wxmedia_client::{DnsError, Exchange, Settings};
 use crate::engine::Engine;
 
 pub use wxmedia_client::{BuildError, Error, Identity, Timeouts, V2Builder, V3Builder};
-pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
-pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v3};
+pub use wxmedia_proto::v2::{ApiKey, SignType};
+pub use wxmedia_proto::{self as proto, ErrorCode, Media, MediaError, v2, v3};
 
 /// An APIv2 client over hyper. Cheap to clone; clones share the
 /// connection pool and the failover state.

@@ -63,11 +63,11 @@ fn media() -> Media {
     Media::new("sample.jpg", JPEG).expect("the sample is a valid image")
 }
 
-fn upload(client: &V2Client) -> Result<Uploaded, Error> {
+fn upload(client: &V2Client) -> Result<crate::v2::Uploaded, Error> {
     async_std::task::block_on(client.upload(media()))
 }
 
-fn assert_uploaded(sim: &Sim, uploaded: &Uploaded) {
+fn assert_uploaded(sim: &Sim, uploaded: &crate::v2::Uploaded) {
     let received = sim.server.sim().received();
     let last = received.last().expect("the simulator saw the request");
     assert_eq!(

@@ -16,7 +16,7 @@
 //! compile.
 //!
 //! * APIv2: `V2Client::builder().mch_id(..).api_key(..).identity(..).sign_type(..).build()?`,
-//!   then `client.upload(media)` gives an [`Uploaded`] (`media_id`,
+//!   then `client.upload(media)` gives a [`v2::Uploaded`] (`media_id`,
 //!   `media_hash`, `sign_type`).
 //! * APIv3: `V3Client::builder().mch_id(..).private_key_file(..).merchant_certificate_file(..)`
 //!   with one or more ways to verify replies
@@ -57,19 +57,20 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use wxmedia_client::doctor;
+// Everything the builders' and clients' signatures take or give.
 pub use wxmedia_client::{
-    BoxError, BuildError, ClientBuilder, Error, Identity, Timeouts, TransportErrorKind, V2Builder,
-    V3Builder,
+    BoxError, BuildError, Chain, ClientBuilder, Clock, Error, Identity, SharedError, SystemClock,
+    Timeouts, TransportErrorKind, V2Builder, V3Builder, rustls,
 };
 pub use wxmedia_proto as proto;
 pub use wxmedia_proto::Error as ProtoError;
 pub use wxmedia_proto::endpoints::Region;
-pub use wxmedia_proto::v2::{ApiKey, SignType, Uploaded};
-pub use wxmedia_proto::v3;
+pub use wxmedia_proto::v2::{ApiKey, SignType};
 pub use wxmedia_proto::{
     ApiError, DecodeError, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
     SignatureError,
 };
+pub use wxmedia_proto::{v2, v3};
 
 /// The hyper transport (tokio).
 #[cfg(feature = "hyper")]
