@@ -16,7 +16,7 @@ mod ledger;
 use ledger::{Entry, Ledger, Status, failed_entry};
 
 use crate::client::Uploader;
-use crate::conn::{ConnArgs, Target};
+use crate::conn::{ConnArgs, Destination};
 use crate::fit::{FitFlags, FitNote, FitOptions};
 use crate::report::{self, CmdError, CmdResult, Done, EXIT_OK, Failure};
 
@@ -52,8 +52,13 @@ pub(crate) struct BatchArgs {
 /// With `--fit` (`fit`), a directory's WebP photos are taken too when the
 /// upload takes JPEGs: `--fit` converts them, so a batch must not skip
 /// what it can make uploadable.
-fn collect(paths: &[PathBuf], target: Target, fit: bool) -> anyhow::Result<Vec<PathBuf>> {
-    fn walk(dir: &Path, target: Target, fit: bool, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+fn collect(paths: &[PathBuf], target: Destination, fit: bool) -> anyhow::Result<Vec<PathBuf>> {
+    fn walk(
+        dir: &Path,
+        target: Destination,
+        fit: bool,
+        out: &mut Vec<PathBuf>,
+    ) -> anyhow::Result<()> {
         let cannot = || format!("cannot read the directory {}", dir.display());
         let mut entries: Vec<_> = std::fs::read_dir(dir)
             .with_context(cannot)?
@@ -168,7 +173,7 @@ type Loaded = Option<(Media, Option<FitNote>)>;
 /// without fitting it again.
 async fn load(
     file: &Path,
-    target: Target,
+    target: Destination,
     fit: Option<&FitOptions>,
     ledger: &Ledger,
     mch_id: &str,
@@ -195,7 +200,7 @@ fn plan(
     file: &Path,
     ledger: &Ledger,
     mch_id: &str,
-    target: Target,
+    target: Destination,
     claimed: &mut HashMap<String, PathBuf>,
 ) -> Plan {
     let (media, note) = match media {
@@ -218,7 +223,7 @@ fn plan(
 struct Report {
     counts: Counts,
     progress: Option<indicatif::ProgressBar>,
-    target: Target,
+    target: Destination,
     json: bool,
 }
 

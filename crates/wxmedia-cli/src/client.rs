@@ -10,7 +10,7 @@ use wxmedia_client::{BuildError, Error, Transport, V2Builder, V2Client, V3Builde
 use wxmedia_proto::Media;
 use wxmedia_proto::v3::{Api, PlatformCertificate};
 
-use crate::conn::{Target, TransportArg};
+use crate::conn::{Destination, TransportArg};
 use crate::report::{Done, Failure};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -150,7 +150,7 @@ pub(crate) enum Configured {
 pub(crate) struct Uploader {
     client: Arc<dyn Upload>,
     transport: TransportArg,
-    target: Target,
+    target: Destination,
 }
 
 impl std::fmt::Debug for Uploader {
@@ -193,8 +193,8 @@ impl Uploader {
         configured: Configured,
     ) -> Result<Uploader, BuildError> {
         let target = match &configured {
-            Configured::V2(_) => Target::V2,
-            Configured::V3(_, api) => Target::V3(*api),
+            Configured::V2(_) => Destination::V2,
+            Configured::V3(_, api) => Destination::V3(*api),
         };
         let client = match transport {
             TransportArg::Hyper => build_async::<wxmedia_hyper::Hyper>(configured)?,
@@ -220,7 +220,7 @@ impl Uploader {
     }
 
     /// What each upload does.
-    pub(crate) fn target(&self) -> Target {
+    pub(crate) fn target(&self) -> Destination {
         self.target
     }
 

@@ -155,19 +155,19 @@ fn capitalized(text: &str) -> String {
 
 /// What one upload does: v2's image upload, or one of v3's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
+pub(crate) enum Destination {
     V2,
     V3(Api),
 }
 
-impl Target {
+impl Destination {
     /// The name of the ledger's `api` field and of the demo's API column:
     /// `v2`, or `v3-` and the endpoint's name. Each v3 upload has its own,
     /// since each gives a different result for the same file.
     pub(crate) fn name(self) -> String {
         match self {
-            Target::V2 => "v2".to_owned(),
-            Target::V3(api) => format!("v3-{}", api.name()),
+            Destination::V2 => "v2".to_owned(),
+            Destination::V3(api) => format!("v3-{}", api.name()),
         }
     }
 
@@ -175,8 +175,8 @@ impl Target {
     /// files from directories with it).
     pub(crate) fn takes(self, kind: MediaKind) -> bool {
         match self {
-            Target::V2 => kind.is_image(),
-            Target::V3(api) => api.accepts(kind),
+            Destination::V2 => kind.is_image(),
+            Destination::V3(api) => api.accepts(kind),
         }
     }
 
@@ -185,8 +185,8 @@ impl Target {
     /// huge file is never read only to be refused.
     pub(crate) fn max_size(self) -> usize {
         match self {
-            Target::V2 => wxmedia_proto::v2::MAX_MEDIA_SIZE,
-            Target::V3(api) => api.default_max_size(),
+            Destination::V2 => wxmedia_proto::v2::MAX_MEDIA_SIZE,
+            Destination::V3(api) => api.default_max_size(),
         }
     }
 
@@ -194,7 +194,7 @@ impl Target {
     /// checks the size again).
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
         match self {
-            Target::V3(api) if api.takes_videos() => Media::video(name, bytes),
+            Destination::V3(api) if api.takes_videos() => Media::video(name, bytes),
             _ => Media::new(name, bytes),
         }
     }
@@ -432,7 +432,7 @@ impl ConnArgs {
     /// What each upload does. The other API's options are refused here,
     /// as a group: clap already refuses v2 and v3 options together, and
     /// the API is `--api`'s value, which clap's conflicts cannot see.
-    pub(crate) fn target(&self) -> anyhow::Result<Target> {
+    pub(crate) fn target(&self) -> anyhow::Result<Destination> {
         match (self.api, &self.v2, &self.v3) {
             (ApiArg::V2, _, Some(_)) => bail!(
                 "--kind, --private-key, --serial-no, --wechatpay-public-key, --platform-cert and --api-v3-key-file are APIv3 options: add --api v3"
@@ -440,10 +440,10 @@ impl ConnArgs {
             (ApiArg::V3, Some(_), _) => bail!(
                 "--api-key-file, --p12 and --sign-type are APIv2 options; with --api v3 give --private-key, --cert or --serial-no, and a way to verify replies"
             ),
-            (ApiArg::V2, _, _) => Ok(Target::V2),
+            (ApiArg::V2, _, _) => Ok(Destination::V2),
             (ApiArg::V3, _, v3) => {
                 let kind = v3.as_ref().and_then(|v3| v3.kind);
-                Ok(Target::V3(kind.unwrap_or(Api::Image)))
+                Ok(Destination::V3(kind.unwrap_or(Api::Image)))
             }
         }
     }
@@ -456,8 +456,8 @@ impl ConnArgs {
         })?;
         let deadline = self.net.deadline()?;
         let configured = match self.target()? {
-            Target::V2 => Configured::V2(self.net.apply(self.v2_builder(mch_id)?, deadline)),
-            Target::V3(api) => {
+            Destination::V2 => Configured::V2(self.net.apply(self.v2_builder(mch_id)?, deadline)),
+            Destination::V3(api) => {
                 Configured::V3(self.net.apply(self.v3_builder(mch_id)?, deadline), api)
             }
         };

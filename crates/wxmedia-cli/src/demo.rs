@@ -12,7 +12,7 @@ use wxmedia_proto::v3::Api;
 use wxmedia_sim::{SimConfig, SimServer, samples};
 
 use crate::client::Uploader;
-use crate::conn::{Target, TransportArg};
+use crate::conn::{Destination, TransportArg};
 use crate::report::{CmdError, CmdResult, EXIT_FAILED, EXIT_USAGE};
 
 /// Samples made for the project, shipped with the simulator.
@@ -49,7 +49,7 @@ pub(crate) async fn run(args: DemoArgs) -> CmdResult {
 fn api_width() -> usize {
     Api::ALL
         .iter()
-        .map(|&api| Target::V3(api).name().len())
+        .map(|&api| Destination::V3(api).name().len())
         .max()
         .unwrap_or(0)
 }
@@ -86,7 +86,7 @@ async fn row(uploader: &Uploader, sign_type: &str, media: &Media) -> bool {
 }
 
 /// The user's file, or else the samples, as `target`'s media.
-async fn images(file: Option<&Path>, target: Target) -> Result<Vec<Media>, ExitCode> {
+async fn images(file: Option<&Path>, target: Destination) -> Result<Vec<Media>, ExitCode> {
     match file {
         Some(path) => match crate::upload::load(path, target, None).await {
             Ok((m, _)) => Ok(vec![m]),
@@ -112,7 +112,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // fit for one upload but not another is reported before anything runs.
     let file = args.file.as_deref();
     let mut media_v3 = Vec::new();
-    let media_v2 = match images(file, Target::V2).await {
+    let media_v2 = match images(file, Destination::V2).await {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
@@ -120,12 +120,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     for &api in Api::ALL {
         let media = if api.takes_videos() {
             vec![
-                Target::V3(api)
+                Destination::V3(api)
                     .media(VIDEO.0.to_owned(), VIDEO.1.to_vec())
                     .expect("the sample video is valid"),
             ]
         } else {
-            match images(file, Target::V3(api)).await {
+            match images(file, Destination::V3(api)).await {
                 Ok(m) => m,
                 Err(code) => return Ok(code),
             }

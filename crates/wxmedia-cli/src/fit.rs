@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 use clap::Args;
 use serde::Serialize;
 use tokio::sync::Semaphore;
-use wxmedia_fit::{FitReport, Format};
+use wxmedia_fit::FitReport;
 use wxmedia_proto::v3::Api;
 use wxmedia_proto::{Media, MediaHash};
 
-use crate::conn::{ApiArg, Target, kind_parser};
+use crate::conn::{ApiArg, Destination, kind_parser};
 use crate::report::{CmdError, CmdResult, EXIT_OK, Failure};
 
 /// The largest photo read for fitting: a 50 MP phone photo is about
@@ -35,11 +35,11 @@ pub(crate) struct FitFlags {
 
 impl FitFlags {
     /// The fitting asked for, if any; `--fit` on videos is a usage error.
-    pub(crate) fn options(&self, target: Target) -> anyhow::Result<Option<FitOptions>> {
+    pub(crate) fn options(&self, target: Destination) -> anyhow::Result<Option<FitOptions>> {
         if !self.fit {
             return Ok(None);
         }
-        if !matches!(target, Target::V2) && !target.takes(wxmedia_proto::MediaKind::Jpeg) {
+        if !matches!(target, Destination::V2) && !target.takes(wxmedia_proto::MediaKind::Jpeg) {
             anyhow::bail!("--fit is for images; videos are sent as they are");
         }
         Ok(Some(FitOptions {
@@ -55,10 +55,10 @@ pub(crate) struct FitOptions {
 }
 
 /// The fit target of an upload: its limit, the image formats it takes.
-fn fit_target(target: Target, keep_metadata: bool, min_long_side: u32) -> wxmedia_fit::Target {
+fn fit_target(target: Destination, keep_metadata: bool, min_long_side: u32) -> wxmedia_fit::Target {
     let base = match target {
-        Target::V2 => wxmedia_fit::Target::for_v2(),
-        Target::V3(api) => wxmedia_fit::Target::for_endpoint(&api)
+        Destination::V2 => wxmedia_fit::Target::for_v2(),
+        Destination::V3(api) => wxmedia_fit::Target::for_endpoint(&api)
             .unwrap_or_else(|| wxmedia_fit::Target::with_limit(target.max_size())),
     };
     base.with_keep_metadata(keep_metadata)
@@ -152,7 +152,7 @@ pub(crate) async fn prepare(
     name: String,
     bytes: Vec<u8>,
     source_hash: String,
-    target: Target,
+    target: Destination,
     options: &FitOptions,
 ) -> Result<(Media, FitNote), Failure> {
     let fit_target = options.target.clone();
@@ -191,7 +191,7 @@ pub(crate) async fn prepare(
     .await
     .map_err(|e| Failure::internal(format!("fit thread: {e}")))?;
     let (out, report) = fitted.map_err(cannot)?;
-    let name = renamed(&name, report.format_after);
+    let name = wxmedia_fit::name_for(&name, report.format_after);
     let media = target.media(name, out).map_err(Failure::media)?;
     Ok((
         media,
@@ -200,24 +200,6 @@ pub(crate) async fn prepare(
             source_hash,
         },
     ))
-}
-
-/// `photo.webp` becomes `photo.jpg` when the output is a JPEG; a name
-/// already ending in the output's extension is kept.
-fn renamed(name: &str, format: Format) -> String {
-    let ext = match format {
-        Format::Jpeg => "jpg",
-        Format::Png => "png",
-        Format::Bmp => "bmp",
-        _ => return name.to_owned(),
-    };
-    let (stem, old) = name.rsplit_once('.').unwrap_or((name, ""));
-    let same = old.eq_ignore_ascii_case(ext) || (ext == "jpg" && old.eq_ignore_ascii_case("jpeg"));
-    if same {
-        name.to_owned()
-    } else {
-        format!("{stem}.{ext}")
-    }
 }
 
 /// Options of `wxmedia fit`.
@@ -261,13 +243,13 @@ struct FitFlagsNoSwitch {
 impl FitArgs {
     fn target(&self) -> Result<wxmedia_fit::Target, CmdError> {
         let upload = match (self.api, self.kind) {
-            (None | Some(ApiArg::V2), None) => Target::V2,
+            (None | Some(ApiArg::V2), None) => Destination::V2,
             (Some(ApiArg::V2), Some(_)) => {
                 return Err(CmdError::usage("--kind is for --api v3"));
             }
-            (_, kind) => Target::V3(kind.unwrap_or(Api::Image)),
+            (_, kind) => Destination::V3(kind.unwrap_or(Api::Image)),
         };
-        if matches!(upload, Target::V3(api) if !api.accepts(wxmedia_proto::MediaKind::Jpeg)) {
+        if matches!(upload, Destination::V3(api) if !api.accepts(wxmedia_proto::MediaKind::Jpeg)) {
             return Err(CmdError::usage(
                 "fit makes photos; videos are sent as they are",
             ));
@@ -414,15 +396,5 @@ mod tests {
         let most = most.load(Ordering::SeqCst);
         assert!(most <= budget, "{most} MiB held at once");
         assert!(most >= 600, "two fits ran together ({most} MiB)");
-    }
-
-    #[test]
-    fn a_converted_photo_is_named_for_its_format() {
-        assert_eq!(renamed("IMG_1.webp", Format::Jpeg), "IMG_1.jpg");
-        assert_eq!(renamed("shot.PNG", Format::Jpeg), "shot.jpg");
-        assert_eq!(renamed("a.jpeg", Format::Jpeg), "a.jpeg");
-        assert_eq!(renamed("a.JPG", Format::Jpeg), "a.JPG");
-        assert_eq!(renamed("noext", Format::Jpeg), "noext.jpg");
-        assert_eq!(renamed("a.png", Format::Png), "a.png");
     }
 }

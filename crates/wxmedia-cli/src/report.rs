@@ -8,7 +8,7 @@ use wxmedia_proto::Error as ProtoError;
 use wxmedia_proto::v2;
 use wxmedia_proto::v3;
 
-use crate::conn::Target;
+use crate::conn::Destination;
 use crate::fit::FitNote;
 use crate::text::safe;
 
@@ -264,7 +264,7 @@ pub(crate) fn print_outcome(
     file: &Path,
     result: &Result<Done, Failure>,
     fit: Option<&FitNote>,
-    target: Target,
+    target: Destination,
     json: bool,
 ) {
     let name = file.display().to_string();
@@ -287,11 +287,11 @@ pub(crate) fn print_outcome(
         Err(f) => {
             if json {
                 let line = match target {
-                    Target::V2 => serde_json::to_string(&FailureLine {
+                    Destination::V2 => serde_json::to_string(&FailureLine {
                         file: &name,
                         error: f,
                     }),
-                    Target::V3(_) => serde_json::to_string(&FailureLineV3 {
+                    Destination::V3(_) => serde_json::to_string(&FailureLineV3 {
                         file: &name,
                         error: f,
                         code: f.code.as_deref(),

@@ -10,7 +10,7 @@ use clap::Args;
 use wxmedia_proto::{Media, MediaError};
 
 use crate::client::Uploader;
-use crate::conn::{ConnArgs, Target};
+use crate::conn::{ConnArgs, Destination};
 use crate::fit::{FitFlags, FitNote, FitOptions, MAX_FIT_INPUT};
 use crate::report::{self, CmdResult, Done, EXIT_OK, Failure};
 
@@ -32,7 +32,7 @@ pub(crate) struct UploadArgs {
 /// stall the other uploads of a batch.
 pub(crate) async fn load(
     path: &Path,
-    target: Target,
+    target: Destination,
     fit: Option<&FitOptions>,
 ) -> Result<(Media, Option<FitNote>), Failure> {
     let bytes = read(path, target, fit.is_some()).await?;
@@ -49,7 +49,11 @@ pub(crate) async fn load(
 
 /// The bytes of the file, read on the blocking pool, at most the upload's
 /// limit, or `MAX_FIT_INPUT` when it is to be fitted.
-pub(crate) async fn read(path: &Path, target: Target, fitting: bool) -> Result<Vec<u8>, Failure> {
+pub(crate) async fn read(
+    path: &Path,
+    target: Destination,
+    fitting: bool,
+) -> Result<Vec<u8>, Failure> {
     let owned = path.to_owned();
     let limit = if fitting {
         MAX_FIT_INPUT

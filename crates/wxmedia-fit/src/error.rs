@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::Format;
-use crate::report::{Bytes, Dims};
+use crate::report::{ByteSize, Dims};
 
 /// Why [`fit`](crate::fit) or [`probe`](crate::probe) refused an input.
 ///
@@ -54,9 +54,9 @@ pub enum FitError {
         /// The input's format.
         format: Format,
         /// What the fit would need at its peak (an upper estimate).
-        needed: Bytes,
+        needed: ByteSize,
         /// The limit.
-        limit: Bytes,
+        limit: ByteSize,
     },
     /// The header claims far more pixels than so few bytes can hold for a
     /// photo: a decompression bomb, refused before decoding (see
@@ -71,7 +71,7 @@ pub enum FitError {
         /// The dimensions the header claims.
         dims: Dims,
         /// The input's size.
-        bytes: Bytes,
+        bytes: ByteSize,
         /// [`DecodeLimits::max_pixels_per_byte`](crate::DecodeLimits::max_pixels_per_byte).
         ratio: u64,
     },
@@ -120,9 +120,9 @@ pub enum FitError {
     )]
     CannotFit {
         /// The target's limit.
-        max_bytes: Bytes,
+        max_bytes: ByteSize,
         /// The smallest output produced.
-        smallest: Bytes,
+        smallest: ByteSize,
         /// Its dimensions.
         dims: Dims,
         /// Its JPEG quality.
@@ -143,6 +143,15 @@ impl FitError {
             format,
             source: Box::new(ParseError(why)),
         }
+    }
+}
+
+/// The core's walk stopped: a cut is `Truncated`, a broken structure
+/// `Corrupt` with the core's reason.
+pub(crate) fn walk_error(format: Format, e: wxmedia_proto::media::WalkError) -> FitError {
+    match e {
+        wxmedia_proto::media::WalkError::Malformed(why) => FitError::corrupt(format, why),
+        _ => FitError::Truncated { format },
     }
 }
 

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use crate::encode::{self, Estimator, Extras, Search};
 use crate::error::FitError;
 use crate::probe::{self, Parsed};
-use crate::report::{Bytes, Dims, FitReport, Fitted, Metadata, Orientation};
+use crate::report::{ByteSize, Dims, FitReport, Fitted, Metadata, Orientation};
 use crate::{Format, Target, bmp, cost, exif, jpeg, pixels, png};
 
 /// Each downscaling step multiplies the long side by this.
@@ -137,7 +137,7 @@ fn check_headers(parsed: &Parsed, bytes: &[u8], target: &Target) -> Result<(), F
         return Err(FitError::Implausible {
             format: p.format,
             dims: p.dims,
-            bytes: Bytes(bytes.len() as u64),
+            bytes: ByteSize(bytes.len() as u64),
             ratio: limits.max_pixels_per_byte,
         });
     }
@@ -151,8 +151,8 @@ fn check_memory(parsed: &Parsed, bytes: &[u8], target: &Target) -> Result<(), Fi
     if needed > target.limits.max_alloc {
         return Err(FitError::OverMemoryLimit {
             format: parsed.probe.format,
-            needed: Bytes(needed),
-            limit: Bytes(target.limits.max_alloc),
+            needed: ByteSize(needed),
+            limit: ByteSize(target.limits.max_alloc),
         });
     }
     Ok(())
@@ -293,8 +293,8 @@ fn reencode<'a>(
         correction = est.correction;
     }
     Err(FitError::CannotFit {
-        max_bytes: Bytes(budget as u64),
-        smallest: Bytes(smallest.0 as u64),
+        max_bytes: ByteSize(budget as u64),
+        smallest: ByteSize(smallest.0 as u64),
         dims: smallest.1,
         quality: floor,
     })

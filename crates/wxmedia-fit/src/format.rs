@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+use wxmedia_proto::MediaKind;
+use wxmedia_proto::media::StillImage;
+
 /// An image format, as detected from the content (never from a file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -34,20 +37,27 @@ impl Format {
     /// signature matches.
     #[must_use]
     pub fn sniff(bytes: &[u8]) -> Option<Format> {
-        if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(Format::Jpeg)
-        } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-            Some(Format::Png)
-        } else if bytes.starts_with(b"BM") && bytes.len() >= 18 {
-            Some(Format::Bmp)
-        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        // The upload formats and the HEIF/AVIF brands are the core's
+        // rules (one detection, one brand table); the rest only `fit`
+        // needs to name.
+        match MediaKind::sniff(bytes) {
+            Some(MediaKind::Jpeg) => return Some(Format::Jpeg),
+            Some(MediaKind::Png) => return Some(Format::Png),
+            // Shorter than a BMP's two headers' start: not one to decode.
+            Some(MediaKind::Bmp) if bytes.len() >= 18 => return Some(Format::Bmp),
+            _ => {}
+        }
+        if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
             Some(Format::WebP)
         } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
             Some(Format::Gif)
         } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
             Some(Format::Tiff)
         } else {
-            sniff_isobmff(bytes)
+            match StillImage::sniff(bytes)? {
+                StillImage::Avif => Some(Format::Avif),
+                _ => Some(Format::Heic),
+            }
         }
     }
 
@@ -71,31 +81,6 @@ impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
-}
-
-/// HEIF and AVIF share the ISO-BMFF container: an `ftyp` box whose major or
-/// compatible brands say which codec is inside. AVIF wins when both appear,
-/// because an AVIF file commonly lists the generic `mif1` brand too.
-fn sniff_isobmff(bytes: &[u8]) -> Option<Format> {
-    if bytes.len() < 16 || &bytes[4..8] != b"ftyp" {
-        return None;
-    }
-    let size = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
-    let end = size.clamp(16, 4096).min(bytes.len());
-    let major = &bytes[8..12];
-    // Major brand, then (after the 4-byte minor version) the compatible brands.
-    let brands = std::iter::once(major).chain(bytes[16..end].chunks_exact(4));
-    let mut heif = false;
-    for brand in brands {
-        match brand {
-            b"avif" | b"avis" => return Some(Format::Avif),
-            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
-                heif = true;
-            }
-            _ => {}
-        }
-    }
-    heif.then_some(Format::Heic)
 }
 
 #[cfg(test)]

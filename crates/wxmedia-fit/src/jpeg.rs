@@ -1,10 +1,9 @@
-//! JPEG structure: a segment walker that finds the frame, the metadata and
-//! the end of the image, and a lossless metadata stripper built on it.
+//! JPEG structure on the core's segment walk: the frame, the metadata and the end of the image, and a lossless metadata stripper built on it.
 
-use std::ops::Range;
+use wxmedia_proto::media::{JpegSegment, JpegSegments};
 
 use crate::Format;
-use crate::error::FitError;
+use crate::error::{FitError, walk_error};
 use crate::exif;
 use crate::probe::HeaderInfo;
 use crate::report::{Dims, Metadata};
@@ -38,90 +37,29 @@ enum Fate {
     Shorten(Vec<u8>, Metadata),
 }
 
-/// One marker segment. For SOS, `end` includes the entropy-coded data that
-/// follows, up to the next marker.
-pub(crate) struct Segment {
-    marker: u8,
-    start: usize,
-    payload: Range<usize>,
-    end: usize,
-}
+/// One marker segment, as the core's walk finds it. For SOS, `end`
+/// includes the entropy-coded data that follows, up to the next marker.
+pub(crate) type Segment = JpegSegment;
 
-/// Walks the segments from SOI to EOI, calling `visit` for each. Returns the
-/// offset just after EOI. Data that stops before EOI is `Truncated`:
-/// decoders that paint the missing part grey would otherwise upload half a
-/// photo. Garbage bytes between segments, stray stuffing and restart
-/// markers outside a scan are skipped, as libjpeg does.
+/// Walks the segments from SOI to EOI with the core's walk (the same
+/// rules as the upload's completeness check), calling `visit` for each.
+/// Returns the offset just after EOI. Data that stops before EOI is
+/// `Truncated`: decoders that paint the missing part grey would otherwise
+/// upload half a photo. A second SOI or a length under 2 is `Corrupt`.
 fn walk(
     bytes: &[u8],
     mut visit: impl FnMut(&Segment) -> Result<(), FitError>,
 ) -> Result<usize, FitError> {
-    let truncated = || FitError::Truncated {
+    for segment in JpegSegments::new(bytes) {
+        let segment = segment.map_err(|e| walk_error(Format::Jpeg, e))?;
+        if segment.marker == EOI {
+            return Ok(segment.end);
+        }
+        visit(&segment)?;
+    }
+    Err(FitError::Truncated {
         format: Format::Jpeg,
-    };
-    if bytes.len() < 4 || bytes[0] != 0xFF || bytes[1] != SOI {
-        return Err(truncated());
-    }
-    let mut pos = 2;
-    loop {
-        // Find the next 0xFF, then skip fill bytes.
-        let skip = bytes[pos..]
-            .iter()
-            .position(|&b| b == 0xFF)
-            .ok_or_else(truncated)?;
-        let start = pos + skip;
-        let mut at = start;
-        while bytes.get(at) == Some(&0xFF) {
-            at += 1;
-        }
-        let marker = *bytes.get(at).ok_or_else(truncated)?;
-        match marker {
-            EOI => return Ok(at + 1),
-            SOI => {
-                return Err(FitError::corrupt(
-                    Format::Jpeg,
-                    "a second start-of-image marker",
-                ));
-            }
-            0x00 | 0x01 | 0xD0..=0xD7 => pos = at + 1,
-            _ => {
-                let len = bytes.get(at + 1..at + 3).ok_or_else(truncated)?;
-                let len = usize::from(u16::from_be_bytes([len[0], len[1]]));
-                if len < 2 {
-                    return Err(FitError::corrupt(Format::Jpeg, "a segment length below 2"));
-                }
-                let payload = at + 3..at + 1 + len;
-                if payload.end > bytes.len() {
-                    return Err(truncated());
-                }
-                let end = if marker == SOS {
-                    scan_end(bytes, payload.end).ok_or_else(truncated)?
-                } else {
-                    payload.end
-                };
-                visit(&Segment {
-                    marker,
-                    start,
-                    payload,
-                    end,
-                })?;
-                pos = end;
-            }
-        }
-    }
-}
-
-/// The offset of the first marker after entropy-coded data starting at
-/// `from`: an 0xFF followed by neither a stuffed 0x00 nor a restart marker.
-fn scan_end(bytes: &[u8], from: usize) -> Option<usize> {
-    let mut i = from;
-    loop {
-        i += bytes.get(i..)?.iter().position(|&b| b == 0xFF)?;
-        match *bytes.get(i + 1)? {
-            0x00 | 0xD0..=0xD7 | 0xFF => i += 1,
-            _ => return Some(i),
-        }
-    }
+    })
 }
 
 /// The fixed part of a JFIF APP0 payload: `JFIF\0`, version, units,

@@ -83,5 +83,5 @@ pub use error::FitError;
 pub use fit::{fit, peak_bytes};
 pub use format::Format;
 pub use probe::{Probe, probe};
-pub use report::{Bytes, Dims, FitReport, Fitted, Metadata, Orientation};
+pub use report::{ByteSize, Dims, FitReport, Fitted, Metadata, Orientation, name_for};
 pub use target::{DecodeLimits, Target};

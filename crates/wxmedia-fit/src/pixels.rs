@@ -5,7 +5,7 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, Limits};
 
 use crate::error::FitError;
-use crate::report::{Bytes, Dims, Orientation};
+use crate::report::{ByteSize, Dims, Orientation};
 use crate::{DecodeLimits, Format};
 
 /// 8-bit pixels, 1 channel (grey) or 3 (RGB), rows packed.
@@ -137,8 +137,8 @@ fn map_image_error(format: Format, limits: &DecodeLimits, e: image::ImageError) 
     match e {
         image::ImageError::Limits(_) => FitError::OverMemoryLimit {
             format,
-            needed: Bytes(limits.max_alloc.saturating_add(1)),
-            limit: Bytes(limits.max_alloc),
+            needed: ByteSize(limits.max_alloc.saturating_add(1)),
+            limit: ByteSize(limits.max_alloc),
         },
         image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
             FitError::Truncated { format }

@@ -1,14 +1,15 @@
-//! PNG structure: a chunk walker for dimensions, animation, metadata and
-//! the end of the image, and a lossless metadata stripper built on it.
+//! PNG structure on the core's chunk walk: dimensions, animation, metadata and the end of the image, and a lossless metadata stripper built on it.
+
+use wxmedia_proto::media::{PNG_SIGNATURE, PngChunk, PngChunks};
 
 use crate::Format;
 use crate::cost::Layout;
-use crate::error::FitError;
+use crate::error::{FitError, walk_error};
 use crate::exif;
 use crate::probe::HeaderInfo;
 use crate::report::{Dims, Metadata};
 
-const SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+const SIGNATURE: &[u8; 8] = &PNG_SIGNATURE;
 
 /// What stripping does with a chunk of `len` data bytes.
 fn removable(kind: &[u8; 4], len: usize) -> Option<Metadata> {
@@ -142,46 +143,27 @@ pub(crate) fn without_iccp(bytes: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), F
     Ok((out, profile))
 }
 
-struct Chunk<'a> {
-    kind: [u8; 4],
-    data: &'a [u8],
-    /// The whole chunk: length, type, data and CRC.
-    raw: &'a [u8],
-}
+/// One chunk, as the core's walk finds it.
+type Chunk<'a> = PngChunk<'a>;
 
-/// Walks the chunks up to IEND; returns the offset after it. Chunks are not
-/// checked against their CRC here (the decoder does that); a chunk longer
-/// than the data is `Truncated`.
+/// Walks the chunks up to IEND with the core's walk (the same rules as
+/// the upload's completeness check); returns the offset after it. Chunks
+/// are not checked against their CRC here (the decoder does that); a
+/// chunk longer than the data is `Truncated`, one over 2^31 `Corrupt`.
 fn walk<'a>(
     bytes: &'a [u8],
     mut visit: impl FnMut(&Chunk<'a>) -> Result<(), FitError>,
 ) -> Result<usize, FitError> {
-    let truncated = || FitError::Truncated {
+    for chunk in PngChunks::new(bytes) {
+        let chunk = chunk.map_err(|e| walk_error(Format::Png, e))?;
+        visit(&chunk)?;
+        if &chunk.kind == b"IEND" {
+            return Ok(chunk.end);
+        }
+    }
+    Err(FitError::Truncated {
         format: Format::Png,
-    };
-    if !bytes.starts_with(SIGNATURE) {
-        return Err(truncated());
-    }
-    let mut pos = SIGNATURE.len();
-    loop {
-        let head = bytes.get(pos..pos + 8).ok_or_else(truncated)?;
-        let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-        if len > 0x7FFF_FFFF {
-            return Err(FitError::corrupt(Format::Png, "a chunk length over 2^31"));
-        }
-        let kind: [u8; 4] = [head[4], head[5], head[6], head[7]];
-        let end = (pos + 12).checked_add(len).ok_or_else(truncated)?;
-        let raw = bytes.get(pos..end).ok_or_else(truncated)?;
-        visit(&Chunk {
-            kind,
-            data: &raw[8..8 + len],
-            raw,
-        })?;
-        pos = end;
-        if &kind == b"IEND" {
-            return Ok(pos);
-        }
-    }
+    })
 }
 
 /// Walks the whole PNG: dimensions, animation, metadata, ICC.

@@ -51,15 +51,15 @@ impl fmt::Display for Dims {
 /// A byte count that prints in binary units (`1.9 MiB`), the units the
 /// upload limits are stated in (2 MiB, 5 MiB).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Bytes(pub u64);
+pub struct ByteSize(pub u64);
 
-impl From<usize> for Bytes {
-    fn from(n: usize) -> Bytes {
-        Bytes(n as u64)
+impl From<usize> for ByteSize {
+    fn from(n: usize) -> ByteSize {
+        ByteSize(n as u64)
     }
 }
 
-impl fmt::Display for Bytes {
+impl fmt::Display for ByteSize {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         const KIB: f64 = 1024.0;
         let n = self.0 as f64;
@@ -312,7 +312,7 @@ impl fmt::Display for FitReport {
     /// 1.93 MiB, rotated 90° clockwise, removed EXIF (GPS), XMP`. A caller
     /// that knows the file name puts it in front (`IMG_1234.webp: ...`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let before = Bytes(self.bytes_before as u64);
+        let before = ByteSize(self.bytes_before as u64);
         if self.unchanged {
             return write!(
                 f,
@@ -329,7 +329,7 @@ impl fmt::Display for FitReport {
             Some(q) => write!(f, " q={q}")?,
             None => f.write_str(" (not re-encoded)")?,
         }
-        write!(f, " {}", Bytes(self.bytes_after as u64))?;
+        write!(f, " {}", ByteSize(self.bytes_after as u64))?;
         if let Some(o) = self.oriented {
             write!(f, ", {o}")?;
         }
@@ -373,6 +373,45 @@ impl Fitted<'_> {
     pub fn into_vec(self) -> Vec<u8> {
         self.bytes.into_owned()
     }
+
+    /// The name to upload the output under, for a file named `original`:
+    /// its extension follows the output's format (see [`name_for`]).
+    #[must_use]
+    pub fn file_name(&self, original: &str) -> String {
+        name_for(original, self.report.format_after)
+    }
+
+    /// The output as the upload's [`Media`](wxmedia_proto::Media), named
+    /// for its format: `photo.webp` fitted to a JPEG is `photo.jpg`, so
+    /// that [`Media::new`](wxmedia_proto::Media::new)'s extension check
+    /// passes. The step between `fit` and an upload.
+    pub fn into_media(
+        self,
+        original: &str,
+    ) -> Result<wxmedia_proto::Media, wxmedia_proto::MediaError> {
+        let name = self.file_name(original);
+        wxmedia_proto::Media::new(name, self.into_vec())
+    }
+}
+
+/// `photo.webp` becomes `photo.jpg` when the output is a JPEG (PNG and BMP
+/// alike); a name already ending in the format's extension (`.jpeg` for a
+/// JPEG too, any case) is kept, and a name without one gains it.
+#[must_use]
+pub fn name_for(original: &str, format: Format) -> String {
+    let ext = match format {
+        Format::Jpeg => "jpg",
+        Format::Png => "png",
+        Format::Bmp => "bmp",
+        _ => return original.to_owned(),
+    };
+    let (stem, old) = original.rsplit_once('.').unwrap_or((original, ""));
+    let same = old.eq_ignore_ascii_case(ext) || (ext == "jpg" && old.eq_ignore_ascii_case("jpeg"));
+    if same {
+        original.to_owned()
+    } else {
+        format!("{stem}.{ext}")
+    }
 }
 
 #[cfg(test)]
@@ -381,9 +420,9 @@ mod tests {
 
     #[test]
     fn bytes_print_in_binary_units() {
-        assert_eq!(Bytes(900).to_string(), "900 B");
-        assert_eq!(Bytes(300 * 1024).to_string(), "300 KiB");
-        assert_eq!(Bytes(2 * 1024 * 1024).to_string(), "2.00 MiB");
+        assert_eq!(ByteSize(900).to_string(), "900 B");
+        assert_eq!(ByteSize(300 * 1024).to_string(), "300 KiB");
+        assert_eq!(ByteSize(2 * 1024 * 1024).to_string(), "2.00 MiB");
     }
 
     #[test]

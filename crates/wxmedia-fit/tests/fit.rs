@@ -121,6 +121,35 @@ fn webp_photo_becomes_a_jpeg_even_when_small_enough() {
     assert!(psnr >= 33.0, "PSNR {psnr:.2} dB");
 }
 
+/// The README's "fit, then upload" step as a library user takes it: the
+/// fitted WebP comes back as a `Media` named `.jpg`, where the original
+/// name would be refused for its extension.
+#[test]
+fn a_fitted_photo_becomes_media_named_for_its_format() {
+    let webp = synth::webp(&synth::photo(640, 480, 3));
+    let fitted = fit(&webp, &Target::for_v2()).unwrap();
+    assert_eq!(fitted.file_name("IMG_7.webp"), "IMG_7.jpg");
+    let bytes = fitted.bytes.clone().into_owned();
+    assert!(matches!(
+        wxmedia_proto::Media::new("IMG_7.webp", bytes),
+        Err(wxmedia_proto::MediaError::UnsupportedExtension { .. })
+    ));
+    let media = fitted.into_media("IMG_7.webp").unwrap();
+    assert_eq!(media.filename(), "IMG_7.jpg");
+    assert_eq!(media.kind(), wxmedia_proto::MediaKind::Jpeg);
+    for (name, format, want) in [
+        ("IMG_1.webp", Format::Jpeg, "IMG_1.jpg"),
+        ("shot.PNG", Format::Jpeg, "shot.jpg"),
+        ("a.jpeg", Format::Jpeg, "a.jpeg"),
+        ("a.JPG", Format::Jpeg, "a.JPG"),
+        ("noext", Format::Jpeg, "noext.jpg"),
+        ("a.png", Format::Png, "a.png"),
+        ("scan.jpg", Format::Bmp, "scan.bmp"),
+    ] {
+        assert_eq!(wxmedia_fit::name_for(name, format), want);
+    }
+}
+
 #[test]
 fn small_clean_jpeg_comes_back_byte_identical() {
     let jpeg = synth::jpeg(&synth::photo(800, 600, 3), 85);
@@ -133,7 +162,7 @@ fn small_clean_jpeg_comes_back_byte_identical() {
         fitted.report.to_string(),
         format!(
             "JPEG 800×600 {}, unchanged (already fits)",
-            wxmedia_fit::Bytes(jpeg.len() as u64)
+            wxmedia_fit::ByteSize(jpeg.len() as u64)
         )
     );
 }

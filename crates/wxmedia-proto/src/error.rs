@@ -218,6 +218,16 @@ pub enum MediaError {
         /// The file's length.
         len: u64,
     },
+    /// An image's structure is broken in a way that is not a cut (a
+    /// second start-of-image, a JPEG segment length under 2, a PNG chunk
+    /// length over 2^31): decoders refuse it, so it is not sent.
+    #[error("media is not a well-formed {kind} file: {reason}")]
+    MalformedImage {
+        /// The format.
+        kind: crate::MediaKind,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// For a video upload: the container's structure is broken in a way
     /// that is not a cut (a box smaller than its header, no `moov`, …).
     #[error("media is not a well-formed {kind} file: {reason}")]

@@ -15,7 +15,9 @@ mod png;
 mod video;
 mod walk;
 
-use walk::Truncated;
+pub use jpeg::{JpegSegment, JpegSegments};
+pub use png::{PNG_SIGNATURE, PngChunk, PngChunks};
+pub use walk::WalkError;
 
 /// Longest file name accepted, in bytes.
 pub const MAX_FILENAME_LEN: usize = 256;
@@ -62,12 +64,58 @@ const ASF_HEADER_GUID: [u8; 16] = [
     0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C,
 ];
 
-/// `ftyp` brands of HEIF and AVIF still images and image sequences: they
-/// are ISO-BMFF like MP4 but not videos, so a photo renamed `.mp4` is not
-/// taken for one.
-const IMAGE_BRANDS: [&[u8; 4]; 9] = [
-    b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"hevc", b"avif", b"avis",
+/// A still image (or image sequence) in the ISO-BMFF container, by its
+/// `ftyp` brands: not a video, and not an image the uploads take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StillImage {
+    /// HEIF, an iPhone's HEIC included.
+    Heif,
+    /// AVIF.
+    Avif,
+}
+
+/// The one table of HEIF and AVIF brands, for every crate: the brand and
+/// what it says.
+const STILL_IMAGE_BRANDS: [(&[u8; 4], StillImage); 10] = [
+    (b"heic", StillImage::Heif),
+    (b"heix", StillImage::Heif),
+    (b"hevc", StillImage::Heif),
+    (b"hevx", StillImage::Heif),
+    (b"heim", StillImage::Heif),
+    (b"heis", StillImage::Heif),
+    (b"mif1", StillImage::Heif),
+    (b"msf1", StillImage::Heif),
+    (b"avif", StillImage::Avif),
+    (b"avis", StillImage::Avif),
 ];
+
+impl StillImage {
+    /// What an ISO-BMFF file's `ftyp` box says it is, by its major brand
+    /// and its compatible brands (a HEIC names `mif1` or `heic` there even
+    /// when its major brand is another); AVIF wins when both appear, since
+    /// an AVIF commonly lists the generic `mif1` too. `None` for a file
+    /// without an `ftyp` box first, or with no such brand (an MP4).
+    pub fn sniff(content: &[u8]) -> Option<StillImage> {
+        if content.len() < 16 || &content[4..8] != b"ftyp" {
+            return None;
+        }
+        let size = u32::from_be_bytes([content[0], content[1], content[2], content[3]]) as usize;
+        let end = size.clamp(16, 4096).min(content.len());
+        // The major brand, then (after the 4-byte minor version) the
+        // compatible brands.
+        let brands = std::iter::once(&content[8..12]).chain(content[16..end].chunks_exact(4));
+        let mut found = None;
+        for brand in brands {
+            match STILL_IMAGE_BRANDS.iter().find(|(b, _)| &b[..] == brand) {
+                Some((_, StillImage::Avif)) => return Some(StillImage::Avif),
+                Some((_, StillImage::Heif)) => found = Some(StillImage::Heif),
+                None => {}
+            }
+        }
+        found
+    }
+}
 
 impl MediaKind {
     /// Detect the format from the first bytes of the content, images and
@@ -85,7 +133,7 @@ impl MediaKind {
                 b"qt  " => MediaKind::Mov,
                 b"M4V " | b"M4VH" | b"M4VP" => MediaKind::M4v,
                 b"F4V " | b"F4P " => MediaKind::F4v,
-                _ if IMAGE_BRANDS.iter().any(|b| &b[..] == brand) => return None,
+                _ if StillImage::sniff(content).is_some() => return None,
                 _ => MediaKind::Mp4,
             })
         } else if content.starts_with(b"RIFF") && content.get(8..12) == Some(b"AVI ") {
@@ -283,11 +331,15 @@ impl fmt::Display for MediaHash {
 ///   forward pass would cost ~3 % of the MD5 that v2 computes anyway).
 ///   Stray bytes where a marker is due are skipped up to the next `FF`,
 ///   as libjpeg does, since decoders show such files. A file with no scan
-///   at all (SOI, EOI) is whole.
+///   at all (SOI, EOI) is whole. A second SOI or a segment length under 2
+///   is [`MediaError::MalformedImage`], as libjpeg refuses them. The walk
+///   is [`JpegSegments`], which `wxmedia-fit` walks too.
 /// * PNG: after the 8-byte signature, chunks are walked by their length
 ///   fields (length, type, data, CRC); the `IEND` chunk must be reached
 ///   whole. A cut inside any chunk is caught, not only a missing `IEND`.
-///   CRCs are not checked: they detect corruption, not truncation.
+///   CRCs are not checked: they detect corruption, not truncation. A
+///   length over 2^31 is [`MediaError::MalformedImage`]. The walk is
+///   [`PngChunks`], which `wxmedia-fit` walks too.
 /// * BMP: the 14-byte file header and the DIB header it announces must be
 ///   there; the file-size field (bytes 2..6, little endian) must be at
 ///   most the file length (larger means the end is missing); the
@@ -464,7 +516,10 @@ impl Media {
                 Ok(None)
             }
         }
-        .map_err(|Truncated| MediaError::Truncated { kind })?;
+        .map_err(|e| match e {
+            WalkError::Truncated => MediaError::Truncated { kind },
+            WalkError::Malformed(reason) => MediaError::MalformedImage { kind, reason },
+        })?;
         let wire_filename = if filename.is_ascii() {
             filename.clone()
         } else {
@@ -553,9 +608,6 @@ impl fmt::Debug for Media {
             .finish()
     }
 }
-
-/// The PNG file signature.
-const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
 
 fn extension(filename: &str) -> &str {
     match filename.rfind('.') {
@@ -942,10 +994,97 @@ mod tests {
         let mut p = PNG_SIGNATURE.to_vec();
         p.extend_from_slice(b"\0\0\x01\0tEXt\0\0\0\0IEND\xAE\x42\x60\x82");
         refused_as_truncated("a.png", &p, MediaKind::Png);
-        // A huge length does not wrap.
+        // The largest length PNG allows does not wrap: a cut.
+        let mut p = PNG_SIGNATURE.to_vec();
+        p.extend_from_slice(b"\x7F\xFF\xFF\xFFIDAT\0\0\0\0IEND\xAE\x42\x60\x82");
+        refused_as_truncated("a.png", &p, MediaKind::Png);
+        // A length over 2^31 is no PNG's: malformed, not cut.
         let mut p = PNG_SIGNATURE.to_vec();
         p.extend_from_slice(b"\xFF\xFF\xFF\xFFIDAT\0\0\0\0IEND\xAE\x42\x60\x82");
-        refused_as_truncated("a.png", &p, MediaKind::Png);
+        assert_eq!(
+            Media::new("a.png", p).unwrap_err(),
+            MediaError::MalformedImage {
+                kind: MediaKind::Png,
+                reason: "a chunk length over 2^31"
+            }
+        );
+    }
+
+    /// One SOI rule for every crate: a second start-of-image, or a segment
+    /// length under 2, is malformed (libjpeg refuses both), where stray
+    /// bytes, fill bytes and restart markers outside a scan are skipped.
+    #[test]
+    fn jpeg_walk_refuses_a_second_soi_and_a_length_under_2() {
+        let malformed = |content: &[u8], reason| {
+            assert_eq!(
+                Media::new("a.jpg", content.to_vec()).unwrap_err(),
+                MediaError::MalformedImage {
+                    kind: MediaKind::Jpeg,
+                    reason
+                },
+                "{content:02X?}"
+            );
+        };
+        malformed(
+            b"\xFF\xD8\xFF\xD8\xFF\xD9",
+            "a second start-of-image marker",
+        );
+        malformed(
+            b"\xFF\xD8\xFF\xFE\x00\x02\xFF\xD8\xFF\xD9",
+            "a second start-of-image marker",
+        );
+        malformed(
+            b"\xFF\xD8\xFF\xFE\x00\x01\xFF\xD9",
+            "a segment length below 2",
+        );
+        malformed(
+            b"\xFF\xD8\xFF\xFE\x00\x00\xFF\xD9",
+            "a segment length below 2",
+        );
+        // Still whole: a stray byte, fill bytes and a restart marker.
+        for whole in [
+            &b"\xFF\xD8\xFF\xFE\x00\x02\x00\xFF\xD9"[..],
+            b"\xFF\xD8\xFF\xFF\xFF\xD9",
+            b"\xFF\xD8\xFF\xD0\xFF\xD9",
+        ] {
+            assert!(Media::new("a.jpg", whole.to_vec()).is_ok(), "{whole:02X?}");
+        }
+    }
+
+    /// One brand table: a HEIC is told apart by its major brand or its
+    /// compatible ones, an AVIF wins over the generic `mif1`, an MP4 is
+    /// neither; and such photos are never taken for videos.
+    #[test]
+    fn still_images_are_told_by_major_or_compatible_brands() {
+        let cases: [(&[u8], Option<StillImage>); 5] = [
+            (
+                b"\0\0\0\x18ftypheic\0\0\0\0mif1heic",
+                Some(StillImage::Heif),
+            ),
+            (
+                b"\0\0\0\x18ftypisom\0\0\0\0mif1hevx",
+                Some(StillImage::Heif),
+            ),
+            (
+                b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf",
+                Some(StillImage::Avif),
+            ),
+            (
+                b"\0\0\0\x18ftypmif1\0\0\0\0mif1avif",
+                Some(StillImage::Avif),
+            ),
+            (b"\0\0\0\x18ftypisom\0\0\0\0isomiso2", None),
+        ];
+        for (content, want) in cases {
+            assert_eq!(StillImage::sniff(content), want, "{content:?}");
+            if want.is_some() {
+                assert_eq!(MediaKind::sniff(content), None, "{content:?}");
+            }
+        }
+        assert_eq!(
+            MediaKind::sniff(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"),
+            Some(MediaKind::Mp4)
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
 
-use crate::conn::Target;
+use crate::conn::Destination;
 use crate::report::Failure;
 
 /// One ledger line.
@@ -46,7 +46,7 @@ pub(super) struct Entry {
 }
 
 fn v2_name() -> String {
-    Target::V2.name().to_owned()
+    Destination::V2.name().to_owned()
 }
 
 #[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -188,7 +188,7 @@ impl Ledger {
         })
     }
 
-    pub(super) fn is_done(&self, mch_id: &str, target: Target, hash: &str) -> bool {
+    pub(super) fn is_done(&self, mch_id: &str, target: Destination, hash: &str) -> bool {
         self.done
             .contains(&(mch_id.to_owned(), target.name().to_owned(), hash.to_owned()))
     }
@@ -208,7 +208,7 @@ impl Ledger {
 pub(super) fn failed_entry(
     file: &str,
     mch_id: &str,
-    target: Target,
+    target: Destination,
     hash: Option<String>,
     f: &Failure,
 ) -> Entry {

@@ -1,6 +1,6 @@
 //! The BMP header checks (rules on [`Media`](super::Media)): the declared size, the pixel offset and the pixel rows against the length.
 
-use super::walk::{Truncated, Walk, le16, le32};
+use super::walk::{Truncated, Walk, WalkError, le16, le32};
 
 /// The file header: `BM`, file size, two reserved words, pixel offset.
 const FILE_HEADER: usize = 14;
@@ -12,7 +12,7 @@ pub(super) fn check(c: &[u8]) -> Walk {
     let offset = le32(c, 10).ok_or(Truncated)?;
     let dib = le32(c, FILE_HEADER).ok_or(Truncated)?;
     if u64::from(declared) > len || FILE_HEADER as u64 + u64::from(dib) > len {
-        return Err(Truncated);
+        return Err(WalkError::Truncated);
     }
     // (width, height, bits per pixel, uncompressed rows?) by header
     // size: BITMAPCOREHEADER has 16-bit fields; the others 32-bit, a
@@ -48,7 +48,7 @@ pub(super) fn check(c: &[u8]) -> Walk {
         return if u64::from(offset) < len {
             Ok(None)
         } else {
-            Err(Truncated)
+            Err(WalkError::Truncated)
         };
     };
     let rows = height.unsigned_abs();
@@ -66,7 +66,7 @@ pub(super) fn check(c: &[u8]) -> Walk {
         u64::from(offset) < len
     };
     if !fits {
-        return Err(Truncated);
+        return Err(WalkError::Truncated);
     }
     let dims = u32::try_from(width)
         .ok()

@@ -1,12 +1,32 @@
-//! What the completeness walks of JPEG, PNG and BMP share: their result, and integer reads that say `None` past the end instead of panicking.
+//! What the completeness walks of JPEG, PNG and BMP share: their result, why a walk stops, and integer reads that say `None` past the end instead of panicking.
 
-/// The walk of an image ran out of bytes before its end marker.
+/// Why a walk of an image's structure stopped before its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WalkError {
+    /// The data ran out before the end marker (`EOI`, `IEND`, the
+    /// declared size): the file was cut short.
+    Truncated,
+    /// The structure is broken in a way that is not a cut: a second
+    /// start-of-image, a segment length under 2, a chunk length over
+    /// 2^31. Decoders refuse these, so nothing is sent.
+    Malformed(&'static str),
+}
+
+/// The walk ran out of bytes: converts into [`WalkError::Truncated`], so
+/// that `get(..).ok_or(Truncated)?` reads as what it means.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Truncated;
 
+impl From<Truncated> for WalkError {
+    fn from(_: Truncated) -> WalkError {
+        WalkError::Truncated
+    }
+}
+
 /// What a completeness check finds: the dimensions when the header gives
-/// them, or that the end is missing.
-pub(super) type Walk = Result<Option<(u32, u32)>, Truncated>;
+/// them, or why the walk stopped.
+pub(super) type Walk = Result<Option<(u32, u32)>, WalkError>;
 
 pub(super) fn be16(c: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_be_bytes(c.get(at..at + 2)?.try_into().ok()?))
