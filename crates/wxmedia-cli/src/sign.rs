@@ -292,7 +292,11 @@ fn sign_v3(args: &SignV3Args, json: bool) -> CmdResult {
     let (Some(method), Some(url), Some(timestamp), Some(nonce)) =
         (&args.method, &args.url, args.timestamp, &args.nonce)
     else {
-        unreachable!("clap requires --method, --url, --timestamp and --nonce with --api v3");
+        // clap requires them with --api v3; said again here rather than
+        // assumed, should the arguments' rules change.
+        return Err(CmdError::usage(
+            "--api v3 needs --method, --url, --timestamp and --nonce",
+        ));
     };
     // A full URL would be signed as given and never match what the server
     // signs (the path and query only): refuse it rather than mislead.
