@@ -1,4 +1,4 @@
-//! The v3 conformance cases, each generic over the transport and each with its own simulator: every endpoint in every verification set-up, forged and stale replies, rotation, refusals, retries, failover, limits.
+//! The v3 conformance cases, each generic over the transport and each with its own simulator: every verification set-up, forged and stale replies, rotation, refusals, retries, failover, limits (the endpoints' own cases are in `cases_endpoints`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use wxmedia_client::{Clock, Error, SystemClock, V3Builder};
 use wxmedia_proto::v3::{self, Api, UploadedMedia};
 use wxmedia_proto::{Error as ProtoError, ErrorCode, Media, SignatureError};
-use wxmedia_sim::{Outcome, Times, V3Signer};
+use wxmedia_sim::{Times, V3Signer};
 
 use crate::Transport;
 use crate::fixtures::{JPEG, PNG, Sim, fast_retries, sim};
@@ -16,7 +16,7 @@ pub const MP4: &[u8] = include_bytes!("../../crates/wxmedia-sim/samples/sample.m
 
 /// How the client verifies replies.
 #[derive(Debug, Clone, Copy)]
-enum Verify {
+pub(crate) enum Verify {
     /// The WeChat Pay public key and its id.
     PublicKey,
     /// The platform certificate file.
@@ -27,7 +27,7 @@ enum Verify {
 
 /// A v3 builder pointed at the simulator: the merchant key and certificate
 /// the simulator issued, verifying replies as `verify` says.
-fn v3_builder<C>(sim: &Sim, verify: Verify) -> V3Builder<C> {
+pub(crate) fn v3_builder<C>(sim: &Sim, verify: Verify) -> V3Builder<C> {
     let pki = sim.server.pki();
     let v3 = sim.server.v3();
     let b = V3Builder::new()
@@ -54,16 +54,20 @@ fn platform_cert_mode(sim: &Sim) {
     sim.server.sim().set_v3(v3);
 }
 
-fn build<T: Transport>(b: V3Builder<T::V3>) -> T::V3 {
+pub(crate) fn build<T: Transport>(b: V3Builder<T::V3>) -> T::V3 {
     b.build()
         .unwrap_or_else(|e| panic!("{}: the v3 client builds: {e:?}", T::NAME))
 }
 
-async fn up<T: Transport>(c: &T::V3, api: Api, media: Media) -> Result<UploadedMedia, Error> {
+pub(crate) async fn up<T: Transport>(
+    c: &T::V3,
+    api: Api,
+    media: Media,
+) -> Result<UploadedMedia, Error> {
     T::upload_v3(c, api, media).await
 }
 
-fn jpeg(name: &str) -> Media {
+pub(crate) fn jpeg(name: &str) -> Media {
     Media::new(name, JPEG).unwrap()
 }
 
@@ -82,35 +86,6 @@ fn seen(sim: &Sim, path: &str) -> usize {
         .iter()
         .filter(|r| r.path == path)
         .count()
-}
-
-/// Each built-in endpoint (every one in `Api::ALL`, so a new one is
-/// covered as soon as it is added) succeeds in public-key mode, and the
-/// simulator recorded what the client got.
-pub async fn v3_every_endpoint_in_public_key_mode<T: Transport>() {
-    let sim = sim().await;
-    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    for &api in Api::ALL {
-        let media = if api.takes_videos() {
-            Media::video("clip.mp4", MP4).unwrap()
-        } else {
-            Media::new("picture.png", PNG).unwrap()
-        };
-        let done = up::<T>(&c, api, media)
-            .await
-            .unwrap_or_else(|e| panic!("{api:?}: {e}"));
-        let last = sim.server.sim().received().pop().unwrap();
-        match last.outcome {
-            Outcome::Uploaded { media_id } => assert_eq!(done.id, media_id),
-            Outcome::UploadedUrl { media_url } => assert_eq!(done.id, media_url),
-            other => panic!("{api:?}: {other:?}"),
-        }
-        assert!(done.request_id.is_some(), "{api:?}: the Request-ID is kept");
-        assert_eq!(
-            last.peer_cn, None,
-            "no client certificate is presented for v3"
-        );
-    }
 }
 
 /// An image upload verified by the platform certificate file.
@@ -475,158 +450,4 @@ pub async fn v3_replies_without_date_or_with_latin1_headers_are_accepted_once<T:
         1,
         "one request, no resend"
     );
-}
-
-/// A complaint image is uploaded to its own path with a `media_id`; a
-/// 3 MiB JPEG, which the image upload takes, is refused before sending by
-/// the complaint upload's own 2 MiB limit.
-pub async fn v3_complaint_images_upload_and_keep_their_2_mib_limit<T: Transport>() {
-    let sim = sim().await;
-    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    let done = T::upload_v3(
-        &c,
-        v3::ComplaintImage,
-        Media::new("reply.png", PNG).unwrap(),
-    )
-    .await
-    .expect("a complaint image");
-    let last = sim.server.sim().received().pop().unwrap();
-    assert_eq!(last.path, "/v3/merchant-service/images/upload");
-    assert_eq!(
-        last.outcome,
-        Outcome::Uploaded {
-            media_id: done.media_id.clone()
-        }
-    );
-    let mut bytes = JPEG.to_vec();
-    // Zero padding after the end marker keeps the JPEG whole.
-    bytes.resize(3 * 1024 * 1024, 0);
-    let photo = Media::new("evidence.jpg", bytes).unwrap();
-    let e = T::upload_v3(&c, v3::ComplaintImage, photo.clone())
-        .await
-        .unwrap_err();
-    assert!(e.is_input_error() && !e.is_retryable(), "{e:?}");
-    assert!(
-        matches!(
-            e,
-            Error::Proto(ProtoError::Media(wxmedia_proto::MediaError::TooLarge {
-                size: 3145728,
-                limit: 2097152
-            }))
-        ),
-        "{e:?}"
-    );
-    assert_eq!(
-        sim.server.sim().request_count(),
-        1,
-        "the 3 MiB one was not sent"
-    );
-    T::upload_v3(&c, v3::Image, photo)
-        .await
-        .expect("within the image upload's 5 MiB");
-}
-
-/// A product coupon image goes to its own path and its `image_url` comes
-/// back typed, as a `MediaUrl`, the URL the simulator recorded; over its
-/// 2 MiB it is refused unsent.
-pub async fn v3_product_coupon_images_give_their_image_url<T: Transport>() {
-    let sim = sim().await;
-    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    let done: v3::MediaUrl = T::upload_v3(
-        &c,
-        v3::ProductCouponImage,
-        Media::new("goods.png", PNG).unwrap(),
-    )
-    .await
-    .expect("a product coupon image");
-    let last = sim.server.sim().received().pop().unwrap();
-    assert_eq!(
-        last.path,
-        "/v3/marketing/partner/product-coupon/media/upload-image"
-    );
-    assert_eq!(
-        last.outcome,
-        Outcome::UploadedUrl {
-            media_url: done.media_url.clone()
-        }
-    );
-    assert!(done.media_url.starts_with("https://"), "{done:?}");
-    let mut bytes = JPEG.to_vec();
-    bytes.resize(2 * 1024 * 1024 + 1, 0);
-    let e = T::upload_v3(
-        &c,
-        v3::ProductCouponImage,
-        Media::new("big.jpg", bytes).unwrap(),
-    )
-    .await
-    .unwrap_err();
-    assert!(e.is_input_error(), "{e:?}");
-    assert_eq!(
-        sim.server.sim().request_count(),
-        1,
-        "the big one was not sent"
-    );
-}
-
-/// Uploads to a path the client does not name (the simulator's test
-/// path): the e-commerce cancellation's `{file_name, file_digest}` meta
-/// and a meta with extra fields arrive as described, are signed and
-/// verified like any upload, and give back the body and the Request-ID.
-pub async fn v3_custom_uploads_send_the_meta_the_endpoint_wants<T: Transport>() {
-    use serde_json::json;
-    use wxmedia_proto::v3::CustomApi;
-    let sim = sim().await;
-    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
-    let media = jpeg("letter.jpg");
-    let sha = media.sha256_hex().to_owned();
-    let path = wxmedia_sim::TEST_UPLOAD_PATH;
-    let cancel = CustomApi::new(path, 2 << 20)
-        .unwrap()
-        .meta_names("file_name", "file_digest")
-        .unwrap();
-    let receipt = CustomApi::new(path, 2 << 20)
-        .unwrap()
-        .extra_field("transaction_id", json!("4200000001"))
-        .unwrap()
-        .extra_field(
-            "merchant_contact_information",
-            json!({"consultation_phone_number": "400-1"}),
-        )
-        .unwrap();
-    let cases = [
-        (
-            cancel,
-            json!({"file_name": "letter.jpg", "file_digest": sha}),
-        ),
-        (
-            receipt,
-            json!({"filename": "letter.jpg", "sha256": sha, "transaction_id": "4200000001",
-                   "merchant_contact_information": {"consultation_phone_number": "400-1"}}),
-        ),
-    ];
-    for (api, meta) in cases {
-        let done = T::upload_v3(&c, api, media.clone())
-            .await
-            .unwrap_or_else(|e| panic!("{meta}: {e:?}"));
-        assert_eq!(
-            done.body["meta"], meta,
-            "the server read the meta as described"
-        );
-        assert_eq!(done.digest, sha);
-        assert!(done.request_id.is_some());
-        let last = sim.server.sim().received().pop().unwrap();
-        assert_eq!(last.path, path);
-        assert_eq!(
-            Outcome::Uploaded {
-                media_id: done.media_id().expect("a media_id").to_owned()
-            },
-            last.outcome
-        );
-        assert_eq!(done.media_url(), None);
-    }
-    // The limit is the description's own: 100 bytes refuses the JPEG unsent.
-    let tiny = CustomApi::new(path, 100).unwrap();
-    let e = T::upload_v3(&c, tiny, media).await.unwrap_err();
-    assert!(e.is_input_error(), "{e:?}");
-    assert_eq!(sim.server.sim().request_count(), 2);
 }

@@ -44,6 +44,7 @@
 pub mod blocking;
 mod build_error;
 mod builder;
+mod credentials;
 pub mod doctor;
 mod drive;
 mod error;
@@ -55,7 +56,8 @@ mod v2;
 mod v3;
 
 pub use build_error::BuildError;
-pub use builder::{ClientBuilder, V2Builder, V2Options, V3Builder, V3Options};
+pub use builder::{ClientBuilder, V2Builder, V3Builder};
+pub use credentials::{V2Options, V3Options};
 pub use drive::drive;
 pub use error::{BoxError, Chain, Error, SharedError, TransportErrorKind};
 pub use settings::{

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::walk::{Truncated, Walk, WalkError, be16};
+use super::walk::{Truncated, Walk, WalkError, be16, next_step};
 
 const SOI: u8 = 0xD8;
 const EOI: u8 = 0xD9;
@@ -138,18 +138,11 @@ impl Iterator for JpegSegments<'_> {
     type Item = Result<JpegSegment, WalkError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let step = if self.bytes.starts_with(&[0xFF, SOI]) {
-            self.step()
-        } else {
-            Err(WalkError::Truncated)
-        };
-        if step.is_err() {
-            self.done = true;
-        }
-        Some(step)
+        let signed = self.bytes.starts_with(&[0xFF, SOI]);
+        let mut done = self.done;
+        let next = next_step(&mut done, signed, || self.step());
+        self.done |= done;
+        next
     }
 }
 

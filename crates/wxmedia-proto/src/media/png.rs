@@ -1,6 +1,6 @@
 //! The PNG chunk walk, one for every crate (rules on [`Media`](super::Media)): by the chunks' own lengths ([`PngChunks`]), up to a whole `IEND`.
 
-use super::walk::{Truncated, Walk, WalkError, be32};
+use super::walk::{Truncated, Walk, WalkError, be32, next_step};
 
 /// The eight bytes every PNG starts with.
 pub const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1A, b'\n'];
@@ -79,18 +79,11 @@ impl<'a> Iterator for PngChunks<'a> {
     type Item = Result<PngChunk<'a>, WalkError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let step = if self.bytes.starts_with(&PNG_SIGNATURE) {
-            self.step()
-        } else {
-            Err(WalkError::Truncated)
-        };
-        if step.is_err() {
-            self.done = true;
-        }
-        Some(step)
+        let signed = self.bytes.starts_with(&PNG_SIGNATURE);
+        let mut done = self.done;
+        let next = next_step(&mut done, signed, || self.step());
+        self.done |= done;
+        next
     }
 }
 

@@ -24,6 +24,28 @@ impl From<Truncated> for WalkError {
     }
 }
 
+/// One step of a walk as an iterator yields it: nothing once `done`, an
+/// error (then nothing more) for a file without its signature, else the
+/// step, after whose error nothing more either.
+pub(super) fn next_step<T>(
+    done: &mut bool,
+    signed: bool,
+    step: impl FnOnce() -> Result<T, WalkError>,
+) -> Option<Result<T, WalkError>> {
+    if *done {
+        return None;
+    }
+    let result = if signed {
+        step()
+    } else {
+        Err(WalkError::Truncated)
+    };
+    if result.is_err() {
+        *done = true;
+    }
+    Some(result)
+}
+
 /// What a completeness check finds: the dimensions when the header gives
 /// them, or why the walk stopped.
 pub(super) type Walk = Result<Option<(u32, u32)>, WalkError>;
