@@ -191,3 +191,29 @@ pub async fn v3_custom_uploads_send_the_meta_the_endpoint_wants<T: Transport>() 
     assert!(e.is_input_error(), "{e:?}");
     assert_eq!(sim.server.sim().request_count(), 2);
 }
+
+/// Merchants report the marketing-image upload answering `media_id` where
+/// the documents say `media_url`: the client takes it, typed, and names
+/// the field it came in (the simulator's `url_as_media_id` fault).
+pub async fn v3_a_marketing_image_answered_with_a_media_id_is_taken<T: Transport>() {
+    let sim = sim().await;
+    sim.server.sim().update_faults(|f| f.url_as_media_id = true);
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    let done: v3::MediaUrl =
+        T::upload_v3(&c, v3::MarketingImage, Media::new("logo.png", PNG).unwrap())
+            .await
+            .expect("taken");
+    assert_eq!(done.field, "media_id");
+    let last = sim.server.sim().received().pop().unwrap();
+    assert_eq!(
+        last.outcome,
+        Outcome::Uploaded {
+            media_id: done.media_url.clone()
+        }
+    );
+    let by_api = up::<T>(&c, Api::MarketingImage, jpeg("b.jpg"))
+        .await
+        .unwrap();
+    assert_eq!(by_api.field, "media_id");
+    assert_eq!(sim.server.sim().request_count(), 2, "one request each");
+}

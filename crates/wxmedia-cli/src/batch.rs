@@ -381,11 +381,12 @@ async fn process(
                     entry.sign_type = Some(done.sign_type.as_str().to_owned());
                 }
                 Done::V3(done) => {
-                    // The core names the result's field: media_id, or
-                    // media_url for a marketing image.
-                    let field = match done.api.reply_field() {
-                        "media_url" => &mut entry.media_url,
-                        _ => &mut entry.media_id,
+                    // The core names the field the result came in: an id,
+                    // or a URL (a marketing image's media_url, a product
+                    // coupon's image_url).
+                    let field = match done.field {
+                        "media_id" => &mut entry.media_id,
+                        _ => &mut entry.media_url,
                     };
                     *field = Some(done.id.clone());
                     entry.request_id = done.request_id.clone();

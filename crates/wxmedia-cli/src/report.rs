@@ -247,11 +247,12 @@ fn success_value(file: &str, done: &Done) -> serde_json::Value {
         })
         .expect("serializable"),
         Done::V3(done) => {
-            // The result's field is named as WeChat Pay names it:
-            // `media_id`, or `media_url` for a marketing image.
+            // The result's field is named as the reply named it:
+            // `media_id`, `media_url` for a marketing image (or its
+            // `media_id`, when the host answered with that), ...
             let mut line = serde_json::Map::new();
             line.insert("file".into(), file.into());
-            line.insert(done.api.reply_field().into(), done.id.as_str().into());
+            line.insert(done.field.into(), done.id.as_str().into());
             line.insert("sha256".into(), done.sha256.as_str().into());
             line.insert("request_id".into(), done.request_id.clone().into());
             serde_json::Value::Object(line)
@@ -275,6 +276,18 @@ pub(crate) fn print_outcome(
             } else {
                 // The id is the server's text.
                 println!("{}", safe(done.id()));
+                if let Done::V3(d) = done
+                    && d.field != d.api.reply_field()
+                {
+                    eprintln!(
+                        "{}",
+                        safe(&format!(
+                            "wxmedia: {name}: the server answered a {} instead of a {}",
+                            d.field,
+                            d.api.reply_field()
+                        ))
+                    );
+                }
                 // What was sent is not the file: say so, beside the id.
                 if let Some(note) = fit.filter(|n| !n.report.unchanged) {
                     eprintln!(

@@ -66,6 +66,73 @@ fn upload_works_with_each_credentials_setup_and_transport() {
     assert_eq!(fx.server.sim().upload_count(), 6);
 }
 
+/// The marketing-image upload answered with a `media_id` (as merchants
+/// report the real host doing): the id is printed and said to be one,
+/// and `--json` names the field it came in; a batch's ledger keeps it as
+/// a media id, and a product coupon's `image_url` as a URL.
+#[test]
+fn a_marketing_image_answered_with_a_media_id_is_said_to_be_one() {
+    let fx = fx();
+    fx.server.sim().update_faults(|f| f.url_as_media_id = true);
+    let file = fx.file("logo.png", PNG);
+    let out = run(fx
+        .v3_cmd("upload", Verify::PublicKey)
+        .args(["--kind", "marketing-image"])
+        .arg(&file));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let id = stdout(&out).trim().to_owned();
+    assert!(!id.is_empty() && !id.starts_with("https://"), "{id}");
+    assert!(
+        stderr(&out).contains("the server answered a media_id instead of a media_url"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(fx
+        .v3_cmd("upload", Verify::PublicKey)
+        .args(["--kind", "marketing-image", "--json"])
+        .arg(&file));
+    let v = &json_lines(&out)[0];
+    assert!(v["media_id"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+    assert!(v.get("media_url").is_none(), "{v}");
+    // In a batch's ledger: a media id; a product coupon's image_url, a URL.
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let dir = fx.dir.path().join("pics");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("logo.png"), PNG).unwrap();
+    for kind in ["marketing-image", "product-coupon-image"] {
+        // The fault is the marketing image's; the product coupon answers
+        // as documented.
+        fx.server
+            .sim()
+            .update_faults(|f| f.url_as_media_id = kind == "marketing-image");
+        let out = run(fx
+            .v3_cmd("batch", Verify::PublicKey)
+            .args(["--kind", kind, "--ledger"])
+            .arg(&ledger)
+            .arg(&dir));
+        assert_eq!(out.status.code(), Some(0), "{kind}: {}", stderr(&out));
+    }
+    let entries = ledger_entries(&ledger);
+    let entry = |api: &str| {
+        entries
+            .iter()
+            .find(|e| e["api"] == api && e["status"] == "uploaded")
+            .unwrap_or_else(|| panic!("{api}: {entries:?}"))
+            .clone()
+    };
+    let marketing = entry("v3-marketing-image");
+    assert!(marketing["media_id"].as_str().is_some(), "{marketing}");
+    assert!(marketing.get("media_url").is_none(), "{marketing}");
+    let coupon = entry("v3-product-coupon-image");
+    assert!(
+        coupon["media_url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("https://")),
+        "{coupon}"
+    );
+    assert!(coupon.get("media_id").is_none(), "{coupon}");
+}
+
 #[test]
 fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
     let fx = fx();

@@ -108,4 +108,8 @@ pub struct Faults {
     /// in ISO-8859-1), which HTTP allows as obs-text: clients must accept
     /// the reply on the first request.
     pub latin1_header: bool,
+    /// Answer the uploads whose result is a URL (the marketing image)
+    /// with a `media_id` instead, as merchants report the real host doing
+    /// on the marketing-image upload: clients must take it and say so.
+    pub url_as_media_id: bool,
 }

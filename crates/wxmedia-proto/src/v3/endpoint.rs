@@ -199,6 +199,9 @@ pub struct Spec {
     pub digest_field: &'static str,
     /// The reply field that carries the result.
     pub reply_field: &'static str,
+    /// Another field the host has been seen to answer with instead, taken
+    /// when `reply_field` is absent (the marketing image's `media_id`).
+    pub also_field: Option<&'static str>,
 }
 
 /// The image kinds every image upload takes.
@@ -305,6 +308,7 @@ builtins! {
         name_field: "filename",
         digest_field: "sha256",
         reply_field: "media_id",
+        also_field: None,
     }
     /// `POST /v3/merchant/media/video_upload`: videos (视频上传; build the
     /// media with [`Media::video`]), 5 MiB, replies `media_id`.
@@ -317,9 +321,12 @@ builtins! {
         name_field: "filename",
         digest_field: "sha256",
         reply_field: "media_id",
+        also_field: None,
     }
     /// `POST /v3/marketing/favor/media/image-upload`: JPG/PNG/BMP for
-    /// coupons (图片上传(营销专用)), 2 MiB, replies `media_url`.
+    /// coupons (图片上传(营销专用)), 2 MiB, replies `media_url` (or, as
+    /// merchants report the host doing, `media_id`, which is taken and
+    /// named in [`MediaUrl::field`]).
     MarketingImage -> MediaUrl {
         name: "marketing-image",
         summary: "coupon (marketing) image",
@@ -329,6 +336,7 @@ builtins! {
         name_field: "filename",
         digest_field: "sha256",
         reply_field: "media_url",
+        also_field: Some("media_id"),
     }
     /// `POST /v3/merchant-service/images/upload`: JPG/PNG/BMP sent with a
     /// reply to a consumer complaint (消费者投诉2.0, 商户上传反馈图片),
@@ -342,6 +350,7 @@ builtins! {
         name_field: "filename",
         digest_field: "sha256",
         reply_field: "media_id",
+        also_field: None,
     }
     /// `POST /v3/marketing/partner/product-coupon/media/upload-image`:
     /// JPG/PNG/BMP for product coupons (商品券, service providers'
@@ -356,6 +365,7 @@ builtins! {
         name_field: "filename",
         digest_field: "sha256",
         reply_field: "image_url",
+        also_field: None,
     }
 }
 
@@ -424,12 +434,84 @@ impl Endpoint for Api {
         file_meta(media, spec.name_field, spec.digest_field, &[])
     }
 
+    /// The reply field's value; when it is absent and the endpoint has
+    /// another field it has been seen to answer with, that one's, named
+    /// in [`UploadedMedia::field`].
     fn output(&self, reply: Reply<'_>) -> Result<UploadedMedia, Error> {
+        let spec = self.spec();
+        let (field, id) = match (reply.id_field(spec.reply_field), spec.also_field) {
+            (
+                Err(
+                    missing @ Error::Decode {
+                        reason: crate::DecodeError::Missing(_),
+                        ..
+                    },
+                ),
+                Some(also),
+            ) => match reply.id_field(also) {
+                Ok(id) => (also, id),
+                // Neither: the documented field is what is missing.
+                Err(_) => return Err(missing),
+            },
+            (result, _) => (spec.reply_field, result?),
+        };
         Ok(UploadedMedia {
             api: *self,
-            id: reply.id_field(self.reply_field())?,
+            id,
+            field,
             sha256: reply.media.sha256_hex().to_owned(),
             request_id: reply.request_id,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn output(api: Api, body: &'static [u8]) -> Result<UploadedMedia, Error> {
+        let media = Media::new(
+            "a.png",
+            &include_bytes!("../../../wxmedia-sim/samples/sample.png")[..],
+        )
+        .expect("the sample");
+        api.output(Reply {
+            body: &Bytes::from_static(body),
+            media: &media,
+            request_id: None,
+        })
+    }
+
+    /// The marketing image's documented `media_url`, or the `media_id` the
+    /// host has been seen to answer with instead, named; neither is a
+    /// decode error naming the documented field. Other endpoints take
+    /// only their own field.
+    #[test]
+    fn a_marketing_image_answered_with_a_media_id_is_taken_and_named() {
+        let url = output(Api::MarketingImage, br#"{"media_url":"https://x/1"}"#).unwrap();
+        assert_eq!((url.field, url.id.as_str()), ("media_url", "https://x/1"));
+        let id = output(Api::MarketingImage, br#"{"media_id":"abc"}"#).unwrap();
+        assert_eq!((id.field, id.id.as_str()), ("media_id", "abc"));
+        let typed = MediaUrl::from(id);
+        assert_eq!((typed.field, typed.media_url.as_str()), ("media_id", "abc"));
+        // Both present: the documented one.
+        let both = output(
+            Api::MarketingImage,
+            br#"{"media_id":"abc","media_url":"https://x/2"}"#,
+        )
+        .unwrap();
+        assert_eq!(both.field, "media_url");
+        // Neither: the documented field is what is missing.
+        assert!(matches!(
+            output(Api::MarketingImage, br#"{"other":1}"#),
+            Err(Error::Decode {
+                reason: crate::DecodeError::Missing("media_url"),
+                ..
+            })
+        ));
+        // A bad media_url is not papered over by a media_id.
+        assert!(output(Api::MarketingImage, br#"{"media_url":"","media_id":"abc"}"#).is_err());
+        // The image upload takes no URL in place of its id.
+        assert!(output(Api::Image, br#"{"media_url":"https://x/1"}"#).is_err());
     }
 }

@@ -86,6 +86,9 @@ pub struct UploadedMedia {
     /// The `media_id` (image, video) or `media_url` (marketing image), as
     /// [`Api::reply_field`] says.
     pub id: String,
+    /// The reply field `id` came from: [`Api::reply_field`], or the field
+    /// the host answered with instead (the marketing image's `media_id`).
+    pub field: &'static str,
     /// The SHA-256 of the media that was sent, lowercase hex (the meta's
     /// `sha256`).
     pub sha256: String,
@@ -111,8 +114,12 @@ pub struct MediaId {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct MediaUrl {
-    /// The URL to put in a coupon's images.
+    /// The URL to put in a coupon's images; if the host answered with a
+    /// `media_id` instead (see [`MediaUrl::field`]), that id.
     pub media_url: String,
+    /// The reply field it came from: `media_url` (or the product coupon's
+    /// `image_url`), or `media_id` when the host answered with that.
+    pub field: &'static str,
     /// The SHA-256 of the media that was sent, lowercase hex.
     pub sha256: String,
     /// The reply's `Request-ID`, which WeChat Pay support asks for.
@@ -133,6 +140,7 @@ impl From<UploadedMedia> for MediaUrl {
     fn from(u: UploadedMedia) -> MediaUrl {
         MediaUrl {
             media_url: u.id,
+            field: u.field,
             sha256: u.sha256,
             request_id: u.request_id,
         }

@@ -83,10 +83,16 @@ pub(super) fn decide(
     check_media(v3, upload, &filename, &sha256, &file.data)?;
     let id = media_id(inputs);
     let field = upload.reply_field;
-    Ok(if upload.url {
+    Ok(if upload.url && !sim.faults().url_as_media_id {
         Success::MediaUrl {
             field,
             media_url: format!("https://wxpaylogo.qpic.cn/wxpaylogo/{id}/0"),
+        }
+    } else if upload.url {
+        // The fault: a URL upload answered as the others are.
+        Success::MediaId {
+            field: "media_id",
+            media_id: id,
         }
     } else {
         Success::MediaId {
