@@ -99,7 +99,16 @@ fn the_marketing_upload_reads_media_url() {
     let body = r#"{"media_url":"https://wxpaylogo.qpic.cn/wxpaylogo/abc/0"}"#;
     let done = up.decode(&env(NOW), signed(body, NOW, SERIAL)).unwrap();
     assert_eq!(done.id, "https://wxpaylogo.qpic.cn/wxpaylogo/abc/0");
-    let e = up.decode(&env(NOW), signed(OK, NOW, SERIAL)).unwrap_err();
+    assert_eq!(done.field, "media_url");
+    // A media_id in its place, as merchants report the host answering,
+    // is taken (verified like any reply) and named.
+    let done = up.decode(&env(NOW), signed(OK, NOW, SERIAL)).unwrap();
+    assert!(done.id.starts_with("6uqyGjGr"));
+    assert_eq!(done.field, "media_id");
+    // Neither: the documented field is what is missing.
+    let e = up
+        .decode(&env(NOW), signed(r#"{"other":"x"}"#, NOW, SERIAL))
+        .unwrap_err();
     assert!(
         matches!(
             e,

@@ -16,17 +16,19 @@
 //! type implementing [`Endpoint`], with the same power as the built-ins:
 //!
 //! ```
-//! use wxmedia_proto::v3::{Endpoint, Reply};
-//! use wxmedia_proto::{Error, MediaKind};
+//! use bytes::Bytes;
+//! use wxmedia_proto::v3::{self, Endpoint, Reply};
+//! use wxmedia_proto::{Error, Media, MediaKind};
 //!
-//! /// 商品券图片上传: replies `image_url`.
+//! /// 电商平台注销申请图片上传: meta `{file_name, file_digest}`, replies
+//! /// `media_id`.
 //! #[derive(Debug)]
-//! struct ProductCouponImage;
+//! struct CancellationImage;
 //!
-//! impl Endpoint for ProductCouponImage {
+//! impl Endpoint for CancellationImage {
 //!     type Output = String;
 //!     fn path(&self) -> &str {
-//!         "/v3/marketing/partner/product-coupon/media/upload-image"
+//!         "/v3/ecommerce/account/cancel-applications/media"
 //!     }
 //!     fn max_size(&self) -> usize {
 //!         2 * 1024 * 1024
@@ -34,11 +36,17 @@
 //!     fn accepts(&self, kind: MediaKind) -> bool {
 //!         kind.is_image()
 //!     }
+//!     fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+//!         v3::file_meta(media, "file_name", "file_digest", &[])
+//!     }
 //!     fn output(&self, reply: Reply<'_>) -> Result<String, Error> {
-//!         reply.id_field("image_url")
+//!         reply.id_field("media_id")
 //!     }
 //! }
 //! ```
+//!
+//! (`examples/own-endpoint` in the repository uploads through such an
+//! endpoint on every transport.)
 //!
 //! Adding a built-in endpoint is one entry in this file's `builtins!`
 //! table (and an arm in the simulator, and tests).
