@@ -91,11 +91,14 @@ fn main() {
     // Only the end-to-end tables and scaling: to compare one transport
     // before and after a change, run by run.
     let mut e2e_only = false;
+    // Only the batch under WeChat Pay's limits: the pacing's figure.
+    let mut limits_only = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--micro-only" => micro_only = true,
             "--e2e-only" => e2e_only = true,
+            "--limits-only" => limits_only = true,
             "--wxmedia" => wxmedia = args.next().expect("--wxmedia PATH").into(),
             "--out" => out = args.next().expect("--out DIR").into(),
             "--charts" => charts = Some(args.next().expect("--charts DIR").into()),
@@ -118,6 +121,11 @@ fn main() {
         println!("{md}");
         return;
     }
+    if limits_only {
+        batch::run_limited(&opts, &mut summary, &mut md);
+        println!("{md}");
+        return;
+    }
     micro(&opts, &mut summary, &mut md);
     phase("micro v2");
     micro_v3::run(&opts, &mut summary, &mut md);
@@ -132,6 +140,7 @@ fn main() {
     memory(&opts, &mut summary, &mut md);
     phase("memory");
     batch::run(&opts, &mut summary, &mut md);
+    batch::run_limited(&opts, &mut summary, &mut md);
     phase("batch");
     fit::run(&opts, &mut summary, &mut md);
     phase("fit");

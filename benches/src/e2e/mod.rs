@@ -21,7 +21,7 @@ use sim::SIM_MAX_CONNECTIONS;
 use crate::{KIB, MIB, Opts, median};
 
 // The simulator is the memory and batch benches' server too.
-pub(crate) use sim::{SimProcess, start_sim};
+pub(crate) use sim::{SimProcess, start_sim, start_sim_with};
 
 /// Both end-to-end tables (v2, then v3) and scaling, against one simulator.
 pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {

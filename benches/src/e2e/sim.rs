@@ -29,6 +29,23 @@ impl Drop for SimProcess {
 }
 
 impl SimProcess {
+    /// Stop the simulator with SIGTERM and read its last line: what it
+    /// served (`{"stopped": {"requests", "uploads", "refused",
+    /// "rate_limited"}}`).
+    pub(crate) fn stop(mut self) -> Value {
+        let status = Command::new("kill")
+            .args(["-s", "TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM the simulator");
+        let mut line = String::new();
+        BufReader::new(self.child.stdout.as_mut().expect("piped"))
+            .read_line(&mut line)
+            .expect("the stop line");
+        let stopped: Value = serde_json::from_str(&line).expect("the stop line is JSON");
+        stopped["stopped"].clone()
+    }
+
     /// A field of the ready line, as text.
     pub(crate) fn field(&self, name: &str) -> String {
         field(&self.ready, name)
@@ -47,10 +64,18 @@ pub(super) fn field(ready: &Value, name: &str) -> String {
 /// Start a simulator on a fresh state directory and wait for its ready
 /// line: the uploads need its endpoint and files, so nothing starts before.
 pub(crate) fn start_sim(opts: &Opts) -> SimProcess {
+    start_sim_with(opts, false)
+}
+
+/// A simulator keeping WeChat Pay's documented rate limits (`limits`, as
+/// `wxmedia sim` does by default) or not (every throughput bench: they
+/// measure the client, not the merchant's allowance).
+pub(crate) fn start_sim_with(opts: &Opts, limits: bool) -> SimProcess {
     let state = tempfile::TempDir::new().expect("temp dir");
     let mut child = Command::new(&opts.wxmedia)
         .args(["sim", "--mch-id", MCH, "--api-key", KEY, "--state"])
         .arg(state.path())
+        .args((!limits).then_some("--no-rate-limits"))
         .args(["--max-connections", SIM_MAX_CONNECTIONS])
         .env("WXMEDIA_LOG", "error")
         .stdout(Stdio::piped())

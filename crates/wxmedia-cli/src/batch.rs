@@ -3,8 +3,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
@@ -20,10 +19,6 @@ use crate::conn::{ConnArgs, Destination};
 use crate::fit::{FitFlags, FitNote, FitOptions};
 use crate::report::{self, CmdError, CmdResult, Done, EXIT_OK, Failure};
 
-/// How long every worker pauses after the server says FREQUENCY_LIMITED
-/// (on top of the client's own backoff, which has already been spent).
-const RATE_LIMIT_COOLDOWN: Duration = Duration::from_secs(2);
-
 /// Options of `wxmedia batch`.
 #[derive(Debug, Args)]
 pub(crate) struct BatchArgs {
@@ -31,17 +26,19 @@ pub(crate) struct BatchArgs {
     conn: ConnArgs,
     #[command(flatten)]
     fit: FitFlags,
+    #[command(flatten)]
+    rate: crate::rate::RateArgs,
     /// Files, or directories whose files of the upload's kind are taken (recursively, in name order, not into symlinked directories): images, or videos for --kind video.
     #[arg(required = true, value_name = "DIR|FILE")]
     paths: Vec<PathBuf>,
     /// Append-only JSON-lines ledger: one line per finished file; a rerun skips what succeeded. Locked while a run uses it.
     #[arg(long, value_name = "FILE.jsonl")]
     ledger: PathBuf,
-    /// Uploads in flight at once; each holds its file in memory. A FREQUENCY_LIMITED reply pauses them all.
-    // 16: within about 5% of the best concurrency in every measured run of
-    // docs/BENCHMARKS.md, where the old default of 4 was 10-15% below it.
-    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
-    concurrency: u16,
+    /// Uploads in flight at once; each holds its file in memory. Default: one per upload a second that --rate allows, 2 to 16 (16 with --rate off). A FREQUENCY_LIMITED reply pauses them all.
+    // 16 unpaced: within about 5% of the best concurrency in every measured
+    // run of docs/BENCHMARKS.md, where 4 was 10-15% below it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    concurrency: Option<u16>,
 }
 
 /// The files to upload, in order. Symbolic links named on the command line
@@ -116,15 +113,17 @@ struct Counts {
 }
 
 pub(crate) async fn run(args: BatchArgs) -> CmdResult {
-    let uploader = args.conn.uploader()?;
+    let uploader = args.conn.uploader(&args.rate)?;
     let mch_id = args.conn.mch_id.clone().unwrap_or_default();
     let target = uploader.target();
     let fit = args.fit.options(target)?;
     let files = collect(&args.paths, target, fit.is_some())?;
     let ledger = Arc::new(Ledger::open(&args.ledger)?);
     let progress = crate::progress::bar(files.len());
-    let cooldown: Arc<Mutex<Option<Instant>>> = Arc::new(Mutex::new(None));
-    let workers = usize::from(args.concurrency);
+    let workers = usize::from(
+        args.concurrency
+            .unwrap_or_else(|| args.rate.concurrency(target)),
+    );
     // Files are read (off the async workers) a few at a time but handed on
     // in order, so that of two files with the same content the earlier one
     // is uploaded and the later one reported as its duplicate.
@@ -142,13 +141,8 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     let results = loaded
         .map(|(file, media)| {
             let plan = plan(media, &file, &ledger, &mch_id, target, &mut claimed);
-            let (uploader, ledger, cooldown, mch_id) = (
-                uploader.clone(),
-                ledger.clone(),
-                cooldown.clone(),
-                mch_id.clone(),
-            );
-            async move { process(&uploader, &ledger, &cooldown, &mch_id, file, plan).await }
+            let (uploader, ledger, mch_id) = (uploader.clone(), ledger.clone(), mch_id.clone());
+            async move { process(&uploader, &ledger, &mch_id, file, plan).await }
         })
         .buffer_unordered(workers);
     futures_util::pin_mut!(results);
@@ -157,6 +151,7 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
         progress,
         target,
         json: args.conn.json,
+        told_rate_limited: false,
     };
     while let Some((file, outcome)) = results.next().await {
         report.file(&file, &outcome, &args.ledger)?;
@@ -225,6 +220,8 @@ struct Report {
     progress: Option<indicatif::ProgressBar>,
     target: Destination,
     json: bool,
+    /// Whether the rate-limit note was printed: once a run is enough.
+    told_rate_limited: bool,
 }
 
 impl Report {
@@ -261,6 +258,13 @@ impl Report {
                     Err(f) => {
                         self.counts.failed += 1;
                         self.counts.status = report::combine([self.counts.status, f.exit_code()]);
+                        if f.is_rate_limited() && !self.told_rate_limited {
+                            self.told_rate_limited = true;
+                            self.line(
+                                "wxmedia: WeChat Pay answered FREQUENCY_LIMITED past the retries: every upload of this endpoint now waits the pause it asked for. Is another program uploading for this merchant? Lower --rate."
+                                    .to_owned(),
+                            );
+                        }
                     }
                 }
                 crate::progress::print_above(self.progress.as_ref(), || {
@@ -328,7 +332,6 @@ enum Plan {
 async fn process(
     uploader: &Uploader,
     ledger: &Ledger,
-    cooldown: &Mutex<Option<Instant>>,
     mch_id: &str,
     file: PathBuf,
     plan: Plan,
@@ -347,13 +350,6 @@ async fn process(
         Plan::Duplicate(first) => return (file, FileOutcome::Duplicate(first)),
         Plan::Upload(media, hash, note) => (media, hash, note),
     };
-    let wait = cooldown
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .map(|until| until.saturating_duration_since(Instant::now()));
-    if let Some(wait) = wait.filter(|w| !w.is_zero()) {
-        tokio::time::sleep(wait).await;
-    }
     let result = uploader.upload(media).await;
     let entry = match &result {
         Ok(done) => {
@@ -394,13 +390,7 @@ async fn process(
             }
             entry
         }
-        Err(f) => {
-            if f.is_rate_limited() {
-                *cooldown.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some(Instant::now() + RATE_LIMIT_COOLDOWN);
-            }
-            failed_entry(&name, mch_id, target, Some(hash), f)
-        }
+        Err(f) => failed_entry(&name, mch_id, target, Some(hash), f),
     };
     match ledger.append(&entry) {
         Ok(()) => (file, FileOutcome::Done(result, note)),

@@ -190,6 +190,15 @@ impl Destination {
         }
     }
 
+    /// WeChat Pay's documented rate for this upload, which the client
+    /// keeps unless `--rate` says otherwise.
+    pub(crate) fn rate(self) -> wxmedia_proto::Rate {
+        match self {
+            Destination::V2 => wxmedia_proto::v2::RATE,
+            Destination::V3(api) => api.spec().rate,
+        }
+    }
+
     /// Check the bytes as this upload's kind of media (the upload itself
     /// checks the size again).
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
@@ -450,7 +459,7 @@ impl ConnArgs {
 
     /// Build the client these options describe. Errors here are usage
     /// errors (exit 2).
-    pub(crate) fn uploader(&self) -> anyhow::Result<Uploader> {
+    pub(crate) fn uploader(&self, rate: &crate::rate::RateArgs) -> anyhow::Result<Uploader> {
         let mch_id = self.mch_id.clone().ok_or_else(|| {
             anyhow::anyhow!("no merchant id: pass --mch-id or set WXMEDIA_MCH_ID")
         })?;
@@ -461,7 +470,7 @@ impl ConnArgs {
                 Configured::V3(self.net.apply(self.v3_builder(mch_id)?, deadline), api)
             }
         };
-        Ok(Uploader::build(self.net.transport, configured)?)
+        Ok(Uploader::build(self.net.transport, rate.apply(configured))?)
     }
 
     fn v2_builder(&self, mch_id: String) -> anyhow::Result<V2Builder<()>> {

@@ -134,11 +134,15 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let state = tempfile::TempDir::new().context("cannot create a temporary directory")?;
     eprintln!("starting the simulator (fresh test CA, merchant certificate and keys)...");
-    let server = SimServer::start(SimConfig::new(state.path()))
+    // WeChat Pay's documented limits, kept by the simulator as by the
+    // real host: the demo shows the uploads paced, not refused.
+    let mut config = SimConfig::new(state.path());
+    config.rate_limits = true;
+    let server = SimServer::start(config)
         .await
         .context("cannot start the simulator")?;
     eprintln!(
-        "simulator at {} for merchant {}; v2 over mutual TLS, v3 signed with the merchant key and verified with the WeChat Pay public key\n",
+        "simulator at {} for merchant {}; v2 over mutual TLS, v3 signed with the merchant key and verified with the WeChat Pay public key; WeChat Pay's rate limits kept on both sides (a TIME of about 100 ms is the wait for the next of 10 slots a second)\n",
         server.endpoint(),
         server.sim().mch_id()
     );
@@ -175,10 +179,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let total = server.sim().request_count();
+    let counts = server.sim().counts();
     eprintln!(
-        "\nthe simulator verified {} uploads ({total} requests).",
-        server.sim().upload_count()
+        "\nthe simulator verified {} uploads ({} requests, {} refused as FREQUENCY_LIMITED).",
+        counts.uploads, counts.requests, counts.rate_limited
     );
     server.shutdown().await;
     Ok(if failures == 0 {

@@ -12,6 +12,7 @@ mod demo;
 mod doctor;
 mod fit;
 mod progress;
+mod rate;
 mod report;
 mod shell;
 mod sign;

@@ -49,7 +49,10 @@ pub(crate) struct SimArgs {
         value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=V3_MAX_IMAGE_SIZE_FLAG)
     )]
     v3_max_image_size: Option<usize>,
-    /// Answer FREQUENCY_LIMITED beyond this many requests per second.
+    /// Do not keep WeChat Pay's documented rate limits (10 image uploads a second per endpoint, 100 marketing images a minute, ...), which the simulator keeps by default: for benchmarks.
+    #[arg(long)]
+    no_rate_limits: bool,
+    /// Answer FREQUENCY_LIMITED beyond this many authenticated requests per second in all, on top of the documented limits.
     #[arg(long, value_name = "N")]
     rate_limit: Option<u32>,
     /// Answer SYSTEMERROR: N times, or `always`.
@@ -175,6 +178,7 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     if let Some(n) = args.log_capacity {
         config.log_capacity = n;
     }
+    config.rate_limits = !args.no_rate_limits;
     let f = &mut config.faults;
     f.rate_limit_per_sec = args.rate_limit;
     f.system_error = args.system_error.unwrap_or_default();
@@ -202,11 +206,28 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
         out.flush().context("cannot write to stdout")?;
     }
     signals.wait().await?;
+    let counts = server.sim().counts();
     tracing::info!(
-        requests = server.sim().request_count(),
-        uploads = server.sim().upload_count(),
+        requests = counts.requests,
+        uploads = counts.uploads,
+        rate_limited = counts.rate_limited,
         "simulator stopping"
     );
+    // The second and last line of stdout: what was served, for scripts
+    // and benchmarks that stop the simulator and then judge a run.
+    {
+        let line = serde_json::json!({
+            "stopped": {
+                "requests": counts.requests,
+                "uploads": counts.uploads,
+                "refused": counts.refused,
+                "rate_limited": counts.rate_limited,
+            }
+        });
+        let mut out = std::io::stdout().lock();
+        // A closed stdout at exit is not worth failing the stop for.
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    }
     server.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -21,6 +21,8 @@ pub(crate) struct UploadArgs {
     pub(crate) conn: ConnArgs,
     #[command(flatten)]
     pub(crate) fit: FitFlags,
+    #[command(flatten)]
+    pub(crate) rate: crate::rate::RateArgs,
     /// Files to upload (v2: jpg, jpeg, png, bmp, at most 2 MiB; v3: see --kind). Regular files only (a symlink to one is fine).
     #[arg(required = true, value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
@@ -156,7 +158,7 @@ pub(crate) async fn upload_one(
 }
 
 pub(crate) async fn run(args: UploadArgs) -> CmdResult {
-    let uploader = args.conn.uploader()?;
+    let uploader = args.conn.uploader(&args.rate)?;
     let fit = args.fit.options(uploader.target())?;
     let mut status = EXIT_OK;
     // Many files take a while: a bar on a terminal, nothing when piped.

@@ -10,7 +10,7 @@ use wxmedia_sim::Times;
 
 mod common;
 
-use common::{JPEG, PNG, fx, json_lines, run, stderr, stdout};
+use common::{JPEG, PNG, distinct_jpegs, fx, json_lines, run, stderr, stdout};
 
 #[test]
 fn upload_prints_one_media_id_per_file_and_exits_zero() {
@@ -287,18 +287,12 @@ fn demo_exits_zero() {
         1 + 3 * 2 * 3 + 3 * wxmedia_proto::v3::Api::ALL.len(),
         "header + transports x sign types x samples (v2) + transports x built-in uploads (v3)"
     );
-}
-
-fn distinct_jpegs(dir: &Path, n: usize) -> PathBuf {
-    let images = dir.join("images");
-    std::fs::create_dir_all(&images).unwrap();
-    for i in 0..n {
-        let mut bytes = JPEG.to_vec();
-        bytes.extend_from_slice(format!("distinct-{i}").as_bytes());
-        std::fs::write(images.join(format!("img{i:03}.jpg")), bytes).unwrap();
-    }
-    std::fs::write(images.join("notes.txt"), "not an image").unwrap();
-    images
+    // The demo's simulator keeps WeChat Pay's limits and the clients keep
+    // them too: every request is an upload, none is refused for the rate.
+    let uploads = stdout(&out).lines().count() - 1;
+    let summary =
+        format!("verified {uploads} uploads ({uploads} requests, 0 refused as FREQUENCY_LIMITED)");
+    assert!(stderr(&out).contains(&summary), "{}", stderr(&out));
 }
 
 fn ledger_entries(path: &Path) -> Vec<Value> {

@@ -139,7 +139,12 @@ fn prints_its_line_serves_an_upload_and_exits_zero_on_sigterm() {
         .unwrap()
         .read_to_string(&mut rest)
         .unwrap();
-    assert_eq!(rest, "", "nothing but the ready line on stdout");
+    // After the ready line, one line at the stop: what was served.
+    let stopped: serde_json::Value = serde_json::from_str(rest.trim_end()).unwrap();
+    assert_eq!(rest.lines().count(), 1, "{rest}");
+    assert_eq!(stopped["stopped"]["uploads"], 1, "{rest}");
+    assert_eq!(stopped["stopped"]["requests"], 1, "{rest}");
+    assert_eq!(stopped["stopped"]["rate_limited"], 0, "{rest}");
     let mut logs = String::new();
     child
         .stderr

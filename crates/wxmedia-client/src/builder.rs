@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use wxmedia_proto::endpoints::{Region, choose};
 use wxmedia_proto::v2::SignType;
-use wxmedia_proto::v3::Signer;
-use wxmedia_proto::{Boundary, Env, MchId, RetryPolicy};
+use wxmedia_proto::v3::{Endpoint, Signer};
+use wxmedia_proto::{Boundary, Env, MchId, Rate, RetryPolicy};
 use wxmedia_tls::rustls::pki_types::CertificateDer;
 use wxmedia_tls::{Identity, Roots, client_config, read_ca_file};
 use zeroize::Zeroizing;
@@ -19,7 +19,8 @@ use crate::credentials::{V2Options, V3Options};
 use crate::doctor::{Check, V2Credentials};
 use crate::pem::Pem;
 use crate::{
-    Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
+    Clock, FromSettings, Limiter, NO_LIMIT, Rates, Settings, SystemClock, Timeouts, V2Settings,
+    V3Settings,
 };
 
 /// The builder of a client `C` of one API, whose credentials `A` holds:
@@ -50,6 +51,7 @@ struct Network {
     reply_limit: usize,
     clock: Option<Arc<dyn Clock>>,
     provider: Option<Arc<wxmedia_tls::rustls::crypto::CryptoProvider>>,
+    rates: Rates,
 }
 
 impl Default for Network {
@@ -65,6 +67,7 @@ impl Default for Network {
             reply_limit: wxmedia_proto::v2::reply::DEFAULT_REPLY_LIMIT,
             clock: None,
             provider: None,
+            rates: Rates::default(),
         }
     }
 }
@@ -211,6 +214,30 @@ impl<A, C> ClientBuilder<A, C> {
         self
     }
 
+    /// Take the rate-limit slots from `limiter` (a store shared with other
+    /// processes, say) instead of the client's own [`LocalLimiter`](crate::LocalLimiter).
+    /// Clients built with the same limiter share their merchant's limits.
+    pub fn limiter(mut self, limiter: Arc<dyn Limiter>) -> Self {
+        self.net.rates.limiter = Some(limiter);
+        self
+    }
+
+    /// Do not pace uploads: send as fast as they come, and learn of the
+    /// limit from `FREQUENCY_LIMITED` replies (for benchmarks against a
+    /// simulator without limits; never against WeChat Pay).
+    pub fn no_rate_limit(mut self) -> Self {
+        self.net.rates.limiter = None;
+        self
+    }
+
+    /// Keep `rate` on the endpoint at `path` instead of its documented
+    /// rate (for a merchant granted more, or to leave room for another
+    /// program of the same merchant).
+    fn rate_at(mut self, path: &str, rate: Rate) -> Self {
+        self.net.rates.overrides.insert(path.to_owned(), rate);
+        self
+    }
+
     /// The same settings for another kind of client: a blocking face, say.
     pub fn for_client<D>(self) -> ClientBuilder<A, D> {
         ClientBuilder {
@@ -291,12 +318,19 @@ impl<A, C> ClientBuilder<A, C> {
             retry,
             reply_limit: self.net.reply_limit,
             clock: self.net.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+            rates: self.net.rates,
         };
         Ok((settings, self.api))
     }
 }
 
 impl<C> ClientBuilder<V2Options, C> {
+    /// Keep `rate` on the upload instead of WeChat Pay's documented 10 a
+    /// second ([`v2::RATE`](wxmedia_proto::v2::RATE)).
+    pub fn rate_limit(self, rate: Rate) -> Self {
+        self.rate_at(wxmedia_proto::v2::UPLOAD_PATH, rate)
+    }
+
     /// The APIv2 key (required).
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.api.api_key = Some(Zeroizing::new(key.into()));
@@ -352,6 +386,12 @@ impl<C> ClientBuilder<V2Options, C> {
 }
 
 impl<C> ClientBuilder<V3Options, C> {
+    /// Keep `rate` on `endpoint` instead of its documented rate
+    /// ([`Endpoint::rate`]).
+    pub fn rate_limit<E: Endpoint + ?Sized>(self, endpoint: &E, rate: Rate) -> Self {
+        self.rate_at(endpoint.path(), rate)
+    }
+
     /// The merchant's API private key, a PEM file (`apiclient_key.pem`,
     /// PKCS#8 or PKCS#1).
     ///

@@ -42,12 +42,44 @@ where
         Some(d) => d.saturating_duration_since(now),
         None => Duration::MAX,
     };
+    // The limit this operation is paced by: its merchant and endpoint's
+    // key and rate, when the client paces at all.
+    let pacing = match (&settings.rates.limiter, operation.pacing()) {
+        (Some(limiter), Some(p)) => Some((
+            &**limiter,
+            crate::limit_key(&settings.mch_id, p.path),
+            settings.rates.rate_for(&p),
+        )),
+        _ => None,
+    };
     let mut driver = Driver::new(operation, settings.retry, started);
     // The last failure that was retried, other than a timeout: if time
     // then runs out, the timeout reports it (a FREQUENCY_LIMITED must not
     // turn into a bare timeout, or a batch would not pause).
     let mut retried: Option<Error> = None;
     loop {
+        // Every attempt, retries too, takes its slot first: a retry must
+        // not jump the queue the other uploads of the endpoint wait in.
+        let mut waited = Duration::ZERO;
+        if let Some((limiter, key, rate)) = &pacing {
+            let wait = limiter
+                .reserve(key, *rate)
+                .await
+                .map_err(|e| Error::Limiter(e.into()))?;
+            if wait >= remaining(Instant::now()) {
+                let cut = Error::Timeout {
+                    after: settings.timeouts.deadline,
+                    last: None,
+                };
+                tracing::warn!(key = %key, %rate, wait_ms = wait.as_millis() as u64,
+                    "the next free slot of the rate limit is past the deadline");
+                return Err(with_last(cut, retried));
+            }
+            if !wait.is_zero() {
+                transport.sleep(wait).await;
+                waited = wait;
+            }
+        }
         let inputs = attempt_inputs(settings.clock.unix_time());
         let request = driver.prepare(&mut lock(), Instant::now(), inputs)?;
         let base = driver.base_url().unwrap_or_default().to_owned();
@@ -56,7 +88,8 @@ where
             "wxmedia.attempt",
             n = driver.attempts(),
             host = %base,
-            transport = T::NAME
+            transport = T::NAME,
+            limiter_wait_ms = waited.as_millis() as u64
         );
         let end = exchange(transport, request, limit, budget)
             .instrument(span.clone())
@@ -74,12 +107,21 @@ where
                 return Ok(done);
             }
             Step::GiveUp(cause) => {
+                if cause.is_rate_limited() {
+                    // Not retried, but the server's limit is the merchant's:
+                    // the other uploads of the endpoint pause all the same.
+                    hold(&pacing, settings.retry.rate_limited_delay, &span).await;
+                }
                 let err = with_last(Error::from_attempt(cause, budget), retried);
                 span.in_scope(|| tracing::warn!(outcome = "failed", error = %err, "giving up"));
                 return Err(err);
             }
             Step::Retry { after, cause } => (after, Error::from_attempt(cause, budget)),
         };
+        if cause.is_rate_limited() {
+            // Every upload of this endpoint pauses, not only this one.
+            hold(&pacing, after, &span).await;
+        }
         if after >= remaining(Instant::now()) {
             let last = match cause {
                 Error::Timeout { .. } => retried,
@@ -101,6 +143,22 @@ where
             retried = Some(cause);
         }
         transport.sleep(after).await;
+    }
+}
+
+/// The server refused for the rate: no upload of the operation's endpoint
+/// gets a slot for `pause`, since the server's limit is the merchant's. A
+/// limiter that cannot hold still gives slots at the rate, so the upload
+/// goes on, with a warning.
+async fn hold(
+    pacing: &Option<(&dyn crate::Limiter, String, wxmedia_proto::Rate)>,
+    pause: Duration,
+    span: &tracing::Span,
+) {
+    if let Some((limiter, key, _)) = pacing
+        && let Err(e) = limiter.hold(key, pause).await
+    {
+        span.in_scope(|| tracing::warn!(error = %e, "the rate limiter could not hold"));
     }
 }
 

@@ -59,6 +59,10 @@ pub enum Error {
         /// What the download failed with.
         cause: Box<Error>,
     },
+    /// The rate limiter could not give a slot (a shared store that is
+    /// unreachable): nothing was sent, since sending unpaced could trip
+    /// the merchant's limit for every machine that shares it.
+    Limiter(SharedError),
 }
 
 impl Error {
@@ -102,6 +106,7 @@ impl fmt::Display for Error {
                 since.as_secs(),
                 retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0)
             ),
+            Error::Limiter(e) => write!(f, "the rate limiter failed, nothing was sent: {e}"),
         }
     }
 }
@@ -116,6 +121,7 @@ impl std::error::Error for Error {
             Error::Transport { source, .. } => Some(&**source),
             Error::Timeout { last, .. } => last.as_deref().map(|e| e as _),
             Error::CertificatesUnavailable { cause, .. } => Some(&**cause),
+            Error::Limiter(e) => Some(&**e),
         }
     }
 }

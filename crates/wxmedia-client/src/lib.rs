@@ -48,6 +48,7 @@ mod credentials;
 pub mod doctor;
 mod drive;
 mod error;
+mod limit;
 mod pem;
 mod settings;
 mod shared;
@@ -60,11 +61,13 @@ pub use builder::{ClientBuilder, V2Builder, V3Builder};
 pub use credentials::{V2Options, V3Options};
 pub use drive::drive;
 pub use error::{BoxError, Chain, Error, SharedError, TransportErrorKind};
+pub use limit::{Limiter, LocalLimiter, Rates, limit_key};
 pub use settings::{
     Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
 };
 pub use transport::{DnsError, Exchange, Transport, classify, reply};
 pub use v2::V2Client;
 pub use v3::{CERTIFICATE_REFRESH_INTERVAL, V3Client};
+pub use wxmedia_proto::Rate;
 pub use wxmedia_proto::endpoints::Region;
 pub use wxmedia_tls::{Identity, Roots, rustls};

@@ -85,6 +85,8 @@ pub struct Settings {
     pub reply_limit: usize,
     /// Where the Unix time comes from.
     pub clock: Arc<dyn Clock>,
+    /// The rate limits kept, and the limiter shared by the clones.
+    pub rates: crate::Rates,
 }
 
 impl Settings {

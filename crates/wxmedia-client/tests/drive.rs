@@ -259,3 +259,89 @@ fn an_attempt_cut_by_the_deadline_after_a_rate_limit_still_says_rate_limited() {
     assert!(e.is_rate_limited() && e.is_retryable(), "{e}");
     assert_eq!(t.seen.lock().unwrap().len(), 2);
 }
+
+/// Two uploads of one client at 1 a minute: the second's slot is a minute
+/// away, past its 5 s deadline, so it ends at once as a timeout without
+/// sending anything; with pacing off both are sent.
+#[test]
+fn a_slot_past_the_deadline_ends_the_upload_unsent() {
+    let paced = V2Builder::<Never>::new()
+        .mch_id("1900000109")
+        .api_key(KEY)
+        .identity(identity("1900000109"))
+        .endpoint("https://127.0.0.1:1")
+        .deadline(Duration::from_secs(5))
+        .rate_limit(wxmedia_client::Rate::per_minute(1))
+        .settings()
+        .unwrap();
+    let t = Scripted::new(vec![Script::Answer(success())]);
+    assert_eq!(run(&t, &paced).unwrap().media_id, "m-1");
+    let started = Instant::now();
+    let e = run(&t, &paced).unwrap_err();
+    assert!(matches!(e, Error::Timeout { .. }), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "it did not wait for the slot"
+    );
+    assert_eq!(t.seen.lock().unwrap().len(), 1, "the second was not sent");
+
+    let unpaced = V2Builder::<Never>::new()
+        .mch_id("1900000109")
+        .api_key(KEY)
+        .identity(identity("1900000109"))
+        .endpoint("https://127.0.0.1:1")
+        .rate_limit(wxmedia_client::Rate::per_minute(1))
+        .no_rate_limit()
+        .settings()
+        .unwrap();
+    let t = Scripted::new(vec![Script::Answer(success()), Script::Answer(success())]);
+    run(&t, &unpaced).unwrap();
+    run(&t, &unpaced).unwrap();
+    assert_eq!(t.seen.lock().unwrap().len(), 2);
+}
+
+/// A rate-limited reply with `Retry-After: 1` holds the endpoint's slots
+/// for a second, so the retry is sent no sooner; and a rate-limited reply
+/// that is not retried pauses the next upload of the same settings (the
+/// client's clones share them), although it had no refusal of its own.
+#[test]
+fn a_rate_limited_reply_pauses_every_upload_of_the_endpoint() {
+    let limited = |retry_after: Option<&str>| {
+        let AttemptEnd::Reply(mut r) = reply(&[
+            ("return_code", "SUCCESS"),
+            ("result_code", "FAIL"),
+            ("err_code", "FREQUENCY_LIMITED"),
+        ]) else {
+            unreachable!("reply() makes a reply")
+        };
+        if let Some(after) = retry_after {
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, after.parse().unwrap());
+        }
+        Script::Answer(AttemptEnd::Reply(r))
+    };
+    let retried = settings(quick(3), Duration::from_secs(5));
+    let t = Scripted::new(vec![limited(Some("1")), Script::Answer(success())]);
+    let started = Instant::now();
+    run(&t, &retried).unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+
+    let once = RetryPolicy {
+        rate_limited_delay: Duration::from_secs(1),
+        ..quick(1)
+    };
+    let given_up = settings(once, Duration::from_secs(5));
+    let t = Scripted::new(vec![limited(None), Script::Answer(success())]);
+    assert!(run(&t, &given_up).unwrap_err().is_rate_limited());
+    let next = Instant::now();
+    run(&t, &given_up).unwrap();
+    assert!(
+        next.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        next.elapsed()
+    );
+}

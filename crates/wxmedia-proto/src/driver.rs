@@ -126,9 +126,13 @@ impl<O: Operation> Driver<O> {
             return Step::GiveUp(Error::input("driver", "finish was called before prepare").into());
         };
         let base_url = env.base_url();
+        // The server's own word on when to come back, read before the
+        // reply is decoded (and consumed).
+        let mut server_delay = None;
         let failure = match end {
             AttemptEnd::Reply(reply) => {
                 endpoints.record(base_url, Connectivity::Reached, now);
+                server_delay = crate::rate::retry_after(reply.headers(), unix_time);
                 match self
                     .operation
                     .decode(&env.clone().received_at(unix_time), reply)
@@ -164,9 +168,15 @@ impl<O: Operation> Driver<O> {
         };
         let elapsed = now.saturating_duration_since(self.started);
         match self.policy.decide(self.attempts, &failure, elapsed, jitter) {
-            Decision::RetryAfter(after) => Step::Retry {
-                after,
-                cause: failure,
+            // A `Retry-After` wins over the backoff, within the budget.
+            Decision::RetryAfter(after) => match server_delay {
+                Some(asked) if elapsed.saturating_add(asked) > self.policy.total_budget => {
+                    Step::GiveUp(failure)
+                }
+                asked => Step::Retry {
+                    after: asked.unwrap_or(after),
+                    cause: failure,
+                },
             },
             Decision::Stop => Step::GiveUp(failure),
         }
@@ -319,6 +329,41 @@ mod tests {
         };
         assert_eq!(kind, TransportErrorKind::Tls);
         assert_eq!(error.to_string(), "bad cert");
+    }
+
+    /// A `Retry-After` wins over the backoff (shorter or longer), and one
+    /// past the retry budget ends the upload with the rate limit as cause.
+    #[test]
+    fn retry_after_wins_over_the_backoff_within_the_budget() {
+        let limited = |after: &str| {
+            let AttemptEnd::Reply(mut r) = reply(&[
+                ("return_code", "SUCCESS"),
+                ("result_code", "FAIL"),
+                ("err_code", "FREQUENCY_LIMITED"),
+            ]) else {
+                unreachable!("reply() makes a reply")
+            };
+            r.headers_mut()
+                .insert(http::header::RETRY_AFTER, after.parse().unwrap());
+            AttemptEnd::Reply(r)
+        };
+        let t0 = Instant::now();
+        let mut eps = Endpoints::new("https://p", None);
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
+        for (asked, expected) in [("0", 0), ("7", 7)] {
+            d.prepare(&mut eps, t0, inputs(0)).unwrap();
+            let Step::Retry { after, cause } = finish(&mut d, &mut eps, limited(asked)) else {
+                panic!("retried after {asked}")
+            };
+            assert_eq!(after, Duration::from_secs(expected));
+            assert!(cause.is_rate_limited());
+        }
+        let mut d = Driver::new(upload(), RetryPolicy::default(), t0);
+        d.prepare(&mut eps, t0, inputs(0)).unwrap();
+        let Step::GiveUp(cause) = finish(&mut d, &mut eps, limited("3600")) else {
+            panic!("an hour is past the 30 s budget")
+        };
+        assert!(cause.is_rate_limited());
     }
 
     #[test]

@@ -24,6 +24,7 @@
 //! | [`operation`] | the [`Operation`] trait: `encode(env)`, `decode(env, reply)`, `reply_limit()` |
 //! | [`driver`] | [`Driver`]: any operation through attempts, retries and failover |
 //! | [`retry`] | [`RetryPolicy::decide`]: pure backoff, jitter passed in |
+//! | [`rate`] | [`Rate`], the pacing arithmetic of rate limiters ([`Pace`]), `Retry-After` |
 //! | [`endpoints`] | host constants, [`default_twin`](endpoints::default_twin), the failover rule ([`Endpoints`]) |
 //! | [`error`] | [`Error`], [`ErrorCode`] (v2 and v3 spellings) and their predicates |
 //! | [`v2`] | `POST /secapi/mch/uploadmedia`: [`v2::UploadV2`] and everything only v2 uses |
@@ -205,6 +206,7 @@ mod mch_id;
 pub mod media;
 pub mod multipart;
 pub mod operation;
+pub mod rate;
 pub mod retry;
 pub mod v2;
 pub mod v3;
@@ -219,4 +221,5 @@ pub use mch_id::MchId;
 pub use media::{Media, MediaHash, MediaKind};
 pub use multipart::{Body, Boundary};
 pub use operation::Operation;
+pub use rate::{Pace, Pacing, Rate, RateParseError};
 pub use retry::{Decision, RetryPolicy};

@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use http::{Request, Response};
 
-use crate::{Body, Env, Error};
+use crate::{Body, Env, Error, Pacing};
 
 /// One API call, independent of how its bytes travel: the v2 upload is one
 /// and the v3 uploads and certificate download are others. [`Driver`](crate::Driver) runs any
@@ -29,4 +29,11 @@ pub trait Operation {
 
     /// The cap on the reply body; transports stop reading beyond it.
     fn reply_limit(&self) -> usize;
+
+    /// The rate limit its requests are kept to (the uploads': their
+    /// endpoint's path and documented rate), or `None` for an operation
+    /// WeChat Pay does not limit. Clients pace every attempt by it.
+    fn pacing(&self) -> Option<Pacing<'_>> {
+        None
+    }
 }

@@ -118,6 +118,8 @@ pub mod fuzzing;
 mod gateway;
 mod handler;
 mod inputs;
+mod limits;
+mod log;
 mod multipart;
 mod pki;
 pub mod samples;

@@ -94,6 +94,11 @@ pub struct SimConfig {
     /// and a simulator with published test keys should not be reachable
     /// from the network by accident.
     pub allow_non_loopback: bool,
+    /// Keep WeChat Pay's documented rate limits per endpoint
+    /// ([`Simulator::with_rate_limits`]). Off by default in the library,
+    /// so that each test chooses; `wxmedia sim` and `wxmedia demo` turn
+    /// them on.
+    pub rate_limits: bool,
 }
 
 impl SimConfig {
@@ -113,6 +118,7 @@ impl SimConfig {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             log_capacity: crate::DEFAULT_LOG_CAPACITY,
             allow_non_loopback: false,
+            rate_limits: false,
         }
     }
 }
@@ -173,6 +179,7 @@ impl SimServer {
         };
         sim.set_faults(config.faults.clone());
         sim.set_log_capacity(config.log_capacity);
+        sim.set_rate_limits(config.rate_limits);
         let listener = TcpListener::bind(config.addr)
             .await
             .map_err(|e| SimError::Bind(config.addr, e))?;

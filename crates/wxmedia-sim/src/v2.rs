@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use wxmedia_proto::MediaKind;
 use wxmedia_proto::v2::{SignType, StringToSign, xml};
 
-use crate::handler::{Injected, Outcome, Received, Simulator};
+use crate::handler::{Injected, Outcome, RateLimit, Received, Simulator};
 use crate::inputs::{Inputs, MEDIA_ID_BYTES};
 use crate::multipart::{FormError, parse_form};
 
@@ -177,6 +177,13 @@ fn authenticate(sim: &Simulator, record: &Received) -> Result<SignType, Decision
     Ok(sign_type)
 }
 
+/// The upload's documented limit: WeChat Pay's 10 image uploads a second
+/// per merchant.
+const RATE: RateLimit = RateLimit {
+    count: 10,
+    per: std::time::Duration::from_secs(1),
+};
+
 /// The refusals only an authenticated request can get, as code and
 /// message: the operator's switches first (they must not be used up by
 /// requests refused earlier), then the media checks.
@@ -197,6 +204,12 @@ fn authenticated_refusal(
             ),
             Injected::SystemError => ("SYSTEMERROR".to_owned(), "上传图片失败，请稍后重试".into()),
         });
+    }
+    if sim.over_limit(UPLOAD_PATH, RATE, inputs.now) {
+        return Some((
+            "FREQUENCY_LIMITED".to_owned(),
+            "操作过快，请稍后重试".into(),
+        ));
     }
     let refused = |message: &'static str| Some((PARAM_ERROR.to_owned(), message.into()));
     if media.len() > sim.max_media_size() {

@@ -59,16 +59,17 @@
 pub use wxmedia_client::doctor;
 // Everything the builders' and clients' signatures take or give.
 pub use wxmedia_client::{
-    BoxError, BuildError, Chain, ClientBuilder, Clock, Error, Identity, SharedError, SystemClock,
-    Timeouts, TransportErrorKind, V2Builder, V3Builder, rustls,
+    BoxError, BuildError, Chain, ClientBuilder, Clock, Error, Identity, Limiter, LocalLimiter,
+    SharedError, SystemClock, Timeouts, TransportErrorKind, V2Builder, V3Builder, limit_key,
+    rustls,
 };
 pub use wxmedia_proto as proto;
 pub use wxmedia_proto::Error as ProtoError;
 pub use wxmedia_proto::endpoints::Region;
 pub use wxmedia_proto::v2::{ApiKey, SignType};
 pub use wxmedia_proto::{
-    ApiError, DecodeError, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, RetryPolicy,
-    SignatureError,
+    ApiError, DecodeError, ErrorCode, Layer, Media, MediaError, MediaHash, MediaKind, Rate,
+    RetryPolicy, SignatureError,
 };
 pub use wxmedia_proto::{v2, v3};
 

@@ -227,3 +227,17 @@ impl Fx {
         c
     }
 }
+
+/// `n` JPEGs of distinct content (the sample with a different tail) in
+/// `dir/images`, beside a text file a batch must skip.
+pub(crate) fn distinct_jpegs(dir: &Path, n: usize) -> PathBuf {
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).unwrap();
+    for i in 0..n {
+        let mut bytes = JPEG.to_vec();
+        bytes.extend_from_slice(format!("distinct-{i}").as_bytes());
+        std::fs::write(images.join(format!("img{i:03}.jpg")), bytes).unwrap();
+    }
+    std::fs::write(images.join("notes.txt"), "not an image").unwrap();
+    images
+}

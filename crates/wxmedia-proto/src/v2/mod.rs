@@ -16,4 +16,4 @@ pub mod xml;
 
 pub use credentials::{ApiKey, Credentials, SignType};
 pub use sign::{Sign, StringToSign};
-pub use upload::{MAX_MEDIA_SIZE, UPLOAD_PATH, UploadV2, Uploaded};
+pub use upload::{MAX_MEDIA_SIZE, RATE, UPLOAD_PATH, UploadV2, Uploaded};

@@ -14,6 +14,10 @@ use crate::{Body, Env, Error, Media, MediaError, MediaHash, Operation};
 /// Path of the v2 upload endpoint.
 pub const UPLOAD_PATH: &str = "/secapi/mch/uploadmedia";
 
+/// The upload's rate limit: WeChat Pay allows image uploads 10 times a
+/// second per merchant (its FAQ on 图片上传).
+pub const RATE: crate::Rate = crate::Rate::per_second(10);
+
 /// The v2 upload's size limit: 2 MiB. The seed says "不超过2M"; the server
 /// is the real judge of the exact byte count, so
 /// [`UploadV2::with_max_size`] can change it.
@@ -172,6 +176,14 @@ impl Operation for UploadV2 {
     /// The cap on the reply body; transports stop reading beyond it.
     fn reply_limit(&self) -> usize {
         self.reply_limit
+    }
+
+    /// An image upload: WeChat Pay's 10 a second per merchant.
+    fn pacing(&self) -> Option<crate::Pacing<'_>> {
+        Some(crate::Pacing {
+            path: UPLOAD_PATH,
+            rate: RATE,
+        })
     }
 }
 

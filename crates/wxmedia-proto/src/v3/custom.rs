@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::endpoint::{Endpoint, Reply, file_meta};
 use super::reply::MAX_ID_LEN;
-use crate::{Error, Media, MediaKind};
+use crate::{Error, Media, MediaKind, Rate};
 
 /// The digest a meta carries of the file. Only what an endpoint
 /// documents is offered; every media upload known today uses SHA-256.
@@ -57,6 +57,7 @@ pub struct CustomApi {
     digest_field: String,
     digest: MetaDigest,
     extra: Vec<(String, Value)>,
+    rate: Rate,
 }
 
 impl CustomApi {
@@ -78,6 +79,7 @@ impl CustomApi {
             digest_field: "sha256".to_owned(),
             digest: MetaDigest::Sha256,
             extra: Vec::new(),
+            rate: Rate::DEFAULT,
         })
     }
 
@@ -107,6 +109,14 @@ impl CustomApi {
             return Err(duplicate(taken));
         }
         Ok(self)
+    }
+
+    /// The rate WeChat Pay allows on this endpoint per merchant (default
+    /// [`Rate::DEFAULT`], for endpoints whose limit is not documented).
+    #[must_use]
+    pub fn with_rate(mut self, rate: Rate) -> CustomApi {
+        self.rate = rate;
+        self
     }
 
     /// Use another digest (default SHA-256).
@@ -161,6 +171,10 @@ impl Endpoint for CustomApi {
                 file_meta(media, &self.name_field, &self.digest_field, &self.extra)
             }
         }
+    }
+
+    fn rate(&self) -> Rate {
+        self.rate
     }
 
     /// The verified body, parsed as JSON.

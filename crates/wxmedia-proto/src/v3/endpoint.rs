@@ -59,7 +59,7 @@ use serde_json::Value;
 
 use super::reply::id_field;
 use super::upload::{MediaId, MediaUrl, UploadedMedia};
-use crate::{DecodeError, Error, Media, MediaKind};
+use crate::{DecodeError, Error, Media, MediaKind, Rate};
 
 /// A v3 upload endpoint of the `meta` + `file` shape: where it is, what it
 /// takes, how its meta names the file, and what its verified reply yields.
@@ -91,6 +91,13 @@ pub trait Endpoint: fmt::Debug {
 
     /// The result of a reply whose status and signature were verified.
     fn output(&self, reply: Reply<'_>) -> Result<Self::Output, Error>;
+
+    /// The rate WeChat Pay allows per merchant on this endpoint, which
+    /// clients keep. The default, [`Rate::DEFAULT`], is for endpoints
+    /// whose limit is not documented.
+    fn rate(&self) -> Rate {
+        Rate::DEFAULT
+    }
 }
 
 /// A borrowed endpoint is an endpoint: the clients upload to `&E` without
@@ -116,6 +123,10 @@ impl<E: Endpoint + ?Sized> Endpoint for &E {
 
     fn output(&self, reply: Reply<'_>) -> Result<E::Output, Error> {
         (**self).output(reply)
+    }
+
+    fn rate(&self) -> Rate {
+        (**self).rate()
     }
 }
 
@@ -210,6 +221,9 @@ pub struct Spec {
     /// Another field the host has been seen to answer with instead, taken
     /// when `reply_field` is absent (the marketing image's `media_id`).
     pub also_field: Option<&'static str>,
+    /// The rate WeChat Pay allows per merchant ([`Rate::DEFAULT`] where
+    /// it is not documented).
+    pub rate: Rate,
 }
 
 /// The image kinds every image upload takes.
@@ -291,6 +305,10 @@ macro_rules! builtins {
                 fn output(&self, reply: Reply<'_>) -> Result<$output, Error> {
                     Api::$variant.output(reply).map(<$output>::from)
                 }
+
+                fn rate(&self) -> Rate {
+                    Api::$variant.spec().rate
+                }
             }
 
             impl From<$variant> for Api {
@@ -304,8 +322,9 @@ macro_rules! builtins {
 
 builtins! {
     /// `POST /v3/merchant/media/upload`: JPG/PNG/BMP for merchant
-    /// onboarding (图片上传), replies `media_id`. 5 MiB by default (older
-    /// documents say 2 MiB; the server decides, so it can be changed with
+    /// onboarding (图片上传), 10 a second, replies `media_id`. 5 MiB by
+    /// default (older documents say 2 MiB; the server decides, so it can be
+    /// changed with
     /// [`UploadV3::with_max_size`](super::UploadV3::with_max_size)).
     Image -> MediaId {
         name: "image",
@@ -317,9 +336,11 @@ builtins! {
         digest_field: "sha256",
         reply_field: "media_id",
         also_field: None,
+        rate: Rate::per_second(10),
     }
     /// `POST /v3/merchant/media/video_upload`: videos (视频上传; build the
-    /// media with [`Media::video`]), 5 MiB, replies `media_id`.
+    /// media with [`Media::video`]), 5 MiB, replies `media_id`; its rate is
+    /// not documented ([`Rate::DEFAULT`]).
     Video -> MediaId {
         name: "video",
         summary: "video",
@@ -330,11 +351,12 @@ builtins! {
         digest_field: "sha256",
         reply_field: "media_id",
         also_field: None,
+        rate: Rate::DEFAULT,
     }
     /// `POST /v3/marketing/favor/media/image-upload`: JPG/PNG/BMP for
-    /// coupons (图片上传(营销专用)), 2 MiB, replies `media_url` (or, as
-    /// merchants report the host doing, `media_id`, which is taken and
-    /// named in [`MediaUrl::field`]).
+    /// coupons (图片上传(营销专用)), 2 MiB, 100 a minute, replies
+    /// `media_url` (or, as merchants report the host doing, `media_id`,
+    /// which is taken and named in [`MediaUrl::field`]).
     MarketingImage -> MediaUrl {
         name: "marketing-image",
         summary: "coupon (marketing) image",
@@ -345,10 +367,11 @@ builtins! {
         digest_field: "sha256",
         reply_field: "media_url",
         also_field: Some("media_id"),
+        rate: Rate::per_minute(100),
     }
     /// `POST /v3/merchant-service/images/upload`: JPG/PNG/BMP sent with a
     /// reply to a consumer complaint (消费者投诉2.0, 商户上传反馈图片),
-    /// 2 MiB, replies `media_id`.
+    /// 2 MiB, 10 a second (an image upload), replies `media_id`.
     ComplaintImage -> MediaId {
         name: "complaint-image",
         summary: "image sent with a reply to a consumer complaint",
@@ -359,6 +382,7 @@ builtins! {
         digest_field: "sha256",
         reply_field: "media_id",
         also_field: None,
+        rate: Rate::per_second(10),
     }
     /// `POST /v3/marketing/partner/product-coupon/media/upload-image`:
     /// JPG/PNG/BMP for product coupons (商品券, service providers'
@@ -374,6 +398,7 @@ builtins! {
         digest_field: "sha256",
         reply_field: "image_url",
         also_field: None,
+        rate: Rate::per_second(20),
     }
 }
 
@@ -440,6 +465,10 @@ impl Endpoint for Api {
     fn meta(&self, media: &Media) -> Result<Bytes, Error> {
         let spec = self.spec();
         file_meta(media, spec.name_field, spec.digest_field, &[])
+    }
+
+    fn rate(&self) -> Rate {
+        self.spec().rate
     }
 
     /// The reply field's value; when it is absent and the endpoint has

@@ -273,6 +273,14 @@ impl<E: Endpoint> Operation for UploadV3<E> {
     fn reply_limit(&self) -> usize {
         self.reply_limit
     }
+
+    /// The endpoint's path and rate.
+    fn pacing(&self) -> Option<crate::Pacing<'_>> {
+        Some(crate::Pacing {
+            path: self.endpoint.path(),
+            rate: self.endpoint.rate(),
+        })
+    }
 }
 
 /// The request every v3 upload sends: part `meta` (JSON, no file name),

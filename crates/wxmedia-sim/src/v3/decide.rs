@@ -66,6 +66,15 @@ pub(super) fn decide(
     if let Some(refusal) = switched_on_refusal(sim, inputs) {
         return Err(refusal);
     }
+    if let Endpoint::Upload(upload) = endpoint
+        && sim.over_limit(upload.path, upload.rate, inputs.now)
+    {
+        return Err(refuse(
+            StatusCode::TOO_MANY_REQUESTS,
+            "FREQUENCY_LIMITED",
+            "频率超限，请降低请求接口频率",
+        ));
+    }
     if endpoint == Endpoint::Certificates {
         return certificates(v3.signer);
     }

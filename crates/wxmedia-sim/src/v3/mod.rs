@@ -16,11 +16,12 @@ mod refusal;
 mod reply;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode};
 
-use crate::handler::{Outcome, Received, Simulator};
+use crate::handler::{Outcome, RateLimit, Received, Simulator};
 use crate::inputs::Inputs;
 use crate::pki::{V3Keys, V3Signer};
 use certificates::certificates_body;
@@ -86,7 +87,24 @@ pub(crate) struct Upload {
     /// The reply's field, and whether it carries a URL (else an id).
     pub(crate) reply_field: &'static str,
     pub(crate) url: bool,
+    /// The documented limit per merchant, kept when the simulator's rate
+    /// limits are on.
+    pub(crate) rate: RateLimit,
 }
+
+/// 10 a second: WeChat Pay's FAQ for its image uploads.
+const IMAGE_RATE: RateLimit = RateLimit {
+    count: 10,
+    per: Duration::from_secs(1),
+};
+
+/// Where WeChat Pay documents no limit, the simulator keeps the client's
+/// conservative default, 5 a second, so that `wxmedia demo` shows every
+/// upload paced without refusals.
+const UNDOCUMENTED_RATE: RateLimit = RateLimit {
+    count: 5,
+    per: Duration::from_secs(1),
+};
 
 /// Which file name suffixes an upload takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,6 +140,7 @@ pub(crate) const UPLOADS: &[Upload] = &[
         digest_field: "sha256",
         reply_field: "media_id",
         url: false,
+        rate: IMAGE_RATE,
     },
     Upload {
         path: VIDEO_PATH,
@@ -133,6 +152,7 @@ pub(crate) const UPLOADS: &[Upload] = &[
         digest_field: "sha256",
         reply_field: "media_id",
         url: false,
+        rate: UNDOCUMENTED_RATE,
     },
     Upload {
         path: MARKETING_IMAGE_PATH,
@@ -144,6 +164,10 @@ pub(crate) const UPLOADS: &[Upload] = &[
         digest_field: "sha256",
         reply_field: "media_url",
         url: true,
+        rate: RateLimit {
+            count: 100,
+            per: Duration::from_secs(60),
+        },
     },
     Upload {
         path: COMPLAINT_IMAGE_PATH,
@@ -155,6 +179,7 @@ pub(crate) const UPLOADS: &[Upload] = &[
         digest_field: "sha256",
         reply_field: "media_id",
         url: false,
+        rate: IMAGE_RATE,
     },
     Upload {
         path: "/v3/marketing/partner/product-coupon/media/upload-image",
@@ -166,6 +191,10 @@ pub(crate) const UPLOADS: &[Upload] = &[
         digest_field: "sha256",
         reply_field: "image_url",
         url: true,
+        rate: RateLimit {
+            count: 20,
+            per: Duration::from_secs(1),
+        },
     },
     // Not built into the client: the e-commerce account-cancellation
     // image, which a user defines as an endpoint of their own
@@ -180,6 +209,7 @@ pub(crate) const UPLOADS: &[Upload] = &[
         digest_field: "file_digest",
         reply_field: "media_id",
         url: false,
+        rate: UNDOCUMENTED_RATE,
     },
 ];
 

@@ -1,0 +1,95 @@
+//! `--rate`: how fast `upload` and `batch` send, kept by the client's pacing, and the concurrency a batch derives from it.
+
+use clap::Args;
+use wxmedia_proto::Rate;
+
+use crate::client::Configured;
+use crate::conn::Destination;
+
+/// `--rate`'s value: a rate to keep, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RateArg {
+    Keep(Rate),
+    Off,
+}
+
+fn parse(s: &str) -> Result<RateArg, String> {
+    if s.trim() == "off" {
+        return Ok(RateArg::Off);
+    }
+    s.parse().map(RateArg::Keep).map_err(|e| e.to_string())
+}
+
+/// The pacing options of `upload` and `batch`.
+#[derive(Debug, Args)]
+pub(crate) struct RateArgs {
+    /// Uploads per second (or minute, hour) kept for this merchant and endpoint: COUNT/s, COUNT/min, COUNT/h. Default: the endpoint's documented limit (images 10/s, marketing images 100/min, product-coupon images 20/s, video 5/s). `off` sends unpaced and meets the limit only as FREQUENCY_LIMITED replies: for simulators without limits.
+    #[arg(long, value_name = "RATE", value_parser = parse)]
+    pub(crate) rate: Option<RateArg>,
+}
+
+impl RateArgs {
+    /// The rate kept for `target`, or `None` when pacing is off.
+    pub(crate) fn kept(&self, target: Destination) -> Option<Rate> {
+        match self.rate {
+            Some(RateArg::Off) => None,
+            Some(RateArg::Keep(rate)) => Some(rate),
+            None => Some(target.rate()),
+        }
+    }
+
+    /// The builder with this pacing.
+    pub(crate) fn apply(&self, configured: Configured) -> Configured {
+        match (self.rate, configured) {
+            (None, c) => c,
+            (Some(RateArg::Off), Configured::V2(b)) => Configured::V2(b.no_rate_limit()),
+            (Some(RateArg::Off), Configured::V3(b, api)) => Configured::V3(b.no_rate_limit(), api),
+            (Some(RateArg::Keep(r)), Configured::V2(b)) => Configured::V2(b.rate_limit(r)),
+            (Some(RateArg::Keep(r)), Configured::V3(b, api)) => {
+                Configured::V3(b.rate_limit(&api, r), api)
+            }
+        }
+    }
+
+    /// Uploads in flight that keep `target`'s rate busy: one per slot a
+    /// second (each upload then has a second to finish before it holds
+    /// the next one up), at least 2 and at most 16; 16 when unpaced.
+    pub(crate) fn concurrency(&self, target: Destination) -> u16 {
+        match self.kept(target) {
+            None => 16,
+            Some(rate) => rate.per_second_f64().ceil().clamp(2.0, 16.0) as u16,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wxmedia_proto::v3::Api;
+
+    fn args(rate: Option<&str>) -> RateArgs {
+        RateArgs {
+            rate: rate.map(|r| parse(r).unwrap()),
+        }
+    }
+
+    #[test]
+    fn concurrency_follows_the_rate_kept() {
+        let image = Destination::V3(Api::Image);
+        let marketing = Destination::V3(Api::MarketingImage);
+        assert_eq!(args(None).concurrency(image), 10);
+        assert_eq!(args(None).concurrency(Destination::V2), 10);
+        assert_eq!(args(None).concurrency(marketing), 2);
+        assert_eq!(
+            args(None).concurrency(Destination::V3(Api::ProductCouponImage)),
+            16
+        );
+        assert_eq!(args(Some("3/s")).concurrency(image), 3);
+        assert_eq!(args(Some("1/h")).concurrency(image), 2);
+        assert_eq!(args(Some("off")).concurrency(image), 16);
+        assert_eq!(args(Some("off")).kept(image), None);
+        assert_eq!(args(Some("1/min")).kept(image), Some(Rate::per_minute(1)));
+        assert!(parse("fast").is_err());
+        assert!(parse("0/s").is_err());
+    }
+}

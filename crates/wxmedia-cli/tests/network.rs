@@ -1,0 +1,93 @@
+//! The real network at the level users meet it: WeChat Pay's rate limits kept by `upload` and `batch` against a simulator that enforces them.
+
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+
+use common::{Fx, distinct_jpegs, fx, run, stderr};
+
+/// The statuses of a ledger's lines.
+fn statuses(ledger: &Path) -> Vec<String> {
+    std::fs::read_to_string(ledger)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|e| e["status"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+fn batch(fx: &Fx, images: &Path, ledger: &Path, extra: &[&str]) -> std::process::Output {
+    let mut c: Command = fx.cmd("batch");
+    c.args(extra).arg("--ledger").arg(ledger).arg(images);
+    run(&mut c)
+}
+
+/// 30 images in one batch, with the default rate and concurrency, against
+/// a simulator keeping WeChat Pay's 10 a second: all uploaded, none
+/// refused. The same batch unpaced (`--rate off`) is refused by the same
+/// simulator, so the first result is the pacing's and not a lenient server's.
+#[test]
+fn a_paced_batch_stays_within_the_limit_and_an_unpaced_one_does_not() {
+    let fx = fx();
+    fx.server.sim().set_rate_limits(true);
+    let images = distinct_jpegs(fx.dir.path(), 30);
+    let ledger = fx.dir.path().join("paced.jsonl");
+    let out = batch(&fx, &images, &ledger, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let counts = fx.server.sim().counts();
+    assert_eq!(counts.rate_limited, 0, "{counts:?}");
+    assert_eq!(counts.uploads, 30, "{counts:?}");
+    assert_eq!(statuses(&ledger), vec!["uploaded"; 30]);
+
+    // Let the simulator's bucket fill again, then the same files unpaced:
+    // 16 at once, far past 10 a second.
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let unpaced = fx.dir.path().join("unpaced.jsonl");
+    let out = batch(&fx, &images, &unpaced, &["--rate", "off"]);
+    let limited = fx.server.sim().counts().rate_limited;
+    assert!(limited > 0, "unpaced, the limit is met: {}", stderr(&out));
+}
+
+/// `--rate` is checked before anything is read or sent.
+#[test]
+fn an_absurd_rate_is_a_usage_error() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 1);
+    for bad in ["0/s", "fast", "10", "1/fortnight", "99999999999/s"] {
+        let out = batch(
+            &fx,
+            &images,
+            &fx.dir.path().join("l.jsonl"),
+            &["--rate", bad],
+        );
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(stderr(&out).contains("--rate"), "{bad}: {}", stderr(&out));
+    }
+    assert_eq!(fx.server.sim().counts().requests, 0);
+}
+
+/// A merchant granted less (or sharing the limit with another program)
+/// sets `--rate`: 3 uploads at 2/s take at least a second, 3 at the
+/// default 10/s do not need to; the simulator sees no refusal either way.
+/// (Only the lower bound is asserted: it holds on any machine.)
+#[test]
+fn a_lower_rate_spaces_the_uploads_further() {
+    let fx = fx();
+    fx.server.sim().set_rate_limits(true);
+    let images = distinct_jpegs(fx.dir.path(), 3);
+    let started = std::time::Instant::now();
+    let out = batch(
+        &fx,
+        &images,
+        &fx.dir.path().join("l.jsonl"),
+        &["--rate", "2/s"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(1000),
+        "3 uploads at 2/s took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(fx.server.sim().counts().rate_limited, 0);
+}
