@@ -12,7 +12,7 @@ use wxmedia_proto::Media;
 
 mod ledger;
 
-use ledger::{Entry, Ledger, Status, failed_entry};
+use ledger::{Entry, Ledger, Reuse, Status, failed_entry, unix_now};
 
 use crate::client::Uploader;
 use crate::conn::{ConnArgs, Destination};
@@ -34,6 +34,9 @@ pub(crate) struct BatchArgs {
     /// Append-only JSON-lines ledger: one line per finished file; a rerun skips what succeeded. Locked while a run uses it.
     #[arg(long, value_name = "FILE.jsonl")]
     ledger: PathBuf,
+    /// How long a result in the ledger is reused by a rerun: 90s, 30m, 12h, 3d, or forever. After it (or for a line without an upload time) the file is uploaded again, since WeChat Pay's ids do not live for ever: it documents 3 days for fapiao files and nothing for the others.
+    #[arg(long, value_name = "DURATION", default_value = "3d", value_parser = ledger::parse_reuse)]
+    reuse_for: Reuse,
     /// Uploads in flight at once; each holds its file in memory. Default: one per upload a second that --rate allows, 2 to 16 (16 with --rate off). A FREQUENCY_LIMITED reply pauses them all.
     // 16 unpaced: within about 5% of the best concurrency in every measured
     // run of docs/BENCHMARKS.md, where 4 was 10-15% below it.
@@ -118,7 +121,7 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     let target = uploader.target();
     let fit = args.fit.options(target)?;
     let files = collect(&args.paths, target, fit.is_some())?;
-    let ledger = Arc::new(Ledger::open(&args.ledger)?);
+    let ledger = Arc::new(Ledger::open(&args.ledger, args.reuse_for)?);
     let progress = crate::progress::bar(files.len());
     let workers = usize::from(
         args.concurrency
@@ -366,6 +369,7 @@ async fn process(
                 error: None,
                 source_hash: None,
                 fit: None,
+                uploaded_at: Some(unix_now()),
             };
             if let Some(n) = note.as_ref().filter(|n| !n.report.unchanged) {
                 entry.source_hash = Some(n.source_hash.clone());

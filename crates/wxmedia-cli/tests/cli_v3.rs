@@ -453,6 +453,9 @@ fn batch_keys_v2_and_v3_apart_reads_old_ledgers_and_resumes() {
             .arg(fx.server.endpoint())
             .arg("--ledger")
             .arg(&ledger)
+            // The old line has no upload time: only `forever` reuses it
+            // (network.rs tests the window itself).
+            .args(["--reuse-for", "forever"])
             .arg(&images);
         c
     };

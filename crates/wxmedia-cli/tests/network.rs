@@ -91,3 +91,84 @@ fn a_lower_rate_spaces_the_uploads_further() {
     );
     assert_eq!(fx.server.sim().counts().rate_limited, 0);
 }
+
+/// The ledger records when each upload ended, and a rerun reuses a result
+/// only within `--reuse-for` (default 3 days): a line from an hour ago is
+/// reused, one from four days ago and one without a time (an older
+/// wxmedia's) are uploaded again, with a note; `forever` reuses them all.
+#[test]
+fn a_rerun_reuses_results_only_within_the_reuse_window() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 3);
+    let ledger = fx.dir.path().join("ledger.jsonl");
+    let out = batch(&fx, &images, &ledger, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&ledger)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for line in &lines {
+        let at = line["uploaded_at"]
+            .as_u64()
+            .expect("every upload has its time");
+        assert!(now.abs_diff(at) < 120, "{line}");
+    }
+    // Rewrite the ledger: an hour old, four days old, no time at all.
+    let ages = [Some(now - 3600), Some(now - 4 * 86_400), None];
+    let rewritten: String = lines
+        .iter()
+        .zip(ages)
+        .map(|(line, age)| {
+            let mut line = line.clone();
+            match age {
+                Some(at) => line["uploaded_at"] = at.into(),
+                None => {
+                    line.as_object_mut().unwrap().remove("uploaded_at");
+                }
+            }
+            format!("{line}\n")
+        })
+        .collect();
+    std::fs::write(&ledger, &rewritten).unwrap();
+
+    let before = fx.server.sim().counts().uploads;
+    let out = batch(&fx, &images, &ledger, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("uploaded 2, skipped 1"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains("2 result(s) are older than --reuse-for"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fx.server.sim().counts().uploads, before + 2);
+
+    // The same old ledger with `forever`: nothing is uploaded.
+    std::fs::write(&ledger, &rewritten).unwrap();
+    let out = batch(&fx, &images, &ledger, &["--reuse-for", "forever"]);
+    assert!(
+        stderr(&out).contains("uploaded 0, skipped 3"),
+        "{}",
+        stderr(&out)
+    );
+    // And a window too short for even the hour-old line.
+    std::fs::write(&ledger, &rewritten).unwrap();
+    let out = batch(&fx, &images, &ledger, &["--reuse-for", "30m"]);
+    assert!(
+        stderr(&out).contains("uploaded 3, skipped 0"),
+        "{}",
+        stderr(&out)
+    );
+    for bad in ["3", "3w", "forever-ish", "99999999999d"] {
+        let out = batch(&fx, &images, &ledger, &["--reuse-for", bad]);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+    }
+}

@@ -1,10 +1,11 @@
 //! The batch ledger: one JSON line per finished file, locked for the run, read once, appended with a sync per line, and forgiving of lines cut short by a crash.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::{Deserialize, Serialize};
@@ -43,6 +44,64 @@ pub(super) struct Entry {
     /// `--fit`: what was changed, in one line.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub(super) fit: Option<String>,
+    /// When the upload ended, Unix seconds: a rerun reuses the result only
+    /// within `--reuse-for` of it. Lines written before it was kept have
+    /// none.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub(super) uploaded_at: Option<u64>,
+}
+
+/// How long a ledger's result is reused by a rerun (`--reuse-for`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reuse {
+    /// Within this long of the upload; after it, the file is uploaded
+    /// again (WeChat Pay does not document how long its ids live).
+    For(Duration),
+    /// However old, and for lines without a time too.
+    Forever,
+}
+
+impl Reuse {
+    /// Whether a result uploaded at `at` (None: unknown) may be reused `now`.
+    fn allows(self, at: Option<u64>, now: u64) -> bool {
+        match (self, at) {
+            (Reuse::Forever, _) => true,
+            (Reuse::For(_), None) => false,
+            (Reuse::For(window), Some(at)) => now.saturating_sub(at) < window.as_secs(),
+        }
+    }
+}
+
+/// `--reuse-for`: `forever`, or a whole number with `s`, `m`, `h` or `d`.
+pub(crate) fn parse_reuse(s: &str) -> Result<Reuse, String> {
+    let s = s.trim();
+    if s == "forever" {
+        return Ok(Reuse::Forever);
+    }
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n
+        .parse()
+        .map_err(|_| "a duration is a whole number and a unit: 90s, 30m, 12h, 3d, or forever")?;
+    let secs = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err("the unit is s, m, h or d (e.g. 3d), or the value is forever".to_owned()),
+    };
+    // A century is "forever" in any ledger's life; more is a typing error.
+    match n.checked_mul(secs) {
+        Some(total) if total <= 100 * 365 * 86_400 => Ok(Reuse::For(Duration::from_secs(total))),
+        _ => Err("longer than a century: say forever".to_owned()),
+    }
+}
+
+/// Now, Unix seconds.
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn v2_name() -> String {
@@ -70,9 +129,15 @@ pub(super) struct Ledger {
     /// Open for reading and appending, with an exclusive lock held until
     /// the process ends (the OS drops it even on SIGKILL).
     file: Mutex<File>,
-    /// `(mch_id, api, media_hash)` of every upload that succeeded.
-    done: HashSet<(String, String, String)>,
+    /// `(mch_id, api, media_hash)` of every upload that succeeded, with
+    /// the latest time it did (None: only lines without a time).
+    done: HashMap<Key, Option<u64>>,
+    /// How long a result is reused.
+    reuse: Reuse,
 }
+
+/// What a ledger line is the result for: merchant, upload, media hash.
+type Key = (String, String, String);
 
 /// How many unreadable lines are named one by one before only their count.
 const UNREADABLE_NAMED: usize = 5;
@@ -80,7 +145,7 @@ const UNREADABLE_NAMED: usize = 5;
 /// What a ledger holds: the uploads done, how many lines could not be
 /// read, and whether the last line lacks its newline.
 struct LedgerRead {
-    done: HashSet<(String, String, String)>,
+    done: HashMap<Key, Option<u64>>,
     unreadable: usize,
     torn: bool,
 }
@@ -90,7 +155,7 @@ struct LedgerRead {
 /// an unreadable ledger.
 fn read_ledger(file: &File, path: &Path) -> anyhow::Result<LedgerRead> {
     let mut read = LedgerRead {
-        done: HashSet::new(),
+        done: HashMap::new(),
         unreadable: 0,
         torn: false,
     };
@@ -118,7 +183,11 @@ fn read_ledger(file: &File, path: &Path) -> anyhow::Result<LedgerRead> {
             Ok(e) if e.status == Status::Uploaded => {
                 // What was sent, and the file it was fitted from.
                 for hash in [e.media_hash, e.source_hash].into_iter().flatten() {
-                    read.done.insert((e.mch_id.clone(), e.api.clone(), hash));
+                    let at = read
+                        .done
+                        .entry((e.mch_id.clone(), e.api.clone(), hash))
+                        .or_default();
+                    *at = (*at).max(e.uploaded_at);
                 }
             }
             Ok(_) => {}
@@ -139,7 +208,7 @@ fn read_ledger(file: &File, path: &Path) -> anyhow::Result<LedgerRead> {
 }
 
 impl Ledger {
-    pub(super) fn open(path: &Path) -> anyhow::Result<Ledger> {
+    pub(super) fn open(path: &Path, reuse: Reuse) -> anyhow::Result<Ledger> {
         let file = OpenOptions::new()
             .read(true)
             .append(true)
@@ -182,15 +251,32 @@ impl Ledger {
                 crate::text::shown(path)
             );
         }
+        let now = unix_now();
+        let stale = read
+            .done
+            .values()
+            .filter(|&&at| !reuse.allows(at, now))
+            .count();
+        if stale > 0 {
+            eprintln!(
+                "wxmedia: {}: {stale} result(s) are older than --reuse-for or carry no upload time (written by an older wxmedia): their files are uploaded again (--reuse-for forever reuses them)",
+                crate::text::shown(path)
+            );
+        }
         Ok(Ledger {
             file: Mutex::new(file),
             done: read.done,
+            reuse,
         })
     }
 
+    /// Whether `hash` was uploaded to `target` for `mch_id` and its result
+    /// may still be reused (within `--reuse-for` of its upload).
     pub(super) fn is_done(&self, mch_id: &str, target: Destination, hash: &str) -> bool {
+        let key = (mch_id.to_owned(), target.name(), hash.to_owned());
         self.done
-            .contains(&(mch_id.to_owned(), target.name().to_owned(), hash.to_owned()))
+            .get(&key)
+            .is_some_and(|&at| self.reuse.allows(at, unix_now()))
     }
 
     pub(super) fn append(&self, entry: &Entry) -> std::io::Result<()> {
@@ -229,5 +315,42 @@ pub(super) fn failed_entry(
         }),
         source_hash: None,
         fit: None,
+        uploaded_at: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reuse_windows_parse_and_judge_ages() {
+        let day = Duration::from_secs(86_400);
+        assert_eq!(parse_reuse("3d"), Ok(Reuse::For(3 * day)));
+        assert_eq!(parse_reuse("90s"), Ok(Reuse::For(Duration::from_secs(90))));
+        assert_eq!(parse_reuse("forever"), Ok(Reuse::Forever));
+        for bad in [
+            "",
+            "3",
+            "d",
+            "3w",
+            "-1d",
+            "1.5h",
+            "99999999999999999999d",
+            "36501d",
+        ] {
+            assert!(parse_reuse(bad).is_err(), "{bad:?}");
+        }
+        let now = 1_000_000;
+        let window = Reuse::For(Duration::from_secs(60));
+        assert!(window.allows(Some(now - 59), now));
+        assert!(!window.allows(Some(now - 60), now));
+        assert!(
+            !window.allows(None, now),
+            "a line without a time is not reused"
+        );
+        assert!(Reuse::Forever.allows(None, now));
+        // A time in the future (a clock moved back) is within any window.
+        assert!(window.allows(Some(now + 3600), now));
     }
 }
