@@ -49,6 +49,10 @@ pub type V3Client = wxmedia_client::blocking::V3Client<Ureq>;
 #[derive(Debug)]
 pub struct Ureq {
     agent: ureq::Agent,
+    /// The proxy rules of the client, asked for every request, and the
+    /// proxy as ureq takes it.
+    rules: wxmedia_client::ProxyRules,
+    proxy: Option<ureq::Proxy>,
 }
 
 /// ureq does the whole exchange inside `send` and sleeps by blocking: the
@@ -61,6 +65,8 @@ impl wxmedia_client::Transport for Ureq {
     fn new(settings: &Settings) -> Result<Ureq, BuildError> {
         Ok(Ureq {
             agent: agent::agent(settings)?,
+            rules: settings.proxy.clone(),
+            proxy: agent::proxy(settings)?,
         })
     }
 
@@ -90,14 +96,18 @@ impl Ureq {
         budget: Duration,
     ) -> Exchange {
         let (parts, body) = request.into_parts();
+        let route = self.rules.route(&parts.uri);
+        let proxy = route.as_ref().and(self.proxy.clone());
         let uri = parts.uri.to_string();
         // The core sends uploads as POST and the certificate download as
         // GET; ureq types the two differently.
         let result = match parts.method {
-            http::Method::GET => with_headers(self.agent.get(uri), &parts.headers, budget).call(),
+            http::Method::GET => {
+                with_headers(self.agent.get(uri), &parts.headers, budget, proxy).call()
+            }
             http::Method::POST => {
                 let reader = wxmedia_proto::SegmentReader::from(body);
-                with_headers(self.agent.post(uri), &parts.headers, budget)
+                with_headers(self.agent.post(uri), &parts.headers, budget, proxy)
                     .send(ureq::SendBody::from_owned_reader(reader))
             }
             other => {
@@ -105,9 +115,10 @@ impl Ureq {
                 return AttemptEnd::failed(TransportErrorKind::Broken, e);
             }
         };
-        let mut response = match result {
-            Ok(r) => r,
-            Err(e) => return failed(e),
+        let mut response = match (result, &route) {
+            (Ok(r), _) => r,
+            (Err(e), Some(route)) => return failed_through(route, e),
+            (Err(e), None) => return failed(e),
         };
         // Read one byte past the cap so that "exactly at the cap" and
         // "over it" can be told apart without buffering more.
@@ -128,17 +139,56 @@ impl Ureq {
     }
 }
 
-/// The core's headers and the attempt's time limit on a ureq request.
+/// The core's headers, the attempt's time limit and the proxy (if the
+/// rules send this request through one) on a ureq request.
 fn with_headers<B>(
     builder: ureq::RequestBuilder<B>,
     headers: &http::HeaderMap,
     budget: Duration,
+    proxy: Option<ureq::Proxy>,
 ) -> ureq::RequestBuilder<B> {
-    let mut builder = builder.config().timeout_global(Some(budget)).build();
+    let mut builder = builder
+        .config()
+        .timeout_global(Some(budget))
+        .proxy(proxy)
+        .build();
     for (name, value) in headers {
         builder = builder.header(name, value);
     }
     builder
+}
+
+/// A failure of a request sent through the proxy: the proxy's answer to
+/// CONNECT that was not 200 (407, 403, ...) is its refusal, named; a
+/// failure to reach it is a connect failure, naming it; anything after the
+/// tunnel stood is sorted as without a proxy.
+fn failed_through(route: &wxmedia_client::Route, e: ureq::Error) -> Exchange {
+    match e {
+        ureq::Error::ConnectProxyFailed(reason) => {
+            // ureq's reason is the proxy's status line or "did not
+            // respond": text from the proxy, kept escaped when printed.
+            AttemptEnd::failed(
+                TransportErrorKind::Proxy,
+                wxmedia_client::ProxyError::refused(route, reason),
+            )
+        }
+        ureq::Error::Io(ref io)
+            if classify(io, TransportErrorKind::Broken) == TransportErrorKind::Connect =>
+        {
+            AttemptEnd::failed(
+                TransportErrorKind::Connect,
+                wxmedia_client::ProxyError::failed(route, "cannot connect to it", e),
+            )
+        }
+        ureq::Error::ConnectionFailed
+        | ureq::Error::Timeout(ureq::Timeout::Connect | ureq::Timeout::Resolve) => {
+            AttemptEnd::failed(
+                TransportErrorKind::Connect,
+                wxmedia_client::ProxyError::failed(route, "cannot connect to it", e),
+            )
+        }
+        other => failed(other),
+    }
 }
 
 /// A ureq failure, sorted by its type: ureq names DNS, connect, TLS and

@@ -351,6 +351,12 @@ pub(crate) struct NetArgs {
     /// Deadline per file in seconds, retries included.
     #[arg(long, value_name = "SECS", default_value_t = 60.0)]
     pub(crate) timeout: f64,
+    /// Send every request through this HTTP proxy (CONNECT; TLS stays end to end): http://[user:password@]host:port. Default: HTTPS_PROXY or ALL_PROXY from the environment, as curl reads them; hosts in NO_PROXY go straight.
+    #[arg(long, value_name = "URL", conflicts_with = "no_proxy")]
+    pub(crate) proxy: Option<String>,
+    /// Use no proxy, whatever HTTPS_PROXY / ALL_PROXY say.
+    #[arg(long)]
+    pub(crate) no_proxy: bool,
 }
 
 /// `--region`.
@@ -402,6 +408,11 @@ impl NetArgs {
         }
         for ca in &self.ca {
             builder = builder.add_root_ca_file(ca);
+        }
+        if let Some(proxy) = &self.proxy {
+            builder = builder.proxy(proxy.clone());
+        } else if self.no_proxy {
+            builder = builder.no_proxy();
         }
         builder
     }

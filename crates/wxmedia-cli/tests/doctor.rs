@@ -133,6 +133,7 @@ fn a_good_v2_setup_passes_mutual_tls_on_every_transport_and_uploads_nothing() {
             "client-certificate-subject",
             "mutual-tls",
             "clock",
+            "proxy",
         ] {
             assert_eq!(
                 status(&checks, name),

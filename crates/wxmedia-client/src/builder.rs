@@ -18,9 +18,10 @@ use crate::BuildError as Error;
 use crate::credentials::{V2Options, V3Options};
 use crate::doctor::{Check, V2Credentials};
 use crate::pem::Pem;
+use crate::proxy::ProxyChoice;
 use crate::{
-    Clock, FromSettings, Limiter, NO_LIMIT, Rates, Settings, SystemClock, Timeouts, V2Settings,
-    V3Settings,
+    Clock, FromSettings, Limiter, NO_LIMIT, ProxyRules, Rates, Settings, SystemClock, Timeouts,
+    V2Settings, V3Settings,
 };
 
 /// The builder of a client `C` of one API, whose credentials `A` holds:
@@ -52,6 +53,7 @@ struct Network {
     clock: Option<Arc<dyn Clock>>,
     provider: Option<Arc<wxmedia_tls::rustls::crypto::CryptoProvider>>,
     rates: Rates,
+    proxy: ProxyChoice,
 }
 
 impl Default for Network {
@@ -68,6 +70,7 @@ impl Default for Network {
             clock: None,
             provider: None,
             rates: Rates::default(),
+            proxy: ProxyChoice::default(),
         }
     }
 }
@@ -238,6 +241,23 @@ impl<A, C> ClientBuilder<A, C> {
         self
     }
 
+    /// Send every request (uploads, certificate downloads, `doctor`'s
+    /// probes) through this HTTP proxy, by HTTP CONNECT:
+    /// `http://[user:password@]host:port`. Hosts named in the environment's
+    /// `NO_PROXY` still go straight. Without this, the proxy is the
+    /// environment's, as curl reads it (`HTTPS_PROXY`, `ALL_PROXY`, and
+    /// lowercase); a URL that cannot be used is refused by `build`.
+    pub fn proxy(mut self, url: impl Into<String>) -> Self {
+        self.net.proxy = ProxyChoice::Given(Zeroizing::new(url.into()));
+        self
+    }
+
+    /// Use no proxy, whatever the environment says.
+    pub fn no_proxy(mut self) -> Self {
+        self.net.proxy = ProxyChoice::Off;
+        self
+    }
+
     /// The same settings for another kind of client: a blocking face, say.
     pub fn for_client<D>(self) -> ClientBuilder<A, D> {
         ClientBuilder {
@@ -319,6 +339,7 @@ impl<A, C> ClientBuilder<A, C> {
             reply_limit: self.net.reply_limit,
             clock: self.net.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             rates: self.net.rates,
+            proxy: ProxyRules::from_choice(&self.net.proxy)?,
         };
         Ok((settings, self.api))
     }

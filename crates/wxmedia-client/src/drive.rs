@@ -84,11 +84,17 @@ where
         let request = driver.prepare(&mut lock(), Instant::now(), inputs)?;
         let base = driver.base_url().unwrap_or_default().to_owned();
         let budget = settings.timeouts.attempt.min(remaining(Instant::now()));
+        // The proxy this attempt goes through, as it may be shown.
+        let proxy = settings
+            .proxy
+            .route(request.uri())
+            .map_or_else(|| "none".to_owned(), |r| r.shown);
         let span = tracing::info_span!(
             "wxmedia.attempt",
             n = driver.attempts(),
             host = %base,
             transport = T::NAME,
+            proxy = %proxy,
             limiter_wait_ms = waited.as_millis() as u64
         );
         let end = exchange(transport, request, limit, budget)

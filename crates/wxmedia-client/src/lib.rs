@@ -50,6 +50,7 @@ mod drive;
 mod error;
 mod limit;
 mod pem;
+mod proxy;
 mod settings;
 mod shared;
 mod transport;
@@ -62,6 +63,7 @@ pub use credentials::{V2Options, V3Options};
 pub use drive::drive;
 pub use error::{BoxError, Chain, Error, SharedError, TransportErrorKind};
 pub use limit::{Limiter, LocalLimiter, Rates, limit_key};
+pub use proxy::{ProxyError, ProxyRules, ProxySource, Route};
 pub use settings::{
     Clock, FromSettings, NO_LIMIT, Settings, SystemClock, Timeouts, V2Settings, V3Settings,
 };

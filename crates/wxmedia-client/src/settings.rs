@@ -87,6 +87,9 @@ pub struct Settings {
     pub clock: Arc<dyn Clock>,
     /// The rate limits kept, and the limiter shared by the clones.
     pub rates: crate::Rates,
+    /// Which requests go through which proxy (every transport asks it for
+    /// every connection).
+    pub proxy: crate::ProxyRules,
 }
 
 impl Settings {

@@ -98,6 +98,13 @@ pub fn classify(
 
 /// What one error of a chain says by its type, if anything.
 fn kind_of(e: &(dyn std::error::Error + 'static)) -> Option<TransportErrorKind> {
+    // A proxy that answered and refused; one that could not be reached is
+    // sorted by its cause, further down the chain.
+    if e.downcast_ref::<crate::ProxyError>()
+        .is_some_and(|p| p.refused)
+    {
+        return Some(TransportErrorKind::Proxy);
+    }
     if e.is::<wxmedia_tls::rustls::Error>() {
         return Some(TransportErrorKind::Tls);
     }
@@ -133,6 +140,33 @@ mod tests {
             classify(&nested, TransportErrorKind::Connect),
             TransportErrorKind::Tls
         );
+    }
+
+    /// A proxy that answered and refused is `Proxy` (not retried); one
+    /// that could not be reached is sorted by its cause.
+    #[test]
+    fn proxy_errors_are_sorted_by_whether_the_proxy_answered() {
+        let route = crate::Route {
+            proxy: "http://127.0.0.1:3128".parse().unwrap(),
+            authorization: None,
+            shown: "http://127.0.0.1:3128".to_owned(),
+        };
+        let refused = crate::ProxyError::refused(&route, "407");
+        assert_eq!(
+            classify(&refused, TransportErrorKind::Broken),
+            TransportErrorKind::Proxy
+        );
+        assert!(!TransportErrorKind::Proxy.is_retryable());
+        let unreachable = crate::ProxyError::failed(
+            &route,
+            "no tunnel",
+            io::Error::from(io::ErrorKind::ConnectionRefused),
+        );
+        assert_eq!(
+            classify(&unreachable, TransportErrorKind::Broken),
+            TransportErrorKind::Connect
+        );
+        assert!(unreachable.to_string().contains("http://127.0.0.1:3128"));
     }
 
     #[test]

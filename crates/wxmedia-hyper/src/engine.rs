@@ -25,6 +25,8 @@ use hyper_util::client::legacy::connect::Connection;
 use wxmedia_client::{Exchange, Settings, TransportErrorKind, classify};
 use wxmedia_proto::AttemptEnd;
 
+use crate::proxy::Proxied;
+
 type SegmentStream =
     futures_util::stream::Iter<std::vec::IntoIter<Result<Frame<Bytes>, Infallible>>>;
 
@@ -39,7 +41,7 @@ const POOL_IDLE: Duration = Duration::from_secs(60);
 /// with the client's rustls configuration. Cheap to clone; clones share
 /// the pool.
 pub struct Engine<C> {
-    http: HyperClient<Counted<HttpsConnector<C>>, RequestBody>,
+    http: HyperClient<Counted<HttpsConnector<Proxied<C>>>, RequestBody>,
     opened: Arc<AtomicUsize>,
 }
 
@@ -133,8 +135,9 @@ impl<C> TcpConnector for C where
 }
 
 impl<C: TcpConnector> Engine<C> {
-    /// An engine connecting with `tcp`, spawning connection tasks on
-    /// `executor`, with TLS from [`Settings::tls`] (roots, crypto
+    /// An engine connecting with `tcp` (straight, or through the proxy
+    /// [`Settings::proxy`] names for the destination), spawning connection
+    /// tasks on `executor`, with TLS from [`Settings::tls`] (roots, crypto
     /// provider, client certificate).
     pub fn new<E>(tcp: C, settings: &Settings, executor: E) -> Engine<C>
     where
@@ -154,7 +157,10 @@ impl<C: TcpConnector> Engine<C> {
             .with_tls_config(tls)
             .https_only()
             .enable_http1()
-            .wrap_connector(tcp);
+            .wrap_connector(Proxied {
+                inner: tcp,
+                rules: settings.proxy.clone(),
+            });
         let opened = Arc::new(AtomicUsize::new(0));
         let counted = Counted {
             inner: https,

@@ -27,6 +27,7 @@
 #![forbid(unsafe_code)]
 
 pub mod engine;
+mod proxy;
 
 use std::future::Future;
 use std::pin::Pin;

@@ -26,15 +26,19 @@ pub enum TransportErrorKind {
     /// does not parse, contradictory framing). The server may have acted on
     /// the request, so it is not sent again.
     Malformed,
+    /// The HTTP proxy in between refused the tunnel (407: its credentials
+    /// are missing or wrong; 403: its access list), or closed it before
+    /// answering. Asking it again would be refused again.
+    Proxy,
 }
 
 impl TransportErrorKind {
-    /// Whether sending again can help: every kind but [`Self::Tls`] and
-    /// [`Self::Malformed`].
+    /// Whether sending again can help: every kind but [`Self::Tls`],
+    /// [`Self::Malformed`] and [`Self::Proxy`].
     pub fn is_retryable(self) -> bool {
         !matches!(
             self,
-            TransportErrorKind::Tls | TransportErrorKind::Malformed
+            TransportErrorKind::Tls | TransportErrorKind::Malformed | TransportErrorKind::Proxy
         )
     }
 }
@@ -47,6 +51,7 @@ impl std::fmt::Display for TransportErrorKind {
             TransportErrorKind::Tls => "TLS handshake failed",
             TransportErrorKind::Broken => "connection broken",
             TransportErrorKind::Malformed => "malformed HTTP reply",
+            TransportErrorKind::Proxy => "the proxy refused the tunnel",
         })
     }
 }

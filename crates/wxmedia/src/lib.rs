@@ -60,8 +60,8 @@ pub use wxmedia_client::doctor;
 // Everything the builders' and clients' signatures take or give.
 pub use wxmedia_client::{
     BoxError, BuildError, Chain, ClientBuilder, Clock, Error, Identity, Limiter, LocalLimiter,
-    SharedError, SystemClock, Timeouts, TransportErrorKind, V2Builder, V3Builder, limit_key,
-    rustls,
+    ProxyError, SharedError, SystemClock, Timeouts, TransportErrorKind, V2Builder, V3Builder,
+    limit_key, rustls,
 };
 pub use wxmedia_proto as proto;
 pub use wxmedia_proto::Error as ProtoError;

@@ -112,7 +112,8 @@ impl Fx {
         self.dir.path().join("apiv3.key")
     }
 
-    /// `wxmedia` with no credential from the environment.
+    /// `wxmedia` with no credential, and no proxy, from the environment
+    /// (a machine's HTTPS_PROXY must not carry the tests' loopback traffic).
     pub(crate) fn bare(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_wxmedia"));
         for var in [
@@ -122,6 +123,12 @@ impl Fx {
             "WXMEDIA_CERT_KEY",
             "WXMEDIA_PRIVATE_KEY",
             "WXMEDIA_API_V3_KEY",
+            "HTTPS_PROXY",
+            "https_proxy",
+            "ALL_PROXY",
+            "all_proxy",
+            "NO_PROXY",
+            "no_proxy",
         ] {
             c.env_remove(var);
         }

@@ -37,6 +37,7 @@
 //! its subject says.
 
 mod online;
+mod proxy;
 mod rules;
 #[cfg(test)]
 mod tests;

@@ -177,7 +177,9 @@ pub async fn check_online_v2<T: Transport>(client: &V2Client<T>) -> Vec<Check> {
         }
         .with_value("certificate_requested", asked.to_string())
     };
-    match result {
+    let proxy = super::proxy::check(client.settings(), &endpoint);
+    let mut checks = vec![proxy];
+    checks.extend(match result {
         Ok(reply) => vec![
             mutual_tls(format!(
                 "answered GET / with HTTP {}",
@@ -195,7 +197,8 @@ pub async fn check_online_v2<T: Transport>(client: &V2Client<T>) -> Vec<Check> {
             ),
         ],
         Err(e) => vec![unreached("mutual-tls", &endpoint, &e)],
-    }
+    });
+    checks
 }
 
 /// The online v3 checks against the client's endpoint, from one signed
@@ -219,10 +222,12 @@ pub async fn check_online_v3<T: Transport>(client: &V3Client<T>) -> Vec<Check> {
         has_key: v3.api_v3_key.is_some(),
         verifier: v3.verifier.clone(),
     };
-    match client.execute(probe).await {
+    let mut checks = vec![super::proxy::check(settings, &endpoint)];
+    checks.extend(match client.execute(probe).await {
         Ok(reply) => judge_v3(&reply, &v3.verifier, v3.signer.serial_no(), &endpoint),
         Err(e) => vec![unreached("connection", &endpoint, &e)],
-    }
+    });
+    checks
 }
 
 fn judge_v3(
@@ -454,6 +459,9 @@ fn unreached(name: &'static str, endpoint: &str, e: &Error) -> Check {
         }
         Some(TransportErrorKind::Dns) => "; check the host name of the endpoint",
         Some(TransportErrorKind::Connect) => "; is the endpoint right, and the network open to it?",
+        Some(TransportErrorKind::Proxy) => {
+            "; the proxy refused: check its address, the credentials in its URL, and whether it allows CONNECT to this host and port"
+        }
         _ => "",
     };
     Check::fail(name, format!("no answer from {endpoint}: {why}{hint}"))
