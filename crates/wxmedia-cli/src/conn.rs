@@ -256,6 +256,9 @@ pub(crate) struct V2Args {
     /// v2: how to sign [default: md5].
     #[arg(long, value_enum)]
     pub(crate) sign_type: Option<SignTypeArg>,
+    /// v2: no client certificate here: the gateway (前置机) at --endpoint presents it to WeChat Pay (nginx proxy_ssl_certificate).
+    #[arg(long, conflicts_with_all = ["cert", "cert_key", "p12"])]
+    pub(crate) cert_at_gateway: bool,
 }
 
 /// The options of APIv3 only: credentials beyond the merchant id and
@@ -488,25 +491,32 @@ impl ConnArgs {
         let v2 = self.v2.as_ref();
         let key = read_api_key(v2.and_then(|v2| v2.api_key_file.as_deref()))?;
         let p12 = v2.and_then(|v2| v2.p12.as_ref());
+        let at_gateway = v2.is_some_and(|v2| v2.cert_at_gateway);
         let identity = match (&self.cert, &self.cert_key, p12) {
-            (Some(cert), Some(key), None) => Identity::from_pem_files(cert, key)?,
+            (None, None, None) if at_gateway => None,
+            (Some(cert), Some(key), None) => Some(Identity::from_pem_files(cert, key)?),
             (None, None, Some(p12)) => {
                 let password =
                     std::env::var("WXMEDIA_P12_PASSWORD").unwrap_or_else(|_| mch_id.clone());
-                Identity::from_pkcs12_file(p12, &password)?
+                Some(Identity::from_pkcs12_file(p12, &password)?)
             }
-            _ => bail!("no client certificate: pass --cert PEM --cert-key PEM, or --p12 FILE"),
+            _ => bail!(
+                "no client certificate: pass --cert PEM --cert-key PEM, or --p12 FILE (or --cert-at-gateway when a gateway presents it)"
+            ),
         };
-        Ok(V2Builder::new()
+        let builder = V2Builder::new()
             .mch_id(mch_id)
             // The builder copies the key into its own zeroizing string.
-            .api_key(key.as_str())
-            .identity(identity)
-            .sign_type(
-                v2.and_then(|v2| v2.sign_type)
-                    .unwrap_or(SignTypeArg::Md5)
-                    .into(),
-            ))
+            .api_key(key.as_str());
+        let builder = match identity {
+            Some(identity) => builder.identity(identity),
+            None => builder.certificate_at_gateway(),
+        };
+        Ok(builder.sign_type(
+            v2.and_then(|v2| v2.sign_type)
+                .unwrap_or(SignTypeArg::Md5)
+                .into(),
+        ))
     }
 
     fn v3_builder(&self, mch_id: String) -> anyhow::Result<V3Builder<()>> {

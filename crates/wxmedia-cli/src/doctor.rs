@@ -179,6 +179,7 @@ async fn v2(conn: &ConnArgs, mch_id: String, online: Option<Duration>) -> Vec<Ch
     let source = match (&conn.cert, &conn.cert_key, p12) {
         (Some(cert), Some(key), None) => Some(Source::Pem(cert.clone(), key.clone())),
         (None, None, Some(p12)) => Some(Source::P12(p12.clone())),
+        (None, None, None) if v2.is_some_and(|a| a.cert_at_gateway) => Some(Source::Gateway),
         (None, None, None) => None,
         (Some(_), None, _) => {
             return half_pair(
@@ -198,6 +199,7 @@ async fn v2(conn: &ConnArgs, mch_id: String, online: Option<Duration>) -> Vec<Ch
     given = match &source {
         Some(Source::Pem(cert, key)) => given.pem_files(cert, key),
         Some(Source::P12(p12)) => given.pkcs12_file(p12, password.as_str()),
+        Some(Source::Gateway) => given.certificate_at_gateway(),
         None => given,
     };
     let offline = given.check();
@@ -219,15 +221,17 @@ async fn v2(conn: &ConnArgs, mch_id: String, online: Option<Duration>) -> Vec<Ch
         return checks;
     };
     let identity = match &source {
-        Source::Pem(cert, key) => Identity::from_pem_files(cert, key),
-        Source::P12(p12) => Identity::from_pkcs12_file(p12, &password),
+        Source::Pem(cert, key) => Identity::from_pem_files(cert, key).map(Some),
+        Source::P12(p12) => Identity::from_pkcs12_file(p12, &password).map(Some),
+        Source::Gateway => Ok(None),
     };
     let result = match identity {
         Ok(identity) => {
-            let builder = V2Builder::<()>::new()
-                .mch_id(mch_id)
-                .api_key(key.as_str())
-                .identity(identity);
+            let builder = V2Builder::<()>::new().mch_id(mch_id).api_key(key.as_str());
+            let builder = match identity {
+                Some(identity) => builder.identity(identity),
+                None => builder.certificate_at_gateway(),
+            };
             let builder = conn.net.apply(builder, deadline);
             online_checks(conn.net.transport, Configured::V2(builder)).await
         }
@@ -241,6 +245,8 @@ async fn v2(conn: &ConnArgs, mch_id: String, online: Option<Duration>) -> Vec<Ch
 enum Source {
     Pem(PathBuf, PathBuf),
     P12(PathBuf),
+    /// Presented by the gateway at the endpoint; none here.
+    Gateway,
 }
 
 /// The checks when only half of a PEM pair was given.

@@ -364,6 +364,16 @@ impl<C> ClientBuilder<V2Options, C> {
         self
     }
 
+    /// A gateway (前置机) in front of WeChat Pay presents the client
+    /// certificate to it (nginx's `proxy_ssl_certificate`): this client
+    /// holds none and presents none, and its endpoint is the gateway's
+    /// (`.endpoint("https://gateway.corp/wxpay")`). Instead of
+    /// [`identity`](Self::identity).
+    pub fn certificate_at_gateway(mut self) -> Self {
+        self.api.certificate_at_gateway = true;
+        self
+    }
+
     /// MD5 (default) or HMAC-SHA256.
     pub fn sign_type(mut self, sign_type: SignType) -> Self {
         self.api.sign_type = sign_type;
@@ -384,6 +394,9 @@ impl<C> ClientBuilder<V2Options, C> {
         if let Some(identity) = &self.api.identity {
             given = given.identity(identity.clone());
         }
+        if self.api.certificate_at_gateway {
+            given = given.certificate_at_gateway();
+        }
         given.check_at(self.now())
     }
 
@@ -392,7 +405,7 @@ impl<C> ClientBuilder<V2Options, C> {
         // The credentials first, so that a missing one is named before a
         // network setting is looked at.
         let (api, identity) = std::mem::take(&mut self.api).build()?;
-        let (settings, _) = self.network(Some(identity))?;
+        let (settings, _) = self.network(identity)?;
         Ok((settings, api))
     }
 

@@ -17,16 +17,32 @@ pub struct V2Options {
     pub(crate) api_key: Option<Zeroizing<String>>,
     pub(crate) identity: Option<Identity>,
     pub(crate) sign_type: SignType,
+    /// A gateway in front of WeChat Pay presents the client certificate.
+    pub(crate) certificate_at_gateway: bool,
 }
 
 impl V2Options {
-    pub(crate) fn build(self) -> Result<(V2Settings, Identity), Error> {
+    /// The v2 settings and the client certificate TLS presents: none when
+    /// the gateway presents it.
+    pub(crate) fn build(self) -> Result<(V2Settings, Option<Identity>), Error> {
         let api_key = self.api_key.ok_or(Error::Missing {
             what: "the API key",
         })?;
-        let identity = self.identity.ok_or(Error::Missing {
-            what: "the client certificate (identity)",
-        })?;
+        let identity = match (self.identity, self.certificate_at_gateway) {
+            (Some(identity), false) => Some(identity),
+            (None, true) => None,
+            (Some(_), true) => {
+                return Err(Error::Invalid {
+                    what: "the client certificate",
+                    reason: "given, but the gateway presents it (certificate_at_gateway): give one, not both",
+                });
+            }
+            (None, false) => {
+                return Err(Error::Missing {
+                    what: "the client certificate (identity), or certificate_at_gateway when a gateway presents it",
+                });
+            }
+        };
         let v2 = V2Settings {
             api_key: ApiKey::new(api_key.as_str())?,
             sign_type: self.sign_type,

@@ -38,6 +38,31 @@ fn settings_report_what_is_missing() {
     assert_eq!(s.twin.as_deref(), Some("https://api2.mch.weixin.qq.com"));
 }
 
+/// A gateway that presents the v2 client certificate: the client holds
+/// none and its TLS presents none; holding one as well is refused.
+#[test]
+fn a_v2_client_behind_a_certificate_gateway_presents_none() {
+    let gateway = || {
+        V2Builder::<Never>::new()
+            .mch_id("1")
+            .api_key("k")
+            .endpoint("https://gateway.example/wxpay")
+            .certificate_at_gateway()
+    };
+    let (s, _) = gateway().settings().unwrap();
+    assert!(s.identity.is_none());
+    assert!(!s.tls.client_auth_cert_resolver.has_certs());
+    let both = gateway().identity(identity("1")).build().err().unwrap().to_string();
+    assert!(both.contains("give one, not both"), "{both}");
+    let neither = V2Builder::<Never>::new().mch_id("1").api_key("k").build();
+    assert!(
+        neither.err().unwrap().to_string().contains("certificate_at_gateway"),
+        "the error names the way out"
+    );
+    let (complete, _) = complete().settings().unwrap();
+    assert!(complete.tls.client_auth_cert_resolver.has_certs());
+}
+
 #[test]
 fn the_official_endpoint_keeps_its_twin_and_others_have_none() {
     let (official, _) = complete()

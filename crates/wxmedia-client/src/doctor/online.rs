@@ -160,6 +160,15 @@ pub async fn check_online_v2<T: Transport>(client: &V2Client<T>) -> Vec<Check> {
     // Say only what the handshake showed: a server that never asked for
     // the certificate has not accepted it.
     let mutual_tls = |answered: String| {
+        if identity.is_none() {
+            return Check::ok(
+                "mutual-tls",
+                format!(
+                    "no client certificate here: the gateway presents it to WeChat Pay; {endpoint} {answered}; nothing was uploaded"
+                ),
+            )
+            .with_value("certificate_requested", asked.to_string());
+        }
         if asked {
             Check::ok(
                 "mutual-tls",

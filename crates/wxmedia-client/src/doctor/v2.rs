@@ -34,6 +34,8 @@ pub struct V2Credentials {
     mch_id: Option<String>,
     api_key: Option<Zeroizing<String>>,
     identity: Option<Source>,
+    /// A gateway in front of WeChat Pay presents the certificate.
+    at_gateway: bool,
 }
 
 /// Where the client certificate comes from.
@@ -110,6 +112,14 @@ impl V2Credentials {
         self
     }
 
+    /// No client certificate here: a gateway in front of WeChat Pay
+    /// presents it ([`V2Builder::certificate_at_gateway`](crate::V2Builder::certificate_at_gateway)).
+    #[must_use]
+    pub fn certificate_at_gateway(mut self) -> V2Credentials {
+        self.at_gateway = true;
+        self
+    }
+
     /// A client identity already loaded (what a [`V2Builder`](crate::V2Builder) holds).
     #[must_use]
     pub fn identity(mut self, identity: Identity) -> V2Credentials {
@@ -133,6 +143,13 @@ impl V2Credentials {
             merchant_id(self.mch_id.as_deref()),
             api_key(self.api_key.as_ref().map(|k| k.as_str())),
         ];
+        if self.at_gateway && self.identity.is_none() {
+            out.push(Check::ok(
+                "client-certificate",
+                "none here: the gateway in front of WeChat Pay presents it (its own configuration, not checked here)",
+            ));
+            return out;
+        }
         out.extend(client_certificate(
             self.identity.as_ref(),
             self.mch_id.as_deref(),
