@@ -484,7 +484,10 @@ impl ConnArgs {
                 Configured::V3(self.net.apply(self.v3_builder(mch_id)?, deadline), api)
             }
         };
-        Ok(Uploader::build(self.net.transport, rate.apply(configured))?)
+        Ok(Uploader::build(
+            self.net.transport,
+            rate.apply(configured)?,
+        )?)
     }
 
     fn v2_builder(&self, mch_id: String) -> anyhow::Result<V2Builder<()>> {

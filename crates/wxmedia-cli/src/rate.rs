@@ -26,6 +26,9 @@ pub(crate) struct RateArgs {
     /// Uploads per second (or minute, hour) kept for this merchant and endpoint: COUNT/s, COUNT/min, COUNT/h. Default: the endpoint's documented limit (images 10/s, marketing images 100/min, product-coupon images 20/s, video 5/s). `off` sends unpaced and meets the limit only as FREQUENCY_LIMITED replies: for simulators without limits.
     #[arg(long, value_name = "RATE", value_parser = parse)]
     pub(crate) rate: Option<RateArg>,
+    /// Keep the rate in this Redis, shared with every other process and machine given the same store (several workers of one merchant): redis://[:password@]host[:port][/db]. When it cannot be reached nothing is sent.
+    #[arg(long, value_name = "URL")]
+    pub(crate) rate_store: Option<String>,
 }
 
 impl RateArgs {
@@ -38,8 +41,29 @@ impl RateArgs {
         }
     }
 
-    /// The builder with this pacing.
-    pub(crate) fn apply(&self, configured: Configured) -> Configured {
+    /// The builder with this pacing, and the shared store if one is
+    /// given (connected now, so that an unreachable one is said before
+    /// any file is read).
+    pub(crate) fn apply(&self, configured: Configured) -> anyhow::Result<Configured> {
+        let configured = match (&self.rate_store, self.rate) {
+            (None, _) => configured,
+            (Some(_), Some(RateArg::Off)) => {
+                anyhow::bail!("--rate-store keeps a rate: it cannot go with --rate off")
+            }
+            (Some(url), _) => {
+                let store = wxmedia_client::RedisLimiter::connect(url)
+                    .map_err(|e| anyhow::anyhow!("{}", wxmedia_client::Chain(&e)))?;
+                let store: std::sync::Arc<dyn wxmedia_client::Limiter> = std::sync::Arc::new(store);
+                match configured {
+                    Configured::V2(b) => Configured::V2(b.limiter(store)),
+                    Configured::V3(b, api) => Configured::V3(b.limiter(store), api),
+                }
+            }
+        };
+        Ok(self.paced(configured))
+    }
+
+    fn paced(&self, configured: Configured) -> Configured {
         match (self.rate, configured) {
             (None, c) => c,
             (Some(RateArg::Off), Configured::V2(b)) => Configured::V2(b.no_rate_limit()),
@@ -70,6 +94,7 @@ mod tests {
     fn args(rate: Option<&str>) -> RateArgs {
         RateArgs {
             rate: rate.map(|r| parse(r).unwrap()),
+            rate_store: None,
         }
     }
 

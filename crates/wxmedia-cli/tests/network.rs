@@ -172,3 +172,137 @@ fn a_rerun_reuses_results_only_within_the_reuse_window() {
         assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
     }
 }
+
+/// A redis-server on 127.0.0.1 with nothing saved, stopped on drop.
+struct Redis {
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Redis {
+    fn start() -> Redis {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("redis-server")
+            .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): .ci/run installs it"));
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "redis-server did not listen on {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Redis { child, port }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Three `batch` processes of one merchant at once, 10 images each,
+/// against a simulator keeping WeChat Pay's 10 a second: sharing the
+/// limit through a real Redis (`--rate-store`), they stay within it
+/// together (no FREQUENCY_LIMITED); each pacing alone, they send three
+/// times the limit and are refused.
+#[test]
+fn three_batches_share_one_merchants_limit_through_redis() {
+    let fx = fx();
+    fx.server.sim().set_rate_limits(true);
+    let redis = Redis::start();
+    let dirs: Vec<_> = (0..3)
+        .map(|n| {
+            let dir = fx.dir.path().join(format!("worker{n}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            distinct_jpegs(&dir, 10)
+        })
+        .collect();
+    let three = |extra: &[&str], round: &str| {
+        let children: Vec<_> = dirs
+            .iter()
+            .enumerate()
+            .map(|(n, images)| {
+                let ledger = fx.dir.path().join(format!("{round}-{n}.jsonl"));
+                fx.cmd("batch")
+                    .args(extra)
+                    .arg("--ledger")
+                    .arg(ledger)
+                    .arg(images)
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect::<Vec<_>>()
+    };
+    for out in three(&["--rate-store", &redis.url()], "shared") {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+    let counts = fx.server.sim().counts();
+    assert_eq!((counts.uploads, counts.rate_limited), (30, 0), "{counts:?}");
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    three(&[], "alone");
+    let limited = fx.server.sim().counts().rate_limited;
+    assert!(limited > 0, "three processes pacing alone exceed the limit");
+}
+
+/// A rate store that cannot be reached: said at once, naming it, and
+/// nothing is sent (never unpaced).
+#[test]
+fn an_unreachable_rate_store_stops_the_run_before_anything_is_sent() {
+    let fx = fx();
+    let images = distinct_jpegs(fx.dir.path(), 2);
+    let gone = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let url = format!("redis://:sekret@{gone}");
+    let out = batch(
+        &fx,
+        &images,
+        &fx.dir.path().join("l.jsonl"),
+        &["--rate-store", &url],
+    );
+    assert_ne!(out.status.code(), Some(0));
+    let err = stderr(&out);
+    assert!(err.contains(&format!("redis://{gone}")), "{err}");
+    assert!(err.contains("cannot be reached"), "{err}");
+    assert!(!err.contains("sekret"), "{err}");
+    assert_eq!(fx.server.sim().counts().requests, 0);
+    let out = batch(
+        &fx,
+        &images,
+        &fx.dir.path().join("l.jsonl"),
+        &["--rate-store", "http://not-redis", "--rate", "5/s"],
+    );
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not a Redis URL"), "{}", stderr(&out));
+}

@@ -62,6 +62,8 @@ pub use builder::{ClientBuilder, V2Builder, V3Builder};
 pub use credentials::{V2Options, V3Options};
 pub use drive::drive;
 pub use error::{BoxError, Chain, Error, SharedError, TransportErrorKind};
+#[cfg(feature = "redis")]
+pub use limit::RedisLimiter;
 pub use limit::{Limiter, LocalLimiter, Rates, limit_key};
 pub use proxy::{ProxyError, ProxyRules, ProxySource, Route};
 pub use settings::{

@@ -20,6 +20,11 @@ use wxmedia_proto::{MchId, Pace, Pacing, Rate};
 
 use crate::BoxError;
 
+#[cfg(feature = "redis")]
+mod store;
+#[cfg(feature = "redis")]
+pub use store::RedisLimiter;
+
 /// Where the slots of a merchant's endpoints are kept. The in-process
 /// [`LocalLimiter`] is the default; an implementation over a shared store
 /// lets several processes or machines of one merchant share its limit.

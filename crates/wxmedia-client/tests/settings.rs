@@ -52,11 +52,20 @@ fn a_v2_client_behind_a_certificate_gateway_presents_none() {
     let (s, _) = gateway().settings().unwrap();
     assert!(s.identity.is_none());
     assert!(!s.tls.client_auth_cert_resolver.has_certs());
-    let both = gateway().identity(identity("1")).build().err().unwrap().to_string();
+    let both = gateway()
+        .identity(identity("1"))
+        .build()
+        .err()
+        .unwrap()
+        .to_string();
     assert!(both.contains("give one, not both"), "{both}");
     let neither = V2Builder::<Never>::new().mch_id("1").api_key("k").build();
     assert!(
-        neither.err().unwrap().to_string().contains("certificate_at_gateway"),
+        neither
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("certificate_at_gateway"),
         "the error names the way out"
     );
     let (complete, _) = complete().settings().unwrap();

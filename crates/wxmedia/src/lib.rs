@@ -58,6 +58,9 @@
 
 pub use wxmedia_client::doctor;
 // Everything the builders' and clients' signatures take or give.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use wxmedia_client::RedisLimiter;
 pub use wxmedia_client::{
     BoxError, BuildError, Chain, ClientBuilder, Clock, Error, Identity, Limiter, LocalLimiter,
     ProxyError, SharedError, SystemClock, Timeouts, TransportErrorKind, V2Builder, V3Builder,
