@@ -141,6 +141,16 @@ fn a_good_v2_setup_passes_mutual_tls_on_every_transport_and_uploads_nothing() {
                 "{transport} {name}: {checks:#?}"
             );
         }
+        // The handshake's root and version: the simulator's dev CA is not
+        // WeChat Pay's root, which is worth a warning, and it says so.
+        let root = check(&checks, "server-root");
+        assert_eq!(root["status"], "warn", "{transport}: {root:#?}");
+        assert_eq!(root["values"]["root"], "wxmedia simulator dev CA");
+        assert_eq!(root["values"]["tls_version"], "TLS 1.3");
+        assert!(
+            message(&checks, "server-root").contains("DigiCert Global Root G2"),
+            "{root:#?}"
+        );
     }
     assert_eq!(fx.server.sim().upload_count(), 0);
 }

@@ -287,7 +287,8 @@ impl<A, C> ClientBuilder<A, C> {
             roots.extra.extend(read_ca_file(file)?);
         }
         let provider = self.net.provider.unwrap_or_else(wxmedia_tls::provider);
-        let tls = client_config(identity.as_ref(), &roots, provider)?;
+        let handshakes = wxmedia_tls::Handshakes::default();
+        let tls = client_config(identity.as_ref(), &roots, provider, &handshakes)?;
         let (primary, twin) = choose(
             self.net.endpoint.as_deref(),
             self.net.backup.as_ref().map(Option::as_deref),
@@ -340,6 +341,7 @@ impl<A, C> ClientBuilder<A, C> {
             clock: self.net.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             rates: self.net.rates,
             proxy: ProxyRules::from_choice(&self.net.proxy)?,
+            handshakes,
         };
         Ok((settings, self.api))
     }

@@ -90,6 +90,9 @@ pub struct Settings {
     /// Which requests go through which proxy (every transport asks it for
     /// every connection).
     pub proxy: crate::ProxyRules,
+    /// What the last full TLS handshake showed of the server (its root,
+    /// the TLS version), as [`tls`](Self::tls) notes it: `doctor` reads it.
+    pub handshakes: wxmedia_tls::Handshakes,
 }
 
 impl Settings {

@@ -35,6 +35,7 @@ compile_error!(
 mod file;
 mod identity;
 mod secret;
+mod seen;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,6 +44,7 @@ pub use file::{MAX_CA_FILE, MAX_PEM_FILE, read_small_file};
 pub use identity::{Identity, provider, read_ca_file};
 pub use rustls;
 pub use secret::{SECRET_NOT_PATH, ShownPath, looks_like_secret};
+pub use seen::{Handshakes, ServerSeen};
 
 use rustls::pki_types::CertificateDer;
 
@@ -126,6 +128,10 @@ pub enum Error {
     /// rustls refused the configuration.
     #[error("TLS configuration: {0}")]
     Rustls(#[from] rustls::Error),
+    /// rustls could not build the server certificate verifier from the
+    /// roots.
+    #[error("TLS server verifier: {0}")]
+    Verifier(#[from] rustls::client::VerifierBuilderError),
     /// No certificate to trust a server by: the Mozilla roots were turned
     /// off and no CA was added.
     #[error("no trusted roots: the Mozilla roots are off and no CA certificate was added")]
@@ -181,6 +187,7 @@ pub fn client_config(
     identity: Option<&Identity>,
     roots: &Roots,
     provider: Arc<rustls::crypto::CryptoProvider>,
+    handshakes: &Handshakes,
 ) -> Result<Arc<rustls::ClientConfig>, Error> {
     let mut store = rustls::RootCertStore::empty();
     if roots.webpki {
@@ -192,9 +199,20 @@ pub fn client_config(
     if store.is_empty() {
         return Err(Error::NoRoots);
     }
+    // rustls's WebPKI verifier over these roots, as `with_root_certificates`
+    // would build it, noting what it verified for `doctor`.
+    let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(store),
+        provider.clone(),
+    )
+    .build()?;
     let builder = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-        .with_root_certificates(store);
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(seen::Noting {
+            inner: webpki,
+            seen: handshakes.clone(),
+        }));
     let mut config = match identity {
         Some(id) => {
             let mut config =

@@ -36,8 +36,8 @@
 //! merchant's own key or serial is the merchant's certificate whatever
 //! its subject says.
 
+mod network;
 mod online;
-mod proxy;
 mod rules;
 #[cfg(test)]
 mod tests;

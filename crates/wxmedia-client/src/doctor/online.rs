@@ -186,7 +186,7 @@ pub async fn check_online_v2<T: Transport>(client: &V2Client<T>) -> Vec<Check> {
         }
         .with_value("certificate_requested", asked.to_string())
     };
-    let proxy = super::proxy::check(client.settings(), &endpoint);
+    let proxy = super::network::check(client.settings(), &endpoint);
     let mut checks = vec![proxy];
     checks.extend(match result {
         Ok(reply) => vec![
@@ -207,6 +207,7 @@ pub async fn check_online_v2<T: Transport>(client: &V2Client<T>) -> Vec<Check> {
         ],
         Err(e) => vec![unreached("mutual-tls", &endpoint, &e)],
     });
+    checks.extend(super::network::server_root(client.settings(), &endpoint));
     checks
 }
 
@@ -231,11 +232,12 @@ pub async fn check_online_v3<T: Transport>(client: &V3Client<T>) -> Vec<Check> {
         has_key: v3.api_v3_key.is_some(),
         verifier: v3.verifier.clone(),
     };
-    let mut checks = vec![super::proxy::check(settings, &endpoint)];
+    let mut checks = vec![super::network::check(settings, &endpoint)];
     checks.extend(match client.execute(probe).await {
         Ok(reply) => judge_v3(&reply, &v3.verifier, v3.signer.serial_no(), &endpoint),
         Err(e) => vec![unreached("connection", &endpoint, &e)],
     });
+    checks.extend(super::network::server_root(settings, &endpoint));
     checks
 }
 
