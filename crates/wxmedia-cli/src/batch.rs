@@ -159,7 +159,7 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     while let Some((file, outcome)) = results.next().await {
         report.file(&file, &outcome, &args.ledger)?;
     }
-    Ok(report.finish())
+    Ok(report.finish(args.rate.rate_limited()))
 }
 
 /// A file read (and fitted); `None` when, with `--fit`, the file on disk
@@ -264,7 +264,7 @@ impl Report {
                         if f.is_rate_limited() && !self.told_rate_limited {
                             self.told_rate_limited = true;
                             self.line(
-                                "wxmedia: WeChat Pay answered FREQUENCY_LIMITED past the retries: every upload of this endpoint now waits the pause it asked for. Is another program uploading for this merchant? Lower --rate."
+                                "wxmedia: WeChat Pay answered FREQUENCY_LIMITED past the retries: every upload of this endpoint now waits the pause it asked for. Is another program uploading for this merchant? Lower --rate, or share the limit with --rate-store."
                                     .to_owned(),
                             );
                         }
@@ -297,9 +297,17 @@ impl Report {
     }
 
     /// The summary line and the exit status.
-    fn finish(self) -> ExitCode {
+    /// The summary; `rate_limited` attempts were answered FREQUENCY_LIMITED
+    /// (said once, here: each was retried, and its file is counted as what
+    /// became of it).
+    fn finish(self, rate_limited: u64) -> ExitCode {
         if let Some(bar) = &self.progress {
             bar.finish_and_clear();
+        }
+        if rate_limited > 0 {
+            eprintln!(
+                "wxmedia: WeChat Pay answered FREQUENCY_LIMITED {rate_limited} time(s); every upload of the endpoint waited the pause it asked for. Is another program uploading for this merchant? Lower --rate, or share the limit with --rate-store."
+            );
         }
         let c = &self.counts;
         eprintln!(

@@ -29,6 +29,10 @@ pub(crate) struct RateArgs {
     /// Keep the rate in this Redis, shared with every other process and machine given the same store (several workers of one merchant): redis://[:password@]host[:port][/db]. When it cannot be reached nothing is sent.
     #[arg(long, value_name = "URL")]
     pub(crate) rate_store: Option<String>,
+    /// How many attempts the server answered FREQUENCY_LIMITED (retried
+    /// or not), counted by the client's observer.
+    #[arg(skip)]
+    pub(crate) rate_limited: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl RateArgs {
@@ -60,7 +64,22 @@ impl RateArgs {
                 }
             }
         };
+        let counter = std::sync::Arc::clone(&self.rate_limited);
+        let count = move |a: &wxmedia_client::observe::Attempt| {
+            if a.rate_limited {
+                counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        };
+        let configured = match configured {
+            Configured::V2(b) => Configured::V2(b.observer(count)),
+            Configured::V3(b, api) => Configured::V3(b.observer(count), api),
+        };
         Ok(self.paced(configured))
+    }
+
+    /// How many attempts were answered FREQUENCY_LIMITED so far.
+    pub(crate) fn rate_limited(&self) -> u64 {
+        self.rate_limited.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn paced(&self, configured: Configured) -> Configured {
@@ -95,6 +114,7 @@ mod tests {
         RateArgs {
             rate: rate.map(|r| parse(r).unwrap()),
             rate_store: None,
+            rate_limited: Default::default(),
         }
     }
 

@@ -39,6 +39,11 @@ fn a_paced_batch_stays_within_the_limit_and_an_unpaced_one_does_not() {
     assert_eq!(counts.rate_limited, 0, "{counts:?}");
     assert_eq!(counts.uploads, 30, "{counts:?}");
     assert_eq!(statuses(&ledger), vec!["uploaded"; 30]);
+    assert!(
+        !stderr(&out).contains("FREQUENCY_LIMITED"),
+        "{}",
+        stderr(&out)
+    );
 
     // Let the simulator's bucket fill again, then the same files unpaced:
     // 16 at once, far past 10 a second.
@@ -47,6 +52,9 @@ fn a_paced_batch_stays_within_the_limit_and_an_unpaced_one_does_not() {
     let out = batch(&fx, &images, &unpaced, &["--rate", "off"]);
     let limited = fx.server.sim().counts().rate_limited;
     assert!(limited > 0, "unpaced, the limit is met: {}", stderr(&out));
+    // Said once, with the count the client saw (each refusal it was sent).
+    let said = format!("answered FREQUENCY_LIMITED {limited} time(s)");
+    assert!(stderr(&out).contains(&said), "{said}: {}", stderr(&out));
 }
 
 /// `--rate` is checked before anything is read or sent.

@@ -54,6 +54,7 @@ struct Network {
     provider: Option<Arc<wxmedia_tls::rustls::crypto::CryptoProvider>>,
     rates: Rates,
     proxy: ProxyChoice,
+    observers: crate::observe::Observers,
 }
 
 impl Default for Network {
@@ -71,6 +72,7 @@ impl Default for Network {
             provider: None,
             rates: Rates::default(),
             proxy: ProxyChoice::default(),
+            observers: crate::observe::Observers::default(),
         }
     }
 }
@@ -252,6 +254,14 @@ impl<A, C> ClientBuilder<A, C> {
         self
     }
 
+    /// Tell `observer` of every finished attempt of every operation (its
+    /// endpoint, host, status, `Request-ID`, latency, decision, ...: see
+    /// [`observe::Attempt`](crate::observe::Attempt)), for metrics.
+    pub fn observer(mut self, observer: impl crate::observe::Observer) -> Self {
+        self.net.observers = crate::observe::Observers(Some(Arc::new(observer)));
+        self
+    }
+
     /// Use no proxy, whatever the environment says.
     pub fn no_proxy(mut self) -> Self {
         self.net.proxy = ProxyChoice::Off;
@@ -342,6 +352,7 @@ impl<A, C> ClientBuilder<A, C> {
             rates: self.net.rates,
             proxy: ProxyRules::from_choice(&self.net.proxy)?,
             handshakes,
+            observers: self.net.observers,
         };
         Ok((settings, self.api))
     }

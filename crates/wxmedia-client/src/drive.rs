@@ -8,6 +8,7 @@ use futures_util::future::{Either, select};
 use tracing::Instrument;
 use wxmedia_proto::{AttemptEnd, AttemptInputs, Driver, Endpoints, Operation, Step};
 
+use crate::observe::{Attempt, Decision};
 use crate::{Error, Settings, Transport};
 
 /// Run `operation` to its end over `transport`: prepare each attempt with
@@ -84,22 +85,64 @@ where
         let request = driver.prepare(&mut lock(), Instant::now(), inputs)?;
         let base = driver.base_url().unwrap_or_default().to_owned();
         let budget = settings.timeouts.attempt.min(remaining(Instant::now()));
-        // The proxy this attempt goes through, as it may be shown.
-        let proxy = settings
-            .proxy
-            .route(request.uri())
-            .map_or_else(|| "none".to_owned(), |r| r.shown);
+        // What the span and the observer are told: the endpoint, the proxy
+        // (password masked), the bytes sent; never the request's headers.
+        let n = driver.attempts();
+        let proxy = settings.proxy.route(request.uri()).map(|r| r.shown);
+        let endpoint = request.uri().path().to_owned();
+        let bytes_sent = request.body().len() as u64;
         let span = tracing::info_span!(
             "wxmedia.attempt",
-            n = driver.attempts(),
+            n,
+            endpoint = %endpoint,
             host = %base,
             transport = T::NAME,
-            proxy = %proxy,
-            limiter_wait_ms = waited.as_millis() as u64
+            proxy = proxy.as_deref().unwrap_or("none"),
+            limiter_wait_ms = waited.as_millis() as u64,
+            bytes_sent,
+            status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            latency_ms = tracing::field::Empty,
+            decision = tracing::field::Empty,
         );
+        let sent_at = Instant::now();
         let end = exchange(transport, request, limit, budget)
             .instrument(span.clone())
             .await;
+        let latency = sent_at.elapsed();
+        let (status, request_id) = match &end {
+            AttemptEnd::Reply(reply) => (
+                Some(reply.status().as_u16()),
+                wxmedia_proto::v3::reply::request_id(reply.headers()),
+            ),
+            _ => (None, None),
+        };
+        span.record("status", status);
+        span.record("request_id", request_id.as_deref());
+        span.record("latency_ms", latency.as_millis() as u64);
+        let mut attempt = Attempt {
+            endpoint,
+            host: base,
+            attempt: n,
+            transport: T::NAME,
+            proxy,
+            status,
+            request_id,
+            bytes_sent,
+            latency,
+            limiter_wait: waited,
+            decision: Decision::Done,
+            rate_limited: false,
+            error: None,
+        };
+        // The decision, on the span and to the observer, once per attempt.
+        let mut tell = |decision: Decision, error: Option<&Error>| {
+            span.record("decision", decision.as_str());
+            attempt.decision = decision;
+            attempt.rate_limited = error.is_some_and(Error::is_rate_limited);
+            attempt.error = error.map(|e| crate::Chain(e).to_string());
+            settings.observers.tell(&attempt);
+        };
         let step = driver.finish(
             &mut lock(),
             end,
@@ -109,6 +152,7 @@ where
         );
         let (after, cause) = match step {
             Step::Done(done) => {
+                tell(Decision::Done, None);
                 span.in_scope(|| tracing::info!(outcome = "done", "exchange done"));
                 return Ok(done);
             }
@@ -119,6 +163,7 @@ where
                     hold(&pacing, settings.retry.rate_limited_delay, &span).await;
                 }
                 let err = with_last(Error::from_attempt(cause, budget), retried);
+                tell(Decision::GiveUp, Some(&err));
                 span.in_scope(|| tracing::warn!(outcome = "failed", error = %err, "giving up"));
                 return Err(err);
             }
@@ -138,11 +183,13 @@ where
                 last: None,
             };
             let err = with_last(cut, last);
+            tell(Decision::Deadline, Some(&err));
             span.in_scope(
                 || tracing::warn!(outcome = "deadline", error = %err, "no time left to retry"),
             );
             return Err(err);
         }
+        tell(Decision::Retry(after), Some(&cause));
         let delay_ms = after.as_millis() as u64;
         span.in_scope(|| tracing::info!(outcome = "retry", delay_ms, error = %cause, "retrying"));
         if !matches!(cause, Error::Timeout { .. }) {

@@ -49,6 +49,7 @@ pub mod doctor;
 mod drive;
 mod error;
 mod limit;
+pub mod observe;
 mod pem;
 mod proxy;
 mod settings;

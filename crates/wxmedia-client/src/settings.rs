@@ -93,6 +93,8 @@ pub struct Settings {
     /// What the last full TLS handshake showed of the server (its root,
     /// the TLS version), as [`tls`](Self::tls) notes it: `doctor` reads it.
     pub handshakes: wxmedia_tls::Handshakes,
+    /// Told of every finished attempt ([`observe`](crate::observe)).
+    pub observers: crate::observe::Observers,
 }
 
 impl Settings {

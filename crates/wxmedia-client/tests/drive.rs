@@ -345,3 +345,55 @@ fn a_rate_limited_reply_pauses_every_upload_of_the_endpoint() {
         next.elapsed()
     );
 }
+
+/// The observer hears of every attempt once, with what the span carries:
+/// a SYSTEMERROR retried, then the success; the endpoint, host, numbers,
+/// status, bytes sent and decisions, and the failure's text on the first.
+#[test]
+fn the_observer_is_told_of_every_attempt() {
+    use std::sync::Arc;
+    use wxmedia_client::observe::{Attempt, Decision};
+    let seen: Arc<Mutex<Vec<Attempt>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let s = V2Builder::<Never>::new()
+        .mch_id("1900000109")
+        .api_key(KEY)
+        .identity(identity("1900000109"))
+        .endpoint("https://127.0.0.1:1")
+        .retry_policy(quick(3))
+        .no_rate_limit()
+        .observer(move |a: &Attempt| log.lock().unwrap().push(a.clone()))
+        .settings()
+        .unwrap();
+    let system_error = reply(&[
+        ("return_code", "SUCCESS"),
+        ("result_code", "FAIL"),
+        ("err_code", "SYSTEMERROR"),
+    ]);
+    let t = Scripted::new(vec![
+        Script::Answer(system_error),
+        Script::Answer(success()),
+    ]);
+    run(&t, &s).unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2, "{seen:#?}");
+    let (first, second) = (&seen[0], &seen[1]);
+    assert_eq!((first.attempt, second.attempt), (1, 2));
+    assert!(matches!(first.decision, Decision::Retry(_)), "{first:?}");
+    assert_eq!(second.decision, Decision::Done);
+    for a in seen.iter() {
+        assert_eq!(a.endpoint, "/secapi/mch/uploadmedia");
+        assert_eq!(a.host, "https://127.0.0.1:1");
+        assert_eq!(a.transport, "scripted");
+        assert_eq!(a.status, Some(200));
+        assert_eq!(a.proxy, None);
+        assert!(a.bytes_sent > 4, "the multipart body: {a:?}");
+    }
+    assert!(
+        first.error.as_deref().unwrap().contains("SYSTEMERROR"),
+        "{first:?}"
+    );
+    assert_eq!(second.error, None);
+    // Never a secret: the API key appears nowhere.
+    assert!(!format!("{seen:?}").contains(KEY));
+}

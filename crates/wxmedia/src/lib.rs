@@ -57,6 +57,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub use wxmedia_client::doctor;
+pub use wxmedia_client::observe;
 // Everything the builders' and clients' signatures take or give.
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]

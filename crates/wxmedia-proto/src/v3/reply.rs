@@ -44,7 +44,7 @@ pub(crate) fn verified_body(
 
 /// The reply's `Request-ID` header, which WeChat Pay support asks for:
 /// read here once for successes and errors alike.
-pub(crate) fn request_id(headers: &http::HeaderMap) -> Option<String> {
+pub fn request_id(headers: &http::HeaderMap) -> Option<String> {
     headers
         .get("request-id")
         .and_then(|v| v.to_str().ok())
