@@ -18,6 +18,8 @@ pub async fn v3_every_endpoint_in_public_key_mode<T: Transport>() {
     for &api in Api::ALL {
         let media = if api.takes_videos() {
             Media::video("clip.mp4", MP4).unwrap()
+        } else if api.takes_documents() {
+            Media::document("invoice.pdf", wxmedia_sim::samples::PDF).unwrap()
         } else {
             Media::new("picture.png", PNG).unwrap()
         };
@@ -216,4 +218,42 @@ pub async fn v3_a_marketing_image_answered_with_a_media_id_is_taken<T: Transport
         .unwrap();
     assert_eq!(by_api.field, "media_id");
     assert_eq!(sim.server.sim().request_count(), 2, "one request each");
+}
+
+/// The fapiao file: a PDF goes to its own path with the meta
+/// `{file_type, digest_alogrithm, digest}` (SM3, the documents' spelling),
+/// which the simulator checks against its own SM3 of the file, and the
+/// `fapiao_media_id` comes back typed; a PDF cut short and an image are
+/// refused before anything is sent.
+pub async fn v3_fapiao_files_go_as_pdfs_with_their_sm3<T: Transport>() {
+    let sim = sim().await;
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    let pdf = wxmedia_sim::samples::PDF;
+    let media = Media::document("invoice.pdf", pdf).unwrap();
+    let sm3 = media.sm3_hex();
+    let done = T::upload_v3(&c, v3::FapiaoFile, media)
+        .await
+        .expect("a fapiao file");
+    let last = sim.server.sim().received().pop().unwrap();
+    assert_eq!(
+        last.path,
+        "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file"
+    );
+    assert_eq!(
+        last.outcome,
+        Outcome::Uploaded {
+            media_id: done.media_id.clone()
+        }
+    );
+    assert_eq!(last.field("file_type"), Some("PDF"));
+    assert_eq!(last.field("digest_alogrithm"), Some("SM3"));
+    assert_eq!(last.field("digest"), Some(sm3.as_str()));
+
+    let before = sim.server.sim().request_count();
+    let cut = Media::document("invoice.pdf", &pdf[..pdf.len() - 20]);
+    assert!(cut.is_err(), "a PDF cut short is not a Media");
+    let image = Media::new("picture.png", PNG).unwrap();
+    let e = T::upload_v3(&c, v3::FapiaoFile, image).await.unwrap_err();
+    assert!(e.is_input_error(), "{e}");
+    assert_eq!(sim.server.sim().request_count(), before, "nothing was sent");
 }

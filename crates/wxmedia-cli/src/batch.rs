@@ -389,12 +389,12 @@ async fn process(
                     entry.sign_type = Some(done.sign_type.as_str().to_owned());
                 }
                 Done::V3(done) => {
-                    // The core names the field the result came in: an id,
-                    // or a URL (a marketing image's media_url, a product
-                    // coupon's image_url).
+                    // The core names the field the result came in: a URL
+                    // (a marketing image's media_url, a product coupon's
+                    // image_url), or an id (media_id, fapiao_media_id).
                     let field = match done.field {
-                        "media_id" => &mut entry.media_id,
-                        _ => &mut entry.media_url,
+                        "media_url" | "image_url" => &mut entry.media_url,
+                        _ => &mut entry.media_id,
                     };
                     *field = Some(done.id.clone());
                     entry.request_id = done.request_id.clone();

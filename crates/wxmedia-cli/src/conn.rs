@@ -204,6 +204,7 @@ impl Destination {
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
         match self {
             Destination::V3(api) if api.takes_videos() => Media::video(name, bytes),
+            Destination::V3(api) if api.takes_documents() => Media::document(name, bytes),
             _ => Media::new(name, bytes),
         }
     }

@@ -25,6 +25,9 @@ const SAMPLES: [(&str, &[u8]); 3] = [
 /// The sample video, for v3's video upload.
 const VIDEO: (&str, &[u8]) = ("sample.mp4", samples::MP4);
 
+/// The document the demo uploads where a PDF is taken (the fapiao file).
+const PDF: (&str, &[u8]) = ("sample.pdf", samples::PDF);
+
 const TRANSPORTS: [TransportArg; 3] = [
     TransportArg::Hyper,
     TransportArg::Surf,
@@ -118,11 +121,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     };
     // Every built-in v3 endpoint, each with a sample of what it takes.
     for &api in Api::ALL {
-        let media = if api.takes_videos() {
+        let media = if api.takes_videos() || api.takes_documents() {
+            let (name, bytes) = if api.takes_videos() { VIDEO } else { PDF };
             vec![
                 Destination::V3(api)
-                    .media(VIDEO.0.to_owned(), VIDEO.1.to_vec())
-                    .expect("the sample video is valid"),
+                    .media(name.to_owned(), bytes.to_vec())
+                    .expect("the sample video and PDF are valid"),
             ]
         } else {
             match images(file, Destination::V3(api)).await {

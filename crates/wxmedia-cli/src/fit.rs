@@ -34,13 +34,16 @@ pub(crate) struct FitFlags {
 }
 
 impl FitFlags {
-    /// The fitting asked for, if any; `--fit` on videos is a usage error.
+    /// The fitting asked for, if any; `--fit` on videos and PDFs is a
+    /// usage error.
     pub(crate) fn options(&self, target: Destination) -> anyhow::Result<Option<FitOptions>> {
         if !self.fit {
             return Ok(None);
         }
         if !matches!(target, Destination::V2) && !target.takes(wxmedia_proto::MediaKind::Jpeg) {
-            anyhow::bail!("--fit is for images; videos are sent as they are");
+            anyhow::bail!(
+                "--fit is for images; videos and PDFs are sent as they are (a PDF is checked whole, never changed)"
+            );
         }
         Ok(Some(FitOptions {
             target: fit_target(target, self.keep_metadata, self.min_long_side),
@@ -251,7 +254,7 @@ impl FitArgs {
         };
         if matches!(upload, Destination::V3(api) if !api.accepts(wxmedia_proto::MediaKind::Jpeg)) {
             return Err(CmdError::usage(
-                "fit makes photos; videos are sent as they are",
+                "fit makes photos; videos and PDFs are sent as they are",
             ));
         }
         let keep = self.fit.keep_metadata;

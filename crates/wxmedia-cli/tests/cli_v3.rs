@@ -789,3 +789,37 @@ fn demo_shows_v3_rows_for_each_transport_and_upload() {
         assert_eq!(v2, 6, "{transport}: two sign types x three samples");
     }
 }
+
+/// `--kind fapiao-file` uploads a PDF and prints its `fapiao_media_id`; a
+/// PDF cut short and an image are refused before sending, and `--fit` is a
+/// usage error (a PDF is never changed).
+#[test]
+fn a_fapiao_pdf_is_uploaded_whole_and_never_fitted() {
+    let fx = fx();
+    let pdf = wxmedia_sim::samples::PDF;
+    let file = fx.file("invoice.pdf", pdf);
+    let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+    c.args(["--kind", "fapiao-file", "--json"]).arg(&file);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let line: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(line["fapiao_media_id"].is_string(), "{line}");
+    let cut = fx.file("cut.pdf", &pdf[..pdf.len() - 30]);
+    let image = fx.file("a.jpg", JPEG);
+    for refused in [&cut, &image] {
+        let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+        c.args(["--kind", "fapiao-file"]).arg(refused);
+        let out = run(&mut c);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    }
+    let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+    c.args(["--kind", "fapiao-file", "--fit"]).arg(&file);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("PDFs are sent as they are"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fx.server.sim().upload_count(), 1);
+}

@@ -16,8 +16,8 @@ impl Target {
     /// The target of a v3 endpoint that takes JPEG, with its limit (5 MiB
     /// for [`v3::Image`](wxmedia_proto::v3::Image), 2 MiB for marketing and
     /// complaint images, a [`CustomApi`](wxmedia_proto::v3::CustomApi)'s
-    /// own); `None` for an endpoint that takes no JPEG (the video upload),
-    /// which fitting does not serve.
+    /// own); `None` for an endpoint that takes no JPEG (the video upload,
+    /// the fapiao PDF), which fitting does not serve.
     #[must_use]
     pub fn for_endpoint<E: Endpoint + ?Sized>(endpoint: &E) -> Option<Target> {
         endpoint
@@ -50,7 +50,8 @@ mod tests {
         assert!(Target::for_endpoint(&Api::Video).is_none());
         // Every built-in endpoint that takes images has a target.
         for &api in Api::ALL {
-            assert_eq!(Target::for_endpoint(&api).is_some(), !api.takes_videos());
+            let images = !api.takes_videos() && !api.takes_documents();
+            assert_eq!(Target::for_endpoint(&api).is_some(), images, "{api}");
         }
         // A caller's endpoint brings its own limit.
         let custom = CustomApi::new("/v3/x/upload", 300 * 1024).unwrap();

@@ -194,6 +194,15 @@ pub enum MediaError {
         /// The extension found (empty when there is none).
         ext: String,
     },
+    /// For a document upload: the file name's extension is not `pdf`.
+    #[error("file extension {ext:?} is not pdf")]
+    UnsupportedDocumentExtension {
+        /// The extension found (empty when there is none).
+        ext: String,
+    },
+    /// For a document upload: the content does not start with `%PDF-`.
+    #[error("media content is not a PDF (it does not start with %PDF-)")]
+    UnknownDocumentContent,
     /// For a video upload: the content is none of the video formats by its
     /// magic bytes.
     #[error("media content is not AVI, WMV, MPEG, MP4/MOV/M4V/F4V, MKV, FLV or RMVB video")]

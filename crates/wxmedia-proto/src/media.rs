@@ -12,198 +12,20 @@ use crate::error::MediaError;
 mod bmp;
 mod isobmff;
 mod jpeg;
+mod kind;
+mod pdf;
 mod png;
 mod video;
 mod walk;
 
 pub use isobmff::StillImage;
 pub use jpeg::{JpegSegment, JpegSegments};
+pub use kind::MediaKind;
 pub use png::{PNG_SIGNATURE, PngChunk, PngChunks};
 pub use walk::WalkError;
 
 /// Longest file name accepted, in bytes.
 pub const MAX_FILENAME_LEN: usize = 256;
-
-/// The formats the upload APIs accept, as detected from magic bytes: the
-/// images of v2 and v3's image upload, and the videos of v3's
-/// `video_upload`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum MediaKind {
-    /// JPEG (`FF D8 FF`).
-    Jpeg,
-    /// PNG (`89 50 4E 47 0D 0A 1A 0A`).
-    Png,
-    /// BMP (`42 4D`).
-    Bmp,
-    /// MPEG-4 video: an ISO-BMFF `ftyp` box at offset 4 whose brand is
-    /// none of the others below.
-    Mp4,
-    /// QuickTime: an `ftyp` box with the `qt  ` brand.
-    Mov,
-    /// iTunes video: an `ftyp` box with an `M4V ` / `M4VH` / `M4VP` brand.
-    M4v,
-    /// Flash MP4 video: an `ftyp` box with an `F4V ` / `F4P ` brand.
-    F4v,
-    /// AVI: `RIFF`, a size, `AVI `.
-    Avi,
-    /// Windows Media: the ASF header object's GUID
-    /// (`30 26 B2 75 8E 66 CF 11 A6 D9 00 AA 00 62 CE 6C`).
-    Wmv,
-    /// MPEG program or elementary stream: a pack (`00 00 01 BA`) or
-    /// sequence header (`00 00 01 B3`) start code.
-    Mpeg,
-    /// Matroska: the EBML magic `1A 45 DF A3`.
-    Mkv,
-    /// Flash video: `FLV`.
-    Flv,
-    /// RealMedia variable bit rate: `.RMF`.
-    Rmvb,
-}
-
-/// The ASF header object's GUID, first 16 bytes of every WMV/WMA file.
-const ASF_HEADER_GUID: [u8; 16] = [
-    0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11, 0xA6, 0xD9, 0x00, 0xAA, 0x00, 0x62, 0xCE, 0x6C,
-];
-
-impl MediaKind {
-    /// Detect the format from the first bytes of the content, images and
-    /// videos alike (a constructor of [`Media`] then keeps its own family).
-    pub fn sniff(content: &[u8]) -> Option<MediaKind> {
-        if content.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(MediaKind::Jpeg)
-        } else if content.starts_with(&PNG_SIGNATURE) {
-            Some(MediaKind::Png)
-        } else if content.starts_with(b"BM") {
-            Some(MediaKind::Bmp)
-        } else if content.get(4..8) == Some(b"ftyp") {
-            let brand = content.get(8..12)?;
-            Some(match brand {
-                b"qt  " => MediaKind::Mov,
-                b"M4V " | b"M4VH" | b"M4VP" => MediaKind::M4v,
-                b"F4V " | b"F4P " => MediaKind::F4v,
-                _ if StillImage::sniff(content).is_some() => return None,
-                _ => MediaKind::Mp4,
-            })
-        } else if content.starts_with(b"RIFF") && content.get(8..12) == Some(b"AVI ") {
-            Some(MediaKind::Avi)
-        } else if content.starts_with(&ASF_HEADER_GUID) {
-            Some(MediaKind::Wmv)
-        } else if content.starts_with(&[0, 0, 1, 0xBA]) || content.starts_with(&[0, 0, 1, 0xB3]) {
-            Some(MediaKind::Mpeg)
-        } else if content.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
-            Some(MediaKind::Mkv)
-        } else if content.starts_with(b"FLV") {
-            Some(MediaKind::Flv)
-        } else if content.starts_with(b".RMF") {
-            Some(MediaKind::Rmvb)
-        } else {
-            None
-        }
-    }
-
-    /// Whether this is one of the image formats (JPEG, PNG, BMP).
-    pub fn is_image(self) -> bool {
-        matches!(self, MediaKind::Jpeg | MediaKind::Png | MediaKind::Bmp)
-    }
-
-    /// Whether this is one of the video formats.
-    pub fn is_video(self) -> bool {
-        !self.is_image()
-    }
-
-    /// MP4, MOV, M4V and F4V share one container (ISO-BMFF) and their
-    /// brands vary by encoder, so any of their extensions is accepted for
-    /// any `ftyp` file.
-    fn is_iso_bmff(self) -> bool {
-        matches!(
-            self,
-            MediaKind::Mp4 | MediaKind::Mov | MediaKind::M4v | MediaKind::F4v
-        )
-    }
-
-    /// The `Content-Type` of the multipart file part.
-    pub fn content_type(self) -> &'static str {
-        match self {
-            MediaKind::Jpeg => "image/jpeg",
-            MediaKind::Png => "image/png",
-            MediaKind::Bmp => "image/bmp",
-            MediaKind::Mp4 => "video/mp4",
-            MediaKind::Mov => "video/quicktime",
-            MediaKind::M4v => "video/x-m4v",
-            MediaKind::F4v => "video/x-f4v",
-            MediaKind::Avi => "video/x-msvideo",
-            MediaKind::Wmv => "video/x-ms-wmv",
-            MediaKind::Mpeg => "video/mpeg",
-            MediaKind::Mkv => "video/x-matroska",
-            MediaKind::Flv => "video/x-flv",
-            MediaKind::Rmvb => "application/vnd.rn-realmedia-vbr",
-        }
-    }
-
-    /// The canonical extension, used when a name has to be replaced.
-    pub fn extension(self) -> &'static str {
-        match self {
-            MediaKind::Jpeg => "jpg",
-            MediaKind::Png => "png",
-            MediaKind::Bmp => "bmp",
-            MediaKind::Mp4 => "mp4",
-            MediaKind::Mov => "mov",
-            MediaKind::M4v => "m4v",
-            MediaKind::F4v => "f4v",
-            MediaKind::Avi => "avi",
-            MediaKind::Wmv => "wmv",
-            MediaKind::Mpeg => "mpeg",
-            MediaKind::Mkv => "mkv",
-            MediaKind::Flv => "flv",
-            MediaKind::Rmvb => "rmvb",
-        }
-    }
-
-    /// The kind an extension names, any case: `jpg`, `jpeg`, `png`, `bmp`
-    /// for images; for videos exactly the list of v3's `video_upload`
-    /// (`avi wmv mpeg mp4 mov mkv flv f4v m4v rmvb`; not `mpg`, which
-    /// that list does not name).
-    pub fn from_extension(ext: &str) -> Option<MediaKind> {
-        let lower = ext.to_ascii_lowercase();
-        match lower.as_str() {
-            "jpg" | "jpeg" => Some(MediaKind::Jpeg),
-            "png" => Some(MediaKind::Png),
-            "bmp" => Some(MediaKind::Bmp),
-            "mp4" => Some(MediaKind::Mp4),
-            "mov" => Some(MediaKind::Mov),
-            "m4v" => Some(MediaKind::M4v),
-            "f4v" => Some(MediaKind::F4v),
-            "avi" => Some(MediaKind::Avi),
-            "wmv" => Some(MediaKind::Wmv),
-            "mpeg" => Some(MediaKind::Mpeg),
-            "mkv" => Some(MediaKind::Mkv),
-            "flv" => Some(MediaKind::Flv),
-            "rmvb" => Some(MediaKind::Rmvb),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for MediaKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            MediaKind::Jpeg => "JPEG",
-            MediaKind::Png => "PNG",
-            MediaKind::Bmp => "BMP",
-            MediaKind::Mp4 => "MP4",
-            MediaKind::Mov => "MOV",
-            MediaKind::M4v => "M4V",
-            MediaKind::F4v => "F4V",
-            MediaKind::Avi => "AVI",
-            MediaKind::Wmv => "WMV",
-            MediaKind::Mpeg => "MPEG",
-            MediaKind::Mkv => "MKV",
-            MediaKind::Flv => "FLV",
-            MediaKind::Rmvb => "RMVB",
-        })
-    }
-}
 
 /// The MD5 of the media bytes as 32 lowercase hex characters, as the
 /// `media_hash` field wants it.
@@ -394,6 +216,7 @@ struct Hashes {
 enum Family {
     Image,
     Video,
+    Document,
 }
 
 impl Media {
@@ -423,10 +246,23 @@ impl Media {
         Media::build(filename.into(), content.into(), Family::Video)
     }
 
+    /// Validate the document `content` named `filename` (a PDF, for the
+    /// fapiao file upload): format, extension, wholeness (an `%%EOF` at
+    /// its end and a `startxref` before it that points inside the file:
+    /// a PDF cut short is refused with [`MediaError::Truncated`]). Images
+    /// and videos are refused.
+    pub fn document(
+        filename: impl Into<String>,
+        content: impl Into<Bytes>,
+    ) -> Result<Media, MediaError> {
+        Media::build(filename.into(), content.into(), Family::Document)
+    }
+
     fn build(filename: String, content: Bytes, family: Family) -> Result<Media, MediaError> {
         let in_family = |k: &MediaKind| match family {
             Family::Image => k.is_image(),
             Family::Video => k.is_video(),
+            Family::Document => k.is_document(),
         };
         check_filename(&filename)?;
         let ext = extension(&filename);
@@ -439,6 +275,9 @@ impl Media {
                 Family::Video => MediaError::UnsupportedVideoExtension {
                     ext: ext.to_owned(),
                 },
+                Family::Document => MediaError::UnsupportedDocumentExtension {
+                    ext: ext.to_owned(),
+                },
             })?;
         if content.is_empty() {
             return Err(MediaError::Empty);
@@ -448,6 +287,7 @@ impl Media {
             .ok_or(match family {
                 Family::Image => MediaError::UnknownContent,
                 Family::Video => MediaError::UnknownVideoContent,
+                Family::Document => MediaError::UnknownDocumentContent,
             })?;
         if detected != named && !(detected.is_iso_bmff() && named.is_iso_bmff()) {
             return Err(MediaError::ExtensionMismatch {
@@ -460,6 +300,7 @@ impl Media {
             MediaKind::Jpeg => jpeg::check(&content),
             MediaKind::Png => png::check(&content),
             MediaKind::Bmp => bmp::check(&content),
+            MediaKind::Pdf => pdf::check(&content),
             _ => {
                 video::check(kind, &content)?;
                 Ok(None)
@@ -532,6 +373,16 @@ impl Media {
         });
         // Always ASCII hex digits, written by `hex::encode_into`.
         std::str::from_utf8(hex).expect("hex is ASCII")
+    }
+
+    /// The SM3 (GB/T 32905) of the content, 64 lowercase hex characters:
+    /// the digest of the fapiao file upload. Computed on each call (one
+    /// upload asks once).
+    pub fn sm3_hex(&self) -> String {
+        use sm3::Digest as _;
+        let mut out = [0u8; 64];
+        crate::hex::encode_into(&sm3::Sm3::digest(&self.content), &mut out, false);
+        std::str::from_utf8(&out).expect("hex is ASCII").to_owned()
     }
 
     /// Size in bytes.

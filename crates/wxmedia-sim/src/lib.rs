@@ -49,6 +49,7 @@
 //! | POST | `/v3/marketing/favor/media/image-upload` | v3 marketing image: jpg, png, bmp, up to [`V3_MAX_MARKETING_IMAGE_SIZE`]; replies `{"media_url"}` |
 //! | POST | `/v3/merchant-service/images/upload` | v3 complaint image: jpg, png, bmp, up to [`V3_MAX_COMPLAINT_IMAGE_SIZE`]; replies `{"media_id"}` |
 //! | POST | `/v3/marketing/partner/product-coupon/media/upload-image` | v3 product coupon image: jpg, png, bmp, up to 2 MiB; replies `{"image_url"}` |
+//! | POST | `/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file` | v3 fapiao file: a PDF up to 2 MiB, meta `{file_type: "PDF", digest_alogrithm: "SM3", digest}` (the SM3 checked); replies `{"fapiao_media_id"}` |
 //! | POST | `/v3/ecommerce/account/cancel-applications/media` | v3 e-commerce cancellation image, meta `{file_name, file_digest}`: jpg, png, bmp, up to 2 MiB; replies `{"media_id"}` |
 //! | POST | [`TEST_UPLOAD_PATH`] | **the simulator's own, not WeChat Pay's**: any meta of the `{filename, sha256}` or `{file_name, file_digest}` shape, echoed back beside a `media_id` |
 //! | GET | `/v3/certificates` | the platform certificate encrypted with the APIv3 key, in [`V3Signer::PlatformCert`] mode; 404 `RESOURCE_NOT_EXISTS` in public-key mode |

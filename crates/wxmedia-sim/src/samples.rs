@@ -8,3 +8,7 @@ pub const PNG: &[u8] = include_bytes!("../samples/sample.png");
 pub const BMP: &[u8] = include_bytes!("../samples/sample.bmp");
 /// A minimal whole MP4 (an `ftyp` box, a `moov` holding a version-0 `mvhd`, a 16-byte `mdat`; 168 bytes), accepted by v3's video upload.
 pub const MP4: &[u8] = include_bytes!("../samples/sample.mp4");
+/// A minimal whole PDF: one blank A4 page with a line of text, its
+/// cross-reference table and `startxref` exact; accepted by the fapiao
+/// file upload.
+pub const PDF: &[u8] = include_bytes!("../samples/sample.pdf");

@@ -1400,3 +1400,67 @@ mod vectors {
         );
     }
 }
+
+/// The fapiao file's SM3, by openssl (a second implementation beside the
+/// simulator's own).
+fn openssl_sm3(data: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("wxmedia-sm3-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("f");
+    std::fs::write(&file, data).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["dgst", "-sm3", "-r"])
+        .arg(&file)
+        .output()
+        .expect("openssl runs (CI installs it)");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The fapiao file upload: a PDF with `{file_type: "PDF", digest_alogrithm:
+/// "SM3", digest}` gets a `fapiao_media_id`; another file type or
+/// algorithm (the correct spelling `digest_algorithm` is not the field),
+/// a wrong SM3, or a file that is not a PDF is a PARAM_ERROR.
+#[test]
+fn the_fapiao_file_takes_a_pdf_and_checks_its_sm3() {
+    const FAPIAO: &str = "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file";
+    let pdf = wxmedia_sim::samples::PDF;
+    let sm3 = openssl_sm3(pdf);
+    let meta = |file_type: &str, alg_field: &str, alg: &str, digest: &str| {
+        format!(
+            "{{\"file_type\":\"{file_type}\",\"{alg_field}\":\"{alg}\",\"digest\":\"{digest}\"}}"
+        )
+    };
+    let good = meta("PDF", "digest_alogrithm", "SM3", &sm3);
+    let r = send(&sim(), &with_meta(FAPIAO, &good, "invoice.pdf", pdf));
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let reply: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert!(reply["fapiao_media_id"].is_string(), "{reply}");
+    for bad in [
+        meta("OFD", "digest_alogrithm", "SM3", &sm3),
+        meta("PDF", "digest_alogrithm", "SHA256", &sm3),
+        meta("PDF", "digest_algorithm", "SM3", &sm3),
+        meta(
+            "PDF",
+            "digest_alogrithm",
+            "SM3",
+            &openssl_sm3(b"another file"),
+        ),
+    ] {
+        send(&sim(), &with_meta(FAPIAO, &bad, "invoice.pdf", pdf))
+            .assert_refused(400, "PARAM_ERROR");
+    }
+    let jpeg_meta = meta("PDF", "digest_alogrithm", "SM3", &openssl_sm3(JPEG));
+    send(&sim(), &with_meta(FAPIAO, &jpeg_meta, "invoice.pdf", JPEG))
+        .assert_refused(400, "PARAM_ERROR");
+}

@@ -648,7 +648,7 @@ pub(super) mod tests {
         ]
         .concat();
         [
-            asf_object(&super::super::ASF_HEADER_GUID, &header),
+            asf_object(&super::super::kind::ASF_HEADER_GUID, &header),
             asf_object(&ASF_DATA_GUID, &data),
             asf_object(&[0x90; 16], &[0; 20]),
         ]

@@ -212,10 +212,8 @@ pub struct Spec {
     pub max_size: usize,
     /// The media kinds taken.
     pub kinds: &'static [MediaKind],
-    /// The meta's file-name field.
-    pub name_field: &'static str,
-    /// The meta's SHA-256 field.
-    pub digest_field: &'static str,
+    /// The meta's members, in order.
+    pub meta: &'static [MetaField],
     /// The reply field that carries the result.
     pub reply_field: &'static str,
     /// Another field the host has been seen to answer with instead, taken
@@ -224,6 +222,44 @@ pub struct Spec {
     /// The rate WeChat Pay allows per merchant ([`Rate::DEFAULT`] where
     /// it is not documented).
     pub rate: Rate,
+}
+
+/// One member of a built-in endpoint's `meta`, in the order sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MetaField {
+    /// The media's wire file name, under this name.
+    FileName(&'static str),
+    /// The content's SHA-256, lowercase hex, under this name.
+    Sha256(&'static str),
+    /// The content's SM3 (GB/T 32905), lowercase hex, under this name.
+    Sm3(&'static str),
+    /// This fixed text, under this name.
+    Fixed(&'static str, &'static str),
+}
+
+/// The media uploads' meta: `{"filename", "sha256"}`.
+const FILE_META: &[MetaField] = &[MetaField::FileName("filename"), MetaField::Sha256("sha256")];
+
+/// A meta of `fields`, in order, for `media`: compact JSON, the bytes that
+/// are sent and signed.
+pub fn meta_of(media: &Media, fields: &[MetaField]) -> Result<Bytes, Error> {
+    let mut out = Vec::with_capacity(160);
+    let mut ser = serde_json::Serializer::new(&mut out);
+    let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
+        let mut map = ser.serialize_map(Some(fields.len()))?;
+        for field in fields {
+            match *field {
+                MetaField::FileName(name) => map.serialize_entry(name, media.wire_filename())?,
+                MetaField::Sha256(name) => map.serialize_entry(name, media.sha256_hex())?,
+                MetaField::Sm3(name) => map.serialize_entry(name, &media.sm3_hex())?,
+                MetaField::Fixed(name, value) => map.serialize_entry(name, value)?,
+            }
+        }
+        map.end()
+    };
+    write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
+    Ok(Bytes::from(out))
 }
 
 /// The image kinds every image upload takes.
@@ -242,6 +278,9 @@ const VIDEOS: &[MediaKind] = &[
     MediaKind::M4v,
     MediaKind::Rmvb,
 ];
+
+/// The fapiao file upload's: PDF only.
+const PDFS: &[MediaKind] = &[MediaKind::Pdf];
 
 const MIB: usize = 1024 * 1024;
 
@@ -332,8 +371,7 @@ builtins! {
         path: "/v3/merchant/media/upload",
         max_size: 5 * MIB,
         kinds: IMAGES,
-        name_field: "filename",
-        digest_field: "sha256",
+        meta: FILE_META,
         reply_field: "media_id",
         also_field: None,
         rate: Rate::per_second(10),
@@ -347,8 +385,7 @@ builtins! {
         path: "/v3/merchant/media/video_upload",
         max_size: 5 * MIB,
         kinds: VIDEOS,
-        name_field: "filename",
-        digest_field: "sha256",
+        meta: FILE_META,
         reply_field: "media_id",
         also_field: None,
         rate: Rate::DEFAULT,
@@ -363,8 +400,7 @@ builtins! {
         path: "/v3/marketing/favor/media/image-upload",
         max_size: 2 * MIB,
         kinds: IMAGES,
-        name_field: "filename",
-        digest_field: "sha256",
+        meta: FILE_META,
         reply_field: "media_url",
         also_field: Some("media_id"),
         rate: Rate::per_minute(100),
@@ -378,8 +414,7 @@ builtins! {
         path: "/v3/merchant-service/images/upload",
         max_size: 2 * MIB,
         kinds: IMAGES,
-        name_field: "filename",
-        digest_field: "sha256",
+        meta: FILE_META,
         reply_field: "media_id",
         also_field: None,
         rate: Rate::per_second(10),
@@ -394,11 +429,33 @@ builtins! {
         path: "/v3/marketing/partner/product-coupon/media/upload-image",
         max_size: 2 * MIB,
         kinds: IMAGES,
-        name_field: "filename",
-        digest_field: "sha256",
+        meta: FILE_META,
         reply_field: "image_url",
         also_field: None,
         rate: Rate::per_second(20),
+    }
+    /// `POST /v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file`:
+    /// a PDF invoice file (电子发票, 上传电子发票文件), 2 MiB; the meta
+    /// names no file but its SM3 digest, under the documents' own
+    /// spelling `digest_alogrithm`; replies `fapiao_media_id`, which comes
+    /// as [`MediaId::media_id`] and lives 3 days. Its rate is not
+    /// documented ([`Rate::DEFAULT`]). (A service provider's `sub_mchid`
+    /// member is left out: upload as the merchant, or use your own
+    /// [`Endpoint`].)
+    FapiaoFile -> MediaId {
+        name: "fapiao-file",
+        summary: "fapiao (electronic invoice) PDF",
+        path: "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file",
+        max_size: 2 * MIB,
+        kinds: PDFS,
+        meta: &[
+            MetaField::Fixed("file_type", "PDF"),
+            MetaField::Fixed("digest_alogrithm", "SM3"),
+            MetaField::Sm3("digest"),
+        ],
+        reply_field: "fapiao_media_id",
+        also_field: None,
+        rate: Rate::DEFAULT,
     }
 }
 
@@ -427,6 +484,12 @@ impl Api {
     /// [`Media::video`]) rather than images.
     pub fn takes_videos(self) -> bool {
         self.spec().kinds.iter().any(|k| k.is_video())
+    }
+
+    /// Whether it takes documents (PDF, whose media is built with
+    /// [`Media::document`]).
+    pub fn takes_documents(self) -> bool {
+        self.spec().kinds.iter().any(|k| k.is_document())
     }
 
     /// Its short name (`image`, `marketing-image`, ...), as the command
@@ -463,8 +526,7 @@ impl Endpoint for Api {
     }
 
     fn meta(&self, media: &Media) -> Result<Bytes, Error> {
-        let spec = self.spec();
-        file_meta(media, spec.name_field, spec.digest_field, &[])
+        meta_of(media, self.spec().meta)
     }
 
     fn rate(&self) -> Rate {

@@ -25,7 +25,7 @@ const VIDEO_SUFFIXES: &[&str] = &[
 /// room for pretty-printing and a few extra members, and bounds what
 /// parsing costs: a signed meta of 400,000 keys used to be parsed whole,
 /// about twenty times its size in memory.
-const MAX_META_SIZE: usize = 4 * 1024;
+pub(super) const MAX_META_SIZE: usize = 4 * 1024;
 
 /// What a request that passed every check gets.
 pub(super) enum Success {
@@ -80,6 +80,9 @@ pub(super) fn decide(
     }
     let meta = meta.ok_or_else(|| param_error("缺少meta参数"))?;
     let upload = match endpoint {
+        Endpoint::Upload(upload) if upload.path == super::fapiao::FAPIAO_PATH => {
+            return super::fapiao::decide(&meta, file, inputs, record);
+        }
         Endpoint::Upload(upload) => upload,
         Endpoint::TestUpload => return test_upload(&meta, file, inputs, record),
         Endpoint::Certificates => return certificates(v3.signer),
@@ -111,7 +114,7 @@ pub(super) fn decide(
     })
 }
 
-fn media_id(inputs: &Inputs) -> String {
+pub(super) fn media_id(inputs: &Inputs) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&inputs.random[MEDIA_ID_BYTES])
 }
 
@@ -241,7 +244,7 @@ fn read_form(
 
 /// A JSON object's members in order, repeated names kept (a map would
 /// keep only the last).
-struct Members(Vec<(String, serde_json::Value)>);
+pub(super) struct Members(pub(super) Vec<(String, serde_json::Value)>);
 
 impl<'de> serde::Deserialize<'de> for Members {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {

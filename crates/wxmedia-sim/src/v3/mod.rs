@@ -12,6 +12,7 @@
 mod auth;
 mod certificates;
 mod decide;
+mod fapiao;
 mod refusal;
 mod reply;
 
@@ -196,6 +197,20 @@ pub(crate) const UPLOADS: &[Upload] = &[
             per: Duration::from_secs(1),
         },
     },
+    // Its meta differs (no file name, an SM3 digest): `fapiao.rs` reads
+    // it; the name and digest fields here only label the log.
+    Upload {
+        path: fapiao::FAPIAO_PATH,
+        suffixes: Suffixes::JpgPngBmp,
+        suffix_message: "文件格式不正确，仅支持PDF",
+        limit: Limit::Fixed(fapiao::FAPIAO_MAX_SIZE),
+        size_message: "文件大小不能超过2M",
+        name_field: "file_type",
+        digest_field: "digest",
+        reply_field: "fapiao_media_id",
+        url: false,
+        rate: UNDOCUMENTED_RATE,
+    },
     // Not built into the client: the e-commerce account-cancellation
     // image, which a user defines as an endpoint of their own
     // (examples/own-endpoint).
@@ -331,6 +346,6 @@ fn sha256_hex(data: &[u8]) -> String {
     hex_lower(ring::digest::digest(&ring::digest::SHA256, data).as_ref())
 }
 
-fn hex_lower(bytes: &[u8]) -> String {
+pub(crate) fn hex_lower(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
