@@ -1,15 +1,14 @@
 //! Behind a gateway (前置机): a real reverse proxy (Debian's nginx, started on loopback by each test) at a path prefix it strips; v3 signed for the path WeChat Pay receives, v2 with the gateway presenting the client certificate.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
 mod common;
 
-use common::{Fx, JPEG, Verify, fx, run, stderr, stdout};
+use common::{Fx, JPEG, Verify, free_port, fx, run, stderr, stdout, wait_listening};
 
 /// An nginx in one process (no daemon, no workers: it runs as the test's
 /// user), serving TLS on 127.0.0.1 with the simulator's server
@@ -40,11 +39,7 @@ impl Nginx {
     /// (`proxy_ssl_certificate`), as a v2 gateway holds it.
     fn start(fx: &Fx, client_certificate: bool) -> Nginx {
         let dir = TempDir::new().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let pki = fx.server.pki();
         let state = pki.dir();
         let upstream = fx.server.endpoint();
@@ -105,15 +100,9 @@ http {{
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start nginx ({e}): .ci/run installs it"));
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            let errors = std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default();
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "nginx did not listen on {port}: {errors}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_listening(port, "nginx", || {
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        });
         Nginx {
             child,
             port,

@@ -5,7 +5,7 @@ use std::process::Command;
 
 mod common;
 
-use common::{Fx, distinct_jpegs, fx, run, stderr};
+use common::{Fx, distinct_jpegs, free_port, fx, run, stderr, wait_listening};
 
 /// The statuses of a ledger's lines.
 fn statuses(ledger: &Path) -> Vec<String> {
@@ -189,11 +189,7 @@ struct Redis {
 
 impl Redis {
     fn start() -> Redis {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let child = Command::new("redis-server")
             .args(["--bind", "127.0.0.1", "--port", &port.to_string()])
             .args([
@@ -208,14 +204,7 @@ impl Redis {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start redis-server ({e}): .ci/run installs it"));
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < std::time::Duration::from_secs(10),
-                "redis-server did not listen on {port}"
-            );
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        wait_listening(port, "redis-server", String::new);
         Redis { child, port }
     }
 

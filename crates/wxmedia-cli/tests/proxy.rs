@@ -1,15 +1,15 @@
 //! Behind a proxy, at the command line, against a real forward proxy (Debian's tinyproxy, started on loopback by each test): every transport, the environment, `NO_PROXY`, credentials, refusals, and the certificate download through the tunnel.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tempfile::TempDir;
 
 mod common;
 
-use common::{Fx, JPEG, Verify, fx, run, stderr};
+use common::{Fx, JPEG, Verify, free_port, fx, run, stderr, wait_listening};
 
 /// A tinyproxy on 127.0.0.1, logging every CONNECT, stopped on drop.
 struct Tinyproxy {
@@ -25,12 +25,7 @@ impl Tinyproxy {
     fn start(extra: &str) -> Tinyproxy {
         let dir = TempDir::new().unwrap();
         let log = dir.path().join("tinyproxy.log");
-        // A free port: bound, read, released; tinyproxy binds it next.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let conf = dir.path().join("tinyproxy.conf");
         std::fs::write(
             &conf,
@@ -58,14 +53,9 @@ impl Tinyproxy {
             log,
             _dir: dir,
         };
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(10),
-                "tinyproxy did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_listening(port, "tinyproxy", || {
+            std::fs::read_to_string(&proxy.log).unwrap_or_default()
+        });
         proxy
     }
 

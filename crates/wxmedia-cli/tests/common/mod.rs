@@ -248,3 +248,27 @@ pub(crate) fn distinct_jpegs(dir: &Path, n: usize) -> PathBuf {
     std::fs::write(images.join("notes.txt"), "not an image").unwrap();
     images
 }
+
+/// A free TCP port on 127.0.0.1: bound, read and released, for a program
+/// a test starts (tinyproxy, nginx, redis-server) to bind next.
+pub(crate) fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Wait until something listens on 127.0.0.1:`port`, at most 10 s;
+/// `what` names it, and `log` says why, in the failure.
+pub(crate) fn wait_listening(port: u16, what: &str, log: impl Fn() -> String) {
+    let started = std::time::Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{what} did not listen on {port}: {}",
+            log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -246,6 +246,21 @@ fn read_form(
 /// keep only the last).
 pub(super) struct Members(pub(super) Vec<(String, serde_json::Value)>);
 
+/// The string member `name` of a meta: `None` when absent or null, an
+/// error when repeated or not a string (a typed read of the real service
+/// refuses both).
+pub(super) fn members_text(
+    members: &[(String, serde_json::Value)],
+    name: &str,
+) -> Result<Option<String>, ()> {
+    let mut found = members.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+    match (found.next(), found.next()) {
+        (None, _) | (Some(serde_json::Value::Null), None) => Ok(None),
+        (Some(serde_json::Value::String(s)), None) => Ok(Some(s.clone())),
+        _ => Err(()),
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for Members {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Members, D::Error> {
         struct Visit;
@@ -289,14 +304,7 @@ fn parse_meta(
     let Ok(Members(members)) = serde_json::from_slice::<Members>(meta) else {
         return Err(format_error());
     };
-    let field = |name: &str| -> Result<Option<String>, Refusal> {
-        let mut found = members.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
-        match (found.next(), found.next()) {
-            (None, _) | (Some(serde_json::Value::Null), None) => Ok(None),
-            (Some(serde_json::Value::String(s)), None) => Ok(Some(s.clone())),
-            _ => Err(format_error()),
-        }
-    };
+    let field = |name: &str| members_text(&members, name).map_err(|()| format_error());
     let filename = field(upload.name_field)?;
     let sha256 = field(upload.digest_field)?;
     for (name, value) in [

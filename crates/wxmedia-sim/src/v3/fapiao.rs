@@ -3,7 +3,7 @@
 use wxmedia_proto::MediaKind;
 
 use super::decide::MAX_META_SIZE;
-use super::decide::{Members, Success};
+use super::decide::{Members, Success, members_text};
 use super::hex_lower;
 use super::refusal::{Refusal, param_error};
 use crate::handler::Received;
@@ -39,14 +39,7 @@ pub(super) fn decide(
     let Ok(Members(members)) = serde_json::from_slice::<Members>(meta) else {
         return Err(format_error());
     };
-    let text = |name: &str| -> Result<Option<String>, Refusal> {
-        let mut found = members.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
-        match (found.next(), found.next()) {
-            (None, _) => Ok(None),
-            (Some(serde_json::Value::String(s)), None) => Ok(Some(s.clone())),
-            _ => Err(format_error()),
-        }
-    };
+    let text = |name: &str| members_text(&members, name).map_err(|()| format_error());
     let file_type = text("file_type")?;
     let algorithm = text("digest_alogrithm")?;
     let digest = text("digest")?;
