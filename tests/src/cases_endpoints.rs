@@ -249,6 +249,33 @@ pub async fn v3_fapiao_files_go_as_pdfs_with_their_sm3<T: Transport>() {
     assert_eq!(last.field("digest_alogrithm"), Some("SM3"));
     assert_eq!(last.field("digest"), Some(sm3.as_str()));
 
+    // The same endpoint described by the caller: a CustomApi taking PDFs
+    // with an SM3 digest and the fixed members (its meta also names the
+    // file, which the service ignores).
+    let custom = v3::CustomApi::new(
+        "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file",
+        2 << 20,
+    )
+    .unwrap()
+    .accepting(&[wxmedia_proto::MediaKind::Pdf])
+    .digest(v3::MetaDigest::Sm3)
+    .meta_names("filename", "digest")
+    .unwrap()
+    .extra_field("file_type", "PDF".into())
+    .unwrap()
+    .extra_field("digest_alogrithm", "SM3".into())
+    .unwrap();
+    let media = Media::document("invoice.pdf", pdf).unwrap();
+    let uploaded = T::upload_v3(&c, custom, media)
+        .await
+        .expect("a custom fapiao upload");
+    assert_eq!(uploaded.digest, sm3);
+    assert!(
+        uploaded.body["fapiao_media_id"].is_string(),
+        "{}",
+        uploaded.body
+    );
+
     let before = sim.server.sim().request_count();
     let cut = Media::document("invoice.pdf", &pdf[..pdf.len() - 20]);
     assert!(cut.is_err(), "a PDF cut short is not a Media");

@@ -11,18 +11,21 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::endpoint::{Endpoint, Reply, file_meta};
+use super::endpoint::{Endpoint, Reply, file_meta, file_meta_with};
 use super::reply::MAX_ID_LEN;
 use crate::{Error, Media, MediaKind, Rate};
 
 /// The digest a meta carries of the file. Only what an endpoint
-/// documents is offered; every media upload known today uses SHA-256.
+/// documents is offered: SHA-256 (the media uploads), SM3 (the fapiao
+/// file).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum MetaDigest {
     /// SHA-256 of the file, 64 lowercase hex digits.
     #[default]
     Sha256,
+    /// SM3 (GB/T 32905) of the file, 64 lowercase hex digits.
+    Sm3,
 }
 
 /// A v3 upload endpoint described by the caller: where it is, what it
@@ -170,6 +173,13 @@ impl Endpoint for CustomApi {
             MetaDigest::Sha256 => {
                 file_meta(media, &self.name_field, &self.digest_field, &self.extra)
             }
+            MetaDigest::Sm3 => file_meta_with(
+                media,
+                &self.name_field,
+                &self.digest_field,
+                &media.sm3_hex(),
+                &self.extra,
+            ),
         }
     }
 
@@ -183,6 +193,7 @@ impl Endpoint for CustomApi {
             body: reply.json()?,
             digest: match self.digest {
                 MetaDigest::Sha256 => reply.media().sha256_hex().to_owned(),
+                MetaDigest::Sm3 => reply.media().sm3_hex(),
             },
             request_id: reply.request_id(),
         })

@@ -182,12 +182,24 @@ pub fn file_meta(
     digest_field: &str,
     extra: &[(String, Value)],
 ) -> Result<Bytes, Error> {
+    file_meta_with(media, name_field, digest_field, media.sha256_hex(), extra)
+}
+
+/// [`file_meta`] with another digest of the content (`digest`, already
+/// hex): the SM3 a [`CustomApi`](super::CustomApi) may name.
+pub(crate) fn file_meta_with(
+    media: &Media,
+    name_field: &str,
+    digest_field: &str,
+    digest: &str,
+    extra: &[(String, Value)],
+) -> Result<Bytes, Error> {
     let mut out = Vec::with_capacity(128);
     let mut ser = serde_json::Serializer::new(&mut out);
     let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
         let mut map = ser.serialize_map(Some(2 + extra.len()))?;
         map.serialize_entry(name_field, media.wire_filename())?;
-        map.serialize_entry(digest_field, media.sha256_hex())?;
+        map.serialize_entry(digest_field, digest)?;
         for (k, v) in extra {
             map.serialize_entry(k, v)?;
         }
