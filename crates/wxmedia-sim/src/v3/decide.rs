@@ -25,7 +25,7 @@ const VIDEO_SUFFIXES: &[&str] = &[
 /// room for pretty-printing and a few extra members, and bounds what
 /// parsing costs: a signed meta of 400,000 keys used to be parsed whole,
 /// about twenty times its size in memory.
-pub(super) const MAX_META_SIZE: usize = 4 * 1024;
+const MAX_META_SIZE: usize = 4 * 1024;
 
 /// What a request that passed every check gets.
 pub(super) enum Success {
@@ -244,20 +244,40 @@ fn read_form(
 
 /// A JSON object's members in order, repeated names kept (a map would
 /// keep only the last).
-pub(super) struct Members(pub(super) Vec<(String, serde_json::Value)>);
+struct Members(Vec<(String, serde_json::Value)>);
 
-/// The string member `name` of a meta: `None` when absent or null, an
-/// error when repeated or not a string (a typed read of the real service
-/// refuses both).
-pub(super) fn members_text(
-    members: &[(String, serde_json::Value)],
-    name: &str,
-) -> Result<Option<String>, ()> {
-    let mut found = members.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
-    match (found.next(), found.next()) {
-        (None, _) | (Some(serde_json::Value::Null), None) => Ok(None),
-        (Some(serde_json::Value::String(s)), None) => Ok(Some(s.clone())),
-        _ => Err(()),
+/// A meta as the service reads one: within [`MAX_META_SIZE`], an object
+/// (an array is not one, whatever it holds) whose members the checks read
+/// are strings or null and appear at most once: a repeated member leaves
+/// the value in doubt, as a typed read of the real service would say.
+pub(super) struct Meta(Vec<(String, serde_json::Value)>);
+
+/// The meta's format error, as the service words it.
+fn format_error() -> Refusal {
+    param_error("meta格式错误，请检查后重新提交")
+}
+
+impl Meta {
+    /// Read `meta`, refusing one too long or not an object.
+    pub(super) fn read(meta: &[u8]) -> Result<Meta, Refusal> {
+        if meta.len() > MAX_META_SIZE {
+            return Err(param_error("meta参数长度超过限制，请检查后重新提交"));
+        }
+        let Ok(Members(members)) = serde_json::from_slice::<Members>(meta) else {
+            return Err(format_error());
+        };
+        Ok(Meta(members))
+    }
+
+    /// The string member `name`: `None` when absent or null, a format
+    /// error when repeated or not a string.
+    pub(super) fn text(&self, name: &str) -> Result<Option<String>, Refusal> {
+        let mut found = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+        match (found.next(), found.next()) {
+            (None, _) | (Some(serde_json::Value::Null), None) => Ok(None),
+            (Some(serde_json::Value::String(s)), None) => Ok(Some(s.clone())),
+            _ => Err(format_error()),
+        }
     }
 }
 
@@ -293,20 +313,9 @@ fn parse_meta(
     meta: &[u8],
     record: &mut Received,
 ) -> Result<(String, String), Refusal> {
-    if meta.len() > MAX_META_SIZE {
-        return Err(param_error("meta参数长度超过限制，请检查后重新提交"));
-    }
-    // An object (an array is not one, whatever it holds), in which the
-    // two fields the checks read are strings or null and appear at most
-    // once: a repeated member leaves the name in doubt, as a typed read
-    // of the real service would say.
-    let format_error = || param_error("meta格式错误，请检查后重新提交");
-    let Ok(Members(members)) = serde_json::from_slice::<Members>(meta) else {
-        return Err(format_error());
-    };
-    let field = |name: &str| members_text(&members, name).map_err(|()| format_error());
-    let filename = field(upload.name_field)?;
-    let sha256 = field(upload.digest_field)?;
+    let meta = Meta::read(meta)?;
+    let filename = meta.text(upload.name_field)?;
+    let sha256 = meta.text(upload.digest_field)?;
     for (name, value) in [
         (upload.name_field, &filename),
         (upload.digest_field, &sha256),

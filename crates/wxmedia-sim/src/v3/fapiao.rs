@@ -2,8 +2,7 @@
 
 use wxmedia_proto::MediaKind;
 
-use super::decide::MAX_META_SIZE;
-use super::decide::{Members, Success, members_text};
+use super::decide::{Meta, Success};
 use super::hex_lower;
 use super::refusal::{Refusal, param_error};
 use crate::handler::Received;
@@ -32,18 +31,12 @@ pub(super) fn decide(
     inputs: &Inputs,
     record: &mut Received,
 ) -> Result<Success, Refusal> {
-    if meta.len() > MAX_META_SIZE {
-        return Err(param_error("meta参数长度超过限制，请检查后重新提交"));
-    }
-    let format_error = || param_error("meta格式错误，请检查后重新提交");
-    let Ok(Members(members)) = serde_json::from_slice::<Members>(meta) else {
-        return Err(format_error());
-    };
-    let text = |name: &str| members_text(&members, name).map_err(|()| format_error());
-    let file_type = text("file_type")?;
-    let algorithm = text("digest_alogrithm")?;
-    let digest = text("digest")?;
-    let _sub_mchid = text("sub_mchid")?;
+    let meta = Meta::read(meta)?;
+    let file_type = meta.text("file_type")?;
+    let algorithm = meta.text("digest_alogrithm")?;
+    let digest = meta.text("digest")?;
+    // Read so that a malformed one is refused as the service would.
+    meta.text("sub_mchid")?;
     for (name, value) in [
         ("file_type", &file_type),
         ("digest_alogrithm", &algorithm),
