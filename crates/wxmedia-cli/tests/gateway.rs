@@ -163,6 +163,21 @@ fn through(c: &Command, gateway: &Nginx, fx: &Fx) -> Command {
 
 const TRANSPORTS: [&str; 3] = ["hyper", "surf", "blocking"];
 
+/// `wxmedia <sub>` for v2 through `gateway`, which holds the client
+/// certificate: the API key, no certificate (`--cert-at-gateway`), the
+/// dev CA (nginx serves the simulator's certificate) and the gateway's URL.
+fn v2_at_gateway(fx: &Fx, sub: &str, gateway: &Nginx) -> Command {
+    let mut c = fx.bare();
+    c.args([sub, "--mch-id", fx.server.sim().mch_id()])
+        .arg("--api-key-file")
+        .arg(fx.key_file())
+        .arg("--cert-at-gateway")
+        .arg("--ca")
+        .arg(fx.server.pki().ca_cert_path())
+        .args(["--endpoint", &gateway.base_url()]);
+    c
+}
+
 /// v3 through a gateway at `/wxpay`: the client sends to
 /// `/wxpay/v3/merchant/media/upload` and signs `/v3/merchant/media/upload`,
 /// the path the simulator (WeChat Pay) receives once nginx strips the
@@ -223,16 +238,8 @@ fn v2_through_a_gateway_that_presents_the_client_certificate() {
     let gateway = Nginx::start(&fx, true);
     let photo = fx.file("a.jpg", JPEG);
     let v2 = |transport: &str, gateway: &Nginx| {
-        let mut c = fx.bare();
-        c.args(["upload", "--mch-id", fx.server.sim().mch_id()])
-            .arg("--api-key-file")
-            .arg(fx.key_file())
-            .arg("--cert-at-gateway")
-            .args(["--transport", transport])
-            .arg("--ca")
-            .arg(fx.server.pki().ca_cert_path())
-            .args(["--endpoint", &gateway.base_url()])
-            .arg(&photo);
+        let mut c = v2_at_gateway(&fx, "upload", gateway);
+        c.args(["--transport", transport]).arg(&photo);
         run(&mut c)
     };
     for transport in TRANSPORTS {
@@ -275,14 +282,8 @@ fn v2_through_a_gateway_that_presents_the_client_certificate() {
 fn doctor_through_a_v2_gateway_says_the_gateway_holds_the_certificate() {
     let fx = fx();
     let gateway = Nginx::start(&fx, true);
-    let mut c = fx.bare();
-    c.args(["doctor", "--json", "--mch-id", fx.server.sim().mch_id()])
-        .arg("--api-key-file")
-        .arg(fx.key_file())
-        .arg("--cert-at-gateway")
-        .arg("--ca")
-        .arg(fx.server.pki().ca_cert_path())
-        .args(["--endpoint", &gateway.base_url()]);
+    let mut c = v2_at_gateway(&fx, "doctor", &gateway);
+    c.arg("--json");
     let out = run(&mut c);
     assert_eq!(
         out.status.code(),
