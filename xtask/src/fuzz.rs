@@ -18,6 +18,7 @@ const TARGETS: &[(&str, &str)] = &[
     ("v3_keys", "pem.dict"),
     ("video_walk", "video.dict"),
     ("fit_decode", "image.dict"),
+    ("fit_heic", "heif.dict"),
 ];
 
 /// The memory every target runs under, in MB: libFuzzer's

@@ -25,6 +25,9 @@ const SAMPLES: [(&str, &[u8]); 3] = [
 /// The sample video, for v3's video upload.
 const VIDEO: (&str, &[u8]) = ("sample.mp4", samples::MP4);
 
+/// A photo as an iPhone saves it, fitted before v2 uploads it.
+const HEIC: (&str, &[u8]) = ("iphone.heic", samples::HEIC);
+
 /// The document the demo uploads where a PDF is taken (the fapiao file).
 const PDF: (&str, &[u8]) = ("sample.pdf", samples::PDF);
 
@@ -110,15 +113,29 @@ async fn images(file: Option<&Path>, target: Destination) -> Result<Vec<Media>, 
     }
 }
 
+/// The sample HEIC fitted to v2's upload as `wxmedia fit` would: turned
+/// upright, GPS removed, re-encoded as JPEG; what changed is said.
+fn fitted_heic() -> anyhow::Result<Media> {
+    let (name, bytes) = HEIC;
+    let fitted = wxmedia_fit::fit(bytes, &wxmedia_fit::Target::for_v2())
+        .context("cannot fit the sample HEIC")?;
+    eprintln!("fitted {name}: {}", fitted.report);
+    let name = wxmedia_fit::name_for(name, fitted.report.format_after);
+    Ok(Destination::V2.media(name, fitted.bytes.into_owned())?)
+}
+
 async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     // The user's file is checked with each API's own rules, so that a file
     // fit for one upload but not another is reported before anything runs.
     let file = args.file.as_deref();
     let mut media_v3 = Vec::new();
-    let media_v2 = match images(file, Destination::V2).await {
+    let mut media_v2 = match images(file, Destination::V2).await {
         Ok(m) => m,
         Err(code) => return Ok(code),
     };
+    if file.is_none() {
+        media_v2.push(fitted_heic()?);
+    }
     // Every built-in v3 endpoint, each with a sample of what it takes.
     for &api in Api::ALL {
         let media = if api.takes_videos() || api.takes_documents() {

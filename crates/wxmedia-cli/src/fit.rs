@@ -208,7 +208,7 @@ pub(crate) async fn prepare(
 /// Options of `wxmedia fit`.
 #[derive(Debug, Args)]
 pub(crate) struct FitArgs {
-    /// The photo: JPEG, PNG, BMP or WebP (HEIC: convert it first; the message says how).
+    /// The photo: JPEG, PNG, BMP, WebP or HEIC/HEIF (`wxmedia --version` lists the decoders).
     #[arg(value_name = "IN")]
     input: PathBuf,
     /// Where to write the result; never the input itself. Written whole, then renamed into place.

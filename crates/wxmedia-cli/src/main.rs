@@ -55,6 +55,16 @@ enum Command {
     GenerateMan(shell::ManArgs),
 }
 
+/// The command line, with `--version` listing the image decoders this
+/// build has (the crates and versions `fit` reads photos with).
+pub(crate) fn command() -> clap::Command {
+    let mut long = format!("{}\nimage decoders:", env!("CARGO_PKG_VERSION"));
+    for (formats, decoder) in wxmedia_fit::Format::DECODERS {
+        long.push_str(&format!("\n  {formats}: {decoder}"));
+    }
+    <Cli as clap::CommandFactory>::command().long_version(long)
+}
+
 fn main() -> ExitCode {
     // Before clap sees the arguments: a PEM given as an argument
     // (`--private-key "$(cat apiclient_key.pem)"`) starts with dashes, and
@@ -63,7 +73,10 @@ fn main() -> ExitCode {
         eprintln!("wxmedia: {message}");
         return ExitCode::from(2);
     }
-    let cli = match Cli::try_parse() {
+    let parsed = command()
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             // clap exits 2 on usage errors, which is also our usage status.

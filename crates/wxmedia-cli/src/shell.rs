@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 use clap_complete::Shell;
 
 use crate::report::{CmdError, CmdResult};
@@ -41,7 +41,7 @@ pub(crate) fn completions(args: CompletionsArgs) -> CmdResult {
         ShellArg::Fish => Shell::Fish,
         ShellArg::Powershell => Shell::PowerShell,
     };
-    let mut cmd = crate::Cli::command();
+    let mut cmd = crate::command();
     clap_complete::generate(shell, &mut cmd, "wxmedia", &mut std::io::stdout());
     Ok(ExitCode::SUCCESS)
 }
@@ -58,7 +58,7 @@ pub(crate) fn man(args: ManArgs) -> CmdResult {
 /// each visible subcommand, as `git` and `cargo` ship theirs.
 fn write_man_pages(out: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
-    let mut cmd = crate::Cli::command();
+    let mut cmd = crate::command();
     // Building names each subcommand for display as `wxmedia-upload`, which
     // clap_mangen uses for the page's title and NAME section.
     cmd.build();

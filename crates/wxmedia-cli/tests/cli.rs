@@ -284,8 +284,24 @@ fn demo_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out).lines().count(),
-        1 + 3 * 2 * 3 + 3 * wxmedia_proto::v3::Api::ALL.len(),
-        "header + transports x sign types x samples (v2) + transports x built-in uploads (v3)"
+        1 + 3 * 2 * 4 + 3 * wxmedia_proto::v3::Api::ALL.len(),
+        "header + transports x sign types x samples (v2: three images and the fitted HEIC) + transports x built-in uploads (v3)"
+    );
+    // The iPhone HEIC is fitted (turned upright, GPS removed) and uploaded
+    // as the JPEG it became, on every transport.
+    let fitted = stderr(&out);
+    assert!(
+        fitted.contains("fitted iphone.heic: HEIC 512×384")
+            && fitted.contains("rotated 90° clockwise"),
+        "{fitted}"
+    );
+    assert!(fitted.contains("GPS"), "{fitted}");
+    assert_eq!(
+        stdout(&out)
+            .lines()
+            .filter(|l| l.contains("iphone.jpg"))
+            .count(),
+        3 * 2
     );
     // The demo's simulator keeps WeChat Pay's limits and the clients keep
     // them too: every request is an upload, none is refused for the rate.

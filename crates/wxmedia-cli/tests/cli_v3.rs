@@ -786,7 +786,10 @@ fn demo_shows_v3_rows_for_each_transport_and_upload() {
             .lines()
             .filter(|l| l.starts_with(transport) && l.split_whitespace().nth(1) == Some("v2"))
             .count();
-        assert_eq!(v2, 6, "{transport}: two sign types x three samples");
+        assert_eq!(
+            v2, 8,
+            "{transport}: two sign types x four samples (the fitted HEIC too)"
+        );
     }
 }
 

@@ -81,9 +81,15 @@ fn fit_refuses_to_overwrite_the_input_and_bad_photos_with_exit_two() {
         );
     }
     assert_eq!(md5(&std::fs::read(&input).unwrap()), md5(&bytes));
-    let heic = fx.file("b.heic", b"\0\0\0\x18ftypheic\0\0\0\0mif1heic");
+    let avif = fx.file("b.avif", b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf");
+    let heic = wxmedia_sim::samples::HEIC;
+    let cut_heic = fx.file("d.heic", &heic[..heic.len() / 2]);
     let cut = fx.file("c.jpg", &bytes[..bytes.len() / 2]);
-    for (file, says) in [(&heic, "HEIC"), (&cut, "truncated")] {
+    for (file, says) in [
+        (&avif, "AVIF is not supported"),
+        (&cut, "truncated"),
+        (&cut_heic, "HEIC"),
+    ] {
         let out = fx.dir.path().join("never.jpg");
         let o = run(fx.bare().arg("fit").arg(file).arg("-o").arg(&out));
         assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
@@ -239,4 +245,34 @@ fn item9_batch_fit_takes_the_webp_photos_fit_converts() {
         stderr(&o)
     );
     assert_eq!(fx.server.sim().upload_count(), 3);
+}
+
+/// An iPhone's HEIC (the simulator's sample: a grid stored sideways by
+/// `irot`, GPS in its EXIF) becomes an upright JPEG without GPS, and
+/// `--version` names the decoder that read it.
+#[test]
+fn fit_reads_an_iphone_heic() {
+    let fx = fx();
+    let input = fx.file("IMG_0042.HEIC", wxmedia_sim::samples::HEIC);
+    let out = fx.dir.path().join("id-front.jpg");
+    let o = run(fx.bare().arg("fit").arg(&input).arg("-o").arg(&out));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let line = stdout(&o);
+    assert!(
+        line.contains("IMG_0042.HEIC: HEIC 512×384")
+            && line.contains("→ JPEG 384×512")
+            && line.contains("rotated 90° clockwise")
+            && line.contains("removed EXIF (GPS"),
+        "{line}"
+    );
+    let written = std::fs::read(&out).unwrap();
+    let probe = wxmedia_fit::probe(&written).unwrap();
+    assert_eq!(probe.format, wxmedia_fit::Format::Jpeg);
+    assert!(probe.metadata.is_empty(), "{:?}", probe.metadata);
+    let o = run(fx.bare().arg("--version"));
+    assert!(
+        stdout(&o).contains("HEIC, HEIF: heic-rs 0.1.4"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -16,9 +16,9 @@ pub enum FitError {
     #[error("the input is empty")]
     Empty,
     /// The first bytes match no image format this crate knows.
-    #[error("the input is not a JPEG, PNG, BMP or WebP image")]
+    #[error("the input is not a JPEG, PNG, BMP, WebP or HEIC image")]
     UnknownFormat,
-    /// A recognised format this build cannot decode (HEIC, AVIF, GIF, TIFF).
+    /// A recognised format this build cannot decode (AVIF, GIF, TIFF).
     #[error("{format} is not supported: {hint}", hint = conversion_hint(*format))]
     Unsupported {
         /// The format found.
@@ -159,9 +159,6 @@ pub(crate) fn walk_error(format: Format, e: wxmedia_proto::media::WalkError) -> 
 /// error message gives.
 fn conversion_hint(format: Format) -> &'static str {
     match format {
-        Format::Heic => {
-            "convert it to JPEG first (for example `heif-convert in.heic out.jpg`), or set the iPhone's Settings > Camera > Formats to \"Most Compatible\""
-        }
         Format::Avif => "convert it to JPEG first (for example `avifdec in.avif out.jpg`)",
         Format::Gif => {
             "convert it to PNG or JPEG first (for example `convert 'in.gif[0]' out.png`)"

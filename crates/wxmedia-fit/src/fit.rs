@@ -218,7 +218,11 @@ fn reencode<'a>(
     let p = &parsed.probe;
     let decoded = pixels::decode(bytes, p.format, &target.limits)?;
     let orientation = p.orientation.unwrap_or(Orientation::Normal);
-    let full = pixels::orient(decoded.pixels, orientation);
+    let full = if decoded.upright {
+        decoded.pixels
+    } else {
+        pixels::orient(decoded.pixels, orientation)
+    };
     let (extras, removed) = extras(bytes, parsed, target, decoded.icc);
 
     let (floor, mut ceiling) = target.quality_range();

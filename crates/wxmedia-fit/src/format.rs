@@ -19,8 +19,8 @@ pub enum Format {
     WebP,
     /// GIF (`GIF87a` / `GIF89a`): recognised so the error can name it, not decoded.
     Gif,
-    /// HEIC/HEIF (an ISO-BMFF `ftyp` box with a HEIF brand): recognised so
-    /// that the error can say how to convert it, not decoded.
+    /// HEIC/HEIF (an ISO-BMFF `ftyp` box with a HEIF brand), as iPhones
+    /// save photos: decoded (HEVC pictures, grids, rotation, EXIF, ICC).
     Heic,
     /// AVIF (an `ftyp` box with an AVIF brand): recognised, not decoded.
     Avif,
@@ -30,8 +30,21 @@ pub enum Format {
 
 impl Format {
     /// The formats `fit` can decode.
-    pub const DECODABLE: &'static [Format] =
-        &[Format::Jpeg, Format::Png, Format::Bmp, Format::WebP];
+    pub const DECODABLE: &'static [Format] = &[
+        Format::Jpeg,
+        Format::Png,
+        Format::Bmp,
+        Format::WebP,
+        Format::Heic,
+    ];
+
+    /// The decoders this build has: the formats, then the crate and the
+    /// version (as `wxmedia --version` lists them).
+    pub const DECODERS: &'static [(&'static str, &'static str)] = &[
+        ("JPEG", "zune-jpeg 0.5"),
+        ("PNG, BMP, WebP", "image 0.25"),
+        ("HEIC, HEIF", "heic-rs 0.1.4"),
+    ];
 
     /// Detects the format from the first bytes, or `None` when no known
     /// signature matches.
@@ -111,5 +124,22 @@ mod tests {
         );
         assert_eq!(Format::sniff(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"), None);
         assert_eq!(Format::sniff(b"hello"), None);
+    }
+
+    /// The versions `DECODERS` names are those the workspace's lock file
+    /// builds (a version is a prefix of the locked one).
+    #[test]
+    fn decoders_name_the_locked_versions() {
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
+                .expect("the workspace's Cargo.lock");
+        for (_, decoder) in Format::DECODERS {
+            let (name, version) = decoder.split_once(' ').unwrap();
+            let locked = format!("name = \"{name}\"\nversion = \"{version}");
+            assert!(
+                lock.contains(&locked),
+                "{decoder} is not what Cargo.lock builds"
+            );
+        }
     }
 }

@@ -23,13 +23,15 @@
 //!
 //! # In scope
 //!
-//! * Reading JPEG, PNG, BMP and WebP, under [decoder limits](DecodeLimits)
+//! * Reading JPEG, PNG, BMP, WebP and HEIC/HEIF (as iPhones save photos:
+//!   grids of HEVC tiles, `irot`/`imir` applied, 8 or 10 bits), under [decoder limits](DecodeLimits)
 //!   checked against the header before any pixel is decoded: pixels,
 //!   pixels per input byte, and the memory of the whole fit, estimated per
 //!   format and bit depth ([`peak_bytes`] gives the estimate, for callers
 //!   that share one memory budget between parallel fits). Never a panic
 //!   on input.
-//! * Applying the EXIF orientation (1-8) to the pixels.
+//! * Applying the EXIF orientation (1-8) to the pixels (for HEIF, its
+//!   `irot` and `imir` boxes, which the format puts above its EXIF).
 //! * Removing EXIF (GPS, maker notes, serial numbers, thumbnails), XMP,
 //!   IPTC, comments, PNG text, vendor segments and chunks, JFIF thumbnails
 //!   and trailing data; keeping the ICC colour profile when it is one (its
@@ -47,8 +49,8 @@
 //! * Files, clocks, threads beyond two short-lived encoder threads: the
 //!   caller reads the bytes and writes the result. The input is never
 //!   modified.
-//! * HEIC and AVIF decoding (they are recognised and refused with a
-//!   conversion hint), GIF, TIFF, animations (refused).
+//! * AVIF decoding (recognised and refused with a conversion hint), GIF,
+//!   TIFF, animations and HEIF image sequences (refused).
 //! * Colour conversion: the colour profile travels with the pixels.
 
 #![forbid(unsafe_code)]
@@ -67,6 +69,7 @@ mod format;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod heic;
 mod huffman;
 mod jpeg;
 mod pixels;

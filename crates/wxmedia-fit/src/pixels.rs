@@ -27,6 +27,9 @@ impl Pixels {
 pub(crate) struct Decoded {
     pub(crate) pixels: Pixels,
     pub(crate) icc: Option<Vec<u8>>,
+    /// Whether the decoder already turned the pixels upright (HEIF's
+    /// `irot`/`imir`), so the orientation is not applied again.
+    pub(crate) upright: bool,
 }
 
 /// Decodes to 8-bit grey or RGB, alpha flattened onto white (JPEG has no
@@ -42,6 +45,7 @@ pub(crate) fn decode(
     match format {
         Format::Jpeg => decode_jpeg(bytes, limits),
         Format::Png | Format::Bmp | Format::WebP => decode_other(bytes, format, limits),
+        Format::Heic => crate::heic::decode(bytes, limits),
         _ => Err(FitError::Unsupported { format }),
     }
 }
@@ -96,6 +100,7 @@ fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FitError>
             data,
         },
         icc,
+        upright: false,
     })
 }
 
@@ -130,6 +135,7 @@ fn decode_other(bytes: &[u8], format: Format, limits: &DecodeLimits) -> Result<D
     Ok(Decoded {
         pixels: flatten(image),
         icc,
+        upright: false,
     })
 }
 
@@ -150,14 +156,29 @@ fn map_image_error(format: Format, limits: &DecodeLimits, e: image::ImageError) 
     }
 }
 
+/// A colour sample of opacity `a` composited over white.
+fn over_white(c: u8, a: u8) -> u8 {
+    ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8
+}
+
+/// 8-bit RGBA to RGB over white.
+pub(crate) fn rgba_over_white(rgba: &[u8]) -> Vec<u8> {
+    let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
+    for p in rgba.chunks_exact(4) {
+        rgb.extend_from_slice(&[
+            over_white(p[0], p[3]),
+            over_white(p[1], p[3]),
+            over_white(p[2], p[3]),
+        ]);
+    }
+    rgb
+}
+
 /// Any decoded image to 8-bit grey or RGB, alpha composited over white.
 fn flatten(image: DynamicImage) -> Pixels {
     let (width, height) = (image.width(), image.height());
     let colour = image.color().has_color();
     let alpha = image.color().has_alpha();
-    let over_white = |c: u8, a: u8| {
-        ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a)) + 127) / 255) as u8
-    };
     let (channels, data) = match (colour, alpha) {
         (false, false) => (1, image.into_luma8().into_raw()),
         (false, true) => (
@@ -170,18 +191,7 @@ fn flatten(image: DynamicImage) -> Pixels {
                 .collect(),
         ),
         (true, false) => (3, image.into_rgb8().into_raw()),
-        (true, true) => {
-            let rgba = image.into_rgba8().into_raw();
-            let mut rgb = Vec::with_capacity(rgba.len() / 4 * 3);
-            for p in rgba.chunks_exact(4) {
-                rgb.extend_from_slice(&[
-                    over_white(p[0], p[3]),
-                    over_white(p[1], p[3]),
-                    over_white(p[2], p[3]),
-                ]);
-            }
-            (3, rgb)
-        }
+        (true, true) => (3, rgba_over_white(&image.into_rgba8().into_raw())),
     };
     Pixels {
         width,

@@ -6,7 +6,7 @@ use crate::cost::Layout;
 use crate::error::FitError;
 use crate::exif::ExifInfo;
 use crate::report::{Dims, Metadata, Orientation};
-use crate::{Format, bmp, jpeg, png, webp};
+use crate::{Format, bmp, heic, jpeg, png, webp};
 
 /// What the headers of an image say: enough to decide whether it needs
 /// fitting, found in time linear in the input and memory independent of
@@ -68,7 +68,7 @@ pub(crate) struct Parsed {
 
 /// Reads an image's headers: format, stored dimensions, orientation,
 /// animation, metadata. Refuses what is not a decodable image (unknown,
-/// HEIC and other unsupported formats, truncated or malformed structure);
+/// AVIF and other unsupported formats, truncated or malformed structure);
 /// limits and animation are left to [`fit`](crate::fit) to judge.
 pub fn probe(bytes: &[u8]) -> Result<Probe, FitError> {
     parse(bytes).map(|p| p.probe)
@@ -118,11 +118,19 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
         return Err(FitError::Empty);
     }
     let format = Format::sniff(bytes).ok_or(FitError::UnknownFormat)?;
+    // HEIF's orientation is in its boxes, not its EXIF (which the
+    // format's rules say to ignore).
+    let mut boxes_orientation = None;
     let info = match format {
         Format::Jpeg => jpeg::parse(bytes)?,
         Format::Png => png::parse(bytes)?,
         Format::WebP => webp::parse(bytes)?,
         Format::Bmp => bmp::parse(bytes)?.info,
+        Format::Heic => {
+            let heic = heic::parse(bytes)?;
+            boxes_orientation = Some(heic.orientation);
+            heic.info
+        }
         _ => return Err(FitError::Unsupported { format }),
     };
     let mut parsed = Parsed {
@@ -142,11 +150,14 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
         exif_at: info.exif_at,
         xmp_at: info.xmp_at,
     };
-    parsed.probe.orientation = parsed
-        .exif
-        .as_ref()
-        .and_then(|e| e.orientation)
-        .and_then(Orientation::from_exif);
+    parsed.probe.orientation = match boxes_orientation {
+        Some(o) => Some(o),
+        None => parsed
+            .exif
+            .as_ref()
+            .and_then(|e| e.orientation)
+            .and_then(Orientation::from_exif),
+    };
     Ok(parsed)
 }
 

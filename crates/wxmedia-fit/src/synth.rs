@@ -549,3 +549,7 @@ pub use memory::{measure_in_child, measured, print_peak};
 // Decompression bombs that claim `side`×`side` pixels from a few bytes
 // (hardening round 4, item 2), for the tests and the `bombs` example.
 pub mod bombs;
+
+// HEIC files coded by `heif-enc`, and containers of our own around its
+// pictures (grids, rotations), for the HEIC tests and benches.
+pub mod heif;

@@ -1,13 +1,23 @@
-//! Replays the committed `fit_decode` fuzz corpus and minimized crash inputs on stable, as an ordinary test.
+//! Replays the committed `fit_decode` and `fit_heic` fuzz corpora and minimized crash inputs on stable, as an ordinary test.
 
 use std::path::Path;
 
 #[test]
 fn fit_decode_inputs_hold_the_invariants() {
+    assert!(replay("fit_decode") >= 7, "the committed seeds were found");
+}
+
+#[test]
+fn fit_heic_inputs_hold_the_invariants() {
+    assert!(replay("fit_heic") >= 6, "the committed seeds were found");
+}
+
+/// Runs the target's checks on every committed input; how many there were.
+fn replay(target: &str) -> usize {
     let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let mut replayed = 0;
     for dir in ["corpus", "regressions"] {
-        let dir = fuzz.join(dir).join("fit_decode");
+        let dir = fuzz.join(dir).join(target);
         let Ok(entries) = std::fs::read_dir(&dir) else {
             continue;
         };
@@ -21,5 +31,5 @@ fn fit_decode_inputs_hold_the_invariants() {
             replayed += 1;
         }
     }
-    assert!(replayed >= 7, "the committed seeds were found: {replayed}");
+    replayed
 }

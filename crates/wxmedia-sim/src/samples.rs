@@ -12,3 +12,8 @@ pub const MP4: &[u8] = include_bytes!("../samples/sample.mp4");
 /// cross-reference table and `startxref` exact; accepted by the fapiao
 /// file upload.
 pub const PDF: &[u8] = include_bytes!("../samples/sample.pdf");
+/// A photo as an iPhone stores one: HEIC, a 2×2 grid of HEVC tiles
+/// (coded by libheif's `heif-enc`) cropped to 512×384, an `irot` box
+/// turning it to portrait, EXIF with GPS. No upload takes HEIC: it is the
+/// demo's photo to fit first.
+pub const HEIC: &[u8] = include_bytes!("../samples/sample.heic");
