@@ -1,4 +1,4 @@
-//! Photos: `wxmedia fit` against ImageMagick's `convert -auto-orient -strip -define jpeg:extent=…` on generated 12 MP and 24 MP phone photos: wall time, peak memory, bytes, PSNR and SSIM against the upright source.
+//! Photos: `wxmedia fit` against ImageMagick's `convert -auto-orient -strip -define jpeg:extent=…` on generated 12, 24, 50 and 200 MP phone photos (the large ones with ImageMagick's reduced-size decode) and a 48 MP iPhone HEIC (against heif-convert then ImageMagick): wall time, peak memory, bytes, PSNR and SSIM against the upright source.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -67,7 +67,13 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
          `wxmedia fit IN -o OUT --limit {LIMIT}` and `convert IN -auto-orient -strip \
          -define jpeg:extent={LIMIT} OUT` ({version}). Median wall time of {runs} \
          run(s); peak resident memory from GNU time; PSNR (RGB) and SSIM (luma) of \
-         the output against the upright source pixels.\n\n"
+         the output against the upright source pixels. The 50 and 200 MP photos \
+         must shrink: ImageMagick gets its own reduced-size decode (`-define \
+         jpeg:size=`) and `-resize` to the size `wxmedia fit` chose, and both are \
+         compared with the upright source resized (Lanczos3) to it. The 48 MP HEIC \
+         is an iPhone's layout (512-pixel tiles coded by heif-enc, a grid turned by \
+         `irot`, GPS in EXIF), against `heif-convert IN OUT.png` then `convert \
+         OUT.png -strip -resize … -define jpeg:extent=…` (their times added).\n\n"
     ));
     md.push_str("| photo | tool | bytes | quality | wall ms | peak MiB | PSNR dB | SSIM |\n");
     md.push_str("|---|---|---:|---:|---:|---:|---:|---:|\n");
@@ -168,14 +174,21 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
             }),
         );
     }
+    large(opts, &convert, &dir, runs, gnu_time, md, &mut out);
     md.push('\n');
     for (mp, v) in &out {
-        md.push_str(&format!(
-            "- {mp}: `wxmedia fit` {:.1}x as fast as ImageMagick; `fit()` in process {:.0} ms ({}).\n",
-            v["speedup"].as_f64().unwrap_or(0.0),
-            v["fit_in_process_ms"].as_f64().unwrap_or(0.0),
-            v["fit_report"].as_str().unwrap_or("")
-        ));
+        let speedup = v["speedup"].as_f64().unwrap_or(0.0);
+        match v["fit_in_process_ms"].as_f64() {
+            Some(ms) => md.push_str(&format!(
+                "- {mp}: `wxmedia fit` {speedup:.1}x as fast as ImageMagick; `fit()` in process {ms:.0} ms ({}).\n",
+                v["fit_report"].as_str().unwrap_or("")
+            )),
+            None => md.push_str(&format!(
+                "- {mp}: `wxmedia fit` {speedup:.1}x as fast as {}, with {:.2}x its peak memory.\n",
+                v["tools"][1]["tool"].as_str().unwrap_or("the other tool"),
+                v["memory_ratio"].as_f64().unwrap_or(0.0)
+            )),
+        }
     }
     summary["fit"] = Value::Object(out);
 }
@@ -214,4 +227,242 @@ fn timed(cmd: &[String], gnu_time: bool, dir: &Path) -> (f64, Option<u64>) {
         })
         .flatten();
     (wall, rss)
+}
+
+/// How the other tool turns the input into a JPEG of the given output
+/// dimensions (width, height) at the output path: one or more commands.
+type Commands = Box<dyn Fn(&Path, (u32, u32), &Path) -> Vec<Vec<String>>>;
+
+/// One large photo: its label, file name, bytes, the upright source
+/// pixels, and the other tool's commands.
+struct Large {
+    label: String,
+    name: &'static str,
+    bytes: Vec<u8>,
+    upright: synth::Image,
+    other: &'static str,
+    commands: Commands,
+}
+
+/// The rows the fit must shrink: 50 and 200 MP JPEGs, which `wxmedia fit`
+/// decodes at reduced size and ImageMagick is given its own reduced-size
+/// decode for (`-define jpeg:size=` the output's size), and a 48 MP HEIC
+/// as an iPhone stores it (a grid of 512-pixel tiles coded by heif-enc,
+/// turned by `irot`, GPS in its EXIF), against `heif-convert` to PNG then
+/// ImageMagick. ImageMagick is asked for the same output size as ours
+/// (`-resize W×H!`), so both are compared with one reference: the upright
+/// source resized to that size.
+fn large(
+    opts: &Opts,
+    convert: &Path,
+    dir: &Path,
+    runs: usize,
+    gnu_time: bool,
+    md: &mut String,
+    out: &mut serde_json::Map<String, Value>,
+) {
+    let s = |p: &Path| p.display().to_string();
+    let mut photos = Vec::new();
+    for (mp, w, h) in [(50u32, 8160u32, 6120u32), (200, 16_320, 12_240)] {
+        let pixels = synth::photo(w, h, u64::from(mp));
+        let bytes = synth::with_exif(&synth::phone_jpeg(&pixels, 95), 6, true);
+        let upright = synth::orient(&pixels, 6);
+        drop(pixels);
+        let convert = convert.to_path_buf();
+        photos.push(Large {
+            label: format!("{mp} MP, {:.1} MB", bytes.len() as f64 / 1e6),
+            name: if mp == 50 {
+                "photo-50mp.jpg"
+            } else {
+                "photo-200mp.jpg"
+            },
+            bytes,
+            upright,
+            other: "ImageMagick convert, jpeg:size",
+            commands: Box::new(move |input, (ow, oh), output| {
+                // The hint is in stored orientation (the photo is turned
+                // after decoding): the output's sides exchanged.
+                vec![vec![
+                    convert.display().to_string(),
+                    "-define".into(),
+                    format!("jpeg:size={oh}x{ow}"),
+                    input.display().to_string(),
+                    "-auto-orient".into(),
+                    "-strip".into(),
+                    "-resize".into(),
+                    format!("{ow}x{oh}!"),
+                    "-define".into(),
+                    format!("jpeg:extent={LIMIT}"),
+                    output.display().to_string(),
+                ]]
+            }),
+        });
+    }
+    if wxmedia_fit::synth::heif::encoder_available() {
+        let (heic, upright) = iphone_heic(8064, 6048);
+        let convert = convert.to_path_buf();
+        let png = dir.join("photo-48mp.heic.png");
+        photos.push(Large {
+            label: format!("48 MP HEIC, {:.1} MB", heic.len() as f64 / 1e6),
+            name: "photo-48mp.heic",
+            bytes: heic,
+            upright,
+            other: "heif-convert + ImageMagick",
+            commands: Box::new(move |input, (ow, oh), output| {
+                vec![
+                    vec![
+                        "heif-convert".into(),
+                        input.display().to_string(),
+                        png.display().to_string(),
+                    ],
+                    vec![
+                        convert.display().to_string(),
+                        png.display().to_string(),
+                        "-strip".into(),
+                        "-resize".into(),
+                        format!("{ow}x{oh}!"),
+                        "-define".into(),
+                        format!("jpeg:extent={LIMIT}"),
+                        output.display().to_string(),
+                    ],
+                ]
+            }),
+        });
+    } else {
+        md.push_str("\n(heif-enc was not found, install `libheif-examples`: the 48 MP HEIC row is skipped.)\n\n");
+    }
+    for photo in photos {
+        let input = dir.join(photo.name);
+        std::fs::write(&input, &photo.bytes).expect("write the photo");
+        let ours = dir.join(format!("{}.fit.jpg", photo.name));
+        let theirs = dir.join(format!("{}.other.jpg", photo.name));
+        let fit_cmd = vec![
+            s(&opts.wxmedia),
+            "fit".into(),
+            s(&input),
+            "-o".into(),
+            s(&ours),
+            "--limit".into(),
+            LIMIT.to_string(),
+        ];
+        let mut rows = Vec::new();
+        let mut dims = (0, 0);
+        for (tool, output) in [("wxmedia fit", &ours), (photo.other, &theirs)] {
+            let (mut walls, mut peak) = (Vec::new(), None);
+            for _ in 0..runs {
+                let commands = if tool == "wxmedia fit" {
+                    vec![fit_cmd.clone()]
+                } else {
+                    (photo.commands)(&input, dims, &theirs)
+                };
+                // A chain of commands: their times add up, the peak is
+                // the largest of theirs.
+                let mut wall = 0.0;
+                for cmd in &commands {
+                    let (w, rss) = timed(cmd, gnu_time, dir);
+                    wall += w;
+                    peak = peak.max(rss);
+                }
+                walls.push(wall);
+            }
+            // bounded: the tool's output, at most the 2 MiB budget.
+            let bytes = std::fs::read(output).expect("the tool wrote its output");
+            let decoded = synth::decode(&bytes).expect("the output decodes");
+            if tool == "wxmedia fit" {
+                dims = (decoded.width, decoded.height);
+            }
+            assert_eq!(
+                (decoded.width, decoded.height),
+                dims,
+                "{tool}: the same size"
+            );
+            let reference = synth::resize(&photo.upright, dims.0, dims.1);
+            rows.push(Row {
+                tool,
+                bytes: bytes.len(),
+                quality: probe(&bytes).ok().and_then(|p| p.jpeg_quality),
+                wall_ms: median(walls),
+                peak_mib: peak.map(|kib| kib as f64 / 1024.0),
+                psnr: synth::psnr(&reference, &decoded),
+                ssim: synth::ssim(&reference, &decoded),
+            });
+        }
+        let label = format!("{} → {}×{}", photo.label, dims.0, dims.1);
+        for r in &rows {
+            md.push_str(&format!(
+                "| {label} | {} | {} | {} | {:.0} | {} | {:.2} | {:.4} |\n",
+                r.tool,
+                r.bytes,
+                r.quality.map_or("-".into(), |q| q.to_string()),
+                r.wall_ms,
+                r.peak_mib.map_or("-".into(), |m| format!("{m:.0}")),
+                r.psnr,
+                r.ssim
+            ));
+        }
+        let (a, b) = (&rows[0], &rows[1]);
+        out.insert(
+            photo.name.replace('.', "_"),
+            json!({
+                "source_bytes": photo.bytes.len(),
+                "output": [dims.0, dims.1],
+                "speedup": b.wall_ms / a.wall_ms,
+                "memory_ratio": a.peak_mib.zip(b.peak_mib).map(|(x, y)| x / y),
+                "tools": rows.iter().map(|r| json!({
+                    "tool": r.tool, "bytes": r.bytes, "quality": r.quality,
+                    "wall_ms": r.wall_ms, "peak_mib": r.peak_mib,
+                    "psnr_db": r.psnr, "ssim": r.ssim,
+                })).collect::<Vec<_>>(),
+            }),
+        );
+        let _ = std::fs::remove_file(&input);
+    }
+}
+
+/// A `width`×`height` photo as an iPhone stores it: 512-pixel tiles coded
+/// by heif-enc, in a grid turned by `irot` (90° clockwise) with GPS in its
+/// EXIF; and the upright pixels.
+fn iphone_heic(width: u32, height: u32) -> (Vec<u8>, synth::Image) {
+    use wxmedia_fit::synth::heif;
+    const TILE: u32 = 512;
+    let photo = synth::photo(width, height, 48);
+    let (columns, rows) = (width.div_ceil(TILE), height.div_ceil(TILE));
+    let mut tiles = Vec::new();
+    for r in 0..rows {
+        for c in 0..columns {
+            // Tiles past the edge repeat its last row and column.
+            let mut rgb = Vec::with_capacity((TILE * TILE * 3) as usize);
+            for y in 0..TILE {
+                let sy = (r * TILE + y).min(height - 1);
+                for x in 0..TILE {
+                    let sx = (c * TILE + x).min(width - 1);
+                    let at = ((sy * width + sx) * 3) as usize;
+                    rgb.extend_from_slice(&photo.rgb[at..at + 3]);
+                }
+            }
+            let tile = synth::Image {
+                width: TILE,
+                height: TILE,
+                rgb,
+            };
+            tiles.push(heif::picture(&heif::heif_enc(
+                &synth::png(&tile),
+                "png",
+                &["-q", "85"],
+            )));
+        }
+    }
+    let exif = synth::exif(6, true);
+    let heic = heif::container(
+        &tiles,
+        &heif::Layout {
+            columns,
+            width,
+            height,
+            irot: Some(3),
+            exif: Some(&exif),
+            ..Default::default()
+        },
+    );
+    (heic, synth::orient(&photo, 6))
 }

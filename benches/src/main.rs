@@ -93,12 +93,15 @@ fn main() {
     let mut e2e_only = false;
     // Only the batch under WeChat Pay's limits: the pacing's figure.
     let mut limits_only = false;
+    // Only the photo table: `wxmedia fit` against ImageMagick.
+    let mut fit_only = false;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => quick = true,
             "--micro-only" => micro_only = true,
             "--e2e-only" => e2e_only = true,
             "--limits-only" => limits_only = true,
+            "--fit-only" => fit_only = true,
             "--wxmedia" => wxmedia = args.next().expect("--wxmedia PATH").into(),
             "--out" => out = args.next().expect("--out DIR").into(),
             "--charts" => charts = Some(args.next().expect("--charts DIR").into()),
@@ -123,6 +126,11 @@ fn main() {
     }
     if limits_only {
         batch::run_limited(&opts, &mut summary, &mut md);
+        println!("{md}");
+        return;
+    }
+    if fit_only {
+        fit::run(&opts, &mut summary, &mut md);
         println!("{md}");
         return;
     }

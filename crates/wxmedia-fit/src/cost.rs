@@ -75,23 +75,50 @@ pub(crate) const PLAUSIBLE_PIXELS: u64 = 16_000_000;
 /// The peak heap bytes of a fit that decodes and re-encodes `parsed`
 /// (`input` bytes long) for `target`.
 pub(crate) fn reencode_peak(parsed: &Parsed, input: usize, target: &Target) -> u64 {
+    peak_at(
+        parsed,
+        input,
+        target,
+        crate::scale::jpeg_scale(parsed, input, target),
+    )
+}
+
+/// [`reencode_peak`] with a JPEG decoded `scale` (1, 2, 4, 8) times smaller.
+pub(crate) fn peak_at(parsed: &Parsed, input: usize, target: &Target, scale: u32) -> u64 {
     let p = &parsed.probe;
-    let pixels = p.dims.pixels() as f64;
     let c = f64::from(parsed.layout.channels);
-    let mut per_pixel = parsed.layout.decode;
+    let (pixels, mut per_pixel, coefficients) = match parsed.jpeg_frame {
+        // Decoded at reduced size (jpeg-decoder): each component's plane
+        // at the reduced size (at most one sample a pixel each) and the
+        // output; a progressive frame also keeps every coefficient of the
+        // full-size image (2 bytes each) until its last scan.
+        Some(frame) if scale > 1 => {
+            let full = p.dims.pixels() as f64;
+            let components = f64::from(frame.components);
+            let kept = if frame.progressive {
+                2.0 * components * full
+            } else {
+                0.0
+            };
+            let reduced = crate::scale::decoded_dims(p.dims, scale).pixels() as f64;
+            (reduced, components + c, kept)
+        }
+        _ => (p.dims.pixels() as f64, parsed.layout.decode, 0.0),
+    };
     if p.needs_orienting() {
         per_pixel = per_pixel.max(2.0 * c);
     }
     // Any image above the minimum long side may be downscaled.
-    if p.dims.long_side() > target.min_long_side {
+    if p.dims.long_side().div_ceil(scale) > target.min_long_side {
         per_pixel = per_pixel.max((1.0 + 0.85 + 0.72) * c);
     }
     // The input, a copy of it, and two encodes at a time: each holds its
     // output and the Huffman pass's symbols (4 bytes each).
     let encoders = 2.0 * 6.0 * target.max_bytes as f64;
     let fixed = 2.0 * input as f64 + encoders + f64::from(16u32 << 20);
-    // (The scan check's map is freed before the decode starts.)
-    (pixels * per_pixel + fixed).ceil() as u64
+    // The scan check runs beside a JPEG's decode, with its map.
+    let check = p.dims.pixels() as f64 * parsed.layout.check;
+    (pixels * per_pixel + coefficients + check + fixed).ceil() as u64
 }
 
 /// The peak of a fit that does not decode: the input, one copy, and the

@@ -6,7 +6,7 @@ use crate::encode::{self, Estimator, Extras, Search};
 use crate::error::FitError;
 use crate::probe::{self, Parsed};
 use crate::report::{ByteSize, Dims, FitReport, Fitted, Metadata, Orientation};
-use crate::{Format, Target, bmp, cost, exif, jpeg, pixels, png};
+use crate::{Format, Target, bmp, cost, exif, jpeg, pixels, png, scale};
 
 /// Each downscaling step multiplies the long side by this.
 const STEP: f64 = 0.85;
@@ -25,7 +25,10 @@ const STEP: f64 = 0.85;
 /// 3. If only metadata is in the way (a JPEG, PNG or BMP, upright), remove
 ///    its segments losslessly; return that if it fits.
 /// 4. Otherwise, if the memory the rest needs ([`peak_bytes`]) is within
-///    the limit, decode, apply the EXIF orientation to the pixels, and
+///    the limit, decode (a JPEG far over the budget at 1/2, 1/4 or 1/8 of
+///    its size, by its inverse DCT: never below what step 5 would keep at
+///    the floor, unless the pixel or memory limit requires it, and never
+///    below the minimum long side), apply the EXIF orientation, and
 ///    re-encode as JPEG (removing the metadata, keeping the colour
 ///    profile) at the highest quality between the floor and the ceiling
 ///    that fits.
@@ -48,6 +51,7 @@ pub fn fit<'a>(bytes: &'a [u8], target: &Target) -> Result<Fitted<'a>, FitError>
         oriented: None,
         metadata_removed: Vec::new(),
         unchanged: true,
+        decode_scale: 1,
     };
     let accepted = target.accepts(p.format);
     let upright = !p.needs_orienting();
@@ -115,9 +119,12 @@ fn check_headers(parsed: &Parsed, bytes: &[u8], target: &Target) -> Result<(), F
         });
     }
     let limits = &target.limits;
-    if p.dims.width > limits.max_width
-        || p.dims.height > limits.max_height
-        || p.dims.pixels() > limits.max_pixels
+    // The limits bound what is decoded: a JPEG the fit will shrink far is
+    // decoded at reduced size, and that size counts.
+    let decoded = scale::decoded_dims(p.dims, scale::jpeg_scale(parsed, bytes.len(), target));
+    if decoded.width > limits.max_width
+        || decoded.height > limits.max_height
+        || decoded.pixels() > limits.max_pixels
     {
         let max_pixels = limits
             .max_pixels
@@ -216,7 +223,8 @@ fn reencode<'a>(
     report: FitReport,
 ) -> Result<Fitted<'a>, FitError> {
     let p = &parsed.probe;
-    let decoded = pixels::decode(bytes, p.format, &target.limits)?;
+    let reduced = scale::jpeg_scale(parsed, bytes.len(), target);
+    let decoded = pixels::decode(bytes, p.format, &target.limits, reduced)?;
     let orientation = p.orientation.unwrap_or(Orientation::Normal);
     let full = if decoded.upright {
         decoded.pixels
@@ -241,6 +249,7 @@ fn reencode<'a>(
             oriented: (orientation != Orientation::Normal).then_some(orientation),
             metadata_removed: removed.clone(),
             unchanged: false,
+            decode_scale: reduced,
             ..report.clone()
         },
         bytes: Cow::Owned(jpeg),

@@ -42,6 +42,7 @@ impl Format {
     /// version (as `wxmedia --version` lists them).
     pub const DECODERS: &'static [(&'static str, &'static str)] = &[
         ("JPEG", "zune-jpeg 0.5"),
+        ("JPEG at 1/2, 1/4, 1/8", "jpeg-decoder 0.3.2"),
         ("PNG, BMP, WebP", "image 0.25"),
         ("HEIC, HEIF", "heic-rs 0.1.4"),
     ];

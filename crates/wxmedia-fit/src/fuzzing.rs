@@ -10,19 +10,25 @@ use crate::{DecodeLimits, FitError, Format, Target, fit, peak_bytes, probe};
 /// whose CRC is wrong, and nearly every mutation of a chunk breaks it:
 /// without the repair the fuzzer would never get a mutated `iCCP`,
 /// `IHDR` or `IDAT` past the CRC check into the decoder.
+///
+/// A JPEG is also fitted to an eighth of its own size, which sends it
+/// through the decoder at reduced size (jpeg-decoder) rather than zune-jpeg.
 pub fn fit_decode(data: &[u8]) {
-    check(data);
+    check(data, 64 * 1024);
+    if Format::sniff(data) == Some(Format::Jpeg) {
+        check(data, (data.len() / 8).max(64));
+    }
     if let Some(repaired) = with_png_crcs_repaired(data)
         && repaired != data
     {
-        check(&repaired);
+        check(&repaired, 64 * 1024);
     }
 }
 
-fn check(data: &[u8]) {
+fn check(data: &[u8], budget: usize) {
     // Tight limits keep each run fast and small: 2 MP, 64 MiB of decoder
-    // memory, a 64 KiB output, downscaling allowed down to 64 pixels.
-    let target = Target::with_limit(64 * 1024)
+    // memory, a small output, downscaling allowed down to 64 pixels.
+    let target = Target::with_limit(budget)
         .with_min_long_side(64)
         .with_decode_limits(DecodeLimits::new(2_000_000, 64 * 1024 * 1024));
     // `probe` must agree with `fit` about what is an image at all.

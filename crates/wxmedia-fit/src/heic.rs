@@ -88,10 +88,13 @@ fn offset_in(whole: &[u8], part: &[u8]) -> Option<std::ops::Range<usize>> {
     (end <= whole.len()).then_some(start..end)
 }
 
-/// The memory model of a decode: the decoder keeps every coded picture
-/// (each sample as 16 bits, chroma at its subsampling, plus about a byte a
-/// pixel of per-block state), converts it into the RGB or RGBA output,
-/// and a rotation or mirror writes a second output.
+/// The memory model of a decode: the coded pictures (each sample as 16
+/// bits, chroma at its subsampling, plus about a byte a pixel of
+/// per-block state; a grid's tiles composed into one frame first when the
+/// stream's colours are used, the tiles freed as the frame fills) live
+/// until the RGB or RGBA output is written; the pictures are freed before
+/// a rotation or mirror writes a second output, and an RGBA output is
+/// flattened into an RGB copy.
 fn layout(chroma: heic_rs::ChromaFormat, alpha: bool) -> Layout {
     use heic_rs::ChromaFormat as C;
     let samples = match chroma {
@@ -100,13 +103,11 @@ fn layout(chroma: heic_rs::ChromaFormat, alpha: bool) -> Layout {
         C::Yuv422 => 2.0,
         C::Yuv444 => 3.0,
     };
-    // The alpha plane is a coded picture of its own, and an RGBA output
-    // is flattened into an RGB copy.
-    let coded = 2.0 * samples + 1.0 + if alpha { 3.0 } else { 0.0 };
-    let out = if alpha { 4.0 + 3.0 } else { 3.0 };
+    // The alpha plane is a monochrome picture of its own.
+    let coded = 2.0 * samples + 1.0 + if alpha { 2.0 } else { 0.0 };
+    let out: f64 = if alpha { 4.0 } else { 3.0 };
     Layout {
-        // The coded pictures, the output and its turned copy.
-        decode: coded + out + 3.0,
+        decode: (coded + out).max(2.0 * out),
         // Grey pictures too come out as RGB.
         channels: 3,
         check: 0.0,

@@ -188,6 +188,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<HeaderInfo, FitError> {
                         0.0
                     };
                 info.layout = crate::cost::Layout::flattened(native, colour, false, true);
+                info.jpeg_frame = Some(crate::probe::JpegFrame {
+                    components,
+                    progressive,
+                });
                 if progressive {
                     // The scan check's map: 8 bytes a block and component
                     // (blocks rounded up at the edges).

@@ -42,11 +42,15 @@
 //!   decoders do not read ([`FitError::Undecodable`]).
 //! * Re-encoding as JPEG at the highest quality that fits, then
 //!   downscaling in steps if it must, within the [`Target`]'s floor and
-//!   minimum size.
+//!   minimum size. A JPEG far over the budget (a 50-200 MP phone photo)
+//!   is decoded at 1/2, 1/4 or 1/8 of its size by its inverse DCT, never
+//!   smaller than what the fit would keep unless the pixel or memory limit
+//!   requires it, so a 200 MP photo costs about what a 12 MP one does.
 //!
 //! # Out of scope
 //!
-//! * Files, clocks, threads beyond two short-lived encoder threads: the
+//! * Files, clocks, threads beyond short-lived ones of its own, two at a
+//!   time (a JPEG's scan check beside its decode, two encodes): the
 //!   caller reads the bytes and writes the result. The input is never
 //!   modified.
 //! * AVIF decoding (recognised and refused with a conversion hint), GIF,
@@ -76,6 +80,7 @@ mod pixels;
 mod png;
 mod probe;
 mod report;
+mod scale;
 #[cfg(any(test, feature = "synth"))]
 #[doc(hidden)]
 pub mod synth;

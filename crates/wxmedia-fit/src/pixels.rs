@@ -37,12 +37,15 @@ pub(crate) struct Decoded {
 /// The caller checked the dimensions and the memory the whole fit needs
 /// ([`cost`](crate::cost)) from the header; the decoders also get the
 /// memory limit, as a last guard.
+/// A JPEG is decoded `scale` (1, 2, 4 or 8) times smaller than stored.
 pub(crate) fn decode(
     bytes: &[u8],
     format: Format,
     limits: &DecodeLimits,
+    scale: u32,
 ) -> Result<Decoded, FitError> {
     match format {
+        Format::Jpeg if scale > 1 => crate::scale::decode_jpeg(bytes, limits, scale),
         Format::Jpeg => decode_jpeg(bytes, limits),
         Format::Png | Format::Bmp | Format::WebP => decode_other(bytes, format, limits),
         Format::Heic => crate::heic::decode(bytes, limits),
@@ -50,14 +53,33 @@ pub(crate) fn decode(
     }
 }
 
+/// Runs `decode` with the JPEG's scans read beside it, on a second
+/// thread: a scan cut short (with an EOI appended) decodes without an
+/// error, its missing rows grey, and only the Huffman walk finds it. Its
+/// refusal wins over whatever the decode returned.
+pub(crate) fn with_scan_check<T>(
+    bytes: &[u8],
+    decode: impl FnOnce() -> Result<T, FitError>,
+) -> Result<T, FitError> {
+    std::thread::scope(|s| {
+        let check = s.spawn(|| crate::jpeg::check_scans(bytes));
+        let decoded = decode();
+        match check.join() {
+            Ok(checked) => checked.and(decoded),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
+}
+
 fn decode_jpeg(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FitError> {
+    with_scan_check(bytes, || decode_jpeg_whole(bytes, limits))
+}
+
+fn decode_jpeg_whole(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FitError> {
     use zune_core::bytestream::ZCursor;
     use zune_core::colorspace::ColorSpace;
     use zune_core::options::DecoderOptions;
 
-    // A scan cut short (with an EOI appended) decodes without an error,
-    // its missing rows grey: the Huffman walk finds it first.
-    crate::jpeg::check_scans(bytes)?;
     let corrupt = |e: zune_jpeg::errors::DecodeErrors| FitError::Corrupt {
         format: Format::Jpeg,
         source: Box::new(e),

@@ -64,6 +64,15 @@ pub(crate) struct Parsed {
     pub(crate) undecodable: Option<&'static str>,
     /// How the decoder lays out the pixels.
     pub(crate) layout: Layout,
+    /// JPEG: the frame's components and whether it is progressive.
+    pub(crate) jpeg_frame: Option<JpegFrame>,
+}
+
+/// What a JPEG's frame header says that decoding at reduced size needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct JpegFrame {
+    pub(crate) components: u8,
+    pub(crate) progressive: bool,
 }
 
 /// Reads an image's headers: format, stored dimensions, orientation,
@@ -100,6 +109,8 @@ pub(crate) struct HeaderInfo {
     pub(crate) undecodable: Option<&'static str>,
     /// How the decoder lays out the pixels: the memory model's input.
     pub(crate) layout: Layout,
+    /// JPEG: the frame's components and whether it is progressive.
+    pub(crate) jpeg_frame: Option<JpegFrame>,
 }
 
 impl HeaderInfo {
@@ -146,6 +157,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Parsed, FitError> {
         },
         undecodable: info.undecodable,
         layout: info.layout,
+        jpeg_frame: info.jpeg_frame,
         exif: info.exif,
         exif_at: info.exif_at,
         xmp_at: info.xmp_at,

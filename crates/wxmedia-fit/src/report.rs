@@ -305,6 +305,9 @@ pub struct FitReport {
     pub metadata_removed: Vec<Metadata>,
     /// Whether the output is the input, byte for byte.
     pub unchanged: bool,
+    /// 1 when the pixels were decoded at their full size; 2, 4 or 8 when
+    /// a JPEG far over the budget was decoded that many times smaller.
+    pub decode_scale: u32,
 }
 
 impl fmt::Display for FitReport {
@@ -340,6 +343,9 @@ impl fmt::Display for FitReport {
                 .apply_to(self.dims_before)
         {
             f.write_str(", downscaled")?;
+            if self.decode_scale > 1 {
+                write!(f, " (decoded at 1/{})", self.decode_scale)?;
+            }
         }
         if !self.metadata_removed.is_empty() {
             write!(f, ", removed {}", MetadataList(&self.metadata_removed))?;
@@ -454,10 +460,24 @@ mod tests {
             oriented: Some(Orientation::Rotate90),
             metadata_removed: vec![Metadata::Exif, Metadata::Gps, Metadata::Xmp],
             unchanged: false,
+            decode_scale: 1,
         };
         assert_eq!(
             report.to_string(),
             "WebP 4032×3024 5.11 MiB → JPEG 3024×4032 q=87 1.93 MiB, rotated 90° clockwise, removed EXIF (GPS), XMP"
+        );
+        let large = FitReport {
+            format_before: Format::Jpeg,
+            dims_before: Dims::new(16_320, 12_240),
+            dims_after: Dims::new(3060, 4080),
+            decode_scale: 4,
+            ..report
+        };
+        assert!(
+            large
+                .to_string()
+                .contains("rotated 90° clockwise, downscaled (decoded at 1/4), removed"),
+            "{large}"
         );
     }
 }

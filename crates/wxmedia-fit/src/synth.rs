@@ -410,7 +410,7 @@ pub fn with_exif(jpeg: &[u8], orientation: u16, gps: bool) -> Vec<u8> {
 #[must_use]
 pub fn decode(bytes: &[u8]) -> Option<Image> {
     let probe = crate::probe(bytes).ok()?;
-    let d = crate::pixels::decode(bytes, probe.format, &crate::DecodeLimits::DEFAULT).ok()?;
+    let d = crate::pixels::decode(bytes, probe.format, &crate::DecodeLimits::DEFAULT, 1).ok()?;
     let p = d.pixels;
     let rgb = if p.channels == 1 {
         p.data.iter().flat_map(|&v| [v, v, v]).collect()

@@ -11,7 +11,9 @@ pub struct DecodeLimits {
     pub max_width: u32,
     /// Tallest image accepted, in pixels.
     pub max_height: u32,
-    /// Most pixels accepted (width × height).
+    /// Most pixels decoded (width × height). A JPEG the fit will shrink
+    /// far is decoded at 1/2, 1/4 or 1/8 of its size, and that size counts:
+    /// a 200 MP photo for a 2 MiB upload decodes to 12.5 MP.
     pub max_pixels: u64,
     /// Most memory one fit may use at its peak, in bytes, as estimated
     /// from the header before decoding (per format and bit depth: decoder
@@ -25,10 +27,12 @@ pub struct DecodeLimits {
 }
 
 impl DecodeLimits {
-    /// The default limits: 120 MP, 65,535 pixels a side (JPEG's own
-    /// limit), 1,024 pixels per input byte above 16 MP, and 512 MiB at
-    /// the peak of the whole fit (enough for a JPEG photo of about 60 MP
-    /// stored upright; a 108 MP one needs the memory limit raised).
+    /// The default limits: 120 MP decoded, 65,535 pixels a side (JPEG's
+    /// own limit), 1,024 pixels per input byte above 16 MP, and 512 MiB at
+    /// the peak of the whole fit (a baseline JPEG of 50-200 MP shrunk to an
+    /// upload's few MiB costs 100-300 MiB; one that is kept near its size
+    /// is limited to about 60 MP, and a progressive one, whose every
+    /// coefficient is kept, to about 50 MP).
     pub const DEFAULT: DecodeLimits = DecodeLimits {
         max_width: 65_535,
         max_height: 65_535,

@@ -294,6 +294,11 @@ fn the_estimate_bounds_a_grid_fits_peak() {
     let numbers = synth::measure_in_child("grid_peak_child", "WXMEDIA_FIT_HEIC_CHILD", "1");
     let estimate = synth::measured(&numbers, "estimate");
     let peak = synth::measured(&numbers, "peak-kib") * 1024;
+    println!(
+        "4 MP grid: peak {} MiB, estimate {} MiB",
+        peak >> 20,
+        estimate >> 20
+    );
     assert!(
         peak < estimate,
         "measured {peak} over the estimate {estimate}"
