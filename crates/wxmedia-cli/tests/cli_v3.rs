@@ -141,6 +141,11 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
         ("video", fx.file("clip.mp4", MP4), "media_id"),
         ("marketing-image", fx.file("logo.png", PNG), "media_url"),
         ("complaint-image", fx.file("reply.png", PNG), "media_id"),
+        (
+            "cancellation-image",
+            fx.file("licence.png", PNG),
+            "media_id",
+        ),
     ];
     for (kind, file, field) in &cases {
         let out = run(fx
@@ -172,7 +177,7 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
         }
         assert_eq!(line.lines().count(), 1);
     }
-    assert_eq!(fx.server.sim().upload_count(), 8);
+    assert_eq!(fx.server.sim().upload_count(), 2 * cases.len());
     let paths: Vec<_> = fx
         .server
         .sim()
@@ -184,6 +189,14 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
         paths
             .iter()
             .filter(|p| *p == "/v3/merchant-service/images/upload")
+            .count(),
+        2,
+        "{paths:?}"
+    );
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| *p == "/v3/ecommerce/account/cancel-applications/media")
             .count(),
         2,
         "{paths:?}"

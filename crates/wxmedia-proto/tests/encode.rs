@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use wxmedia_proto::v2::{Credentials, SignType, UploadV2};
 use wxmedia_proto::v3::{
-    Api, CustomApi, Endpoint, Merchant, RsaSigner, Signer, UploadV3, Verifier, auth,
+    Api, CustomApi, Endpoint, Merchant, MetaField, RsaSigner, Signer, UploadV3, Verifier, auth,
 };
 use wxmedia_proto::{Body, Boundary, Env, Error, MchId, Media, Nonce, Operation};
 
@@ -120,6 +120,11 @@ fn v3_golden_cases() -> Vec<(&'static str, Api, &'static str)> {
             "sample.png",
         ),
         ("v3-fapiao-sample-pdf.http", Api::FapiaoFile, "sample.pdf"),
+        (
+            "v3-cancellation-sample-jpg.http",
+            Api::CancellationImage,
+            "sample.jpg",
+        ),
     ]
 }
 
@@ -371,9 +376,15 @@ fn a_custom_upload_described_like_a_known_one_is_the_same_request() {
             .into_iter()
             .filter(|k| api.accepts(*k))
             .collect();
+        // The names the endpoint gives the file and its digest.
+        let [MetaField::FileName(name), MetaField::Sha256(digest)] = api.spec().meta else {
+            panic!("{api:?}: a meta of another shape");
+        };
         let custom = CustomApi::new(api.path(), api.default_max_size())
             .unwrap()
-            .accepting(&kinds);
+            .accepting(&kinds)
+            .meta_names(name, digest)
+            .unwrap();
         let known = UploadV3::new(api, v3_merchant(), media.clone()).unwrap();
         let generic = UploadV3::new(&custom, v3_merchant(), media).unwrap();
         assert_eq!(generic.meta(), known.meta(), "{api:?}");

@@ -18,7 +18,7 @@ use crate::report::Failure;
 pub(super) struct Entry {
     pub(super) file: String,
     pub(super) mch_id: String,
-    /// Which upload (`v2`, `v3-image`, `v3-video`, `v3-marketing-image`, `v3-complaint-image`):
+    /// Which upload (`v2`, or `v3-` and the `--kind` name: `v3-image`, `v3-video`, ...):
     /// part of the key, since each gives its own result for the same file.
     /// Lines written before v3 have none and were v2 uploads.
     #[serde(default = "v2_name")]

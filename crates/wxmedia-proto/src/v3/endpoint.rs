@@ -21,7 +21,8 @@
 //! use wxmedia_proto::{Error, Media, MediaKind};
 //!
 //! /// 电商平台注销申请图片上传: meta `{file_name, file_digest}`, replies
-//! /// `media_id`.
+//! /// `media_id` (built in as [`CancellationImage`]; written out here as
+//! /// the example of an endpoint of one's own).
 //! #[derive(Debug)]
 //! struct CancellationImage;
 //!
@@ -445,6 +446,25 @@ builtins! {
         reply_field: "image_url",
         also_field: None,
         rate: Rate::per_second(20),
+    }
+    /// `POST /v3/ecommerce/account/cancel-applications/media`: JPG/BMP/PNG
+    /// for an e-commerce platform's account-cancellation application
+    /// (电商平台, 注销申请图片上传), 2 MiB; the meta names the file
+    /// `file_name` and its SHA-256 `file_digest`; replies `media_id`. Its
+    /// rate is not documented ([`Rate::DEFAULT`]).
+    CancellationImage -> MediaId {
+        name: "cancellation-image",
+        summary: "e-commerce account cancellation image (platforms)",
+        path: "/v3/ecommerce/account/cancel-applications/media",
+        max_size: 2 * MIB,
+        kinds: IMAGES,
+        meta: &[
+            MetaField::FileName("file_name"),
+            MetaField::Sha256("file_digest"),
+        ],
+        reply_field: "media_id",
+        also_field: None,
+        rate: Rate::DEFAULT,
     }
     /// `POST /v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file`:
     /// a PDF invoice file (电子发票, 上传电子发票文件), 2 MiB; the meta

@@ -211,9 +211,8 @@ pub(crate) const UPLOADS: &[Upload] = &[
         url: false,
         rate: UNDOCUMENTED_RATE,
     },
-    // Not built into the client: the e-commerce account-cancellation
-    // image, which a user defines as an endpoint of their own
-    // (examples/own-endpoint).
+    // The e-commerce account-cancellation image (also the endpoint of
+    // one's own in examples/own-endpoint).
     Upload {
         path: "/v3/ecommerce/account/cancel-applications/media",
         suffixes: Suffixes::JpgPngBmp,
