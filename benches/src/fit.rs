@@ -19,6 +19,8 @@ struct Row {
     quality: Option<u8>,
     wall_ms: f64,
     peak_mib: Option<f64>,
+    /// The output's size.
+    dims: (u32, u32),
     psnr: f64,
     ssim: f64,
 }
@@ -116,63 +118,28 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         ];
         let mut rows = Vec::new();
         for (tool, cmd, output) in tools {
-            let mut walls = Vec::new();
-            let mut peak = None;
-            for _ in 0..runs {
-                let (wall, rss) = timed(&cmd, gnu_time, &dir);
-                walls.push(wall);
-                peak = peak.max(rss);
-            }
-            let bytes = std::fs::read(output).expect("the tool wrote its output");
-            let decoded = synth::decode(&bytes).expect("the output decodes");
+            let (wall_ms, peak) = measure(runs, || vec![cmd.clone()], gnu_time, &dir);
+            let row = row(tool, output, wall_ms, peak, &upright);
             assert_eq!(
-                (decoded.width, decoded.height),
+                row.dims,
                 (upright.width, upright.height),
                 "{tool}: a 2 MiB budget needs no downscaling of these photos"
             );
-            rows.push(Row {
-                tool,
-                bytes: bytes.len(),
-                quality: probe(&bytes).ok().and_then(|p| p.jpeg_quality),
-                wall_ms: median(walls),
-                peak_mib: peak.map(|kib| kib as f64 / 1024.0),
-                psnr: synth::psnr(&upright, &decoded),
-                ssim: synth::ssim(&upright, &decoded),
-            });
+            rows.push(row);
         }
         // The pure function alone, without process start and file I/O.
         let t = Instant::now();
         let fitted = fit(&source, &Target::with_limit(LIMIT)).expect("fits");
         let in_process_ms = t.elapsed().as_secs_f64() * 1e3;
-        let label = format!("{mp} MP, {:.1} MB", source.len() as f64 / 1e6);
-        for r in &rows {
-            md.push_str(&format!(
-                "| {label} | {} | {} | {} | {:.0} | {} | {:.2} | {:.4} |\n",
-                r.tool,
-                r.bytes,
-                r.quality.map_or("-".into(), |q| q.to_string()),
-                r.wall_ms,
-                r.peak_mib.map_or("-".into(), |m| format!("{m:.0}")),
-                r.psnr,
-                r.ssim
-            ));
-        }
-        let (ours, theirs) = (&rows[0], &rows[1]);
-        out.insert(
-            format!("{mp}mp"),
-            json!({
-                "source_bytes": source.len(),
-                "fit_in_process_ms": in_process_ms,
-                "fit_report": fitted.report.to_string(),
-                "speedup": theirs.wall_ms / ours.wall_ms,
-                "memory_ratio": ours.peak_mib.zip(theirs.peak_mib).map(|(a, b)| a / b),
-                "tools": rows.iter().map(|r| json!({
-                    "tool": r.tool, "bytes": r.bytes, "quality": r.quality,
-                    "wall_ms": r.wall_ms, "peak_mib": r.peak_mib,
-                    "psnr_db": r.psnr, "ssim": r.ssim,
-                })).collect::<Vec<_>>(),
-            }),
+        push_rows(
+            md,
+            &format!("{mp} MP, {:.1} MB", source.len() as f64 / 1e6),
+            &rows,
         );
+        let mut v = summary_of(source.len(), &rows);
+        v["fit_in_process_ms"] = json!(in_process_ms);
+        v["fit_report"] = json!(fitted.report.to_string());
+        out.insert(format!("{mp}mp"), v);
     }
     large(opts, &convert, &dir, runs, gnu_time, md, &mut out);
     md.push('\n');
@@ -191,6 +158,92 @@ pub(crate) fn run(opts: &Opts, summary: &mut Value, md: &mut String) {
         }
     }
     summary["fit"] = Value::Object(out);
+}
+
+/// `runs` runs of the commands `commands` gives (a chain: their times add
+/// up, the peak is the largest of theirs): the median wall time in ms and,
+/// under GNU time, the peak resident set in KiB.
+fn measure(
+    runs: usize,
+    commands: impl Fn() -> Vec<Vec<String>>,
+    gnu_time: bool,
+    dir: &Path,
+) -> (f64, Option<u64>) {
+    let (mut walls, mut peak) = (Vec::new(), None);
+    for _ in 0..runs {
+        let mut wall = 0.0;
+        for cmd in commands() {
+            let (w, rss) = timed(&cmd, gnu_time, dir);
+            wall += w;
+            peak = peak.max(rss);
+        }
+        walls.push(wall);
+    }
+    (median(walls), peak)
+}
+
+/// A tool's row: its output at `output` read, sized, and compared with
+/// `reference` (the upright source at the output's size).
+fn row(
+    tool: &'static str,
+    output: &Path,
+    wall_ms: f64,
+    peak_kib: Option<u64>,
+    reference: &synth::Image,
+) -> Row {
+    // bounded: the tool's output, at most the 2 MiB budget.
+    let bytes = std::fs::read(output).expect("the tool wrote its output");
+    let decoded = synth::decode(&bytes).expect("the output decodes");
+    let same = (decoded.width, decoded.height) == (reference.width, reference.height);
+    Row {
+        tool,
+        bytes: bytes.len(),
+        quality: probe(&bytes).ok().and_then(|p| p.jpeg_quality),
+        wall_ms,
+        peak_mib: peak_kib.map(|kib| kib as f64 / 1024.0),
+        dims: (decoded.width, decoded.height),
+        psnr: if same {
+            synth::psnr(reference, &decoded)
+        } else {
+            0.0
+        },
+        ssim: if same {
+            synth::ssim(reference, &decoded)
+        } else {
+            0.0
+        },
+    }
+}
+
+/// The table's rows of one photo.
+fn push_rows(md: &mut String, label: &str, rows: &[Row]) {
+    for r in rows {
+        md.push_str(&format!(
+            "| {label} | {} | {} | {} | {:.0} | {} | {:.2} | {:.4} |\n",
+            r.tool,
+            r.bytes,
+            r.quality.map_or("-".into(), |q| q.to_string()),
+            r.wall_ms,
+            r.peak_mib.map_or("-".into(), |m| format!("{m:.0}")),
+            r.psnr,
+            r.ssim
+        ));
+    }
+}
+
+/// The summary of one photo: ours (the first row) against the other.
+fn summary_of(source_bytes: usize, rows: &[Row]) -> Value {
+    let (ours, theirs) = (&rows[0], &rows[1]);
+    json!({
+        "source_bytes": source_bytes,
+        "speedup": theirs.wall_ms / ours.wall_ms,
+        "memory_ratio": ours.peak_mib.zip(theirs.peak_mib).map(|(a, b)| a / b),
+        "tools": rows.iter().map(|r| json!({
+            "tool": r.tool, "bytes": r.bytes, "quality": r.quality,
+            "wall_ms": r.wall_ms, "peak_mib": r.peak_mib,
+            "psnr_db": r.psnr, "ssim": r.ssim,
+        })).collect::<Vec<_>>(),
+    })
 }
 
 /// Run `cmd`, returning the wall time in ms and, under GNU time, the peak
@@ -345,76 +398,45 @@ fn large(
             "--limit".into(),
             LIMIT.to_string(),
         ];
-        let mut rows = Vec::new();
-        let mut dims = (0, 0);
+        let mut rows: Vec<Row> = Vec::new();
         for (tool, output) in [("wxmedia fit", &ours), (photo.other, &theirs)] {
-            let (mut walls, mut peak) = (Vec::new(), None);
-            for _ in 0..runs {
-                let commands = if tool == "wxmedia fit" {
-                    vec![fit_cmd.clone()]
-                } else {
-                    (photo.commands)(&input, dims, &theirs)
-                };
-                // A chain of commands: their times add up, the peak is
-                // the largest of theirs.
-                let mut wall = 0.0;
-                for cmd in &commands {
-                    let (w, rss) = timed(cmd, gnu_time, dir);
-                    wall += w;
-                    peak = peak.max(rss);
-                }
-                walls.push(wall);
-            }
-            // bounded: the tool's output, at most the 2 MiB budget.
-            let bytes = std::fs::read(output).expect("the tool wrote its output");
-            let decoded = synth::decode(&bytes).expect("the output decodes");
-            if tool == "wxmedia fit" {
-                dims = (decoded.width, decoded.height);
-            }
-            assert_eq!(
-                (decoded.width, decoded.height),
-                dims,
-                "{tool}: the same size"
+            // Ours first: the other tool is asked for the size ours chose.
+            let dims = rows.first().map_or((0, 0), |r| r.dims);
+            let (wall_ms, peak) = measure(
+                runs,
+                || {
+                    if rows.is_empty() {
+                        vec![fit_cmd.clone()]
+                    } else {
+                        (photo.commands)(&input, dims, &theirs)
+                    }
+                },
+                gnu_time,
+                dir,
             );
-            let reference = synth::resize(&photo.upright, dims.0, dims.1);
-            rows.push(Row {
-                tool,
-                bytes: bytes.len(),
-                quality: probe(&bytes).ok().and_then(|p| p.jpeg_quality),
-                wall_ms: median(walls),
-                peak_mib: peak.map(|kib| kib as f64 / 1024.0),
-                psnr: synth::psnr(&reference, &decoded),
-                ssim: synth::ssim(&reference, &decoded),
-            });
+            // Compared with the upright source resized to what ours chose.
+            let size = rows.first().map_or_else(
+                || {
+                    // bounded: our output, at most the 2 MiB budget.
+                    let ours = synth::decode(&std::fs::read(output).expect("our output"));
+                    ours.map_or((0, 0), |i| (i.width, i.height))
+                },
+                |r| r.dims,
+            );
+            let reference = synth::resize(&photo.upright, size.0, size.1);
+            let row = row(tool, output, wall_ms, peak, &reference);
+            assert_eq!(row.dims, size, "{tool}: the same size");
+            rows.push(row);
         }
-        let label = format!("{} → {}×{}", photo.label, dims.0, dims.1);
-        for r in &rows {
-            md.push_str(&format!(
-                "| {label} | {} | {} | {} | {:.0} | {} | {:.2} | {:.4} |\n",
-                r.tool,
-                r.bytes,
-                r.quality.map_or("-".into(), |q| q.to_string()),
-                r.wall_ms,
-                r.peak_mib.map_or("-".into(), |m| format!("{m:.0}")),
-                r.psnr,
-                r.ssim
-            ));
-        }
-        let (a, b) = (&rows[0], &rows[1]);
-        out.insert(
-            photo.name.replace('.', "_"),
-            json!({
-                "source_bytes": photo.bytes.len(),
-                "output": [dims.0, dims.1],
-                "speedup": b.wall_ms / a.wall_ms,
-                "memory_ratio": a.peak_mib.zip(b.peak_mib).map(|(x, y)| x / y),
-                "tools": rows.iter().map(|r| json!({
-                    "tool": r.tool, "bytes": r.bytes, "quality": r.quality,
-                    "wall_ms": r.wall_ms, "peak_mib": r.peak_mib,
-                    "psnr_db": r.psnr, "ssim": r.ssim,
-                })).collect::<Vec<_>>(),
-            }),
+        let dims = rows[0].dims;
+        push_rows(
+            md,
+            &format!("{} → {}×{}", photo.label, dims.0, dims.1),
+            &rows,
         );
+        let mut v = summary_of(photo.bytes.len(), &rows);
+        v["output"] = json!([dims.0, dims.1]);
+        out.insert(photo.name.replace('.', "_"), v);
         let _ = std::fs::remove_file(&input);
     }
 }
@@ -424,34 +446,8 @@ fn large(
 /// EXIF; and the upright pixels.
 fn iphone_heic(width: u32, height: u32) -> (Vec<u8>, synth::Image) {
     use wxmedia_fit::synth::heif;
-    const TILE: u32 = 512;
     let photo = synth::photo(width, height, 48);
-    let (columns, rows) = (width.div_ceil(TILE), height.div_ceil(TILE));
-    let mut tiles = Vec::new();
-    for r in 0..rows {
-        for c in 0..columns {
-            // Tiles past the edge repeat its last row and column.
-            let mut rgb = Vec::with_capacity((TILE * TILE * 3) as usize);
-            for y in 0..TILE {
-                let sy = (r * TILE + y).min(height - 1);
-                for x in 0..TILE {
-                    let sx = (c * TILE + x).min(width - 1);
-                    let at = ((sy * width + sx) * 3) as usize;
-                    rgb.extend_from_slice(&photo.rgb[at..at + 3]);
-                }
-            }
-            let tile = synth::Image {
-                width: TILE,
-                height: TILE,
-                rgb,
-            };
-            tiles.push(heif::picture(&heif::heif_enc(
-                &synth::png(&tile),
-                "png",
-                &["-q", "85"],
-            )));
-        }
-    }
+    let (tiles, columns) = heif::tiles(&photo, 512, &["-q", "85"]);
     let exif = synth::exif(6, true);
     let heic = heif::container(
         &tiles,

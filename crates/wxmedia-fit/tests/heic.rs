@@ -1,7 +1,5 @@
 //! HEIC in `fit`, on files whose pictures a real encoder coded (`heif-enc`, Debian's libheif-examples, which `.ci/run` installs), checked against libheif's own decoder (`heif-convert`): plain, 10-bit, alpha, grids as iPhones write them, every rotation and mirror, EXIF with GPS, cuts and bombs.
 
-use std::process::Command;
-
 use wxmedia_fit::synth::{self, Image, heif};
 use wxmedia_fit::{FitError, Format, Metadata, Orientation, Target, fit, peak_bytes, probe};
 
@@ -9,32 +7,7 @@ const MIB: usize = 1024 * 1024;
 
 /// libheif's decoding of `heic` (upright, as `heif-convert` writes it).
 fn libheif(heic: &[u8]) -> Image {
-    let dir = std::env::temp_dir().join(format!("wxmedia-heif-convert-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let name = format!(
-        "{:x}",
-        heic.len() ^ heic.iter().map(|&b| usize::from(b)).sum::<usize>()
-    );
-    let (src, out) = (
-        dir.join(format!("{name}.heic")),
-        dir.join(format!("{name}.png")),
-    );
-    std::fs::write(&src, heic).unwrap();
-    let run = Command::new("heif-convert")
-        .arg(&src)
-        .arg(&out)
-        .output()
-        .expect("heif-convert runs (install libheif-examples)");
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    // bounded: a PNG heif-convert just wrote from a test's small image.
-    let png = std::fs::read(&out).unwrap();
-    let _ = std::fs::remove_file(&src);
-    let _ = std::fs::remove_file(&out);
-    synth::decode(&png).expect("libheif's PNG decodes")
+    heif::libheif_decode(heic)
 }
 
 /// A HEIC of a photo, coded by heif-enc from a PNG.
@@ -133,27 +106,7 @@ fn alpha_is_flattened_onto_white() {
 /// order, and the photo.
 fn tiles(columns: u32, rows: u32, side: u32) -> (Vec<heif::Picture>, Image) {
     let photo = synth::photo(columns * side, rows * side, 11);
-    let mut pictures = Vec::new();
-    for r in 0..rows {
-        for c in 0..columns {
-            let mut rgb = Vec::new();
-            for y in r * side..(r + 1) * side {
-                let row = (y * photo.width + c * side) as usize * 3;
-                rgb.extend_from_slice(&photo.rgb[row..row + side as usize * 3]);
-            }
-            let tile = Image {
-                width: side,
-                height: side,
-                rgb,
-            };
-            pictures.push(heif::picture(&heif::heif_enc(
-                &synth::png(&tile),
-                "png",
-                &["-q", "90"],
-            )));
-        }
-    }
-    (pictures, photo)
+    (heif::tiles(&photo, side, &["-q", "90"]).0, photo)
 }
 
 #[test]

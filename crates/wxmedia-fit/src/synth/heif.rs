@@ -13,6 +13,50 @@ pub fn encoder_available() -> bool {
         .is_ok_and(|o| !o.stdout.is_empty() || !o.stderr.is_empty())
 }
 
+/// Runs libheif's `tool` as `tool ARGS in.{ext} [-o] out.{out_ext}` in a
+/// scratch directory (`in` holding `input`), and returns the file written.
+///
+/// # Panics
+///
+/// When the tool cannot be run or fails: the test needs it.
+fn run(
+    tool: &str,
+    args: &[&str],
+    flag_out: bool,
+    input: &[u8],
+    ext: &str,
+    out_ext: &str,
+) -> Vec<u8> {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let dir: PathBuf = std::env::temp_dir().join(format!(
+        "wxmedia-heif-{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let (src, out) = (
+        dir.join(format!("in.{ext}")),
+        dir.join(format!("out.{out_ext}")),
+    );
+    std::fs::write(&src, input).expect("the tool's input");
+    let done = Command::new(tool)
+        .args(args)
+        .arg(&src)
+        .args(flag_out.then_some("-o"))
+        .arg(&out)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} runs (install libheif-examples): {e}"));
+    assert!(
+        done.status.success(),
+        "{tool} {args:?}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    // bounded: a file the tool just wrote from a test's own image.
+    let written = std::fs::read(&out).expect("the tool's output");
+    let _ = std::fs::remove_dir_all(&dir);
+    written
+}
+
 /// `input` (a file's bytes, named `*.{ext}` for the encoder: `png`, `jpg`)
 /// coded by `heif-enc` with `args` (a quality, `-b 10`, …).
 ///
@@ -21,31 +65,49 @@ pub fn encoder_available() -> bool {
 /// When `heif-enc` cannot be run or fails: the test needs it.
 #[must_use]
 pub fn heif_enc(input: &[u8], ext: &str, args: &[&str]) -> Vec<u8> {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir: PathBuf = std::env::temp_dir().join(format!(
-        "wxmedia-heif-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    std::fs::create_dir_all(&dir).expect("a scratch directory");
-    let (src, out) = (dir.join(format!("in.{ext}")), dir.join("out.heic"));
-    std::fs::write(&src, input).expect("the encoder's input");
-    let run = Command::new("heif-enc")
-        .args(args)
-        .arg(&src)
-        .arg("-o")
-        .arg(&out)
-        .output()
-        .expect("heif-enc runs (install libheif-examples)");
-    assert!(
-        run.status.success(),
-        "heif-enc {args:?}: {}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    // bounded: a file heif-enc just wrote from a test's own image.
-    let heic = std::fs::read(&out).expect("heif-enc's output");
-    let _ = std::fs::remove_dir_all(&dir);
-    heic
+    run("heif-enc", args, true, input, ext, "heic")
+}
+
+/// libheif's own decoding of `heic` (upright, as `heif-convert` writes
+/// it to a PNG), as RGB: the reference the HEIC tests compare with.
+///
+/// # Panics
+///
+/// When `heif-convert` cannot be run or fails.
+#[must_use]
+pub fn libheif_decode(heic: &[u8]) -> super::Image {
+    super::decode(&run("heif-convert", &[], false, heic, "heic", "png"))
+        .expect("libheif's PNG decodes")
+}
+
+/// `photo` cut into `side`×`side` tiles in raster order (those past the
+/// edge repeat its last row and column), each coded by `heif-enc` with
+/// `args`, as an iPhone stores a photo; and how many tiles across.
+#[must_use]
+pub fn tiles(photo: &super::Image, side: u32, args: &[&str]) -> (Vec<Picture>, u32) {
+    let (width, height) = (photo.width, photo.height);
+    let (columns, rows) = (width.div_ceil(side), height.div_ceil(side));
+    let mut tiles = Vec::new();
+    for r in 0..rows {
+        for c in 0..columns {
+            let mut rgb = Vec::with_capacity((side * side * 3) as usize);
+            for y in 0..side {
+                let sy = (r * side + y).min(height - 1);
+                for x in 0..side {
+                    let sx = (c * side + x).min(width - 1);
+                    let at = ((sy * width + sx) * 3) as usize;
+                    rgb.extend_from_slice(&photo.rgb[at..at + 3]);
+                }
+            }
+            let tile = super::Image {
+                width: side,
+                height: side,
+                rgb,
+            };
+            tiles.push(picture(&heif_enc(&super::png(&tile), "png", args)));
+        }
+    }
+    (tiles, columns)
 }
 
 /// A coded picture taken out of a single-image HEIC: its `hvcC` box
