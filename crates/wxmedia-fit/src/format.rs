@@ -131,9 +131,8 @@ mod tests {
     /// builds (a version is a prefix of the locked one).
     #[test]
     fn decoders_name_the_locked_versions() {
-        let lock =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock"))
-                .expect("the workspace's Cargo.lock");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../Cargo.lock");
+        let lock = std::fs::read_to_string(path).expect("Cargo.lock"); // bounded: our own
         for (_, decoder) in Format::DECODERS {
             let (name, version) = decoder.split_once(' ').unwrap();
             let locked = format!("name = \"{name}\"\nversion = \"{version}");

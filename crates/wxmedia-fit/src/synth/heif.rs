@@ -51,8 +51,8 @@ fn run(
         "{tool} {args:?}: {}",
         String::from_utf8_lossy(&done.stderr)
     );
-    // bounded: a file the tool just wrote from a test's own image.
-    let written = std::fs::read(&out).expect("the tool's output");
+    // A file the tool just wrote from a test's own image.
+    let written = std::fs::read(&out).expect("the tool's output"); // bounded
     let _ = std::fs::remove_dir_all(&dir);
     written
 }
