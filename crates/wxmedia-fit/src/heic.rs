@@ -153,8 +153,8 @@ fn orientation_of(transforms: &[Transform]) -> Orientation {
 }
 
 /// Decodes the primary image upright (`clap`, `irot` and `imir` applied
-/// in their order) to 8-bit RGB, alpha over white, under the pixel limit. One
-/// thread: the crate promises no threads of its own but the encoder's.
+/// in their order) to 8-bit RGB, alpha over white, under the pixel limit, on
+/// this thread (heic-rs's thread pool is not built in).
 pub(crate) fn decode(bytes: &[u8], limits: &DecodeLimits) -> Result<Decoded, FitError> {
     let probe = heic_rs::probe(bytes).map_err(error)?;
     let layout = if probe.has_alpha {
