@@ -43,7 +43,8 @@ fn every_readme_excerpt_is_its_example_code() {
 }
 
 /// The documents that list the built-in v3 endpoints name every one of
-/// them: PROTOCOL.md by its path, the README's `--kind` row by its name.
+/// them: PROTOCOL.md by its path, the README's `--kind` row by its name,
+/// and the README's table of uploads with its path, limit, rate and result.
 /// A new endpoint in `Api::ALL` fails here until they say it. (The
 /// command line's `--kind` values and help are read from the endpoints,
 /// and the crate docs name a few as examples and point to `Api::ALL`, so
@@ -60,6 +61,23 @@ fn every_builtin_v3_endpoint_is_in_the_documents_that_list_them() {
     for &api in Api::ALL {
         let path = api.path();
         assert!(protocol.contains(path), "docs/PROTOCOL.md lacks {path}");
+        // Its row in the README's table: name, path, limit, rate, result.
+        let spec = api.spec();
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` | ", api.name())))
+            .unwrap_or_else(|| panic!("README.md's table of uploads lacks {}", api.name()));
+        for cell in [
+            format!("`{path}`"),
+            format!("| {} MiB |", spec.max_size >> 20),
+            format!("| {} |", spec.rate),
+            format!("`{}`", spec.reply_field),
+        ] {
+            assert!(
+                row.contains(&cell),
+                "README.md's row for {api}: {cell} in {row}"
+            );
+        }
         let name = api.name();
         assert!(
             kind_row.contains(name),
