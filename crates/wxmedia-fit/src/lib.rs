@@ -54,7 +54,8 @@
 //!   caller reads the bytes and writes the result. The input is never
 //!   modified.
 //! * AVIF decoding (recognised and refused with a conversion hint), GIF,
-//!   TIFF, animations and HEIF image sequences (refused).
+//!   TIFF and animations (refused); of a HEIF file, only its primary
+//!   still image is read.
 //! * Colour conversion: the colour profile travels with the pixels.
 
 #![forbid(unsafe_code)]
