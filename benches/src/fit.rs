@@ -335,19 +335,18 @@ fn large(
             commands: Box::new(move |input, (ow, oh), output| {
                 // The hint is in stored orientation (the photo is turned
                 // after decoding): the output's sides exchanged.
-                vec![vec![
-                    convert.display().to_string(),
-                    "-define".into(),
-                    format!("jpeg:size={oh}x{ow}"),
-                    input.display().to_string(),
-                    "-auto-orient".into(),
-                    "-strip".into(),
-                    "-resize".into(),
-                    format!("{ow}x{oh}!"),
-                    "-define".into(),
-                    format!("jpeg:extent={LIMIT}"),
-                    output.display().to_string(),
-                ]]
+                vec![
+                    vec![
+                        convert.display().to_string(),
+                        "-define".into(),
+                        format!("jpeg:size={oh}x{ow}"),
+                        input.display().to_string(),
+                        "-auto-orient".into(),
+                    ]
+                    .into_iter()
+                    .chain(shrink_to((ow, oh), output))
+                    .collect(),
+                ]
             }),
         });
     }
@@ -368,16 +367,10 @@ fn large(
                         input.display().to_string(),
                         png.display().to_string(),
                     ],
-                    vec![
-                        convert.display().to_string(),
-                        png.display().to_string(),
-                        "-strip".into(),
-                        "-resize".into(),
-                        format!("{ow}x{oh}!"),
-                        "-define".into(),
-                        format!("jpeg:extent={LIMIT}"),
-                        output.display().to_string(),
-                    ],
+                    [convert.display().to_string(), png.display().to_string()]
+                        .into_iter()
+                        .chain(shrink_to((ow, oh), output))
+                        .collect(),
                 ]
             }),
         });
@@ -439,6 +432,19 @@ fn large(
         out.insert(photo.name.replace('.', "_"), v);
         let _ = std::fs::remove_file(&input);
     }
+}
+
+/// The end of an ImageMagick command that strips the photo, resizes it to
+/// exactly `(width, height)` and writes it within the budget to `output`.
+fn shrink_to((width, height): (u32, u32), output: &Path) -> Vec<String> {
+    vec![
+        "-strip".into(),
+        "-resize".into(),
+        format!("{width}x{height}!"),
+        "-define".into(),
+        format!("jpeg:extent={LIMIT}"),
+        output.display().to_string(),
+    ]
 }
 
 /// A `width`×`height` photo as an iPhone stores it: 512-pixel tiles coded
