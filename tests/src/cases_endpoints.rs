@@ -18,7 +18,7 @@ pub async fn v3_every_endpoint_in_public_key_mode<T: Transport>() {
     for &api in Api::ALL {
         let media = if api.takes_videos() {
             Media::video("clip.mp4", MP4).unwrap()
-        } else if api.takes_documents() {
+        } else if api.takes_documents() && !api.takes_images() {
             Media::document("invoice.pdf", wxmedia_sim::samples::PDF).unwrap()
         } else {
             Media::new("picture.png", PNG).unwrap()
@@ -242,7 +242,7 @@ pub async fn v3_fapiao_files_go_as_pdfs_with_their_sm3<T: Transport>() {
     assert_eq!(
         last.outcome,
         Outcome::Uploaded {
-            media_id: done.media_id.clone()
+            media_id: done.fapiao_media_id.clone()
         }
     );
     assert_eq!(last.field("file_type"), Some("PDF"));
@@ -283,4 +283,58 @@ pub async fn v3_fapiao_files_go_as_pdfs_with_their_sm3<T: Transport>() {
     let e = T::upload_v3(&c, v3::FapiaoFile, image).await.unwrap_err();
     assert!(e.is_input_error(), "{e}");
     assert_eq!(sim.server.sim().request_count(), before, "nothing was sent");
+}
+
+/// The global file storage (Hong Kong host) takes a PDF and an image
+/// alike, each with its SHA-256 under `digest`, and its `file_id` comes
+/// back typed; a text file is refused unsent. The global image upload is
+/// the image path under its own 2 MiB: a 3 MiB JPEG, which `v3::Image`
+/// takes, is refused before sending.
+pub async fn v3_global_files_take_pdfs_and_images<T: Transport>() {
+    let sim = sim().await;
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    for media in [
+        Media::any("contract.pdf", wxmedia_sim::samples::PDF).unwrap(),
+        Media::any("licence.png", PNG).unwrap(),
+    ] {
+        let sha256 = media.sha256_hex().to_owned();
+        let kind = media.kind();
+        let done: v3::FileId = T::upload_v3(&c, v3::GlobalFile, media)
+            .await
+            .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        let last = sim.server.sim().received().pop().unwrap();
+        assert_eq!(last.path, "/v3/global/merchant-storage/file/upload");
+        assert_eq!(
+            last.outcome,
+            Outcome::Uploaded {
+                media_id: done.file_id.clone()
+            }
+        );
+        assert_eq!(last.field("digest"), Some(sha256.as_str()), "{kind}");
+        assert_eq!(done.sha256, sha256);
+    }
+    let before = sim.server.sim().request_count();
+    let text = Media::text("ids.txt", &b"one\ntwo\n"[..]).unwrap();
+    let e = T::upload_v3(&c, v3::GlobalFile, text).await.unwrap_err();
+    assert!(e.is_input_error(), "{e}");
+
+    let mut bytes = JPEG.to_vec();
+    bytes.resize(3 * 1024 * 1024, 0);
+    let photo = Media::new("shop.jpg", bytes).unwrap();
+    let e = T::upload_v3(&c, v3::GlobalImage, photo).await.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Proto(ProtoError::Media(wxmedia_proto::MediaError::TooLarge {
+                limit: 2097152,
+                ..
+            }))
+        ),
+        "{e:?}"
+    );
+    assert_eq!(sim.server.sim().request_count(), before, "nothing was sent");
+    let done: v3::MediaId = T::upload_v3(&c, v3::GlobalImage, jpeg("shop.jpg"))
+        .await
+        .expect("a global image");
+    assert!(!done.media_id.is_empty());
 }

@@ -189,7 +189,8 @@ macro_rules! conformance {
             v3_product_coupon_images_give_their_image_url,
             v3_custom_uploads_send_the_meta_the_endpoint_wants,
             v3_a_marketing_image_answered_with_a_media_id_is_taken,
-            v3_fapiao_files_go_as_pdfs_with_their_sm3);
+            v3_fapiao_files_go_as_pdfs_with_their_sm3,
+            v3_global_files_take_pdfs_and_images);
         $crate::conformance!(@v3 $t;
             v3_image_in_platform_certificate_mode,
             v3_certificates_downloaded_by_api_v3_key, v3_bad_reply_signature_is_refused,

@@ -56,7 +56,7 @@ fn prepare(args: &CertificatesArgs) -> anyhow::Result<Uploader> {
     let deadline = args.net.deadline()?;
     let builder = args
         .net
-        .apply(builder.api_v3_key(api_v3_key.as_str()), deadline);
+        .apply(builder.api_v3_key(api_v3_key.as_str()), deadline, None);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create the directory {}", args.out.display()))?;
     // The upload kind is not used: this client only downloads.

@@ -201,11 +201,27 @@ impl Destination {
 
     /// Check the bytes as this upload's kind of media (the upload itself
     /// checks the size again).
+    /// The constructor is the one the extension names when the upload
+    /// takes that kind (an endpoint may take PDFs and images), else the
+    /// upload's own, whose message lists what it takes.
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
-        match self {
-            Destination::V3(api) if api.takes_videos() => Media::video(name, bytes),
-            Destination::V3(api) if api.takes_documents() => Media::document(name, bytes),
-            _ => Media::new(name, bytes),
+        let api = match self {
+            Destination::V2 => return Media::new(name, bytes),
+            Destination::V3(api) => api,
+        };
+        let named = name
+            .rsplit_once('.')
+            .and_then(|(_, ext)| MediaKind::from_extension(ext));
+        if named.is_some_and(|k| api.accepts(k)) {
+            Media::any(name, bytes)
+        } else if api.takes_images() {
+            Media::new(name, bytes)
+        } else if api.takes_videos() {
+            Media::video(name, bytes)
+        } else if api.takes_documents() {
+            Media::document(name, bytes)
+        } else {
+            Media::text(name, bytes)
         }
     }
 }
@@ -343,9 +359,9 @@ pub(crate) struct NetArgs {
     /// Base URL of the API [default: https://api.mch.weixin.qq.com, or the --region's host].
     #[arg(long, value_name = "URL")]
     pub(crate) endpoint: Option<String>,
-    /// Which WeChat Pay host: cn (api.mch.weixin.qq.com, failing over to api2) or hk (apihk.mch.weixin.qq.com, for cross-border merchants; no failover unless --backup-endpoint).
-    #[arg(long, value_enum, default_value = "cn", conflicts_with = "endpoint")]
-    pub(crate) region: RegionArg,
+    /// Which WeChat Pay host: cn (api.mch.weixin.qq.com, failing over to api2) or hk (apihk.mch.weixin.qq.com, for cross-border merchants; no failover unless --backup-endpoint). Default: cn, or hk for a --kind only the Hong Kong host serves (global-file, global-image).
+    #[arg(long, value_enum, conflicts_with = "endpoint")]
+    pub(crate) region: Option<RegionArg>,
     /// Base URL to fail over to (default: api2.mch.weixin.qq.com for the mainland host, none for any other).
     #[arg(long, value_name = "URL")]
     pub(crate) backup_endpoint: Option<String>,
@@ -373,15 +389,41 @@ pub(crate) enum RegionArg {
 }
 
 impl NetArgs {
-    /// The base URL: `--endpoint`, else the `--region`'s host.
-    pub(crate) fn endpoint(&self) -> String {
-        let region = match self.region {
+    /// The base URL: `--endpoint`, else the `--region`'s host, else the
+    /// host `only` names (an upload only one region's host serves), else
+    /// the mainland's. A `--region` other than `only` is refused: the
+    /// upload would reach a host that does not serve it.
+    pub(crate) fn endpoint(&self, only: Option<Region>) -> anyhow::Result<String> {
+        let named = self.region.map(|r| match r {
             RegionArg::Cn => Region::Mainland,
             RegionArg::Hk => Region::HongKong,
-        };
-        self.endpoint
-            .clone()
-            .unwrap_or_else(|| region.base_url().to_owned())
+        });
+        if let (Some(named), Some(only)) = (named, only)
+            && named != only
+        {
+            bail!(
+                "this --kind is served only by the {} host ({}); drop --region or pass --region hk",
+                region_name(only),
+                only.base_url()
+            );
+        }
+        Ok(self.base_url(only))
+    }
+
+    /// [`NetArgs::endpoint`] without the check of `--region` against
+    /// `only` (made once, when the upload's client is built).
+    fn base_url(&self, only: Option<Region>) -> String {
+        let named = self.region.map(|r| match r {
+            RegionArg::Cn => Region::Mainland,
+            RegionArg::Hk => Region::HongKong,
+        });
+        self.endpoint.clone().unwrap_or_else(|| {
+            named
+                .or(only)
+                .unwrap_or(Region::Mainland)
+                .base_url()
+                .to_owned()
+        })
     }
 
     /// Check the timeout (a usage error when absurd).
@@ -399,11 +441,12 @@ impl NetArgs {
         &self,
         builder: ClientBuilder<A, ()>,
         deadline: Duration,
+        only: Option<Region>,
     ) -> ClientBuilder<A, ()> {
         // The builder applies the twin rule: the official primary keeps its
         // official twin unless --backup-endpoint says otherwise.
         let mut builder = builder
-            .endpoint(self.endpoint())
+            .endpoint(self.base_url(only))
             .deadline(deadline)
             .attempt_timeout(deadline.min(Duration::from_secs(30)))
             .connect_timeout(deadline.min(Duration::from_secs(10)));
@@ -419,6 +462,14 @@ impl NetArgs {
             builder = builder.no_proxy();
         }
         builder
+    }
+}
+
+/// A region as the messages name it.
+fn region_name(region: Region) -> &'static str {
+    match region {
+        Region::HongKong => "Hong Kong",
+        _ => "mainland",
     }
 }
 
@@ -480,9 +531,17 @@ impl ConnArgs {
         })?;
         let deadline = self.net.deadline()?;
         let configured = match self.target()? {
-            Destination::V2 => Configured::V2(self.net.apply(self.v2_builder(mch_id)?, deadline)),
+            Destination::V2 => {
+                Configured::V2(self.net.apply(self.v2_builder(mch_id)?, deadline, None))
+            }
             Destination::V3(api) => {
-                Configured::V3(self.net.apply(self.v3_builder(mch_id)?, deadline), api)
+                // A --region the upload's host is not is a usage error.
+                self.net.endpoint(api.region())?;
+                Configured::V3(
+                    self.net
+                        .apply(self.v3_builder(mch_id)?, deadline, api.region()),
+                    api,
+                )
             }
         };
         Ok(Uploader::build(
@@ -591,10 +650,11 @@ mod tests {
             #[command(flatten)]
             net: NetArgs,
         }
-        let endpoint = |args: &[&str]| {
+        let parse = |args: &[&str]| {
             let argv = std::iter::once("wxmedia").chain(args.iter().copied());
-            Net::try_parse_from(argv).map(|n| n.net.endpoint())
+            Net::try_parse_from(argv)
         };
+        let endpoint = |args: &[&str]| parse(args).map(|n| n.net.endpoint(None).unwrap());
         assert_eq!(endpoint(&[]).unwrap(), "https://api.mch.weixin.qq.com");
         assert_eq!(
             endpoint(&["--region", "cn"]).unwrap(),
@@ -608,8 +668,25 @@ mod tests {
             endpoint(&["--endpoint", "https://127.0.0.1:9"]).unwrap(),
             "https://127.0.0.1:9"
         );
-        let e = endpoint(&["--region", "hk", "--endpoint", "https://x"]).unwrap_err();
+        let e = parse(&["--region", "hk", "--endpoint", "https://x"])
+            .err()
+            .unwrap();
         assert_eq!(e.kind(), clap::error::ErrorKind::ArgumentConflict);
+        // An upload only the Hong Kong host serves goes there by default,
+        // and --region cn is refused for it rather than sent to a host
+        // that does not serve it; --endpoint (a simulator) is taken.
+        let only_hk = |args: &[&str]| parse(args).unwrap().net.endpoint(Some(Region::HongKong));
+        assert_eq!(only_hk(&[]).unwrap(), "https://apihk.mch.weixin.qq.com");
+        assert_eq!(
+            only_hk(&["--region", "hk"]).unwrap(),
+            "https://apihk.mch.weixin.qq.com"
+        );
+        let e = only_hk(&["--region", "cn"]).unwrap_err().to_string();
+        assert!(e.contains("only by the Hong Kong host"), "{e}");
+        assert_eq!(
+            only_hk(&["--endpoint", "https://127.0.0.1:9"]).unwrap(),
+            "https://127.0.0.1:9"
+        );
         assert!(endpoint(&["--region", "us"]).is_err());
     }
 }

@@ -152,7 +152,7 @@ async fn v3(
         checks.insert(at, check);
     }
     if let Some(deadline) = online {
-        let builder = conn.net.apply(builder, deadline);
+        let builder = conn.net.apply(builder, deadline, None);
         let result = online_checks(conn.net.transport, Configured::V3(builder, Api::Image)).await;
         checks.extend(skipped_unless_built(result, &checks));
     }
@@ -232,7 +232,7 @@ async fn v2(conn: &ConnArgs, mch_id: String, online: Option<Duration>) -> Vec<Ch
                 Some(identity) => builder.identity(identity),
                 None => builder.certificate_at_gateway(),
             };
-            let builder = conn.net.apply(builder, deadline);
+            let builder = conn.net.apply(builder, deadline, None);
             online_checks(conn.net.transport, Configured::V2(builder)).await
         }
         Err(e) => Err(e.into()),

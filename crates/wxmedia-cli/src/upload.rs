@@ -39,7 +39,13 @@ pub(crate) async fn load(
 ) -> Result<(Media, Option<FitNote>), Failure> {
     let bytes = read(path, target, fit.is_some()).await?;
     let name = file_name(path);
-    match fit {
+    // Only photos are fitted: a PDF, where the upload also takes PDFs, is
+    // checked whole and sent as it is.
+    let photo = !matches!(
+        wxmedia_proto::MediaKind::sniff(&bytes),
+        Some(k) if k.is_document() || k.is_video()
+    );
+    match fit.filter(|_| photo) {
         Some(options) => {
             let (bytes, hash) = crate::fit::hashed(bytes).await?;
             let (media, note) = crate::fit::prepare(name, bytes, hash, target, options).await?;

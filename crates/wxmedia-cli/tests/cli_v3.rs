@@ -146,6 +146,7 @@ fn each_kind_prints_its_id_and_the_json_has_the_documented_shape() {
             fx.file("licence.png", PNG),
             "media_id",
         ),
+        ("global-image", fx.file("shop.png", PNG), "media_id"),
     ];
     for (kind, file, field) in &cases {
         let out = run(fx
@@ -838,4 +839,44 @@ fn a_fapiao_pdf_is_uploaded_whole_and_never_fitted() {
         stderr(&out)
     );
     assert_eq!(fx.server.sim().upload_count(), 1);
+}
+
+/// `--kind global-file` takes a PDF and a photo in one command: with
+/// `--fit` the photo is fitted and the PDF sent byte for byte (its
+/// SHA-256 is the meta's `digest`), each with its `file_id`; a text file
+/// is refused before sending.
+#[test]
+fn global_files_take_pdfs_as_they_are_and_fit_photos() {
+    let fx = fx();
+    let pdf = wxmedia_sim::samples::PDF;
+    let contract = fx.file("contract.pdf", pdf);
+    let photo = fx.file("licence.jpg", JPEG);
+    let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+    c.args(["--kind", "global-file", "--fit", "--json"])
+        .arg(&contract)
+        .arg(&photo);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 2, "{}", stdout(&out));
+    for v in &lines {
+        assert!(v["file_id"].as_str().is_some_and(|s| !s.is_empty()), "{v}");
+    }
+    let sha256 = wxmedia_proto::Media::document("c.pdf", pdf)
+        .unwrap()
+        .sha256_hex()
+        .to_owned();
+    let received = fx.server.sim().received();
+    assert!(
+        received
+            .iter()
+            .any(|r| r.field("digest") == Some(sha256.as_str())),
+        "the PDF went unchanged"
+    );
+    let text = fx.file("ids.txt", b"a\nb\n");
+    let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+    c.args(["--kind", "global-file"]).arg(&text);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(fx.server.sim().upload_count(), 2);
 }

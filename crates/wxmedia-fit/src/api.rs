@@ -48,11 +48,19 @@ mod tests {
             2 * 1024 * 1024
         );
         assert!(Target::for_endpoint(&Api::Video).is_none());
-        // Every built-in endpoint that takes images has a target.
+        // Every built-in endpoint that takes images has a target, also
+        // one that takes PDFs beside them (the global file storage).
         for &api in Api::ALL {
-            let images = !api.takes_videos() && !api.takes_documents();
-            assert_eq!(Target::for_endpoint(&api).is_some(), images, "{api}");
+            assert_eq!(
+                Target::for_endpoint(&api).is_some(),
+                api.takes_images(),
+                "{api}"
+            );
         }
+        assert_eq!(
+            Target::for_endpoint(&v3::GlobalFile).unwrap().max_bytes,
+            5 * 1024 * 1024
+        );
         // A caller's endpoint brings its own limit.
         let custom = CustomApi::new("/v3/x/upload", 300 * 1024).unwrap();
         assert_eq!(Target::for_endpoint(&custom).unwrap().max_bytes, 300 * 1024);

@@ -200,6 +200,24 @@ pub enum MediaError {
         /// The extension found (empty when there is none).
         ext: String,
     },
+    /// For a text upload: the file name's extension is not `txt` or `csv`.
+    #[error("file extension {ext:?} is not txt or csv")]
+    UnsupportedTextExtension {
+        /// The extension found (empty when there is none).
+        ext: String,
+    },
+    /// For a text upload: the content is not plain UTF-8 text (or is, but
+    /// another format's by its magic bytes: see
+    /// [`ExtensionMismatch`](MediaError::ExtensionMismatch)).
+    #[error("media is not UTF-8 text ({kind}): {reason}, at byte {at}")]
+    NotText {
+        /// The format the extension names.
+        kind: crate::MediaKind,
+        /// The offset of the first offending byte.
+        at: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// For a document upload: the content does not start with `%PDF-`.
     #[error("media content is not a PDF (it does not start with %PDF-)")]
     UnknownDocumentContent,

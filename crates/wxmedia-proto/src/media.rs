@@ -15,6 +15,7 @@ mod jpeg;
 mod kind;
 mod pdf;
 mod png;
+mod text;
 mod video;
 mod walk;
 
@@ -76,8 +77,12 @@ impl fmt::Display for MediaHash {
 ///
 /// [`Media::new`] takes images only (JPEG, PNG, BMP), as v2 and v3's
 /// image uploads do; [`Media::video`] takes videos only, for v3's
-/// `video_upload`. Each refuses the other family's extensions and content,
-/// so a media cannot reach the wrong endpoint.
+/// `video_upload`; [`Media::document`] PDFs, [`Media::text`] UTF-8 TXT and
+/// CSV. Each refuses the other families' extensions and content, so a
+/// media cannot reach the wrong endpoint; [`Media::any`] picks the
+/// constructor by the extension, for an endpoint that takes several
+/// families (and the upload still checks that its endpoint takes the
+/// kind).
 ///
 /// A `Media` has no size limit of its own: the limit belongs to the
 /// upload it is given to (v2 2 MiB, a v3 image 5 MiB, ...), which refuses
@@ -217,6 +222,7 @@ enum Family {
     Image,
     Video,
     Document,
+    Text,
 }
 
 impl Media {
@@ -258,11 +264,45 @@ impl Media {
         Media::build(filename.into(), content.into(), Family::Document)
     }
 
+    /// Validate the UTF-8 text `content` named `filename` (`.txt` or
+    /// `.csv`, for the bank marketing package's file of ids): UTF-8
+    /// throughout, no byte-order mark, no control bytes but tab and line
+    /// ends; a character cut in two by the end of the file is
+    /// [`MediaError::Truncated`]. Content with another format's magic bytes
+    /// is refused as [`MediaError::ExtensionMismatch`].
+    pub fn text(
+        filename: impl Into<String>,
+        content: impl Into<Bytes>,
+    ) -> Result<Media, MediaError> {
+        Media::build(filename.into(), content.into(), Family::Text)
+    }
+
+    /// Validate media of any kind this crate knows, the constructor chosen
+    /// by the extension: [`Media::new`] for an image's, [`Media::video`],
+    /// [`Media::document`] or [`Media::text`] for the others'. For an
+    /// endpoint that takes several families (the global file storage takes
+    /// PDFs and images); an unknown extension is
+    /// [`MediaError::UnsupportedExtension`].
+    pub fn any(
+        filename: impl Into<String>,
+        content: impl Into<Bytes>,
+    ) -> Result<Media, MediaError> {
+        let filename = filename.into();
+        let family = match MediaKind::from_extension(extension(&filename)) {
+            Some(k) if k.is_video() => Family::Video,
+            Some(k) if k.is_document() => Family::Document,
+            Some(k) if k.is_text() => Family::Text,
+            _ => Family::Image,
+        };
+        Media::build(filename, content.into(), family)
+    }
+
     fn build(filename: String, content: Bytes, family: Family) -> Result<Media, MediaError> {
         let in_family = |k: &MediaKind| match family {
             Family::Image => k.is_image(),
             Family::Video => k.is_video(),
             Family::Document => k.is_document(),
+            Family::Text => k.is_text(),
         };
         check_filename(&filename)?;
         let ext = extension(&filename);
@@ -278,9 +318,24 @@ impl Media {
                 Family::Document => MediaError::UnsupportedDocumentExtension {
                     ext: ext.to_owned(),
                 },
+                Family::Text => MediaError::UnsupportedTextExtension {
+                    ext: ext.to_owned(),
+                },
             })?;
         if content.is_empty() {
             return Err(MediaError::Empty);
+        }
+        if family == Family::Text {
+            // Text has no magic bytes: the extension names it, and content
+            // that another format's magic bytes name is that format.
+            if let Some(detected) = MediaKind::sniff(&content) {
+                return Err(MediaError::ExtensionMismatch {
+                    ext: ext.to_owned(),
+                    detected,
+                });
+            }
+            text::check(named, &content)?;
+            return Ok(Media::checked(filename, content, named, None));
         }
         let detected = MediaKind::sniff(&content)
             .filter(in_family)
@@ -288,6 +343,7 @@ impl Media {
                 Family::Image => MediaError::UnknownContent,
                 Family::Video => MediaError::UnknownVideoContent,
                 Family::Document => MediaError::UnknownDocumentContent,
+                Family::Text => unreachable!("text returned above"),
             })?;
         if detected != named && !(detected.is_iso_bmff() && named.is_iso_bmff()) {
             return Err(MediaError::ExtensionMismatch {
@@ -301,6 +357,7 @@ impl Media {
             MediaKind::Png => png::check(&content),
             MediaKind::Bmp => bmp::check(&content),
             MediaKind::Pdf => pdf::check(&content),
+            _ if kind.is_text() => unreachable!("text returned above"),
             _ => {
                 video::check(kind, &content)?;
                 Ok(None)
@@ -310,19 +367,29 @@ impl Media {
             WalkError::Truncated => MediaError::Truncated { kind },
             WalkError::Malformed(reason) => MediaError::MalformedImage { kind, reason },
         })?;
+        Ok(Media::checked(filename, content, kind, dimensions))
+    }
+
+    /// A media whose content was checked as `kind`, with its wire name.
+    fn checked(
+        filename: String,
+        content: Bytes,
+        kind: MediaKind,
+        dimensions: Option<(u32, u32)>,
+    ) -> Media {
         let wire_filename = if filename.is_ascii() {
             filename.clone()
         } else {
             format!("media.{}", kind.extension())
         };
-        Ok(Media {
+        Media {
             filename,
             wire_filename,
             content,
             kind,
             dimensions,
             hashes: Hashes::default(),
-        })
+        }
     }
 
     /// The name as given.
@@ -522,6 +589,61 @@ mod tests {
             Media::video("a.mp4", &b"GIF89a...."[..]).unwrap_err(),
             MediaError::UnknownVideoContent
         );
+    }
+
+    /// Text is named by its extension and must be UTF-8; a binary
+    /// format's magic bytes under `.txt` are that format; each family
+    /// refuses text's extensions, and `any` picks the family by extension.
+    #[test]
+    fn text_is_utf8_under_its_own_extensions() {
+        let csv = Media::text("ids.csv", &b"id\n1\n"[..]).unwrap();
+        assert_eq!(csv.kind(), MediaKind::Csv);
+        assert_eq!(csv.kind().content_type(), "text/csv");
+        assert_eq!(csv.dimensions(), None);
+        assert_eq!(
+            Media::text("ids.TXT", &b"a"[..]).unwrap().kind(),
+            MediaKind::Txt
+        );
+        assert_eq!(
+            Media::text("ids.txt", JPEG).unwrap_err(),
+            MediaError::ExtensionMismatch {
+                ext: "txt".into(),
+                detected: MediaKind::Jpeg
+            }
+        );
+        assert!(matches!(
+            Media::text("ids.txt", &b"a\xFFb"[..]),
+            Err(MediaError::NotText { at: 1, .. })
+        ));
+        assert_eq!(
+            Media::text("ids.txt", &b""[..]).unwrap_err(),
+            MediaError::Empty
+        );
+        assert_eq!(
+            Media::text("ids.pdf", &b"x"[..]).unwrap_err(),
+            MediaError::UnsupportedTextExtension { ext: "pdf".into() }
+        );
+        assert_eq!(
+            Media::new("ids.txt", &b"x"[..]).unwrap_err(),
+            MediaError::UnsupportedExtension { ext: "txt".into() }
+        );
+        assert_eq!(
+            Media::document("ids.csv", &b"x"[..]).unwrap_err(),
+            MediaError::UnsupportedDocumentExtension { ext: "csv".into() }
+        );
+        // `any`: by the extension.
+        assert_eq!(Media::any("a.jpg", JPEG).unwrap().kind(), MediaKind::Jpeg);
+        assert_eq!(
+            Media::any("a.csv", &b"x,y\n"[..]).unwrap().kind(),
+            MediaKind::Csv
+        );
+        assert_eq!(
+            Media::any("a.gif", JPEG).unwrap_err(),
+            MediaError::UnsupportedExtension { ext: "gif".into() }
+        );
+        for kind in [MediaKind::Txt, MediaKind::Csv] {
+            assert!(kind.is_text() && !kind.is_video() && !kind.is_image() && !kind.is_document());
+        }
     }
 
     #[test]

@@ -51,6 +51,7 @@
 //! | POST | `/v3/marketing/partner/product-coupon/media/upload-image` | v3 product coupon image: jpg, png, bmp, up to 2 MiB; replies `{"image_url"}` |
 //! | POST | `/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file` | v3 fapiao file: a PDF up to 2 MiB, meta `{file_type: "PDF", digest_alogrithm: "SM3", digest}` (the SM3 checked); replies `{"fapiao_media_id"}` |
 //! | POST | `/v3/ecommerce/account/cancel-applications/media` | v3 e-commerce cancellation image, meta `{file_name, file_digest}`: jpg, png, bmp, up to 2 MiB; replies `{"media_id"}` |
+//! | POST | `/v3/global/merchant-storage/file/upload` | v3 global (cross-border) file storage, meta `{filename, digest}`: pdf, jpg, png, bmp, up to 5 MiB, the content checked against the suffix; replies `{"file_id"}`. (The global image upload is `/v3/merchant/media/upload`: give the simulator its 2 MiB with [`V3Config::with_max_image_size`].) |
 //! | POST | [`TEST_UPLOAD_PATH`] | **the simulator's own, not WeChat Pay's**: any meta of the `{filename, sha256}` or `{file_name, file_digest}` shape, echoed back beside a `media_id` |
 //! | GET | `/v3/certificates` | the platform certificate encrypted with the APIv3 key, in [`V3Signer::PlatformCert`] mode; 404 `RESOURCE_NOT_EXISTS` in public-key mode |
 //! | any | anything else | the gateway: HTTP 404 with a small HTML page, logged as [`Outcome::NotFound`] |

@@ -6,7 +6,9 @@ use super::{PNG_SIGNATURE, StillImage};
 
 /// The formats the upload APIs accept, as detected from magic bytes: the
 /// images of v2 and v3's image upload, the videos of v3's `video_upload`,
-/// and the PDF of the fapiao file upload.
+/// the PDF of the fapiao file upload, and the UTF-8 text of the bank
+/// marketing package (which has no magic bytes: its extension names it,
+/// and [`Media::text`](crate::Media::text) checks it is UTF-8).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum MediaKind {
@@ -41,6 +43,10 @@ pub enum MediaKind {
     Rmvb,
     /// PDF: `%PDF-` (the fapiao file upload, 电子发票).
     Pdf,
+    /// Plain UTF-8 text, `.txt` (never sniffed: text has no magic bytes).
+    Txt,
+    /// Comma-separated values in UTF-8, `.csv` (never sniffed).
+    Csv,
 }
 
 /// The ASF header object's GUID, first 16 bytes of every WMV/WMA file.
@@ -93,7 +99,24 @@ impl MediaKind {
 
     /// Whether this is one of the video formats.
     pub fn is_video(self) -> bool {
-        !self.is_image() && !self.is_document()
+        matches!(
+            self,
+            MediaKind::Mp4
+                | MediaKind::Mov
+                | MediaKind::M4v
+                | MediaKind::F4v
+                | MediaKind::Avi
+                | MediaKind::Wmv
+                | MediaKind::Mpeg
+                | MediaKind::Mkv
+                | MediaKind::Flv
+                | MediaKind::Rmvb
+        )
+    }
+
+    /// Whether this is UTF-8 text (TXT, CSV).
+    pub fn is_text(self) -> bool {
+        matches!(self, MediaKind::Txt | MediaKind::Csv)
     }
 
     /// Whether this is a document (PDF).
@@ -128,6 +151,8 @@ impl MediaKind {
             MediaKind::Flv => "video/x-flv",
             MediaKind::Rmvb => "application/vnd.rn-realmedia-vbr",
             MediaKind::Pdf => "application/pdf",
+            MediaKind::Txt => "text/plain",
+            MediaKind::Csv => "text/csv",
         }
     }
 
@@ -148,13 +173,15 @@ impl MediaKind {
             MediaKind::Flv => "flv",
             MediaKind::Rmvb => "rmvb",
             MediaKind::Pdf => "pdf",
+            MediaKind::Txt => "txt",
+            MediaKind::Csv => "csv",
         }
     }
 
     /// The kind an extension names, any case: `jpg`, `jpeg`, `png`, `bmp`
     /// for images; for videos exactly the list of v3's `video_upload`
     /// (`avi wmv mpeg mp4 mov mkv flv f4v m4v rmvb`; not `mpg`, which
-    /// that list does not name); `pdf`.
+    /// that list does not name); `pdf`; `txt` and `csv`.
     pub fn from_extension(ext: &str) -> Option<MediaKind> {
         let lower = ext.to_ascii_lowercase();
         match lower.as_str() {
@@ -172,6 +199,8 @@ impl MediaKind {
             "flv" => Some(MediaKind::Flv),
             "rmvb" => Some(MediaKind::Rmvb),
             "pdf" => Some(MediaKind::Pdf),
+            "txt" => Some(MediaKind::Txt),
+            "csv" => Some(MediaKind::Csv),
             _ => None,
         }
     }
@@ -194,6 +223,8 @@ impl fmt::Display for MediaKind {
             MediaKind::Flv => "FLV",
             MediaKind::Rmvb => "RMVB",
             MediaKind::Pdf => "PDF",
+            MediaKind::Txt => "TXT",
+            MediaKind::Csv => "CSV",
         })
     }
 }

@@ -59,7 +59,8 @@ use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
 use super::reply::id_field;
-use super::upload::{MediaId, MediaUrl, UploadedMedia};
+use super::upload::{FapiaoMediaId, FileId, MediaId, MediaUrl, UploadedMedia};
+use crate::endpoints::Region;
 use crate::{DecodeError, Error, Media, MediaKind, Rate};
 
 /// A v3 upload endpoint of the `meta` + `file` shape: where it is, what it
@@ -235,6 +236,10 @@ pub struct Spec {
     /// The rate WeChat Pay allows per merchant ([`Rate::DEFAULT`] where
     /// it is not documented).
     pub rate: Rate,
+    /// The only host that serves it, where that is one region's
+    /// (the global uploads: [`Region::HongKong`]); `None` where the
+    /// client's configured host does.
+    pub region: Option<Region>,
 }
 
 /// One member of a built-in endpoint's `meta`, in the order sent.
@@ -294,6 +299,14 @@ const VIDEOS: &[MediaKind] = &[
 
 /// The fapiao file upload's: PDF only.
 const PDFS: &[MediaKind] = &[MediaKind::Pdf];
+
+/// The global file storage's: PDF and the images.
+const PDFS_AND_IMAGES: &[MediaKind] = &[
+    MediaKind::Pdf,
+    MediaKind::Jpeg,
+    MediaKind::Png,
+    MediaKind::Bmp,
+];
 
 const MIB: usize = 1024 * 1024;
 
@@ -388,6 +401,7 @@ builtins! {
         reply_field: "media_id",
         also_field: None,
         rate: Rate::per_second(10),
+        region: None,
     }
     /// `POST /v3/merchant/media/video_upload`: videos (视频上传; build the
     /// media with [`Media::video`]), 5 MiB, replies `media_id`; its rate is
@@ -402,6 +416,7 @@ builtins! {
         reply_field: "media_id",
         also_field: None,
         rate: Rate::DEFAULT,
+        region: None,
     }
     /// `POST /v3/marketing/favor/media/image-upload`: JPG/PNG/BMP for
     /// coupons (图片上传(营销专用)), 2 MiB, 100 a minute, replies
@@ -417,6 +432,7 @@ builtins! {
         reply_field: "media_url",
         also_field: Some("media_id"),
         rate: Rate::per_minute(100),
+        region: None,
     }
     /// `POST /v3/merchant-service/images/upload`: JPG/PNG/BMP sent with a
     /// reply to a consumer complaint (消费者投诉2.0, 商户上传反馈图片),
@@ -431,6 +447,7 @@ builtins! {
         reply_field: "media_id",
         also_field: None,
         rate: Rate::per_second(10),
+        region: None,
     }
     /// `POST /v3/marketing/partner/product-coupon/media/upload-image`:
     /// JPG/PNG/BMP for product coupons (商品券, service providers'
@@ -446,6 +463,7 @@ builtins! {
         reply_field: "image_url",
         also_field: None,
         rate: Rate::per_second(20),
+        region: None,
     }
     /// `POST /v3/ecommerce/account/cancel-applications/media`: JPG/BMP/PNG
     /// for an e-commerce platform's account-cancellation application
@@ -465,16 +483,17 @@ builtins! {
         reply_field: "media_id",
         also_field: None,
         rate: Rate::DEFAULT,
+        region: None,
     }
     /// `POST /v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file`:
     /// a PDF invoice file (电子发票, 上传电子发票文件), 2 MiB; the meta
     /// names no file but its SM3 digest, under the documents' own
-    /// spelling `digest_alogrithm`; replies `fapiao_media_id`, which comes
-    /// as [`MediaId::media_id`] and lives 3 days. Its rate is not
+    /// spelling `digest_alogrithm`; replies `fapiao_media_id`
+    /// ([`FapiaoMediaId`]), which lives 3 days. Its rate is not
     /// documented ([`Rate::DEFAULT`]). (A service provider's `sub_mchid`
     /// member is left out: upload as the merchant, or use your own
     /// [`Endpoint`].)
-    FapiaoFile -> MediaId {
+    FapiaoFile -> FapiaoMediaId {
         name: "fapiao-file",
         summary: "fapiao (electronic invoice) PDF",
         path: "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file",
@@ -488,6 +507,44 @@ builtins! {
         reply_field: "fapiao_media_id",
         also_field: None,
         rate: Rate::DEFAULT,
+        region: None,
+    }
+    /// `POST /v3/global/merchant-storage/file/upload` on the Hong Kong host
+    /// (境外, 文件上传): a PDF, JPG, BMP or PNG, 5 MiB; meta
+    /// `{filename, digest}` (the SHA-256, under the name the documents'
+    /// parameter table gives; their example says `sha256`: if the host
+    /// wants that, a [`CustomApi`](super::CustomApi) with
+    /// `meta_names("filename", "sha256")` reaches it); replies `file_id`
+    /// ([`FileId`]). Build a PDF's media with [`Media::document`], an
+    /// image's with [`Media::new`], or either with [`Media::any`]. Its rate
+    /// is not documented ([`Rate::DEFAULT`]).
+    GlobalFile -> FileId {
+        name: "global-file",
+        summary: "cross-border merchant file, PDF or image (Hong Kong host)",
+        path: "/v3/global/merchant-storage/file/upload",
+        max_size: 5 * MIB,
+        kinds: PDFS_AND_IMAGES,
+        meta: &[MetaField::FileName("filename"), MetaField::Sha256("digest")],
+        reply_field: "file_id",
+        also_field: None,
+        rate: Rate::DEFAULT,
+        region: Some(Region::HongKong),
+    }
+    /// `POST /v3/merchant/media/upload` on the Hong Kong host (境外,
+    /// 图片上传): [`Image`]'s path for cross-border merchants, whose
+    /// documents give 2 MiB; meta `{filename, sha256}`; replies
+    /// `media_id`. Its rate there is not documented ([`Rate::DEFAULT`]).
+    GlobalImage -> MediaId {
+        name: "global-image",
+        summary: "cross-border merchant image (Hong Kong host)",
+        path: "/v3/merchant/media/upload",
+        max_size: 2 * MIB,
+        kinds: IMAGES,
+        meta: FILE_META,
+        reply_field: "media_id",
+        also_field: None,
+        rate: Rate::DEFAULT,
+        region: Some(Region::HongKong),
     }
 }
 
@@ -522,6 +579,22 @@ impl Api {
     /// [`Media::document`]).
     pub fn takes_documents(self) -> bool {
         self.spec().kinds.iter().any(|k| k.is_document())
+    }
+
+    /// Whether it takes images (JPEG, PNG, BMP; [`Media::new`]).
+    pub fn takes_images(self) -> bool {
+        self.spec().kinds.iter().any(|k| k.is_image())
+    }
+
+    /// Whether it takes text (TXT, CSV; [`Media::text`]).
+    pub fn takes_text(self) -> bool {
+        self.spec().kinds.iter().any(|k| k.is_text())
+    }
+
+    /// The only host that serves it, where that is one region's (see
+    /// [`Spec::region`]).
+    pub fn region(self) -> Option<Region> {
+        self.spec().region
     }
 
     /// Its short name (`image`, `marketing-image`, ...), as the command

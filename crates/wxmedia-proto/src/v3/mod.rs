@@ -6,7 +6,7 @@
 //! | [`signer`] | the [`Signer`] trait (a key in an HSM or KMS can sign) and the ring-backed [`RsaSigner`] |
 //! | [`verify`] | [`Verifier`]: the `Wechatpay-*` reply headers, the 300 s window, keys by serial or public key id |
 //! | [`endpoint`] | the [`Endpoint`] trait; the built-in endpoints ([`Image`], [`Video`], [`MarketingImage`], [`ComplaintImage`], ...) in one table, and [`Api`] to choose among them at run time |
-//! | [`upload`] | [`UploadV3`], one upload to any endpoint, with [`Merchant`]; results [`UploadedMedia`], [`MediaId`], [`MediaUrl`] |
+//! | [`upload`] | [`UploadV3`], one upload to any endpoint, with [`Merchant`]; results [`UploadedMedia`], [`MediaId`], [`MediaUrl`], [`FapiaoMediaId`], [`FileId`] |
 //! | [`custom`] | [`CustomApi`], an endpoint described at run time (path, limit, kinds, meta field names and extra fields); result [`CustomUploaded`] |
 //! | [`reply`] | verified JSON bodies, and `{code, message, detail}` errors kept whole |
 //! | [`certificates`] | [`DownloadCertificates`]: `GET /v3/certificates`, AES-256-GCM with the [`ApiV3Key`], verified by the certificates it carries |
@@ -34,5 +34,5 @@ pub use custom::{CustomApi, CustomUploaded, MetaDigest};
 pub use endpoint::*;
 pub use keys::normalize_serial;
 pub use signer::{RsaSigner, Signer};
-pub use upload::{MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
+pub use upload::{FapiaoMediaId, FileId, MediaId, MediaUrl, Merchant, UploadV3, UploadedMedia};
 pub use verify::Verifier;

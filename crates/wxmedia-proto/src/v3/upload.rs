@@ -126,6 +126,53 @@ pub struct MediaUrl {
     pub request_id: Option<String>,
 }
 
+/// A verified fapiao file upload: its `fapiao_media_id`, which WeChat Pay
+/// keeps for 3 days (issue the fapiao within them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FapiaoMediaId {
+    /// The id to name the file by when issuing the fapiao.
+    pub fapiao_media_id: String,
+    /// The SHA-256 of the file that was sent, lowercase hex (the meta
+    /// carried its SM3; [`Media::sm3_hex`] gives that).
+    pub sha256: String,
+    /// The reply's `Request-ID`, which WeChat Pay support asks for.
+    pub request_id: Option<String>,
+}
+
+/// A verified upload to the global file storage: its `file_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FileId {
+    /// The id to name the file by in later cross-border API calls.
+    pub file_id: String,
+    /// The SHA-256 of the file that was sent, lowercase hex (the meta's
+    /// `digest`).
+    pub sha256: String,
+    /// The reply's `Request-ID`, which WeChat Pay support asks for.
+    pub request_id: Option<String>,
+}
+
+impl From<UploadedMedia> for FapiaoMediaId {
+    fn from(u: UploadedMedia) -> FapiaoMediaId {
+        FapiaoMediaId {
+            fapiao_media_id: u.id,
+            sha256: u.sha256,
+            request_id: u.request_id,
+        }
+    }
+}
+
+impl From<UploadedMedia> for FileId {
+    fn from(u: UploadedMedia) -> FileId {
+        FileId {
+            file_id: u.id,
+            sha256: u.sha256,
+            request_id: u.request_id,
+        }
+    }
+}
+
 impl From<UploadedMedia> for MediaId {
     fn from(u: UploadedMedia) -> MediaId {
         MediaId {

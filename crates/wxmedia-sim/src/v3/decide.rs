@@ -371,6 +371,13 @@ fn check_media(
             }
             None
         }
+        Suffixes::PdfJpgPngBmp => Some(
+            ["pdf", "jpg", "png", "bmp"]
+                .contains(&suffix.as_str())
+                .then(|| MediaKind::from_extension(&suffix))
+                .flatten()
+                .ok_or_else(|| param_error(upload.suffix_message))?,
+        ),
     };
     let limit = match upload.limit {
         Limit::ConfiguredImage => v3.max_image_size,
@@ -392,8 +399,8 @@ fn image_suffix(filename: &str, message: &'static str) -> Result<MediaKind, Refu
     MediaKind::from_extension(&suffix).ok_or_else(|| param_error(message))
 }
 
-/// Size (with the endpoint's own message), digest, and for images the
-/// content.
+/// Size (with the endpoint's own message), digest, and for images (and
+/// the global file storage's PDFs) the content.
 fn check_file(
     data: &[u8],
     limit: usize,
