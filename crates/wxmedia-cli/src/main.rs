@@ -9,6 +9,7 @@ mod certificates;
 mod client;
 mod conn;
 mod demo;
+mod destination;
 mod doctor;
 mod fit;
 mod progress;
