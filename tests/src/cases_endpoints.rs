@@ -338,3 +338,113 @@ pub async fn v3_global_files_take_pdfs_and_images<T: Transport>() {
         .expect("a global image");
     assert!(!done.media_id.is_empty());
 }
+
+/// The SHA-256 of `text`, as the simulator logs what it opened.
+fn opened_as(text: &str) -> String {
+    let media = Media::text("x.txt", text.as_bytes().to_vec()).unwrap();
+    format!("sha256:{}", media.sha256_hex())
+}
+
+/// A shopping receipt: the meta names the order, and the phone number,
+/// sealed by the client with the key `Wechatpay-Serial` names (the WeChat
+/// Pay public key, then the platform certificate), is opened by the
+/// simulator with its own private key; the `receipt` comes back. A BMP,
+/// and a PNG over 200 KiB, are refused unsent.
+pub async fn v3_shopping_receipts_seal_the_phone_number_for_the_key_named<T: Transport>() {
+    let sim = sim().await;
+    let receipt = v3::ShoppingReceipt::new(
+        "4200000008202209139188072801",
+        "2026-12-07T15:39:35.000+08:00",
+    )
+    .unwrap()
+    .transaction_mchid("1230000109")
+    .unwrap()
+    .openid("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+    .unwrap()
+    .consultation_phone_number("0755-86013388")
+    .unwrap();
+    for verify in [Verify::PublicKey, Verify::PlatformCert] {
+        if let Verify::PlatformCert = verify {
+            crate::cases_v3::platform_cert_mode(&sim);
+        }
+        let c = build::<T>(v3_builder(&sim, verify));
+        let done = T::upload_v3(&c, receipt.clone(), Media::new("receipt.png", PNG).unwrap())
+            .await
+            .unwrap_or_else(|e| panic!("{verify:?}: {e}"));
+        assert_eq!(
+            done.receipt["transaction_id"], "4200000008202209139188072801",
+            "{verify:?}"
+        );
+        let last = sim.server.sim().received().pop().unwrap();
+        assert_eq!(last.path, "/v3/marketing/shopping-receipt/shoppingreceipts");
+        assert_eq!(
+            last.field("consultation_phone_number"),
+            Some(opened_as("0755-86013388").as_str()),
+            "{verify:?}: the simulator opened the sealed number"
+        );
+        assert!(matches!(last.outcome, Outcome::Uploaded { .. }));
+    }
+    let before = sim.server.sim().request_count();
+    let c = build::<T>(v3_builder(&sim, Verify::PlatformCert));
+    let bmp = Media::new("receipt.bmp", wxmedia_sim::samples::BMP).unwrap();
+    let e = T::upload_v3(&c, receipt.clone(), bmp).await.unwrap_err();
+    assert!(e.is_input_error(), "{e}");
+    let mut big = PNG.to_vec();
+    // Bytes after IEND keep the PNG whole.
+    big.resize(200 * 1024 + 1, 0);
+    let e = T::upload_v3(&c, receipt, Media::new("receipt.png", big).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Proto(ProtoError::Media(wxmedia_proto::MediaError::TooLarge {
+                limit: 204800,
+                ..
+            }))
+        ),
+        "{e:?}"
+    );
+    assert_eq!(sim.server.sim().request_count(), before, "nothing was sent");
+}
+
+/// A bank package: the client gives its sealing key, the ids are sealed
+/// with it one a line, and the simulator opens every line with its own
+/// key (a line that is not sealed is counted as refused); the task comes
+/// back. The same file name twice in one package is refused by the
+/// simulator, as the documents say; a PNG is refused unsent.
+pub async fn v3_bank_packages_carry_ids_sealed_with_the_clients_key<T: Transport>() {
+    let sim = sim().await;
+    let c = build::<T>(v3_builder(&sim, Verify::PublicKey));
+    let key = T::sealing_key(&c).await.expect("the sealing key");
+    assert_eq!(key.id(), sim.server.v3().keys().wechatpay_public_key_id());
+    let ids = ["6222020000000001", "6222020000000002", "6222020000000003"];
+    let mut file = v3::BankPackage::sealed_file(&key, ids, &v3::seal::system_random).unwrap();
+    file.extend_from_slice(b"not-sealed\n");
+    let package = v3::BankPackage::new("8473295", "ICBC_DEBIT").unwrap();
+    let media = Media::text("active_user.csv", file).unwrap();
+    let task = T::upload_v3(&c, package.clone(), media.clone())
+        .await
+        .expect("a bank package task");
+    assert!(!task.task_id.is_empty());
+    assert_eq!(task.package_id.as_deref(), Some("8473295"));
+    assert_eq!(task.status.as_deref(), Some("PROCESSING"));
+    let last = sim.server.sim().received().pop().unwrap();
+    assert_eq!(last.path, "/v3/marketing/bank/packages/8473295/tasks");
+    assert_eq!(last.field("lines_opened"), Some("3"));
+    assert_eq!(last.field("lines_refused"), Some("1"));
+    assert_eq!(last.field("bank_type"), Some("ICBC_DEBIT"));
+
+    let e = T::upload_v3(&c, package.clone(), media).await.unwrap_err();
+    assert_eq!(
+        e.api_code().map(|c| c.as_str().to_owned()).as_deref(),
+        Some("PARAM_ERROR"),
+        "{e:?}"
+    );
+    let before = sim.server.sim().request_count();
+    let e = T::upload_v3(&c, package, Media::new("ids.png", PNG).unwrap())
+        .await
+        .unwrap_err();
+    assert!(e.is_input_error(), "{e}");
+    assert_eq!(sim.server.sim().request_count(), before, "nothing was sent");
+}

@@ -49,7 +49,7 @@ pub(crate) fn v3_builder<C>(sim: &Sim, verify: Verify) -> V3Builder<C> {
 }
 
 /// Switch the simulator to sign replies with its platform certificate.
-fn platform_cert_mode(sim: &Sim) {
+pub(crate) fn platform_cert_mode(sim: &Sim) {
     let v3 = sim.server.v3().with_signer(V3Signer::PlatformCert);
     sim.server.sim().set_v3(v3);
 }

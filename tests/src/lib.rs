@@ -52,6 +52,8 @@ pub trait Transport: 'static {
     fn download_certificates(
         client: &Self::V3,
     ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>>;
+    /// The WeChat Pay key sensitive data is sealed with.
+    fn sealing_key(client: &Self::V3) -> BoxFuture<'static, Result<v3::SealingKey, Error>>;
     /// The base URL the next v2 attempt would use.
     fn current_endpoint(client: &Self::V2) -> String;
     /// The base URL the next v3 attempt would use.
@@ -102,6 +104,10 @@ impl<T: wxmedia_client::Transport> Transport for Async<T> {
         client: &Self::V3,
     ) -> BoxFuture<'static, Result<Vec<v3::PlatformCertificate>, Error>> {
         boxed(client, |c| async move { c.download_certificates().await })
+    }
+
+    fn sealing_key(client: &Self::V3) -> BoxFuture<'static, Result<v3::SealingKey, Error>> {
+        boxed(client, |c| async move { c.sealing_key().await })
     }
 
     fn current_endpoint(client: &Self::V2) -> String {
@@ -157,6 +163,10 @@ impl<T: wxmedia_client::blocking::BlockingTransport> Transport for Blocking<T> {
         on_thread(client, |c| c.download_certificates())
     }
 
+    fn sealing_key(client: &Self::V3) -> BoxFuture<'static, Result<v3::SealingKey, Error>> {
+        on_thread(client, |c| c.sealing_key())
+    }
+
     fn current_endpoint(client: &Self::V2) -> String {
         client.current_endpoint()
     }
@@ -190,7 +200,9 @@ macro_rules! conformance {
             v3_custom_uploads_send_the_meta_the_endpoint_wants,
             v3_a_marketing_image_answered_with_a_media_id_is_taken,
             v3_fapiao_files_go_as_pdfs_with_their_sm3,
-            v3_global_files_take_pdfs_and_images);
+            v3_global_files_take_pdfs_and_images,
+            v3_shopping_receipts_seal_the_phone_number_for_the_key_named,
+            v3_bank_packages_carry_ids_sealed_with_the_clients_key);
         $crate::conformance!(@v3 $t;
             v3_image_in_platform_certificate_mode,
             v3_certificates_downloaded_by_api_v3_key, v3_bad_reply_signature_is_refused,

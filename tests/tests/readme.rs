@@ -2,7 +2,7 @@
 
 /// Each README section with a Rust excerpt, the example it is cut from, and
 /// a call the excerpt must show (so that an emptied block cannot pass).
-const EXCERPTS: [(&str, &str, &str, &str); 2] = [
+const EXCERPTS: [(&str, &str, &str, &str); 3] = [
     (
         "## Drive the core yourself",
         "crates/wxmedia-proto/examples/embed_rustls.rs",
@@ -14,6 +14,12 @@ const EXCERPTS: [(&str, &str, &str, &str); 2] = [
         "crates/wxmedia/examples/v3_custom.rs",
         include_str!("../../crates/wxmedia/examples/v3_custom.rs"),
         "client.upload(&api, media)",
+    ),
+    (
+        "## Receipts and bank packages: sealed fields",
+        "crates/wxmedia/examples/v3_sealed.rs",
+        include_str!("../../crates/wxmedia/examples/v3_sealed.rs"),
+        "BankPackage::sealed_file(",
     ),
 ];
 

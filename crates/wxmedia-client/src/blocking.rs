@@ -181,6 +181,12 @@ impl<T: BlockingTransport> V3Client<T> {
         block_on(self.inner.upload_to(api, media))
     }
 
+    /// The WeChat Pay key sensitive data is sealed with (see
+    /// [`crate::V3Client::sealing_key`]). Blocks.
+    pub fn sealing_key(&self) -> Result<wxmedia_proto::v3::SealingKey, Error> {
+        block_on(self.inner.sealing_key())
+    }
+
     /// Download the platform certificates with the APIv3 key (see
     /// [`crate::V3Client::download_certificates`]). Blocks.
     pub fn download_certificates(&self) -> Result<Vec<PlatformCertificate>, Error> {

@@ -194,6 +194,21 @@ impl<T: Transport> V3Client<T> {
         self.upload(&api, media).await
     }
 
+    /// The WeChat Pay key that sensitive data is sealed with: the one
+    /// every request names in `Wechatpay-Serial` (the WeChat Pay public
+    /// key when one is configured, else the newest platform certificate).
+    /// For content sealed before the upload, such as a bank package's
+    /// ids ([`BankPackage::sealed_file`](wxmedia_proto::v3::BankPackage::sealed_file)); meta fields are sealed by
+    /// the upload itself. With the APIv3 key, the platform certificates
+    /// are downloaded first when none is valid now.
+    pub async fn sealing_key(&self) -> Result<wxmedia_proto::v3::SealingKey, Error> {
+        let has_key = self.v3.settings.api_v3_key.is_some();
+        if has_key && !self.verifier().can_verify_at(self.unix_time()) {
+            self.certificates_needed().await?;
+        }
+        Ok(self.verifier().sealing_key()?)
+    }
+
     /// What every upload does around its operation (made by `upload` for
     /// the merchant as it stands): certificates first when none verifies,
     /// and one retry after a refresh when the reply names a key not held.

@@ -586,3 +586,27 @@ fn grey_png_becomes_a_grey_jpeg() {
     );
     assert!(psnr > 35.0, "{psnr}");
 }
+
+/// A shopping receipt takes 200 KiB of JPG or PNG: the receipt endpoint's
+/// target fits a 12 MP phone photo of a receipt under it, upright and
+/// stripped, never below the minimum long side.
+#[test]
+fn a_photo_is_fitted_to_the_shopping_receipts_200_kib() {
+    let receipt =
+        wxmedia_proto::v3::ShoppingReceipt::new("4200", "2026-12-07T15:39:35+08:00").unwrap();
+    let target = Target::for_endpoint(&receipt).expect("the receipt takes JPEG");
+    assert_eq!(target.max_bytes, 200 * 1024);
+    let photo = synth::photo(4000, 3000, 12);
+    let source = synth::with_exif(&synth::jpeg(&photo, 95), 6, true);
+    let fitted = fit(&source, &target).unwrap();
+    assert!(fitted.bytes.len() <= 200 * 1024, "{}", fitted.bytes.len());
+    let report = &fitted.report;
+    assert_eq!(report.format_after, Format::Jpeg);
+    assert_eq!(report.oriented, Some(Orientation::Rotate90));
+    assert!(
+        report.dims_after.height > report.dims_after.width,
+        "{report}"
+    );
+    wxmedia_proto::Media::new("receipt.jpg", fitted.bytes.into_owned())
+        .expect("whole media the receipt endpoint takes");
+}

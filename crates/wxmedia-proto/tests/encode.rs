@@ -163,6 +163,75 @@ fn golden_v3_requests_for_every_api() {
     }
 }
 
+/// The fixed "random" bytes of the sealed golden requests: a seed that
+/// never changes, so the requests are byte for byte the same each run.
+fn fixed_random() -> Arc<wxmedia_proto::v3::Random> {
+    Arc::new(|out: &mut [u8]| {
+        for (i, b) in out.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(7).wrapping_add(1);
+        }
+        Ok(())
+    })
+}
+
+/// The ids of the golden bank package, one a line once sealed.
+const BANK_IDS: [&str; 2] = ["6222020000000001", "6222020000000002"];
+/// The golden receipt's consultation phone number, sealed in its meta.
+const RECEIPT_PHONE: &str = "0755-86013388";
+
+/// Golden requests of the two uploads with sealed fields: the shopping
+/// receipt (its phone number sealed in the meta) and a bank package (its
+/// lines sealed in the file), each with the platform certificate's serial
+/// in `Wechatpay-Serial`. `tests/v3_openssl.rs` opens what they seal with
+/// openssl.
+#[test]
+fn golden_v3_sealed_requests() {
+    use wxmedia_proto::v3::{BankPackage, ShoppingReceipt};
+    let bless = std::env::var_os("WXMEDIA_BLESS").is_some_and(|v| v == "1");
+    let dir = root().join("tests/golden");
+    let merchant = v3_merchant().with_random(fixed_random());
+    let receipt = ShoppingReceipt::new(
+        "4200000008202209139188072801",
+        "2022-05-07T15:39:35.000+08:00",
+    )
+    .unwrap()
+    .transaction_mchid("1230000109")
+    .unwrap()
+    .out_trade_no("1217752501201407033233368018")
+    .unwrap()
+    .openid("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+    .unwrap()
+    .consultation_phone_number(RECEIPT_PHONE)
+    .unwrap();
+    let upload = UploadV3::new(receipt, merchant.clone(), sample("sample.png")).unwrap();
+    let request = upload.encode(&v3_env()).unwrap();
+    assert_eq!(request.headers()["wechatpay-serial"], "F5765756002FDD77");
+    golden_check(
+        &dir.join("v3-shopping-receipt-sample-png.http"),
+        &serialize(&request),
+        bless,
+    );
+
+    let key = merchant.verifier().sealing_key().unwrap();
+    let file = BankPackage::sealed_file(&key, BANK_IDS, &*fixed_random()).unwrap();
+    let media = Media::text("active_user.csv", file).unwrap();
+    let package = BankPackage::new("8473295", "ICBC_DEBIT").unwrap();
+    let upload = UploadV3::new(package, merchant, media).unwrap();
+    assert_eq!(
+        &upload.meta()[..],
+        format!(
+            r#"{{"filename":"active_user.csv","sha256":"{}","bank_type":"ICBC_DEBIT"}}"#,
+            upload.media().sha256_hex()
+        )
+        .as_bytes()
+    );
+    golden_check(
+        &dir.join("v3-bank-package-ids-csv.http"),
+        &serialize(&upload.encode(&v3_env()).unwrap()),
+        bless,
+    );
+}
+
 /// A v3 request's parts: meta first (JSON, no file name) with the file's
 /// SHA-256, then the file, shared rather than copied; the headers name the
 /// key to verify with.

@@ -1,4 +1,4 @@
-//! The v3 golden requests checked by openssl, which knows nothing of our code: the signature over the meta bytes found in the file, and the meta's digest of the file part (SHA-256, or the fapiao file's SM3).
+//! The v3 golden requests checked by openssl, which knows nothing of our code: the signature over the meta bytes found in the file, the meta's digest of the file part (SHA-256, or the fapiao file's SM3), and what the request sealed for WeChat Pay (RSA-OAEP), decrypted.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -48,6 +48,7 @@ fn param<'a>(auth: &'a str, name: &str) -> &'a str {
 fn openssl_agrees_with_every_v3_golden_request() {
     let dir = tempfile_dir();
     let mut checked = 0;
+    let mut opened = 0;
     for entry in std::fs::read_dir(root().join("tests/golden")).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_owned();
@@ -111,9 +112,51 @@ fn openssl_agrees_with_every_v3_golden_request() {
         let hex = digest.split_whitespace().next().unwrap();
         assert_eq!(meta[field], hex, "{name}: meta {field}");
         checked += 1;
+
+        // What the request sealed for WeChat Pay, opened by openssl with
+        // the private key of the certificate `Wechatpay-Serial` names
+        // (RSA-OAEP; openssl's default OAEP digest and MGF1 are SHA-1).
+        assert_eq!(header("wechatpay-serial"), "F5765756002FDD77", "{name}");
+        let phone = &meta["merchant_contact_information"]["consultation_phone_number"];
+        if let Some(sealed) = phone.as_str() {
+            assert_eq!(open(sealed, &dir), b"0755-86013388", "{name}");
+            opened += 1;
+        }
+        if meta.get("bank_type").is_some() {
+            let lines: Vec<&str> = std::str::from_utf8(file).unwrap().lines().collect();
+            assert_eq!(lines.len(), 2, "{name}");
+            for (line, id) in lines
+                .into_iter()
+                .zip(["6222020000000001", "6222020000000002"])
+            {
+                assert_eq!(open(line, &dir), id.as_bytes(), "{name}");
+                opened += 1;
+            }
+        }
     }
-    assert_eq!(checked, 9, "every v3 golden file was checked");
+    assert_eq!(checked, 11, "every v3 golden file was checked");
+    assert_eq!(opened, 3, "the receipt's phone and the package's two ids");
     std::fs::remove_dir_all(dir).ok();
+}
+
+/// A base64 RSA-OAEP ciphertext decrypted by openssl with the golden
+/// certificate's private key.
+fn open(sealed: &str, dir: &Path) -> Vec<u8> {
+    std::fs::write(dir.join("sealed"), STANDARD.decode(sealed).unwrap()).unwrap();
+    let key = root().join("tests/data/v3_key.pem");
+    openssl(
+        &[
+            "pkeyutl",
+            "-decrypt",
+            "-inkey",
+            key.to_str().unwrap(),
+            "-pkeyopt",
+            "rsa_padding_mode:oaep",
+            "-in",
+            "sealed",
+        ],
+        dir,
+    )
 }
 
 /// A scratch directory of this test's own, under the target directory.

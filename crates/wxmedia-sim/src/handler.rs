@@ -194,7 +194,15 @@ struct Inner {
     window: Mutex<Option<(Instant, u32)>>,
     /// WeChat Pay's documented limits, kept when switched on.
     limits: Limits,
+    /// The file names of each bank package's upload tasks, which the
+    /// documents say must differ: (package id, file name), oldest first,
+    /// at most `MAX_BANK_TASKS` (a long-running simulator forgets the
+    /// oldest).
+    bank_tasks: Mutex<std::collections::VecDeque<(String, String)>>,
 }
+
+/// How many bank package task names a simulator remembers.
+const MAX_BANK_TASKS: usize = 4096;
 
 impl std::fmt::Debug for Simulator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -261,6 +269,7 @@ impl Simulator {
                 }),
                 window: Mutex::new(None),
                 limits: Limits::default(),
+                bank_tasks: Mutex::default(),
             }),
         }
     }
@@ -460,6 +469,20 @@ impl Simulator {
     /// Keep the documented limits from now on, or stop keeping them.
     pub fn set_rate_limits(&self, on: bool) {
         self.inner.limits.switch(on);
+    }
+
+    /// Take `filename` for a task of the bank package `package`: `false`
+    /// when a task of that package has it already.
+    pub(crate) fn claim_bank_task(&self, package: &str, filename: &str) -> bool {
+        let mut tasks = lock(&self.inner.bank_tasks);
+        if tasks.iter().any(|(p, f)| p == package && f == filename) {
+            return false;
+        }
+        if tasks.len() == MAX_BANK_TASKS {
+            tasks.pop_front();
+        }
+        tasks.push_back((package.to_owned(), filename.to_owned()));
+        true
     }
 
     /// Whether an authenticated request to `path`, arriving at `now`, is

@@ -129,6 +129,8 @@ struct V3Req {
     authorization: Option<String>,
     content_type: String,
     body: Vec<u8>,
+    /// The `Wechatpay-Serial` header, when one is sent.
+    wechatpay_serial: Option<String>,
 }
 
 const BOUNDARY: &str = "v3-sim-test-boundary";
@@ -171,6 +173,7 @@ impl V3Req {
             authorization: None,
             content_type: format!("multipart/form-data; boundary={BOUNDARY}"),
             body: Vec::new(),
+            wechatpay_serial: None,
         }
     }
 
@@ -203,6 +206,9 @@ impl V3Req {
             .header("accept", "application/json");
         if self.method == Method::POST {
             b = b.header("content-type", &self.content_type);
+        }
+        if let Some(serial) = &self.wechatpay_serial {
+            b = b.header("wechatpay-serial", serial);
         }
         b.body(Bytes::from(self.body.clone())).unwrap()
     }
@@ -1463,4 +1469,155 @@ fn the_fapiao_file_takes_a_pdf_and_checks_its_sm3() {
     let jpeg_meta = meta("PDF", "digest_alogrithm", "SM3", &openssl_sm3(JPEG));
     send(&sim(), &with_meta(FAPIAO, &jpeg_meta, "invoice.pdf", JPEG))
         .assert_refused(400, "PARAM_ERROR");
+}
+
+/// `plain` encrypted by `openssl pkeyutl` (RSA-OAEP, its default SHA-1)
+/// with the public key `pem`, base64.
+fn openssl_seal(pem: &str, plain: &[u8]) -> String {
+    let dir = std::env::temp_dir().join(format!("wxmedia-oaep-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("key.pem"), pem).unwrap();
+    std::fs::write(dir.join("plain"), plain).unwrap();
+    let out = std::process::Command::new("openssl")
+        .args(["pkeyutl", "-encrypt", "-pubin", "-inkey", "key.pem"])
+        .args(["-pkeyopt", "rsa_padding_mode:oaep", "-in", "plain"])
+        .current_dir(&dir)
+        .output()
+        .expect("openssl runs (CI installs it)");
+    std::fs::remove_dir_all(&dir).ok();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    base64::engine::general_purpose::STANDARD.encode(out.stdout)
+}
+
+/// The simulator's WeChat Pay public key as a client seals with it.
+fn sealing_key() -> wxmedia_proto::v3::SealingKey {
+    let mut verifier = wxmedia_proto::v3::Verifier::new();
+    verifier
+        .add_public_key_pem(
+            keys().wechatpay_public_key_id(),
+            keys().wechatpay_public_key_pem().as_bytes(),
+        )
+        .unwrap();
+    verifier.sealing_key().unwrap()
+}
+
+/// The shopping receipt and the bank package need `Wechatpay-Serial`
+/// naming a key the simulator holds (missing or unknown: PARAM_ERROR), a
+/// sealed field that opens with it, and their own files: the receipt a
+/// JPG or PNG of at most 200 KiB, the package UTF-8 text under a file
+/// name of the documented alphabet.
+#[test]
+fn sealed_uploads_need_a_known_wechatpay_serial_and_fields_that_open() {
+    const RECEIPT: &str = "/v3/marketing/shopping-receipt/shoppingreceipts";
+    const BANK: &str = "/v3/marketing/bank/packages/8473295/tasks";
+    let key = sealing_key();
+    let phone = key.seal(b"0755-86013388", &[9; 20]).unwrap();
+    let receipt_meta = |sha256: &str, phone: &str| {
+        format!(
+            "{{\"transaction_id\":\"4200\",\"transaction_mchid\":\"1230000109\",\"sha256\":\"{sha256}\",\"upload_time\":\"2022-05-07T15:39:35.000+08:00\",\"merchant_contact_information\":{{\"consultation_phone_number\":\"{phone}\"}}}}"
+        )
+    };
+    let receipt = |meta: &str, name: &str, data: &[u8], serial: Option<&str>| V3Req {
+        wechatpay_serial: serial.map(str::to_owned),
+        ..with_meta(RECEIPT, meta, name, data)
+    };
+    let id = keys().wechatpay_public_key_id().to_owned();
+    let sim = sim();
+    let good = receipt_meta(&sha256_hex(PNG), &phone);
+    let r = send(&sim, &receipt(&good, "r.png", PNG, Some(&id)));
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.json()["receipt"]["transaction_id"], "4200");
+    let logged = sim.received().pop().unwrap();
+    assert_eq!(
+        logged.field("consultation_phone_number"),
+        Some(format!("sha256:{}", sha256_hex(b"0755-86013388")).as_str())
+    );
+    // Sealed by openssl, which knows nothing of either side's code.
+    let by_openssl = openssl_seal(keys().wechatpay_public_key_pem(), b"0755-86013388");
+    let r = send(
+        &sim,
+        &receipt(
+            &receipt_meta(&sha256_hex(PNG), &by_openssl),
+            "r.png",
+            PNG,
+            Some(&id),
+        ),
+    );
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        sim.received()
+            .pop()
+            .unwrap()
+            .field("consultation_phone_number"),
+        Some(format!("sha256:{}", sha256_hex(b"0755-86013388")).as_str())
+    );
+    for serial in [None, Some("PUB_KEY_ID_0000"), Some("")] {
+        send(&sim, &receipt(&good, "r.png", PNG, serial)).assert_refused(400, "PARAM_ERROR");
+    }
+    // Sealed with another key, or not sealed at all.
+    let other = receipt_meta(
+        &sha256_hex(PNG),
+        &base64::engine::general_purpose::STANDARD.encode([1u8; 256]),
+    );
+    let plain = receipt_meta(&sha256_hex(PNG), "0755-86013388");
+    for meta in [other, plain] {
+        send(&sim, &receipt(&meta, "r.png", PNG, Some(&id))).assert_refused(400, "PARAM_ERROR");
+    }
+    // A BMP; a PNG over 200 KiB.
+    send(
+        &sim,
+        &receipt(
+            &receipt_meta(&sha256_hex(BMP), &phone),
+            "r.bmp",
+            BMP,
+            Some(&id),
+        ),
+    )
+    .assert_refused(400, "PARAM_ERROR");
+    let mut big = PNG.to_vec();
+    big.resize(200 * 1024 + 1, 0);
+    send(
+        &sim,
+        &receipt(
+            &receipt_meta(&sha256_hex(&big), &phone),
+            "r.png",
+            &big,
+            Some(&id),
+        ),
+    )
+    .assert_refused(400, "PARAM_ERROR");
+
+    let line = key.seal(b"6222020000000001", &[3; 20]).unwrap();
+    let file = format!("{line}\n{line}\nplain\n");
+    let bank_meta = |name: &str, data: &[u8]| {
+        format!(
+            "{{\"filename\":\"{name}\",\"sha256\":\"{}\",\"bank_type\":\"ICBC_DEBIT\"}}",
+            sha256_hex(data)
+        )
+    };
+    let bank = |name: &str, data: &[u8], serial: Option<&str>| V3Req {
+        wechatpay_serial: serial.map(str::to_owned),
+        ..with_meta(BANK, &bank_meta(name, data), name, data)
+    };
+    let r = send(&sim, &bank("ids.csv", file.as_bytes(), Some(&id)));
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.json()["package_id"], "8473295");
+    let logged = sim.received().pop().unwrap();
+    assert_eq!(
+        (logged.field("lines_opened"), logged.field("lines_refused")),
+        (Some("2"), Some("1"))
+    );
+    send(&sim, &bank("ids.csv", file.as_bytes(), Some(&id))).assert_refused(400, "PARAM_ERROR");
+    for (name, data) in [
+        ("ids2.csv", &b"\xFF\xFE"[..]),
+        ("ids 3.csv", file.as_bytes()),
+        ("ids4.png", file.as_bytes()),
+    ] {
+        send(&sim, &bank(name, data, Some(&id))).assert_refused(400, "PARAM_ERROR");
+    }
+    send(&sim, &bank("ids5.csv", file.as_bytes(), None)).assert_refused(400, "PARAM_ERROR");
 }

@@ -11,8 +11,10 @@
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::endpoint::{Endpoint, Reply, file_meta, file_meta_with};
+use super::endpoint::{Endpoint, Reply};
+use super::meta::{file_meta, file_meta_with};
 use super::reply::MAX_ID_LEN;
+use super::seal::Sealer;
 use crate::{Error, Media, MediaKind, Rate};
 
 /// The digest a meta carries of the file. Only what an endpoint
@@ -168,7 +170,7 @@ impl Endpoint for CustomApi {
     }
 
     /// File name, digest, then the extra fields.
-    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+    fn meta(&self, media: &Media, _: &mut Sealer<'_>) -> Result<Bytes, Error> {
         match self.digest {
             MetaDigest::Sha256 => {
                 file_meta(media, &self.name_field, &self.digest_field, &self.extra)

@@ -17,7 +17,7 @@
 //!
 //! ```
 //! use bytes::Bytes;
-//! use wxmedia_proto::v3::{self, Endpoint, Reply};
+//! use wxmedia_proto::v3::{self, Endpoint, Reply, Sealer};
 //! use wxmedia_proto::{Error, Media, MediaKind};
 //!
 //! /// 电商平台注销申请图片上传: meta `{file_name, file_digest}`, replies
@@ -37,7 +37,7 @@
 //!     fn accepts(&self, kind: MediaKind) -> bool {
 //!         kind.is_image()
 //!     }
-//!     fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+//!     fn meta(&self, media: &Media, _: &mut Sealer<'_>) -> Result<Bytes, Error> {
 //!         v3::file_meta(media, "file_name", "file_digest", &[])
 //!     }
 //!     fn output(&self, reply: Reply<'_>) -> Result<String, Error> {
@@ -46,19 +46,18 @@
 //! }
 //! ```
 //!
-//! (`examples/own-endpoint` in the repository uploads through such an
-//! endpoint on every transport.)
-//!
-//! Adding a built-in endpoint is one entry in this file's `builtins!`
-//! table (and an arm in the simulator, and tests).
+//! (`examples/own-endpoint` uploads through such an endpoint on every
+//! transport.) Adding a built-in endpoint is one entry in this file's
+//! `builtins!` table (and an arm in the simulator, and tests).
 
 use std::fmt;
 
 use bytes::Bytes;
-use serde::ser::{SerializeMap, Serializer};
 use serde_json::Value;
 
+use super::meta::{FILE_META, MetaField, file_meta, meta_of};
 use super::reply::id_field;
+use super::seal::Sealer;
 use super::upload::{FapiaoMediaId, FileId, MediaId, MediaUrl, UploadedMedia};
 use crate::endpoints::Region;
 use crate::{DecodeError, Error, Media, MediaKind, Rate};
@@ -85,9 +84,12 @@ pub trait Endpoint: fmt::Debug {
     /// Whether the endpoint takes media of `kind`.
     fn accepts(&self, kind: MediaKind) -> bool;
 
-    /// The `meta` JSON for `media`, exactly as it is sent and signed. The
-    /// default is the media uploads' `{"filename", "sha256"}`.
-    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+    /// The `meta` JSON for `media`, exactly as it is sent and signed.
+    /// Sensitive members are sealed with `sealer` (the key the request
+    /// names in `Wechatpay-Serial`); most endpoints have none. The default
+    /// is the media uploads' `{"filename", "sha256"}`.
+    fn meta(&self, media: &Media, sealer: &mut Sealer<'_>) -> Result<Bytes, Error> {
+        let _ = sealer;
         file_meta(media, "filename", "sha256", &[])
     }
 
@@ -119,8 +121,8 @@ impl<E: Endpoint + ?Sized> Endpoint for &E {
         (**self).accepts(kind)
     }
 
-    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
-        (**self).meta(media)
+    fn meta(&self, media: &Media, sealer: &mut Sealer<'_>) -> Result<Bytes, Error> {
+        (**self).meta(media, sealer)
     }
 
     fn output(&self, reply: Reply<'_>) -> Result<E::Output, Error> {
@@ -174,43 +176,6 @@ impl Reply<'_> {
     }
 }
 
-/// A meta of the usual shape: the media's wire file name under
-/// `name_field`, its SHA-256 (lowercase hex) under `digest_field`, then
-/// `extra` in order. Compact JSON, the bytes every client of the same
-/// meta sends.
-pub fn file_meta(
-    media: &Media,
-    name_field: &str,
-    digest_field: &str,
-    extra: &[(String, Value)],
-) -> Result<Bytes, Error> {
-    file_meta_with(media, name_field, digest_field, media.sha256_hex(), extra)
-}
-
-/// [`file_meta`] with another digest of the content (`digest`, already
-/// hex): the SM3 a [`CustomApi`](super::CustomApi) may name.
-pub(crate) fn file_meta_with(
-    media: &Media,
-    name_field: &str,
-    digest_field: &str,
-    digest: &str,
-    extra: &[(String, Value)],
-) -> Result<Bytes, Error> {
-    let mut out = Vec::with_capacity(128);
-    let mut ser = serde_json::Serializer::new(&mut out);
-    let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
-        let mut map = ser.serialize_map(Some(2 + extra.len()))?;
-        map.serialize_entry(name_field, media.wire_filename())?;
-        map.serialize_entry(digest_field, digest)?;
-        for (k, v) in extra {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    };
-    write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
-    Ok(Bytes::from(out))
-}
-
 /// What a built-in endpoint is, as data: everything [`Api`]'s methods and
 /// the command line's `--kind` read.
 #[derive(Debug)]
@@ -240,44 +205,6 @@ pub struct Spec {
     /// (the global uploads: [`Region::HongKong`]); `None` where the
     /// client's configured host does.
     pub region: Option<Region>,
-}
-
-/// One member of a built-in endpoint's `meta`, in the order sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum MetaField {
-    /// The media's wire file name, under this name.
-    FileName(&'static str),
-    /// The content's SHA-256, lowercase hex, under this name.
-    Sha256(&'static str),
-    /// The content's SM3 (GB/T 32905), lowercase hex, under this name.
-    Sm3(&'static str),
-    /// This fixed text, under this name.
-    Fixed(&'static str, &'static str),
-}
-
-/// The media uploads' meta: `{"filename", "sha256"}`.
-const FILE_META: &[MetaField] = &[MetaField::FileName("filename"), MetaField::Sha256("sha256")];
-
-/// A meta of `fields`, in order, for `media`: compact JSON, the bytes that
-/// are sent and signed.
-pub fn meta_of(media: &Media, fields: &[MetaField]) -> Result<Bytes, Error> {
-    let mut out = Vec::with_capacity(160);
-    let mut ser = serde_json::Serializer::new(&mut out);
-    let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
-        let mut map = ser.serialize_map(Some(fields.len()))?;
-        for field in fields {
-            match *field {
-                MetaField::FileName(name) => map.serialize_entry(name, media.wire_filename())?,
-                MetaField::Sha256(name) => map.serialize_entry(name, media.sha256_hex())?,
-                MetaField::Sm3(name) => map.serialize_entry(name, &media.sm3_hex())?,
-                MetaField::Fixed(name, value) => map.serialize_entry(name, value)?,
-            }
-        }
-        map.end()
-    };
-    write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
-    Ok(Bytes::from(out))
 }
 
 /// The image kinds every image upload takes.
@@ -363,8 +290,8 @@ macro_rules! builtins {
                     Api::$variant.accepts(kind)
                 }
 
-                fn meta(&self, media: &Media) -> Result<Bytes, Error> {
-                    Api::$variant.meta(media)
+                fn meta(&self, media: &Media, sealer: &mut Sealer<'_>) -> Result<Bytes, Error> {
+                    Api::$variant.meta(media, sealer)
                 }
 
                 fn output(&self, reply: Reply<'_>) -> Result<$output, Error> {
@@ -630,7 +557,8 @@ impl Endpoint for Api {
         Api::accepts(*self, kind)
     }
 
-    fn meta(&self, media: &Media) -> Result<Bytes, Error> {
+    /// The built-ins seal nothing.
+    fn meta(&self, media: &Media, _: &mut Sealer<'_>) -> Result<Bytes, Error> {
         meta_of(media, self.spec().meta)
     }
 

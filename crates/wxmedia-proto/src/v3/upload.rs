@@ -13,17 +13,29 @@ use crate::multipart::PartWriter;
 use crate::v3::custom::check_path;
 use crate::v3::endpoint::{Api, Endpoint, Reply};
 use crate::v3::reply::{DEFAULT_REPLY_LIMIT, request_id, verified_body};
+use crate::v3::seal::{self, Random, Sealer};
 use crate::v3::{Signer, Verifier, auth};
 use crate::{Body, Env, Error, MchId, Media, MediaError, Operation};
 
 /// A merchant's v3 identity: the merchant id, who signs its requests, and
 /// which WeChat Pay keys its replies may be signed with. Cheap to clone and
 /// share between uploads.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Merchant {
     mch_id: MchId,
     signer: Arc<dyn Signer>,
     verifier: Arc<Verifier>,
+    random: Arc<Random>,
+}
+
+impl fmt::Debug for Merchant {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Merchant")
+            .field("mch_id", &self.mch_id)
+            .field("signer", &self.signer)
+            .field("verifier", &self.verifier)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Merchant {
@@ -36,7 +48,18 @@ impl Merchant {
             mch_id,
             signer,
             verifier,
+            random: Arc::new(seal::system_random),
         }
+    }
+
+    /// Take the random bytes that seal sensitive meta fields (OAEP seeds)
+    /// from `random` instead of the operating system: a test's fixed bytes
+    /// give the same request every time. Nothing else is random in a
+    /// request (the nonce comes from the [`Env`]).
+    #[must_use]
+    pub fn with_random(mut self, random: Arc<Random>) -> Merchant {
+        self.random = random;
+        self
     }
 
     /// The merchant id.
@@ -241,7 +264,8 @@ impl<E: Endpoint> UploadV3<E> {
         // `CustomApi`: it cannot leave `/v3/` or be sent other than signed.
         check_path(endpoint.path())?;
         check_upload(&merchant, &media, endpoint.accepts(media.kind()), max_size)?;
-        let meta = endpoint.meta(&media)?;
+        let mut sealer = Sealer::new(&merchant.verifier, &*merchant.random);
+        let meta = endpoint.meta(&media, &mut sealer)?;
         Ok(UploadV3 {
             endpoint,
             merchant,

@@ -168,6 +168,25 @@ impl Verifier {
             .map(|k| k.id.as_str())
     }
 
+    /// The key that fields are sealed with for WeChat Pay: the one
+    /// [`Verifier::preferred_serial`] names, which every request names in
+    /// `Wechatpay-Serial`. An input error when no key is held.
+    pub fn sealing_key(&self) -> Result<super::SealingKey, Error> {
+        let id = self.preferred_serial().ok_or_else(|| {
+            Error::input(
+                "Wechatpay-Serial",
+                "sensitive fields are encrypted with a WeChat Pay public key or platform \
+                 certificate, and the verifier holds none",
+            )
+        })?;
+        let key = self
+            .keys
+            .iter()
+            .find(|k| k.id == id)
+            .expect("the preferred serial is a held key's");
+        super::SealingKey::from_rsa_public_key(id, &key.rsa_public_key)
+    }
+
     /// Whether no key is held (valid or not: see
     /// [`Verifier::can_verify_at`]).
     pub fn is_empty(&self) -> bool {

@@ -7,6 +7,7 @@
 
 mod dev;
 mod inspect;
+mod oaep;
 mod rsa_pool;
 mod spki;
 mod state;

@@ -5,6 +5,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
 use super::dev::{DevPki, err};
+use super::oaep::Opener;
 use super::rsa_pool;
 use super::spki::spki_pem;
 use super::state::{
@@ -68,6 +69,10 @@ pub struct V3Keys {
     public_key_id: String,
     public_key_pem: String,
     api_v3_key: String,
+    /// The two private keys again, as decryption of sealed fields needs
+    /// them (ring's key pairs only sign).
+    public_key_opener: Opener,
+    platform_opener: Opener,
 }
 
 impl std::fmt::Debug for V3Keys {
@@ -188,6 +193,10 @@ impl V3Keys {
             ));
         }
         let public_key_pem = spki_pem(public_key.public().as_ref());
+        let public_key_opener =
+            Opener::from_pem(pem.public_key_private).map_err(pki_err("public key"))?;
+        let platform_opener =
+            Opener::from_pem(pem.platform_key).map_err(pki_err("platform key"))?;
         Ok(V3Keys {
             merchant_serial: merchant.serial,
             merchant_public_key: merchant.public_key,
@@ -199,7 +208,34 @@ impl V3Keys {
             public_key_id: id.to_owned(),
             public_key_pem,
             api_v3_key: pem.api_v3_key.to_owned(),
+            public_key_opener,
+            platform_opener,
         })
+    }
+
+    /// Open a field a client sealed (RSA-OAEP, base64) for the key named
+    /// `serial` (the request's `Wechatpay-Serial`): `None` when the
+    /// simulator holds no key of that name, else the plaintext or why it
+    /// cannot be opened.
+    pub(crate) fn open(&self, serial: &str, sealed: &str) -> Option<Result<Vec<u8>, &'static str>> {
+        Some(self.opener(serial)?.open(sealed))
+    }
+
+    /// The private key `serial` names, among the two that sign replies.
+    fn opener(&self, serial: &str) -> Option<&Opener> {
+        if serial == self.public_key_id {
+            Some(&self.public_key_opener)
+        } else if serial.eq_ignore_ascii_case(&self.platform_serial) {
+            Some(&self.platform_opener)
+        } else {
+            None
+        }
+    }
+
+    /// Whether `serial` names a key the simulator can open sealed fields
+    /// with.
+    pub(crate) fn holds(&self, serial: &str) -> bool {
+        self.opener(serial).is_some()
     }
 
     /// The merchant certificate's serial, uppercase hex: the `serial_no`

@@ -34,6 +34,12 @@ pub(super) enum Success {
         field: &'static str,
         media_id: String,
     },
+    /// A JSON body of the endpoint's own (the receipt, the bank task),
+    /// logged under `id`.
+    Body {
+        id: String,
+        body: serde_json::Value,
+    },
     /// The test path's: an id and the meta as read.
     Echo {
         media_id: String,
@@ -82,6 +88,17 @@ pub(super) fn decide(
     let upload = match endpoint {
         Endpoint::Upload(upload) if upload.path == super::fapiao::FAPIAO_PATH => {
             return super::fapiao::decide(&meta, file, inputs, record);
+        }
+        Endpoint::Upload(upload) if upload.path == super::sealed::RECEIPT_PATH => {
+            let serial = super::sealed::wechatpay_serial(v3, req)?;
+            return super::sealed::receipt(v3, &serial, &meta, file, inputs, record);
+        }
+        Endpoint::Upload(upload) if upload.path == super::sealed::BANK_PATH => {
+            let serial = super::sealed::wechatpay_serial(v3, req)?;
+            let package = super::sealed::package_id(req.uri().path()).unwrap_or_default();
+            return super::sealed::bank_task(
+                sim, v3, &serial, package, &meta, file, inputs, record,
+            );
         }
         Endpoint::Upload(upload) => upload,
         Endpoint::TestUpload => return test_upload(&meta, file, inputs, record),
@@ -267,6 +284,16 @@ impl Meta {
             return Err(format_error());
         };
         Ok(Meta(members))
+    }
+
+    /// The member `name` whatever its type: `None` when absent, a format
+    /// error when repeated.
+    pub(super) fn value(&self, name: &str) -> Result<Option<&serde_json::Value>, Refusal> {
+        let mut found = self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v);
+        match (found.next(), found.next()) {
+            (found, None) => Ok(found),
+            _ => Err(format_error()),
+        }
     }
 
     /// The string member `name`: `None` when absent or null, a format
