@@ -119,6 +119,14 @@ pub(crate) async fn run(args: BatchArgs) -> CmdResult {
     let uploader = args.conn.uploader(&args.rate)?;
     let mch_id = args.conn.mch_id.clone().unwrap_or_default();
     let target = uploader.target();
+    if let Destination::Custom(_) = target {
+        // A ledger line names a built-in upload and its one result field;
+        // a custom endpoint's result is a whole reply.
+        return Err(anyhow::anyhow!(
+            "--path is for `wxmedia upload`: a batch's ledger keeps the built-in uploads (--kind) only"
+        )
+        .into());
+    }
     let fit = args.fit.options(target)?;
     let files = collect(&args.paths, target, fit.is_some())?;
     let ledger = Arc::new(Ledger::open(&args.ledger, args.reuse_for)?);
@@ -388,6 +396,8 @@ async fn process(
                     entry.media_id = Some(done.media_id.clone());
                     entry.sign_type = Some(done.sign_type.as_str().to_owned());
                 }
+                // Refused before the batch starts.
+                Done::Custom(done, _) => entry.request_id = done.request_id.clone(),
                 Done::V3(done) => {
                     // The core names the field the result came in: a URL
                     // (a marketing image's media_url, a product coupon's

@@ -62,7 +62,7 @@ fn prepare(args: &CertificatesArgs) -> anyhow::Result<Uploader> {
     // The upload kind is not used: this client only downloads.
     Ok(Uploader::build(
         args.net.transport,
-        Configured::V3(builder, Api::Image),
+        Configured::V3(builder, crate::destination::V3Target::Api(Api::Image)),
     )?)
 }
 

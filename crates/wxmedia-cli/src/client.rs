@@ -11,6 +11,7 @@ use wxmedia_proto::Media;
 use wxmedia_proto::v3::{Api, PlatformCertificate};
 
 use crate::conn::{Destination, TransportArg};
+use crate::destination::V3Target;
 use crate::report::{Done, Failure};
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -52,12 +53,17 @@ fn certificates_are_v3() -> Error {
 /// A v3 client and the upload it does.
 struct V3<C> {
     client: C,
-    api: Api,
+    target: V3Target,
 }
 
 impl<T: Transport> Upload for V3<V3Client<T>> {
     fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
-        Box::pin(async move { self.client.upload_to(self.api, media).await.map(Done::V3) })
+        Box::pin(async move {
+            match self.target {
+                V3Target::Api(api) => self.client.upload_to(api, media).await.map(Done::V3),
+                V3Target::Custom(api) => self.client.upload(api, media).await.map(Done::custom),
+            }
+        })
     }
 
     fn download_certificates(&self) -> BoxFuture<'_, Result<Vec<PlatformCertificate>, Error>> {
@@ -109,9 +115,10 @@ impl<T: BlockingTransport> Upload for blocking::V2Client<T> {
 
 impl<T: BlockingTransport> Upload for V3<blocking::V3Client<T>> {
     fn upload(&self, media: Media) -> BoxFuture<'_, Result<Done, Error>> {
-        let api = self.api;
-        Box::pin(on_thread(&self.client, move |c| {
-            c.upload_to(api, media).map(Done::V3)
+        let target = self.target;
+        Box::pin(on_thread(&self.client, move |c| match target {
+            V3Target::Api(api) => c.upload_to(api, media).map(Done::V3),
+            V3Target::Custom(api) => c.upload(api, media).map(Done::custom),
         }))
     }
 
@@ -142,7 +149,7 @@ async fn checks_on_thread(checks: impl Future<Output = Result<Vec<Check>, Error>
 /// A client's settings before the transport is chosen.
 pub(crate) enum Configured {
     V2(V2Builder<()>),
-    V3(V3Builder<()>, Api),
+    V3(V3Builder<()>, V3Target),
 }
 
 /// A client of the chosen transport and API, and the upload it does.
@@ -166,9 +173,9 @@ impl std::fmt::Debug for Uploader {
 fn build_async<T: Transport>(configured: Configured) -> Result<Arc<dyn Upload>, BuildError> {
     Ok(match configured {
         Configured::V2(b) => Arc::new(b.for_client::<V2Client<T>>().build()?),
-        Configured::V3(b, api) => Arc::new(V3 {
+        Configured::V3(b, target) => Arc::new(V3 {
             client: b.for_client::<V3Client<T>>().build()?,
-            api,
+            target,
         }),
     })
 }
@@ -179,9 +186,9 @@ fn build_blocking<T: BlockingTransport>(
 ) -> Result<Arc<dyn Upload>, BuildError> {
     Ok(match configured {
         Configured::V2(b) => Arc::new(b.for_client::<blocking::V2Client<T>>().build()?),
-        Configured::V3(b, api) => Arc::new(V3 {
+        Configured::V3(b, target) => Arc::new(V3 {
             client: b.for_client::<blocking::V3Client<T>>().build()?,
-            api,
+            target,
         }),
     })
 }
@@ -194,7 +201,7 @@ impl Uploader {
     ) -> Result<Uploader, BuildError> {
         let target = match &configured {
             Configured::V2(_) => Destination::V2,
-            Configured::V3(_, api) => Destination::V3(*api),
+            Configured::V3(_, target) => Destination::from(*target),
         };
         let client = match transport {
             TransportArg::Hyper => build_async::<wxmedia_hyper::Hyper>(configured)?,
@@ -292,6 +299,9 @@ impl Uploader {
             .endpoint(server.endpoint())
             .webpki_roots(false)
             .add_root_ca_file(pki.ca_cert_path());
-        Ok(Uploader::build(transport, Configured::V3(builder, api))?)
+        Ok(Uploader::build(
+            transport,
+            Configured::V3(builder, V3Target::Api(api)),
+        )?)
     }
 }

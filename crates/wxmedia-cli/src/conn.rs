@@ -13,7 +13,7 @@ use wxmedia_proto::v3::{Api, ApiV3Key};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::client::{Configured, Uploader};
-pub(crate) use crate::destination::{ApiArg, Destination, kind_parser};
+pub(crate) use crate::destination::{ApiArg, Destination, V3Target, kind_parser};
 
 /// How requests are signed, as written on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -173,6 +173,38 @@ pub(crate) struct V3Args {
     /// v3: which upload [default: image].
     #[arg(long, value_parser = kind_parser())]
     pub(crate) kind: Option<Api>,
+    /// v3: upload to this path instead of a built-in --kind: any endpoint of the meta + file shape (/v3/marketing/shopping-receipt/shoppingreceipts, ...), described by the options below; prints the verified JSON reply.
+    #[arg(long, value_name = "PATH", conflicts_with = "kind")]
+    pub(crate) path: Option<String>,
+    /// --path: the largest file it takes: bytes, or with a unit (KB, KiB, MB, MiB: 200KiB, 2MiB) [default: 2MiB].
+    #[arg(long, value_name = "SIZE", requires = "path", value_parser = crate::custom::parse_size)]
+    pub(crate) max_size: Option<usize>,
+    /// --path: the file extensions it takes, comma-separated (jpg,png / pdf / csv,txt) [default: jpg,png,bmp].
+    #[arg(long, value_name = "EXT,...", value_delimiter = ',', requires = "path")]
+    pub(crate) accept: Vec<String>,
+    /// --path: the meta member that names the file [default: filename].
+    #[arg(
+        long,
+        value_name = "NAME",
+        requires = "path",
+        conflicts_with = "no_file_name"
+    )]
+    pub(crate) name_field: Option<String>,
+    /// --path: no file name in the meta (the shopping receipt's names the order instead).
+    #[arg(long, requires = "path")]
+    pub(crate) no_file_name: bool,
+    /// --path: the meta member that carries the file's digest [default: sha256].
+    #[arg(long, value_name = "NAME", requires = "path")]
+    pub(crate) digest_field: Option<String>,
+    /// --path: which digest of the file [default: sha256].
+    #[arg(long, value_enum, requires = "path")]
+    pub(crate) digest: Option<crate::custom::DigestArg>,
+    /// --path: a meta member, sent as a JSON string after the file's (repeatable, in order); a dotted KEY goes into objects: a.b=v is {"a":{"b":"v"}}.
+    #[arg(long = "meta", value_name = "KEY=VALUE", requires = "path")]
+    pub(crate) meta: Vec<String>,
+    /// --path: a meta member whose value is sealed for WeChat Pay (RSA-OAEP under the key Wechatpay-Serial names), after the others; KEY=@FILE reads the value from a file (a value on the command line shows in `ps`).
+    #[arg(long = "meta-encrypted", value_name = "KEY=VALUE", requires = "path")]
+    pub(crate) meta_encrypted: Vec<String>,
     /// v3: merchant API private key, PEM (apiclient_key.pem); --cert-key means the same. Default: env WXMEDIA_PRIVATE_KEY.
     #[arg(long, value_name = "PEM")]
     pub(crate) private_key: Option<PathBuf>,
@@ -397,13 +429,21 @@ impl ConnArgs {
     pub(crate) fn target(&self) -> anyhow::Result<Destination> {
         match (self.api, &self.v2, &self.v3) {
             (ApiArg::V2, _, Some(_)) => bail!(
-                "--kind, --private-key, --serial-no, --wechatpay-public-key, --platform-cert and --api-v3-key-file are APIv3 options: add --api v3"
+                "--kind, --path (and its options), --private-key, --serial-no, --wechatpay-public-key, --platform-cert and --api-v3-key-file are APIv3 options: add --api v3"
             ),
             (ApiArg::V3, Some(_), _) => bail!(
                 "--api-key-file, --p12 and --sign-type are APIv2 options; with --api v3 give --private-key, --cert or --serial-no, and a way to verify replies"
             ),
             (ApiArg::V2, _, _) => Ok(Destination::V2),
             (ApiArg::V3, _, v3) => {
+                if let Some(custom) = v3
+                    .as_ref()
+                    .map(crate::custom::endpoint)
+                    .transpose()?
+                    .flatten()
+                {
+                    return Ok(Destination::Custom(custom));
+                }
                 let kind = v3.as_ref().and_then(|v3| v3.kind);
                 Ok(Destination::V3(kind.unwrap_or(Api::Image)))
             }
@@ -427,9 +467,13 @@ impl ConnArgs {
                 Configured::V3(
                     self.net
                         .apply(self.v3_builder(mch_id)?, deadline, api.region()),
-                    api,
+                    V3Target::Api(api),
                 )
             }
+            Destination::Custom(api) => Configured::V3(
+                self.net.apply(self.v3_builder(mch_id)?, deadline, None),
+                V3Target::Custom(api),
+            ),
         };
         Ok(Uploader::build(
             self.net.transport,

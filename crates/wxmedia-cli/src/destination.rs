@@ -2,7 +2,7 @@
 
 use clap::ValueEnum;
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use wxmedia_proto::v3::Api;
+use wxmedia_proto::v3::{Api, CustomApi, Endpoint};
 use wxmedia_proto::{Media, MediaError, MediaKind};
 
 /// Which generation of the API.
@@ -44,21 +44,43 @@ fn capitalized(text: &str) -> String {
         .unwrap_or_default()
 }
 
-/// What one upload does: v2's image upload, or one of v3's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What one upload does: v2's image upload, one of v3's built-in ones, or
+/// a v3 endpoint described on the command line (`--path`). The custom
+/// endpoint is made once per run and lives as long as the process (so
+/// that a `Destination` stays a `Copy` value like the others).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Destination {
     V2,
     V3(Api),
+    Custom(&'static CustomApi),
+}
+
+/// A v3 upload's endpoint, as a client of the command line holds it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum V3Target {
+    Api(Api),
+    Custom(&'static CustomApi),
+}
+
+impl From<V3Target> for Destination {
+    fn from(target: V3Target) -> Destination {
+        match target {
+            V3Target::Api(api) => Destination::V3(api),
+            V3Target::Custom(api) => Destination::Custom(api),
+        }
+    }
 }
 
 impl Destination {
     /// The name of the ledger's `api` field and of the demo's API column:
-    /// `v2`, or `v3-` and the endpoint's name. Each v3 upload has its own,
-    /// since each gives a different result for the same file.
+    /// `v2`, or `v3-` and the endpoint's name (`v3-custom` for `--path`).
+    /// Each v3 upload has its own, since each gives a different result
+    /// for the same file.
     pub(crate) fn name(self) -> String {
         match self {
             Destination::V2 => "v2".to_owned(),
             Destination::V3(api) => format!("v3-{}", api.name()),
+            Destination::Custom(_) => "v3-custom".to_owned(),
         }
     }
 
@@ -68,6 +90,7 @@ impl Destination {
         match self {
             Destination::V2 => kind.is_image(),
             Destination::V3(api) => api.accepts(kind),
+            Destination::Custom(api) => api.accepts(kind),
         }
     }
 
@@ -78,6 +101,7 @@ impl Destination {
         match self {
             Destination::V2 => wxmedia_proto::v2::MAX_MEDIA_SIZE,
             Destination::V3(api) => api.default_max_size(),
+            Destination::Custom(api) => api.max_size(),
         }
     }
 
@@ -87,29 +111,31 @@ impl Destination {
         match self {
             Destination::V2 => wxmedia_proto::v2::RATE,
             Destination::V3(api) => api.spec().rate,
+            Destination::Custom(api) => api.rate(),
         }
     }
 
     /// Check the bytes as this upload's kind of media (the upload itself
-    /// checks the size again).
-    /// The constructor is the one the extension names when the upload
-    /// takes that kind (an endpoint may take PDFs and images), else the
-    /// upload's own, whose message lists what it takes.
+    /// checks the size again). The constructor is the one the extension
+    /// names when the upload takes that kind (an endpoint may take PDFs
+    /// and images), else the upload's own, whose message lists what it
+    /// takes.
     pub(crate) fn media(self, name: String, bytes: Vec<u8>) -> Result<Media, MediaError> {
-        let api = match self {
-            Destination::V2 => return Media::new(name, bytes),
-            Destination::V3(api) => api,
+        let takes = |family: fn(MediaKind) -> bool| {
+            MediaKind::ALL.iter().any(|&k| family(k) && self.takes(k))
         };
         let named = name
             .rsplit_once('.')
             .and_then(|(_, ext)| MediaKind::from_extension(ext));
-        if named.is_some_and(|k| api.accepts(k)) {
-            Media::any(name, bytes)
-        } else if api.takes_images() {
+        if self == Destination::V2 {
             Media::new(name, bytes)
-        } else if api.takes_videos() {
+        } else if named.is_some_and(|k| self.takes(k)) {
+            Media::any(name, bytes)
+        } else if takes(MediaKind::is_image) {
+            Media::new(name, bytes)
+        } else if takes(MediaKind::is_video) {
             Media::video(name, bytes)
-        } else if api.takes_documents() {
+        } else if takes(MediaKind::is_document) {
             Media::document(name, bytes)
         } else {
             Media::text(name, bytes)

@@ -153,7 +153,11 @@ async fn v3(
     }
     if let Some(deadline) = online {
         let builder = conn.net.apply(builder, deadline, None);
-        let result = online_checks(conn.net.transport, Configured::V3(builder, Api::Image)).await;
+        let result = online_checks(
+            conn.net.transport,
+            Configured::V3(builder, crate::destination::V3Target::Api(Api::Image)),
+        )
+        .await;
         checks.extend(skipped_unless_built(result, &checks));
     }
     Ok(checks)

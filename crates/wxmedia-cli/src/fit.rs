@@ -63,6 +63,8 @@ fn fit_target(target: Destination, keep_metadata: bool, min_long_side: u32) -> w
         Destination::V2 => wxmedia_fit::Target::for_v2(),
         Destination::V3(api) => wxmedia_fit::Target::for_endpoint(&api)
             .unwrap_or_else(|| wxmedia_fit::Target::with_limit(target.max_size())),
+        Destination::Custom(api) => wxmedia_fit::Target::for_endpoint(api)
+            .unwrap_or_else(|| wxmedia_fit::Target::with_limit(target.max_size())),
     };
     base.with_keep_metadata(keep_metadata)
         .with_min_long_side(min_long_side)

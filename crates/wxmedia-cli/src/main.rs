@@ -8,6 +8,7 @@ mod batch;
 mod certificates;
 mod client;
 mod conn;
+mod custom;
 mod demo;
 mod destination;
 mod doctor;

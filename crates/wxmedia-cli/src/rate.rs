@@ -5,6 +5,7 @@ use wxmedia_proto::Rate;
 
 use crate::client::Configured;
 use crate::conn::Destination;
+use crate::destination::V3Target;
 
 /// `--rate`'s value: a rate to keep, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +89,12 @@ impl RateArgs {
             (Some(RateArg::Off), Configured::V2(b)) => Configured::V2(b.no_rate_limit()),
             (Some(RateArg::Off), Configured::V3(b, api)) => Configured::V3(b.no_rate_limit(), api),
             (Some(RateArg::Keep(r)), Configured::V2(b)) => Configured::V2(b.rate_limit(r)),
-            (Some(RateArg::Keep(r)), Configured::V3(b, api)) => {
-                Configured::V3(b.rate_limit(&api, r), api)
+            (Some(RateArg::Keep(r)), Configured::V3(b, target)) => {
+                let b = match target {
+                    V3Target::Api(api) => b.rate_limit(&api, r),
+                    V3Target::Custom(api) => b.rate_limit(api, r),
+                };
+                Configured::V3(b, target)
             }
         }
     }

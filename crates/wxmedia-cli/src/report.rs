@@ -190,14 +190,25 @@ impl Failure {
 pub(crate) enum Done {
     V2(v2::Uploaded),
     V3(v3::UploadedMedia),
+    /// An upload to `--path`: the verified reply, and it as one line of
+    /// compact JSON (what plain output prints).
+    Custom(v3::CustomUploaded, String),
 }
 
 impl Done {
-    /// The media id, or for a v3 marketing image the media URL.
+    /// A `--path` upload's result.
+    pub(crate) fn custom(uploaded: v3::CustomUploaded) -> Done {
+        let line = uploaded.body.to_string();
+        Done::Custom(uploaded, line)
+    }
+
+    /// The media id, or for a v3 marketing image the media URL; for a
+    /// `--path` upload the whole verified reply.
     pub(crate) fn id(&self) -> &str {
         match self {
             Done::V2(d) => &d.media_id,
             Done::V3(d) => &d.id,
+            Done::Custom(_, line) => line,
         }
     }
 }
@@ -257,6 +268,12 @@ fn success_value(file: &str, done: &Done) -> serde_json::Value {
             line.insert("request_id".into(), done.request_id.clone().into());
             serde_json::Value::Object(line)
         }
+        Done::Custom(done, _) => serde_json::json!({
+            "file": file,
+            "reply": done.body,
+            "digest": done.digest,
+            "request_id": done.request_id,
+        }),
     }
 }
 
@@ -304,12 +321,14 @@ pub(crate) fn print_outcome(
                         file: &name,
                         error: f,
                     }),
-                    Destination::V3(_) => serde_json::to_string(&FailureLineV3 {
-                        file: &name,
-                        error: f,
-                        code: f.code.as_deref(),
-                        request_id: f.request_id.as_deref(),
-                    }),
+                    Destination::V3(_) | Destination::Custom(_) => {
+                        serde_json::to_string(&FailureLineV3 {
+                            file: &name,
+                            error: f,
+                            code: f.code.as_deref(),
+                            request_id: f.request_id.as_deref(),
+                        })
+                    }
                 };
                 println!("{}", line.expect("serializable"));
             }

@@ -880,3 +880,144 @@ fn global_files_take_pdfs_as_they_are_and_fit_photos() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(fx.server.sim().upload_count(), 2);
 }
+
+/// `--path` reaches an endpoint wxmedia does not name: the shopping
+/// receipt described on the command line (no file name, the order's
+/// members, the phone number sealed from a file with `@`), which the
+/// simulator opens; the fapiao file with an SM3 digest. The verified
+/// reply is printed whole (plain: one JSON line; `--json`: under
+/// `reply`).
+#[test]
+fn a_custom_path_sends_members_and_seals_what_is_marked() {
+    let fx = fx();
+    let receipt = fx.file("receipt.png", PNG);
+    let phone = fx.file("phone.txt", b"0755-86013388\n");
+    let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+    c.args(["--path", "/v3/marketing/shopping-receipt/shoppingreceipts"])
+        .args([
+            "--max-size",
+            "200KiB",
+            "--accept",
+            "jpg,png",
+            "--no-file-name",
+        ])
+        .args(["--meta", "transaction_id=4200000008202209139188072801"])
+        .args(["--meta", "transaction_mchid=1230000109"])
+        .args(["--meta", "upload_time=2026-12-07T15:39:35.000+08:00"])
+        .arg("--meta-encrypted")
+        .arg(format!(
+            "merchant_contact_information.consultation_phone_number=@{}",
+            phone.display()
+        ))
+        .arg("--json")
+        .arg(&receipt);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let v = &json_lines(&out)[0];
+    assert_eq!(
+        v["reply"]["receipt"]["transaction_id"], "4200000008202209139188072801",
+        "{v}"
+    );
+    assert!(v["request_id"].is_string(), "{v}");
+    let last = fx.server.sim().received().pop().unwrap();
+    let phone_sha256 = wxmedia_proto::Media::text("p.txt", &b"0755-86013388"[..])
+        .unwrap()
+        .sha256_hex()
+        .to_owned();
+    assert_eq!(
+        last.field("consultation_phone_number"),
+        Some(format!("sha256:{phone_sha256}").as_str()),
+        "the simulator opened the number sealed from the file"
+    );
+    assert!(!stderr(&out).contains("0755"), "{}", stderr(&out));
+
+    let pdf = fx.file("invoice.pdf", wxmedia_sim::samples::PDF);
+    let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+    c.args([
+        "--path",
+        "/v3/new-tax-control-fapiao/fapiao-applications/upload-fapiao-file",
+        "--accept",
+        "pdf",
+        "--no-file-name",
+        "--digest",
+        "sm3",
+        "--digest-field",
+        "digest",
+        "--meta",
+        "file_type=PDF",
+        "--meta",
+        "digest_alogrithm=SM3",
+    ])
+    .arg(&pdf);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let reply: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert!(reply["fapiao_media_id"].is_string(), "{reply}");
+}
+
+/// What `--path` refuses before anything is sent, as usage errors that
+/// never repeat a sealed value: a value too long to seal, a member named
+/// twice, an unknown extension, an absurd size, `--path` beside `--kind`
+/// or in a batch, and its options without it.
+#[test]
+fn a_custom_path_refuses_bad_descriptions_unsent() {
+    let fx = fx();
+    let image = fx.file("a.jpg", JPEG);
+    let secret = "1".repeat(300);
+    let receipt_path = "/v3/marketing/shopping-receipt/shoppingreceipts";
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "--path".into(),
+            receipt_path.into(),
+            "--meta-encrypted".into(),
+            format!("phone={secret}"),
+        ],
+        vec![
+            "--path".into(),
+            receipt_path.into(),
+            "--meta".into(),
+            "a=1".into(),
+            "--meta".into(),
+            "a.b=2".into(),
+        ],
+        vec![
+            "--path".into(),
+            receipt_path.into(),
+            "--accept".into(),
+            "gif".into(),
+        ],
+        vec![
+            "--path".into(),
+            receipt_path.into(),
+            "--max-size".into(),
+            "3GiB".into(),
+        ],
+        vec!["--path".into(), "/v3/../v2/x".into()],
+        vec![
+            "--path".into(),
+            receipt_path.into(),
+            "--kind".into(),
+            "image".into(),
+        ],
+        vec!["--meta".into(), "a=1".into()],
+    ];
+    for args in &cases {
+        let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+        c.args(args).arg(&image);
+        let out = run(&mut c);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(!stderr(&out).contains(&secret[..20]), "{}", stderr(&out));
+    }
+    let mut c = fx.v3_cmd("batch", Verify::PublicKey);
+    c.args(["--path", receipt_path, "--ledger"])
+        .arg(fx.dir.path().join("ledger.jsonl"))
+        .arg(&image);
+    let out = run(&mut c);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--path is for `wxmedia upload`"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fx.server.sim().request_count(), 0, "nothing was sent");
+}

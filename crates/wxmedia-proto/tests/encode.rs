@@ -540,6 +540,53 @@ fn custom_meta_shapes_are_sent_and_signed_as_given() {
     }
 }
 
+/// A `CustomApi` reaches the shopping receipt: no file name, the order's
+/// fields, and the phone number sealed inside its object; with the same
+/// seed its meta is the built-in `ShoppingReceipt`'s, member for member
+/// (the order of the members is each one's own). `Debug` names the sealed
+/// field, never its text.
+#[test]
+fn a_custom_api_seals_a_nested_field_as_the_receipt_does() {
+    use serde_json::{Value, json};
+    use wxmedia_proto::v3::ShoppingReceipt;
+    let merchant = v3_merchant().with_random(fixed_random());
+    let time = "2022-05-07T15:39:35.000+08:00";
+    let custom = CustomApi::new("/v3/marketing/shopping-receipt/shoppingreceipts", 200 << 10)
+        .unwrap()
+        .accepting(&[
+            wxmedia_proto::MediaKind::Jpeg,
+            wxmedia_proto::MediaKind::Png,
+        ])
+        .without_file_name()
+        .extra_field("transaction_id", json!("4200000008202209139188072801"))
+        .unwrap()
+        .extra_field("transaction_mchid", json!("1230000109"))
+        .unwrap()
+        .extra_field("upload_time", json!(time))
+        .unwrap()
+        .sealed_field(
+            "merchant_contact_information.consultation_phone_number",
+            RECEIPT_PHONE,
+        )
+        .unwrap();
+    assert!(!format!("{custom:?}").contains(RECEIPT_PHONE));
+    let built = ShoppingReceipt::new("4200000008202209139188072801", time)
+        .unwrap()
+        .transaction_mchid("1230000109")
+        .unwrap()
+        .consultation_phone_number(RECEIPT_PHONE)
+        .unwrap();
+    let meta = |m: &bytes::Bytes| serde_json::from_slice::<Value>(m).unwrap();
+    let a = UploadV3::new(&custom, merchant.clone(), sample("sample.png")).unwrap();
+    let b = UploadV3::new(built, merchant, sample("sample.png")).unwrap();
+    assert_eq!(meta(a.meta()), meta(b.meta()));
+    assert!(meta(a.meta()).get("filename").is_none());
+    assert_eq!(
+        std::str::from_utf8(&a.meta()[..29]).unwrap(),
+        r#"{"sha256":"d777bdaf8c29728751"#
+    );
+}
+
 #[test]
 fn custom_apis_refuse_what_they_cannot_send() {
     assert!(CustomApi::new("/v2/x", 1).is_err());
@@ -568,6 +615,23 @@ fn custom_apis_refuse_what_they_cannot_send() {
         .extra_field("file_digest", serde_json::json!(1))
         .unwrap();
     assert!(taken.meta_names("file_name", "file_digest").is_err());
+    // Dotted names go into objects: never a name and one inside it, an
+    // empty segment, or a file field with an object inside it.
+    use serde_json::json;
+    let nested = api.clone().extra_field("a.b", json!(1)).unwrap();
+    for clash in ["a", "a.b", "a.b.c"] {
+        assert!(
+            nested.clone().extra_field(clash, json!(2)).is_err(),
+            "{clash}"
+        );
+        assert!(nested.clone().sealed_field(clash, "x").is_err(), "{clash}");
+    }
+    assert!(nested.clone().extra_field("a.c", json!(2)).is_ok());
+    assert!(nested.clone().extra_field("ab", json!(2)).is_ok());
+    for bad in ["", ".a", "a.", "a..b", "sha256.x", "filename.y"] {
+        assert!(api.clone().extra_field(bad, json!(1)).is_err(), "{bad:?}");
+    }
+    assert!(api.clone().meta_names("file.name", "d").is_err());
     // The limit and the kinds are the custom API's own.
     let e = UploadV3::new(&api, v3_merchant(), sample("sample.jpg")).unwrap_err();
     assert!(

@@ -55,6 +55,26 @@ pub(crate) const ASF_HEADER_GUID: [u8; 16] = [
 ];
 
 impl MediaKind {
+    /// Every kind, images first, then videos, documents and text.
+    pub const ALL: &'static [MediaKind] = &[
+        MediaKind::Jpeg,
+        MediaKind::Png,
+        MediaKind::Bmp,
+        MediaKind::Mp4,
+        MediaKind::Mov,
+        MediaKind::M4v,
+        MediaKind::F4v,
+        MediaKind::Avi,
+        MediaKind::Wmv,
+        MediaKind::Mpeg,
+        MediaKind::Mkv,
+        MediaKind::Flv,
+        MediaKind::Rmvb,
+        MediaKind::Pdf,
+        MediaKind::Txt,
+        MediaKind::Csv,
+    ];
+
     /// Detect the format from the first bytes of the content, images and
     /// videos alike (a constructor of [`Media`](crate::Media) then keeps its own family).
     pub fn sniff(content: &[u8]) -> Option<MediaKind> {
@@ -226,5 +246,40 @@ impl fmt::Display for MediaKind {
             MediaKind::Txt => "TXT",
             MediaKind::Csv => "CSV",
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MediaKind;
+
+    /// `ALL` holds every variant once (the match has no wildcard, so a
+    /// new variant fails to compile here until it is placed), and each
+    /// kind's extension names it.
+    #[test]
+    fn all_holds_every_kind_once() {
+        for (i, &kind) in MediaKind::ALL.iter().enumerate() {
+            let index = match kind {
+                MediaKind::Jpeg => 0,
+                MediaKind::Png => 1,
+                MediaKind::Bmp => 2,
+                MediaKind::Mp4 => 3,
+                MediaKind::Mov => 4,
+                MediaKind::M4v => 5,
+                MediaKind::F4v => 6,
+                MediaKind::Avi => 7,
+                MediaKind::Wmv => 8,
+                MediaKind::Mpeg => 9,
+                MediaKind::Mkv => 10,
+                MediaKind::Flv => 11,
+                MediaKind::Rmvb => 12,
+                MediaKind::Pdf => 13,
+                MediaKind::Txt => 14,
+                MediaKind::Csv => 15,
+            };
+            assert_eq!(index, i, "{kind}");
+            assert_eq!(MediaKind::from_extension(kind.extension()), Some(kind));
+        }
+        assert_eq!(MediaKind::ALL.len(), 16);
     }
 }

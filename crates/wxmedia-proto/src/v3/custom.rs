@@ -8,11 +8,14 @@
 //! [`UploadV3`](super::UploadV3) signs, sends and verifies an upload to it
 //! through the same code; its output is the verified JSON body.
 
+use std::fmt;
+
 use bytes::Bytes;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use zeroize::Zeroizing;
 
 use super::endpoint::{Endpoint, Reply};
-use super::meta::{file_meta, file_meta_with};
+use super::meta::members_json;
 use super::reply::MAX_ID_LEN;
 use super::seal::Sealer;
 use crate::{Error, Media, MediaKind, Rate};
@@ -53,16 +56,36 @@ pub enum MetaDigest {
 ///     .unwrap();
 /// assert_eq!(receipt.extra_fields().len(), 1);
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct CustomApi {
     path: String,
     max_size: usize,
     kinds: Vec<MediaKind>,
-    name_field: String,
+    /// `None`: the meta names no file (the shopping receipt's).
+    name_field: Option<String>,
     digest_field: String,
     digest: MetaDigest,
     extra: Vec<(String, Value)>,
+    /// Values sealed for WeChat Pay when the meta is made, by name.
+    sealed: Vec<(String, Zeroizing<String>)>,
     rate: Rate,
+}
+
+impl fmt::Debug for CustomApi {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sealed: Vec<&str> = self.sealed.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("CustomApi")
+            .field("path", &self.path)
+            .field("max_size", &self.max_size)
+            .field("kinds", &self.kinds)
+            .field("name_field", &self.name_field)
+            .field("digest_field", &self.digest_field)
+            .field("digest", &self.digest)
+            .field("extra", &self.extra)
+            .field("sealed (names only)", &sealed)
+            .field("rate", &self.rate)
+            .finish()
+    }
 }
 
 impl CustomApi {
@@ -80,16 +103,18 @@ impl CustomApi {
             path,
             max_size,
             kinds: vec![MediaKind::Jpeg, MediaKind::Png, MediaKind::Bmp],
-            name_field: "filename".to_owned(),
+            name_field: Some("filename".to_owned()),
             digest_field: "sha256".to_owned(),
             digest: MetaDigest::Sha256,
             extra: Vec::new(),
+            sealed: Vec::new(),
             rate: Rate::DEFAULT,
         })
     }
 
     /// Take only these media kinds (build videos with
-    /// [`Media::video`](crate::Media::video)).
+    /// [`Media::video`](crate::Media::video), text with
+    /// [`Media::text`](crate::Media::text)).
     #[must_use]
     pub fn accepting(mut self, kinds: &[MediaKind]) -> CustomApi {
         self.kinds = kinds.to_vec();
@@ -97,7 +122,8 @@ impl CustomApi {
     }
 
     /// Name the meta's file-name and digest fields (default `filename` and
-    /// `sha256`). Refused when empty, equal, or taken by an extra field.
+    /// `sha256`). Refused when empty, equal, dotted, or taken by an extra
+    /// field.
     pub fn meta_names(mut self, file_name: &str, digest: &str) -> Result<CustomApi, Error> {
         if file_name.is_empty() || digest.is_empty() {
             return Err(Error::input("meta field name", "must not be empty"));
@@ -108,12 +134,24 @@ impl CustomApi {
                 "the file name and the digest need two different fields",
             ));
         }
-        self.name_field = file_name.to_owned();
-        self.digest_field = digest.to_owned();
-        if let Some((taken, _)) = self.extra.iter().find(|(k, _)| self.is_file_field(k)) {
-            return Err(duplicate(taken));
+        if file_name.contains('.') || digest.contains('.') {
+            return Err(Error::input(
+                "meta field name",
+                "the file name and the digest are top-level members: no '.'",
+            ));
         }
+        self.name_field = Some(file_name.to_owned());
+        self.digest_field = digest.to_owned();
+        self.check_members()?;
         Ok(self)
+    }
+
+    /// Send no file name in the meta (the shopping receipt's names the
+    /// order, not the file); the digest stays.
+    #[must_use]
+    pub fn without_file_name(mut self) -> CustomApi {
+        self.name_field = None;
+        self
     }
 
     /// The rate WeChat Pay allows on this endpoint per merchant (default
@@ -132,26 +170,97 @@ impl CustomApi {
     }
 
     /// Add a field to the meta, after the file name and digest, in the
-    /// order added. Refused when the name is empty or already used.
+    /// order added. A name with dots puts the value inside objects:
+    /// `merchant_contact_information.consultation_phone_number` is
+    /// `{"merchant_contact_information": {"consultation_phone_number":
+    /// …}}`. Refused when a segment is empty, or the name is used already
+    /// (also as an object another name goes into).
     pub fn extra_field(mut self, name: &str, value: Value) -> Result<CustomApi, Error> {
-        if name.is_empty() {
-            return Err(Error::input("meta field name", "must not be empty"));
-        }
-        if self.is_file_field(name) || self.extra.iter().any(|(k, _)| k == name) {
-            return Err(duplicate(name));
-        }
         self.extra.push((name.to_owned(), value));
+        self.check_members()?;
         Ok(self)
     }
 
-    fn is_file_field(&self, name: &str) -> bool {
-        name == self.name_field || name == self.digest_field
+    /// Add a field whose text is sealed for WeChat Pay when the upload is
+    /// prepared (RSA-OAEP under the key `Wechatpay-Serial` names; see
+    /// [`Sealer`]), after the extra fields; names as for
+    /// [`extra_field`](Self::extra_field). The text is never shown by
+    /// `Debug`.
+    pub fn sealed_field(mut self, name: &str, text: &str) -> Result<CustomApi, Error> {
+        self.sealed
+            .push((name.to_owned(), Zeroizing::new(text.to_owned())));
+        self.check_members()?;
+        Ok(self)
+    }
+
+    /// Refuse names with empty segments, and names that collide: the same
+    /// name twice, or a name and another inside it (`a` and `a.b`).
+    fn check_members(&self) -> Result<(), Error> {
+        let names: Vec<&str> = self
+            .name_field
+            .iter()
+            .map(String::as_str)
+            .chain([self.digest_field.as_str()])
+            .chain(self.extra.iter().map(|(k, _)| k.as_str()))
+            .chain(self.sealed.iter().map(|(k, _)| k.as_str()))
+            .collect();
+        for (i, a) in names.iter().enumerate() {
+            if a.split('.').any(str::is_empty) {
+                return Err(Error::input(
+                    "meta field name",
+                    format!("{a:?} has an empty name or segment"),
+                ));
+            }
+            if let Some(b) = names[..i].iter().find(|b| collide(a, b)) {
+                return Err(duplicate(if a.len() <= b.len() { a } else { b }));
+            }
+        }
+        Ok(())
     }
 
     /// The extra meta fields, in order.
     pub fn extra_fields(&self) -> &[(String, Value)] {
         &self.extra
     }
+}
+
+/// Whether two member names address the same place, or one is inside the
+/// other.
+fn collide(a: &str, b: &str) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    long == short || long.starts_with(short) && long[short.len()..].starts_with('.')
+}
+
+/// Put `value` at the dotted `name` among `members`, creating the objects
+/// on the way ([`CustomApi::check_members`] made sure none is taken by a
+/// value that is not one).
+fn insert(members: &mut Vec<(String, Value)>, name: &str, value: Value) -> Result<(), Error> {
+    let Some((head, rest)) = name.split_once('.') else {
+        members.push((name.to_owned(), value));
+        return Ok(());
+    };
+    let at = match members.iter().position(|(k, _)| k == head) {
+        Some(at) => at,
+        None => {
+            members.push((head.to_owned(), Value::Object(Map::new())));
+            members.len() - 1
+        }
+    };
+    let mut object = &mut members[at].1;
+    let mut segments = rest.split('.').peekable();
+    while let Some(segment) = segments.next() {
+        let Value::Object(map) = object else {
+            return Err(duplicate(name));
+        };
+        if segments.peek().is_none() {
+            map.insert(segment.to_owned(), value);
+            return Ok(());
+        }
+        object = map
+            .entry(segment.to_owned())
+            .or_insert_with(|| Value::Object(Map::new()));
+    }
+    Ok(())
 }
 
 impl Endpoint for CustomApi {
@@ -169,20 +278,29 @@ impl Endpoint for CustomApi {
         self.kinds.contains(&kind)
     }
 
-    /// File name, digest, then the extra fields.
-    fn meta(&self, media: &Media, _: &mut Sealer<'_>) -> Result<Bytes, Error> {
-        match self.digest {
-            MetaDigest::Sha256 => {
-                file_meta(media, &self.name_field, &self.digest_field, &self.extra)
-            }
-            MetaDigest::Sm3 => file_meta_with(
-                media,
-                &self.name_field,
-                &self.digest_field,
-                &media.sm3_hex(),
-                &self.extra,
-            ),
+    /// File name (unless left out), digest, the extra fields, then the
+    /// sealed ones.
+    fn meta(&self, media: &Media, sealer: &mut Sealer<'_>) -> Result<Bytes, Error> {
+        let mut members = Vec::with_capacity(2 + self.extra.len() + self.sealed.len());
+        if let Some(name) = &self.name_field {
+            members.push((name.clone(), Value::from(media.wire_filename())));
         }
+        let digest = match self.digest {
+            MetaDigest::Sha256 => media.sha256_hex().to_owned(),
+            MetaDigest::Sm3 => media.sm3_hex(),
+        };
+        members.push((self.digest_field.clone(), Value::from(digest)));
+        for (name, value) in &self.extra {
+            insert(&mut members, name, value.clone())?;
+        }
+        for (name, text) in &self.sealed {
+            insert(
+                &mut members,
+                name,
+                Value::from(sealer.seal(text.as_bytes())?),
+            )?;
+        }
+        members_json(&members)
     }
 
     fn rate(&self) -> Rate {

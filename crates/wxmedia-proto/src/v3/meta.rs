@@ -16,25 +16,23 @@ pub fn file_meta(
     digest_field: &str,
     extra: &[(String, Value)],
 ) -> Result<Bytes, Error> {
-    file_meta_with(media, name_field, digest_field, media.sha256_hex(), extra)
+    let mut members = vec![
+        (name_field.to_owned(), Value::from(media.wire_filename())),
+        (digest_field.to_owned(), Value::from(media.sha256_hex())),
+    ];
+    members.extend(extra.iter().cloned());
+    members_json(&members)
 }
 
-/// [`file_meta`] with another digest of the content (`digest`, already
-/// hex): the SM3 a [`CustomApi`](super::CustomApi) may name.
-pub(crate) fn file_meta_with(
-    media: &Media,
-    name_field: &str,
-    digest_field: &str,
-    digest: &str,
-    extra: &[(String, Value)],
-) -> Result<Bytes, Error> {
-    let mut out = Vec::with_capacity(128);
+/// `members` in order as compact JSON: the bytes that are sent and
+/// signed. (Built member by member, since `serde_json`'s own maps sort
+/// their keys.)
+pub(crate) fn members_json(members: &[(String, Value)]) -> Result<Bytes, Error> {
+    let mut out = Vec::with_capacity(160);
     let mut ser = serde_json::Serializer::new(&mut out);
     let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
-        let mut map = ser.serialize_map(Some(2 + extra.len()))?;
-        map.serialize_entry(name_field, media.wire_filename())?;
-        map.serialize_entry(digest_field, digest)?;
-        for (k, v) in extra {
+        let mut map = ser.serialize_map(Some(members.len()))?;
+        for (k, v) in members {
             map.serialize_entry(k, v)?;
         }
         map.end()
@@ -64,20 +62,14 @@ pub(crate) const FILE_META: &[MetaField] =
 /// A meta of `fields`, in order, for `media`: compact JSON, the bytes that
 /// are sent and signed.
 pub fn meta_of(media: &Media, fields: &[MetaField]) -> Result<Bytes, Error> {
-    let mut out = Vec::with_capacity(160);
-    let mut ser = serde_json::Serializer::new(&mut out);
-    let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
-        let mut map = ser.serialize_map(Some(fields.len()))?;
-        for field in fields {
-            match *field {
-                MetaField::FileName(name) => map.serialize_entry(name, media.wire_filename())?,
-                MetaField::Sha256(name) => map.serialize_entry(name, media.sha256_hex())?,
-                MetaField::Sm3(name) => map.serialize_entry(name, &media.sm3_hex())?,
-                MetaField::Fixed(name, value) => map.serialize_entry(name, value)?,
-            }
-        }
-        map.end()
-    };
-    write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
-    Ok(Bytes::from(out))
+    let members: Vec<(String, Value)> = fields
+        .iter()
+        .map(|field| match *field {
+            MetaField::FileName(name) => (name.to_owned(), media.wire_filename().into()),
+            MetaField::Sha256(name) => (name.to_owned(), media.sha256_hex().into()),
+            MetaField::Sm3(name) => (name.to_owned(), media.sm3_hex().into()),
+            MetaField::Fixed(name, value) => (name.to_owned(), value.into()),
+        })
+        .collect();
+    members_json(&members)
 }

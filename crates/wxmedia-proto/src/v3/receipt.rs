@@ -11,12 +11,12 @@
 use std::fmt;
 
 use bytes::Bytes;
-use serde::ser::{SerializeMap, Serializer};
 use serde_json::{Map, Value};
 use zeroize::Zeroizing;
 
 use super::certificates::parse_rfc3339;
 use super::endpoint::{Endpoint, Reply};
+use super::meta::members_json;
 use super::seal::Sealer;
 use crate::{DecodeError, Error, Media, MediaKind};
 
@@ -176,32 +176,28 @@ impl Endpoint for ShoppingReceipt {
             Some(p) => Some(sealer.seal(p.as_bytes())?),
             None => None,
         };
-        let mut out = Vec::with_capacity(512);
-        let mut ser = serde_json::Serializer::new(&mut out);
-        let write = |ser: &mut serde_json::Serializer<&mut Vec<u8>>| {
-            let mut map = ser.serialize_map(None)?;
-            map.serialize_entry("transaction_id", &self.transaction_id)?;
-            for (name, value) in [
-                ("transaction_mchid", &self.transaction_mchid),
-                ("transaction_sub_mchid", &self.transaction_sub_mchid),
-                ("out_trade_no", &self.out_trade_no),
-                ("openid", &self.openid),
-            ] {
-                if let Some(v) = value {
-                    map.serialize_entry(name, v)?;
-                }
+        let mut members = vec![(
+            "transaction_id".to_owned(),
+            Value::from(&*self.transaction_id),
+        )];
+        for (name, value) in [
+            ("transaction_mchid", &self.transaction_mchid),
+            ("transaction_sub_mchid", &self.transaction_sub_mchid),
+            ("out_trade_no", &self.out_trade_no),
+            ("openid", &self.openid),
+        ] {
+            if let Some(v) = value {
+                members.push((name.to_owned(), Value::from(&**v)));
             }
-            map.serialize_entry("sha256", media.sha256_hex())?;
-            map.serialize_entry("upload_time", &self.upload_time)?;
-            if let Some(sealed) = &phone {
-                let mut contact = Map::new();
-                contact.insert("consultation_phone_number".into(), sealed.clone().into());
-                map.serialize_entry("merchant_contact_information", &contact)?;
-            }
-            map.end()
-        };
-        write(&mut ser).map_err(|e| Error::input("meta", e.to_string()))?;
-        Ok(Bytes::from(out))
+        }
+        members.push(("sha256".to_owned(), media.sha256_hex().into()));
+        members.push(("upload_time".to_owned(), Value::from(&*self.upload_time)));
+        if let Some(sealed) = phone {
+            let mut contact = Map::new();
+            contact.insert("consultation_phone_number".into(), sealed.into());
+            members.push(("merchant_contact_information".to_owned(), contact.into()));
+        }
+        members_json(&members)
     }
 
     /// The `receipt` object, which must be there.
