@@ -1407,16 +1407,19 @@ mod vectors {
     }
 }
 
-/// The fapiao file's SM3, by openssl (a second implementation beside the
-/// simulator's own).
-fn openssl_sm3(data: &[u8]) -> String {
-    let dir = std::env::temp_dir().join(format!("wxmedia-sm3-{}", std::process::id()));
+/// openssl run with `args` in a scratch directory holding `files`; its
+/// stdout. openssl knows nothing of the simulator's code or the client's.
+fn openssl_with(files: &[(&str, &[u8])], args: &[&str]) -> Vec<u8> {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("wxmedia-openssl-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("f");
-    std::fs::write(&file, data).unwrap();
+    for (name, data) in files {
+        std::fs::write(dir.join(name), data).unwrap();
+    }
     let out = std::process::Command::new("openssl")
-        .args(["dgst", "-sm3", "-r"])
-        .arg(&file)
+        .args(args)
+        .current_dir(&dir)
         .output()
         .expect("openssl runs (CI installs it)");
     std::fs::remove_dir_all(&dir).ok();
@@ -1425,7 +1428,14 @@ fn openssl_sm3(data: &[u8]) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
+    out.stdout
+}
+
+/// The fapiao file's SM3, by openssl (a second implementation beside the
+/// simulator's own).
+fn openssl_sm3(data: &[u8]) -> String {
+    let out = openssl_with(&[("f", data)], &["dgst", "-sm3", "-r", "f"]);
+    String::from_utf8(out)
         .unwrap()
         .split_whitespace()
         .next()
@@ -1474,23 +1484,21 @@ fn the_fapiao_file_takes_a_pdf_and_checks_its_sm3() {
 /// `plain` encrypted by `openssl pkeyutl` (RSA-OAEP, its default SHA-1)
 /// with the public key `pem`, base64.
 fn openssl_seal(pem: &str, plain: &[u8]) -> String {
-    let dir = std::env::temp_dir().join(format!("wxmedia-oaep-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("key.pem"), pem).unwrap();
-    std::fs::write(dir.join("plain"), plain).unwrap();
-    let out = std::process::Command::new("openssl")
-        .args(["pkeyutl", "-encrypt", "-pubin", "-inkey", "key.pem"])
-        .args(["-pkeyopt", "rsa_padding_mode:oaep", "-in", "plain"])
-        .current_dir(&dir)
-        .output()
-        .expect("openssl runs (CI installs it)");
-    std::fs::remove_dir_all(&dir).ok();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = openssl_with(
+        &[("key.pem", pem.as_bytes()), ("plain", plain)],
+        &[
+            "pkeyutl",
+            "-encrypt",
+            "-pubin",
+            "-inkey",
+            "key.pem",
+            "-pkeyopt",
+            "rsa_padding_mode:oaep",
+            "-in",
+            "plain",
+        ],
     );
-    base64::engine::general_purpose::STANDARD.encode(out.stdout)
+    base64::engine::general_purpose::STANDARD.encode(out)
 }
 
 /// The simulator's WeChat Pay public key as a client seals with it.
