@@ -39,12 +39,17 @@ pub(crate) async fn load(
 ) -> Result<(Media, Option<FitNote>), Failure> {
     let bytes = read(path, target, fit.is_some()).await?;
     let name = file_name(path);
-    // Only photos are fitted: a PDF, where the upload also takes PDFs, is
-    // checked whole and sent as it is.
-    let photo = !matches!(
-        wxmedia_proto::MediaKind::sniff(&bytes),
-        Some(k) if k.is_document() || k.is_video()
-    );
+    // Only photos are fitted: a PDF (or a text file, a video), where the
+    // upload also takes those, is checked whole and sent as it is. Known
+    // by its content, or by its extension (text has no magic bytes); a
+    // photo format the uploads do not take (HEIC, WebP) is neither.
+    let named = name
+        .rsplit_once('.')
+        .and_then(|(_, ext)| wxmedia_proto::MediaKind::from_extension(ext));
+    let photo = ![wxmedia_proto::MediaKind::sniff(&bytes), named]
+        .into_iter()
+        .flatten()
+        .any(|k| !k.is_image());
     match fit.filter(|_| photo) {
         Some(options) => {
             let (bytes, hash) = crate::fit::hashed(bytes).await?;

@@ -953,6 +953,26 @@ fn a_custom_path_sends_members_and_seals_what_is_marked() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let reply: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert!(reply["fapiao_media_id"].is_string(), "{reply}");
+
+    // An endpoint taking text and photos: with --fit the photo is fitted
+    // and the CSV (no magic bytes: known by its extension) sent as it is.
+    let csv = fx.file("ids.csv", b"id\n1\n");
+    let mut c = fx.v3_cmd("upload", Verify::PublicKey);
+    c.args([
+        "--path",
+        wxmedia_sim::TEST_UPLOAD_PATH,
+        "--accept",
+        "csv,jpg",
+        "--fit",
+        "--json",
+    ])
+    .arg(&csv);
+    let out = run(&mut c);
+    // The simulator's test path takes images only: the CSV reached it
+    // unfitted and was refused there, not by the fit.
+    assert!(!stderr(&out).contains("cannot fit"), "{}", stderr(&out));
+    let last = fx.server.sim().received().pop().unwrap();
+    assert_eq!(last.media_len, 5, "the CSV went as it is");
 }
 
 /// What `--path` refuses before anything is sent, as usage errors that
